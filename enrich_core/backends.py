@@ -1,0 +1,310 @@
+"""LLM backends over HTTP: Ollama (`/api/chat`) and OpenAI-compatible (`/chat/completions`).
+
+One `httpx.AsyncClient` per backend, its connection pool sized to the
+backend's `max_concurrency`, and a semaphore that makes that number a hard cap
+on requests in flight. Every failure becomes a `BackendError` with a class
+(refused, timeout, rate limited, server error, bad response, model missing,
+client error) and a message naming the backend and its URL. This module never
+retries or decides what to do next: that is the router's job.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Protocol
+
+import httpx
+
+from enrich_core.config import BackendConfig
+
+log = logging.getLogger(__name__)
+
+
+class ErrorKind(StrEnum):
+    REFUSED = "unreachable"
+    TIMEOUT = "timed out"
+    RATE_LIMITED = "rate limited"
+    SERVER_ERROR = "server error"
+    BAD_RESPONSE = "malformed response"
+    MODEL_MISSING = "model missing"
+    CLIENT_ERROR = "request rejected"
+
+
+RETRYABLE = frozenset(
+    {ErrorKind.REFUSED, ErrorKind.TIMEOUT, ErrorKind.RATE_LIMITED, ErrorKind.SERVER_ERROR}
+)
+
+
+class BackendError(Exception):
+    def __init__(
+        self,
+        backend: BackendConfig,
+        kind: ErrorKind,
+        detail: str,
+        retry_after: float | None = None,
+    ) -> None:
+        self.backend = backend.name
+        self.url = backend.url
+        self.kind = kind
+        self.detail = detail
+        self.retry_after = retry_after
+        super().__init__(f"backend {backend.name!r} ({backend.url}) {kind.value}: {detail}")
+
+    @property
+    def retryable(self) -> bool:
+        return self.kind in RETRYABLE
+
+
+@dataclass(frozen=True, slots=True)
+class CompletionRequest:
+    model: str
+    messages: list[dict[str, str]]
+    schema: dict[str, Any]
+    max_tokens: int
+    temperature: float
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    text: str
+    finish_reason: str | None
+    tokens_in: int | None  # None when the backend reported no usage
+    tokens_out: int | None
+
+
+class Backend(Protocol):
+    """The seam between the router and one LLM host."""
+
+    config: BackendConfig
+    in_flight: int
+    errors: int
+
+    async def complete(self, request: CompletionRequest) -> Completion: ...
+
+    async def list_models(self) -> list[str]: ...
+
+    async def aclose(self) -> None: ...
+
+
+# A small model asked for JSON repeats list items without a penalty (LOCAL_LLM.md).
+REPEAT_PENALTY = 1.1
+
+
+class HttpBackend(ABC):
+    """What both HTTP APIs share: the client, the cap, and error classification."""
+
+    def __init__(self, config: BackendConfig, transport: httpx.AsyncBaseTransport | None = None):
+        self.config = config
+        self.in_flight = 0
+        self.errors = 0
+        self._slots = asyncio.Semaphore(config.max_concurrency)
+        headers = {"User-Agent": "gloss"}
+        self._missing_key: str | None = None
+        if config.api_key_env:
+            key = os.environ.get(config.api_key_env)
+            if key:
+                headers["Authorization"] = f"Bearer {key}"
+            else:
+                self._missing_key = config.api_key_env
+        self._client = httpx.AsyncClient(
+            base_url=config.url,
+            headers=headers,
+            timeout=httpx.Timeout(config.timeout_s, connect=min(10.0, config.timeout_s)),
+            limits=httpx.Limits(
+                max_connections=config.max_concurrency,
+                max_keepalive_connections=config.max_concurrency,
+            ),
+            transport=transport,
+        )
+
+    def error(self, kind: ErrorKind, detail: str, retry_after: float | None = None) -> BackendError:
+        return BackendError(self.config, kind, detail, retry_after)
+
+    async def _request(self, method: str, path: str, body: Any = None) -> Any:
+        if self._missing_key:
+            raise self.error(
+                ErrorKind.CLIENT_ERROR,
+                f"api_key_env names {self._missing_key}, which is not set in the environment",
+            )
+        async with self._slots:
+            self.in_flight += 1
+            try:
+                response = await self._client.request(method, path, json=body)
+            except httpx.ConnectError as exc:
+                raise self.error(ErrorKind.REFUSED, _short(exc) or "connection refused") from None
+            except httpx.TimeoutException:
+                raise self.error(
+                    ErrorKind.TIMEOUT, f"no answer within {self.config.timeout_s:g} s"
+                ) from None
+            except httpx.TransportError as exc:
+                raise self.error(
+                    ErrorKind.SERVER_ERROR,
+                    f"connection closed without a full answer ({type(exc).__name__})",
+                ) from None
+            finally:
+                self.in_flight -= 1
+        return self._decode(response)
+
+    def _decode(self, response: httpx.Response) -> Any:
+        status = response.status_code
+        if status >= 400:
+            text = response.text[:300]
+            if status == 429:
+                raise self.error(
+                    ErrorKind.RATE_LIMITED, f"HTTP 429: {text}", _retry_after(response)
+                )
+            if status == 404 and "model" in text.lower():
+                raise self.error(ErrorKind.MODEL_MISSING, f"HTTP 404: {text}")
+            if status >= 500:
+                raise self.error(
+                    ErrorKind.SERVER_ERROR, f"HTTP {status}: {text}", _retry_after(response)
+                )
+            raise self.error(ErrorKind.CLIENT_ERROR, f"HTTP {status}: {text}")
+        try:
+            return response.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise self.error(
+                ErrorKind.BAD_RESPONSE, f"body is not JSON: {response.text[:120]!r}"
+            ) from None
+
+    @abstractmethod
+    async def complete(self, request: CompletionRequest) -> Completion: ...
+
+    @abstractmethod
+    async def list_models(self) -> list[str]: ...
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+class OllamaBackend(HttpBackend):
+    async def complete(self, request: CompletionRequest) -> Completion:
+        body = {
+            "model": request.model,
+            "messages": request.messages,
+            "stream": False,
+            "format": request.schema,
+            "keep_alive": self.config.keep_alive,
+            "options": {
+                "temperature": request.temperature,
+                "num_predict": request.max_tokens,
+                "repeat_penalty": REPEAT_PENALTY,
+            },
+        }
+        data = await self._request("POST", "/api/chat", body)
+        try:
+            text = data["message"]["content"]
+            if not isinstance(text, str):
+                raise TypeError("content is not a string")
+        except (KeyError, TypeError) as exc:
+            raise self.error(ErrorKind.BAD_RESPONSE, f"no message.content ({exc})") from None
+        return Completion(
+            text=text,
+            finish_reason=data.get("done_reason"),
+            tokens_in=_int_or_none(data.get("prompt_eval_count")),
+            tokens_out=_int_or_none(data.get("eval_count")),
+        )
+
+    async def list_models(self) -> list[str]:
+        data = await self._request("GET", "/api/tags")
+        models = data.get("models", []) if isinstance(data, dict) else []
+        return [str(m.get("name") or m.get("model")) for m in models if isinstance(m, dict)]
+
+
+class OpenAIBackend(HttpBackend):
+    def __init__(self, config: BackendConfig, transport: httpx.AsyncBaseTransport | None = None):
+        super().__init__(config, transport)
+        # Some OpenAI-compatible servers (llama-cpp-python's) refuse the
+        # json_schema response format; learned once per backend, then reused.
+        self._json_schema_ok = True
+
+    def _body(self, request: CompletionRequest) -> dict[str, Any]:
+        if self._json_schema_ok:
+            response_format: dict[str, Any] = {
+                "type": "json_schema",
+                "json_schema": {"name": "gloss", "schema": request.schema, "strict": True},
+            }
+        else:
+            response_format = {"type": "json_object", "schema": request.schema}
+        return {
+            "model": request.model,
+            "messages": request.messages,
+            "response_format": response_format,
+            "max_tokens": request.max_tokens,
+            "temperature": request.temperature,
+            "frequency_penalty": REPEAT_PENALTY - 1.0,
+        }
+
+    async def complete(self, request: CompletionRequest) -> Completion:
+        try:
+            data = await self._request("POST", "/chat/completions", self._body(request))
+        except BackendError as exc:
+            if not (self._json_schema_ok and _refuses_json_schema(exc)):
+                raise
+            self._json_schema_ok = False
+            log.warning(
+                "backend %r (%s) refuses response_format json_schema; "
+                "using json_object with the schema from now on",
+                self.config.name,
+                self.config.url,
+            )
+            data = await self._request("POST", "/chat/completions", self._body(request))
+        try:
+            choice = data["choices"][0]
+            text = choice["message"]["content"]
+            if not isinstance(text, str):
+                raise TypeError("content is not a string")
+        except (KeyError, IndexError, TypeError) as exc:
+            raise self.error(
+                ErrorKind.BAD_RESPONSE, f"no choices[0].message.content ({exc})"
+            ) from None
+        usage = data.get("usage") or {}
+        return Completion(
+            text=text,
+            finish_reason=choice.get("finish_reason"),
+            tokens_in=_int_or_none(usage.get("prompt_tokens")),
+            tokens_out=_int_or_none(usage.get("completion_tokens")),
+        )
+
+    async def list_models(self) -> list[str]:
+        data = await self._request("GET", "/models")
+        models = data.get("data", []) if isinstance(data, dict) else []
+        return [str(m.get("id")) for m in models if isinstance(m, dict)]
+
+
+def _refuses_json_schema(exc: BackendError) -> bool:
+    if exc.kind not in (ErrorKind.SERVER_ERROR, ErrorKind.CLIENT_ERROR):
+        return False
+    detail = exc.detail.lower()
+    return "json_object" in detail or ("response_format" in detail and "json_schema" in detail)
+
+
+def make_backend(config: BackendConfig) -> HttpBackend:
+    if config.kind == "ollama":
+        return OllamaBackend(config)
+    return OpenAIBackend(config)
+
+
+def _int_or_none(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    raw = response.headers.get("retry-after")
+    if raw is None:
+        return None
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        return None
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[-1][:200] if text else ""

@@ -1,0 +1,288 @@
+"""The `gloss` command: serve, index, status, search, hover, doctor.
+
+Exit codes: 0 done; 3 some spans still lack a gloss (or a backend has a
+problem, for doctor), with the reason printed; 2 bad usage or bad
+configuration, naming the key. Output for people goes to stdout; progress and
+logs go to stderr. `serve` hands over to the LSP layer in `server/`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from enrich_core.config import Config, ConfigError, load_config
+from enrich_core.doctor import run_doctor
+from enrich_core.engine import Engine
+from enrich_core.progress import ProgressBar
+from enrich_core.render import hover_json, render_hover
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+EXIT_INCOMPLETE = 3
+
+ROOT_MARKERS = ("gloss.toml", ".gloss", "pyproject.toml", ".git")
+
+
+def find_root(start: Path) -> Path:
+    """The nearest directory at or above `start` that looks like a workspace root."""
+    start = start.resolve()
+    here = start if start.is_dir() else start.parent
+    for candidate in (here, *here.parents):
+        if any((candidate / marker).exists() for marker in ROOT_MARKERS):
+            return candidate
+    return here
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gloss",
+        description="LLM glosses of every function, method and class, as hovers and search.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="run the language server on stdio")
+    serve.add_argument("--stdio", action="store_true", help="accepted; stdio is the only transport")
+
+    index = sub.add_parser("index", help="index and gloss a workspace, then exit")
+    index.add_argument("path", nargs="?", default=".", help="workspace root (default: .)")
+
+    status = sub.add_parser("status", help="counts and health of a workspace's index")
+    status.add_argument("path", nargs="?", default=".")
+    status.add_argument("--json", action="store_true")
+
+    search = sub.add_parser("search", help="find symbols by name or by what their gloss says")
+    search.add_argument("query")
+    search.add_argument("--path", default=".", help="workspace root (default: .)")
+    search.add_argument("--json", action="store_true")
+    search.add_argument("--limit", type=int, default=50)
+
+    hover = sub.add_parser("hover", help="what a hover at FILE:LINE[:COL] shows (1-based)")
+    hover.add_argument("location", metavar="FILE:LINE[:COL]")
+    hover.add_argument("--json", action="store_true")
+
+    doctor = sub.add_parser("doctor", help="check every backend: reachable, models, latency")
+    doctor.add_argument("path", nargs="?", default=".")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        stream=sys.stderr,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    if args.command == "serve":
+        from server.main import serve  # the LSP layer is imported only to serve
+
+        serve()
+        return EXIT_OK
+    try:
+        return asyncio.run(_dispatch(args))
+    except ConfigError as exc:
+        print(f"gloss: bad configuration: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except UsageError as exc:
+        print(f"gloss: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+class UsageError(Exception):
+    pass
+
+
+async def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "index":
+        return await cmd_index(_workspace(args.path))
+    if args.command == "status":
+        return await cmd_status(_workspace(args.path), args.json)
+    if args.command == "search":
+        return await cmd_search(_workspace(args.path), args.query, args.json, args.limit)
+    if args.command == "hover":
+        return await cmd_hover(args.location, args.json)
+    if args.command == "doctor":
+        root = _workspace(args.path)
+        return await run_doctor(load_config(root), sys.stdout)
+    raise UsageError(f"unknown command {args.command!r}")
+
+
+def _workspace(path: str) -> Path:
+    root = Path(path)
+    if not root.is_dir():
+        raise UsageError(f"{path}: not a directory")
+    return root.resolve()
+
+
+async def _open(root: Path, config: Config, *, glossing: bool) -> Engine:
+    engine = Engine(root, config)
+    await engine.start(glossing=glossing)
+    return engine
+
+
+async def cmd_index(root: Path) -> int:
+    config = load_config(root)
+    engine = await _open(root, config, glossing=True)
+    try:
+        report = await engine.scan()
+        print(
+            f"{report.files} files ({report.parsed} parsed, {report.unchanged} unchanged, "
+            f"{report.skipped} skipped); {report.queued} spans to gloss",
+            file=sys.stderr,
+        )
+        bar = ProgressBar(total=report.queued, stream=sys.stderr)
+        engine.add_listener(lambda _ref, result: bar.advance(ok=result.gloss is not None))
+        await engine.wait_idle()
+        bar.finish()
+        status = await engine.status()
+    finally:
+        await engine.stop()
+    print(_summary_line(status))
+    if status["skipped_files"]:
+        print(f"{len(status['skipped_files'])} files skipped (see `gloss status`)")
+    if status["enriched"] == status["spans"]:
+        return EXIT_OK
+    for item in status["failure_reasons"]:
+        print(f"  {item['spans']} spans failed: {item['reason']}")
+    hint = _hint(status, config)
+    if hint:
+        print(hint)
+    return EXIT_INCOMPLETE
+
+
+def _summary_line(status: dict[str, Any]) -> str:
+    return (
+        f"{status['enriched']}/{status['spans']} spans glossed, {status['pending']} pending, "
+        f"{status['failed']} failed; {status['llm_calls']} LLM calls, "
+        f"{status['tokens_in']} tokens in, {status['tokens_out']} out"
+    )
+
+
+def _hint(status: dict[str, Any], config: Config) -> str:
+    reasons = " ".join(item["reason"] for item in status["failure_reasons"])
+    lines = []
+    if "unreachable" in reasons or "timed out" in reasons:
+        for b in config.backends:
+            if b.name in reasons or b.url in reasons:
+                if b.kind == "ollama":
+                    models = " ".join(
+                        f"`ollama pull {t.model}`" for t in config.tiers if b.name in t.backends
+                    )
+                    lines.append(
+                        f"Backend {b.name!r} at {b.url} did not answer. Start Ollama "
+                        f"(`ollama serve`) and pull the models ({models}), or point "
+                        f"[[backends]] in gloss.toml at a server you run."
+                    )
+                else:
+                    lines.append(
+                        f"Backend {b.name!r} at {b.url} did not answer. Start that "
+                        f"OpenAI-compatible server, or fix [[backends]] in gloss.toml."
+                    )
+    if "model missing" in reasons:
+        lines.append(
+            "A configured model is not on its server: pull it (`ollama pull MODEL`) or fix "
+            "[[tiers]].model in gloss.toml. `gloss doctor` lists what each server has."
+        )
+    return "\n".join(lines)
+
+
+async def cmd_status(root: Path, as_json: bool) -> int:
+    engine = await _open(root, load_config(root), glossing=False)
+    try:
+        await engine.scan()
+        status = await engine.status()
+    finally:
+        await engine.stop()
+    status.pop("queue", None)  # a headless read has no live queue
+    if as_json:
+        print(json.dumps(status, indent=2, sort_keys=True))
+        return EXIT_OK
+    print(f"workspace {status['root']} ({status['config_source']})")
+    print(_summary_line(status) + f"; {status['stale']} stale")
+    if status["by_tier"]:
+        print("by tier: " + ", ".join(f"{k} {v}" for k, v in status["by_tier"].items()))
+    for item in status["failure_reasons"]:
+        print(f"  {item['spans']} spans failed: {item['reason']}")
+    for path, reason in status["skipped_files"].items():
+        print(f"skipped {path}: {reason}")
+    gpu = status["gpu"]
+    print("gpu: " + (f"{len(gpu['devices'])} device(s)" if gpu["available"] else gpu["reason"]))
+    return EXIT_OK
+
+
+async def cmd_search(root: Path, query: str, as_json: bool, limit: int) -> int:
+    engine = await _open(root, load_config(root), glossing=False)
+    try:
+        await engine.scan()
+        hits = await engine.search(query, limit)
+    finally:
+        await engine.stop()
+    if as_json:
+        print(
+            json.dumps(
+                [
+                    {
+                        "name": h.span.name,
+                        "qualname": h.span.qualname,
+                        "kind": h.span.kind,
+                        "path": h.span.path,
+                        "line": h.span.start_line + 1,
+                        "match": h.match,
+                        "summary": h.summary,
+                    }
+                    for h in hits
+                ],
+                indent=2,
+            )
+        )
+    else:
+        for h in hits:
+            summary = f"  {h.summary}" if h.summary else ""
+            print(f"{h.span.path}:{h.span.name_line + 1}: {h.span.kind} {h.span.qualname}{summary}")
+    return EXIT_OK
+
+
+def parse_location(location: str) -> tuple[Path, int, int | None]:
+    parts = location.rsplit(":", 2)
+    try:
+        if len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():
+            return Path(parts[0]), int(parts[1]), int(parts[2])
+        head, line = location.rsplit(":", 1)
+        return Path(head), int(line), None
+    except ValueError:
+        raise UsageError(f"expected FILE:LINE[:COL] (1-based), got {location!r}") from None
+
+
+async def cmd_hover(location: str, as_json: bool) -> int:
+    path, line, col = parse_location(location)
+    if line < 1 or (col is not None and col < 1):
+        raise UsageError("LINE and COL are 1-based")
+    if not path.is_file():
+        raise UsageError(f"{path}: no such file")
+    root = find_root(path)
+    engine = await _open(root, load_config(root), glossing=False)
+    try:
+        rel = engine.relative(path)
+        if rel is None:
+            raise UsageError(f"{path} is outside the workspace {root}")
+        await engine.scan()
+        info = await engine.hover(rel, line - 1, None if col is None else col - 1)
+    finally:
+        await engine.stop()
+    if info is None:
+        if as_json:
+            print("null")
+        else:
+            print(f"{path}:{line}: no function, method or class starts here", file=sys.stderr)
+        return EXIT_OK
+    print(json.dumps(hover_json(info), indent=2) if as_json else render_hover(info))
+    return EXIT_OK

@@ -1,0 +1,371 @@
+"""Gloss configuration: `gloss.toml`, else `[tool.gloss]` in pyproject.toml, else defaults.
+
+Editor `initializationOptions` take the same structure as JSON and win over the
+file. Every key is checked: an unknown key or a wrong type raises `ConfigError`
+naming the key's path (`backends[1].max_concurrency`), never silently ignored.
+Nothing here hard-codes a host, model or concurrency beyond the documented
+defaults, which are exactly a stock local Ollama with two tiers.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlparse
+
+BackendKind = Literal["ollama", "openai"]
+BACKEND_KINDS: tuple[str, ...] = ("ollama", "openai")
+
+
+class ConfigError(ValueError):
+    """A configuration problem, with the key's path and where it came from."""
+
+    def __init__(self, source: str, key: str, problem: str) -> None:
+        self.source = source
+        self.key = key
+        self.problem = problem
+        where = f"{source}: " if source else ""
+        super().__init__(f"{where}{key}: {problem}" if key else f"{where}{problem}")
+
+
+@dataclass(frozen=True, slots=True)
+class StoreConfig:
+    path: str = ".gloss/index.db"
+
+
+@dataclass(frozen=True, slots=True)
+class IndexConfig:
+    exclude: tuple[str, ...] = ("**/node_modules/**",)
+    max_file_bytes: int = 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class BackendConfig:
+    name: str
+    kind: BackendKind
+    url: str
+    max_concurrency: int = 2
+    timeout_s: float = 120.0
+    api_key_env: str = ""
+    # Transport failures (refused, timeout, 429, 5xx) are retried this many
+    # times with exponential backoff and jitter before failing over.
+    max_retries: int = 2
+    retry_base_s: float = 0.5
+    # Ollama unloads an idle model after 5 minutes by default; a backlog
+    # drains in bursts, so keep the model resident longer between them.
+    keep_alive: str = "30m"
+
+
+@dataclass(frozen=True, slots=True)
+class TierConfig:
+    name: str
+    model: str
+    backends: tuple[str, ...]
+    cost_per_1k_input: float = 0.0
+    cost_per_1k_output: float = 0.0
+    max_tokens: int = 768
+    temperature: float = 0.1
+
+
+def _default_backends() -> tuple[BackendConfig, ...]:
+    return (BackendConfig(name="local", kind="ollama", url="http://127.0.0.1:11434"),)
+
+
+def _default_tiers() -> tuple[TierConfig, ...]:
+    return (
+        TierConfig(name="7b", model="qwen2.5-coder:7b-instruct", backends=("local",)),
+        TierConfig(name="14b", model="qwen2.5-coder:14b-instruct", backends=("local",)),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    store: StoreConfig = field(default_factory=StoreConfig)
+    index: IndexConfig = field(default_factory=IndexConfig)
+    backends: tuple[BackendConfig, ...] = field(default_factory=_default_backends)
+    tiers: tuple[TierConfig, ...] = field(default_factory=_default_tiers)
+    source: str = "defaults"
+
+    def backend(self, name: str) -> BackendConfig:
+        for b in self.backends:
+            if b.name == name:
+                return b
+        raise KeyError(name)
+
+    def store_path(self, root: Path) -> Path:
+        p = Path(self.store.path)
+        return p if p.is_absolute() else root / p
+
+
+def _defaults(cls: type, **required: Any) -> dict[str, Any]:
+    # Slotted dataclasses have no class-level defaults to read, so take them
+    # from an instance.
+    return {f: getattr(cls(**required), f) for f in cls.__dataclass_fields__}  # type: ignore[attr-defined]
+
+
+_DEFAULTS_StoreConfig = _defaults(StoreConfig)
+_DEFAULTS_IndexConfig = _defaults(IndexConfig)
+_DEFAULTS_BackendConfig = _defaults(BackendConfig, name="", kind="ollama", url="")
+_DEFAULTS_TierConfig = _defaults(TierConfig, name="", model="", backends=())
+
+
+# --- reading -----------------------------------------------------------------
+
+
+def read_config_file(root: Path) -> tuple[dict[str, Any], str]:
+    """The raw table from gloss.toml or pyproject's [tool.gloss], and its source name."""
+    gloss_toml = root / "gloss.toml"
+    if gloss_toml.is_file():
+        return _load_toml(gloss_toml), str(gloss_toml)
+    pyproject = root / "pyproject.toml"
+    if pyproject.is_file():
+        data = _load_toml(pyproject)
+        tool = data.get("tool", {})
+        if isinstance(tool, dict) and isinstance(tool.get("gloss"), dict):
+            return dict(tool["gloss"]), f"{pyproject} [tool.gloss]"
+    return {}, "defaults"
+
+
+def _load_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), "", f"not valid TOML: {exc}") from exc
+    except OSError as exc:
+        raise ConfigError(str(path), "", f"cannot be read: {exc.strerror or exc}") from exc
+
+
+def load_config(root: Path, overrides: Mapping[str, Any] | None = None) -> Config:
+    """Read the workspace's configuration; `overrides` (editor settings) win per key."""
+    data, source = read_config_file(root)
+    if overrides:
+        data = merge_overrides(data, overrides)
+        source = f"{source} + editor settings"
+    return parse_config(data, source)
+
+
+def merge_overrides(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """Tables merge key by key; lists (backends, tiers, exclude) are replaced whole."""
+    merged: dict[str, Any] = dict(base)
+    for key, value in overrides.items():
+        old = merged.get(key)
+        if isinstance(old, Mapping) and isinstance(value, Mapping):
+            merged[key] = merge_overrides(old, value)
+        else:
+            merged[key] = value
+    return merged
+
+
+# --- checking ----------------------------------------------------------------
+
+
+class _Reader:
+    """Reads one table, remembering the key path for error messages."""
+
+    def __init__(self, source: str, path: str, table: Any) -> None:
+        self.source = source
+        self.path = path
+        if not isinstance(table, Mapping):
+            raise ConfigError(source, path, f"expected a table, got {_type_name(table)}")
+        self.table: Mapping[str, Any] = table
+        self.seen: set[str] = set()
+
+    def key(self, name: str) -> str:
+        return f"{self.path}.{name}" if self.path else name
+
+    def _get(self, name: str) -> Any:
+        self.seen.add(name)
+        return self.table.get(name)
+
+    def str_(self, name: str, default: str | None = None) -> str:
+        value = self._get(name)
+        if value is None:
+            if default is None:
+                raise ConfigError(self.source, self.key(name), "is required")
+            return default
+        if not isinstance(value, str):
+            raise ConfigError(
+                self.source, self.key(name), f"expected a string, got {_type_name(value)}"
+            )
+        return value
+
+    def int_(self, name: str, default: int, minimum: int) -> int:
+        value = self._get(name)
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(
+                self.source, self.key(name), f"expected an integer, got {_type_name(value)}"
+            )
+        if value < minimum:
+            raise ConfigError(
+                self.source, self.key(name), f"must be at least {minimum}, got {value}"
+            )
+        return value
+
+    def float_(self, name: str, default: float, minimum: float, exclusive: bool = False) -> float:
+        value = self._get(name)
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(
+                self.source, self.key(name), f"expected a number, got {_type_name(value)}"
+            )
+        if value < minimum or (exclusive and value == minimum):
+            bound = "greater than" if exclusive else "at least"
+            raise ConfigError(
+                self.source, self.key(name), f"must be {bound} {minimum}, got {value}"
+            )
+        return float(value)
+
+    def str_list(self, name: str, default: Sequence[str]) -> tuple[str, ...]:
+        value = self._get(name)
+        if value is None:
+            return tuple(default)
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(
+                self.source, self.key(name), f"expected a list of strings, got {_type_name(value)}"
+            )
+        return tuple(value)
+
+    def table_list(self, name: str) -> list[Any] | None:
+        value = self._get(name)
+        if value is None:
+            return None
+        if not isinstance(value, list):
+            raise ConfigError(
+                self.source, self.key(name), f"expected an array of tables, got {_type_name(value)}"
+            )
+        return value
+
+    def finish(self) -> None:
+        unknown = sorted(set(self.table) - self.seen)
+        if unknown:
+            known = ", ".join(sorted(self.seen))
+            raise ConfigError(
+                self.source, self.key(unknown[0]), f"unknown key (known keys here: {known})"
+            )
+
+
+def _type_name(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"a boolean ({str(value).lower()})"
+    if isinstance(value, str):
+        return f"a string ({value!r})"
+    if isinstance(value, int | float):
+        return f"a number ({value})"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, Mapping):
+        return "a table"
+    return type(value).__name__
+
+
+def parse_config(data: Mapping[str, Any], source: str = "defaults") -> Config:
+    top = _Reader(source, "", data)
+    top.seen.update({"store", "index", "backends", "tiers"})
+    top.finish()
+
+    store_r = _Reader(source, "store", data.get("store", {}))
+    store = StoreConfig(path=store_r.str_("path", _DEFAULTS_StoreConfig["path"]))
+    store_r.finish()
+
+    index_r = _Reader(source, "index", data.get("index", {}))
+    index = IndexConfig(
+        exclude=index_r.str_list("exclude", _DEFAULTS_IndexConfig["exclude"]),
+        max_file_bytes=index_r.int_("max_file_bytes", _DEFAULTS_IndexConfig["max_file_bytes"], 1),
+    )
+    index_r.finish()
+
+    backend_tables = top.table_list("backends")
+    backends = (
+        _default_backends()
+        if backend_tables is None
+        else tuple(_parse_backend(source, i, t) for i, t in enumerate(backend_tables))
+    )
+    tier_tables = top.table_list("tiers")
+    tiers = (
+        _default_tiers()
+        if tier_tables is None
+        else tuple(_parse_tier(source, i, t) for i, t in enumerate(tier_tables))
+    )
+    _check_references(source, backends, tiers)
+    return Config(store=store, index=index, backends=backends, tiers=tiers, source=source)
+
+
+def _parse_backend(source: str, i: int, table: Any) -> BackendConfig:
+    r = _Reader(source, f"backends[{i}]", table)
+    name = r.str_("name")
+    kind = r.str_("kind", "ollama")
+    if kind not in BACKEND_KINDS:
+        raise ConfigError(
+            source,
+            r.key("kind"),
+            f"unknown kind {kind!r}; expected one of {', '.join(BACKEND_KINDS)}",
+        )
+    default_url = "http://127.0.0.1:11434" if kind == "ollama" else None
+    url = r.str_("url", default_url).rstrip("/")
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ConfigError(source, r.key("url"), f"expected an http(s) URL, got {url!r}")
+    cfg = BackendConfig(
+        name=name,
+        kind=kind,  # type: ignore[arg-type]  # checked against BACKEND_KINDS above
+        url=url,
+        max_concurrency=r.int_("max_concurrency", _DEFAULTS_BackendConfig["max_concurrency"], 1),
+        timeout_s=r.float_("timeout_s", _DEFAULTS_BackendConfig["timeout_s"], 0.0, exclusive=True),
+        api_key_env=r.str_("api_key_env", ""),
+        max_retries=r.int_("max_retries", _DEFAULTS_BackendConfig["max_retries"], 0),
+        retry_base_s=r.float_("retry_base_s", _DEFAULTS_BackendConfig["retry_base_s"], 0.0),
+        keep_alive=r.str_("keep_alive", _DEFAULTS_BackendConfig["keep_alive"]),
+    )
+    r.finish()
+    return cfg
+
+
+def _parse_tier(source: str, i: int, table: Any) -> TierConfig:
+    r = _Reader(source, f"tiers[{i}]", table)
+    backends = r.str_list("backends", ())
+    if not backends:
+        raise ConfigError(source, r.key("backends"), "must name at least one backend")
+    cfg = TierConfig(
+        name=r.str_("name"),
+        model=r.str_("model"),
+        backends=backends,
+        cost_per_1k_input=r.float_("cost_per_1k_input", 0.0, 0.0),
+        cost_per_1k_output=r.float_("cost_per_1k_output", 0.0, 0.0),
+        max_tokens=r.int_("max_tokens", _DEFAULTS_TierConfig["max_tokens"], 16),
+        temperature=r.float_("temperature", _DEFAULTS_TierConfig["temperature"], 0.0),
+    )
+    r.finish()
+    return cfg
+
+
+def _check_references(
+    source: str, backends: Sequence[BackendConfig], tiers: Sequence[TierConfig]
+) -> None:
+    if not backends:
+        raise ConfigError(source, "backends", "at least one backend is required")
+    if not tiers:
+        raise ConfigError(source, "tiers", "at least one tier is required")
+    names: set[str] = set()
+    for i, b in enumerate(backends):
+        if b.name in names:
+            raise ConfigError(source, f"backends[{i}].name", f"duplicate backend name {b.name!r}")
+        names.add(b.name)
+    tier_names: set[str] = set()
+    for i, t in enumerate(tiers):
+        if t.name in tier_names:
+            raise ConfigError(source, f"tiers[{i}].name", f"duplicate tier name {t.name!r}")
+        tier_names.add(t.name)
+        for j, ref in enumerate(t.backends):
+            if ref not in names:
+                raise ConfigError(
+                    source,
+                    f"tiers[{i}].backends[{j}]",
+                    f"no backend named {ref!r} (defined: {', '.join(sorted(names))})",
+                )

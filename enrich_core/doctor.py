@@ -1,0 +1,76 @@
+"""`gloss doctor`: is each backend reachable, does it have the models, how fast is it.
+
+For every backend: list its models (`/api/tags` or `/v1/models`), check each
+model a tier expects from it, and time one tiny schema-constrained request.
+Prints plain sentences; returns 0 when everything works, 3 otherwise.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TextIO
+
+from enrich_core.backends import BackendError, CompletionRequest, make_backend
+from enrich_core.config import Config
+from enrich_core.schema import GLOSS_SCHEMA, GlossRejected, parse_gloss
+
+_PING = [
+    {"role": "system", "content": "Answer with one JSON object describing the code."},
+    {
+        "role": "user",
+        "content": "Symbol: add\nSignature: def add(a, b)\nCode:\n```python\n"
+        "def add(a, b):\n    return a + b\n```",
+    },
+]
+
+
+async def run_doctor(config: Config, out: TextIO) -> int:
+    problems = 0
+    out.write(f"configuration: {config.source}\n")
+    for b in config.backends:
+        backend = make_backend(b)
+        try:
+            out.write(f"backend {b.name!r} ({b.kind}, {b.url}):\n")
+            try:
+                models = await backend.list_models()
+            except BackendError as exc:
+                out.write(f"  NOT REACHABLE: {exc}\n")
+                problems += 1
+                continue
+            out.write(f"  reachable; {len(models)} models served\n")
+            for tier in config.tiers:
+                if b.name not in tier.backends:
+                    continue
+                present = _has_model(models, tier.model)
+                out.write(
+                    f"  tier {tier.name!r} model {tier.model}: "
+                    f"{'present' if present else 'MISSING'}\n"
+                )
+                if not present:
+                    problems += 1
+                    continue
+                request = CompletionRequest(tier.model, _PING, GLOSS_SCHEMA, tier.max_tokens, 0.0)
+                started = time.monotonic()
+                try:
+                    completion = await backend.complete(request)
+                    parse_gloss(completion.text, completion.finish_reason)
+                except BackendError as exc:
+                    out.write(f"    test request FAILED: {exc}\n")
+                    problems += 1
+                    continue
+                except GlossRejected as exc:
+                    out.write(f"    test request answered, but not a valid gloss: {exc}\n")
+                    problems += 1
+                    continue
+                elapsed = time.monotonic() - started
+                out.write(f"    test request: valid gloss in {elapsed:.2f} s\n")
+        finally:
+            await backend.aclose()
+    out.write("all backends work\n" if problems == 0 else f"{problems} problem(s) found\n")
+    return 0 if problems == 0 else 3
+
+
+def _has_model(models: list[str], wanted: str) -> bool:
+    # Ollama lists "name:tag"; a tier may omit ":latest".
+    names = set(models)
+    return wanted in names or f"{wanted}:latest" in names or wanted.removesuffix(":latest") in names

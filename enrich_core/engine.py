@@ -1,0 +1,291 @@
+"""The engine: one workspace's scan, queue, workers, writer and reads, behind one object.
+
+The CLI and the LSP server drive the same `Engine`. It owns every background
+task it starts (workers, watcher) and stops them in `stop()`, draining the
+writer so nothing committed-to is lost. Reads (`hover`, `search`, `status`)
+only query the store and the in-memory queue: they never wait for a scan or a
+model. File I/O and parsing run in a thread, never on the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from enrich_core.backends import Backend, make_backend
+from enrich_core.config import Config
+from enrich_core.discovery import SkippedFile
+from enrich_core.gpu import GpuMonitor
+from enrich_core.indexer import Indexer, ParsedFile, SpanTexts
+from enrich_core.prompt import PROMPT_VERSION
+from enrich_core.router import GlossResult, Router
+from enrich_core.scheduler import Priority, Scheduler, SpanRef
+from enrich_core.store import HoverInfo, SpanRecord, Store, SymbolHit
+from enrich_core.writer import RecordResult, RemoveFiles, ReplaceFile, SkipFile, Writer
+
+log = logging.getLogger(__name__)
+
+SCAN_CHUNK_FILES = 64
+
+
+@dataclass(frozen=True, slots=True)
+class ScanReport:
+    files: int
+    parsed: int
+    unchanged: int
+    skipped: int
+    removed: int
+    queued: int
+
+
+ResultListener = Callable[[SpanRef, GlossResult], None]
+
+
+class Engine:
+    def __init__(
+        self,
+        root: Path,
+        config: Config,
+        *,
+        backends: Mapping[str, Backend] | None = None,
+        gpu: GpuMonitor | None = None,
+    ) -> None:
+        self.root = root.resolve()
+        self.config = config
+        self.indexer = Indexer(self.root, config.index)
+        self.texts = SpanTexts(self.indexer)
+        self.gpu = gpu or GpuMonitor()
+        self._given_backends = backends
+        self.backends: dict[str, Backend] = {}
+        self.scheduler = Scheduler()
+        self.writer = Writer(config.store_path(self.root))
+        self.store: Store | None = None
+        self.router: Router | None = None
+        self._workers: list[asyncio.Task[None]] = []
+        self._listeners: list[ResultListener] = []
+        self._scan_lock = asyncio.Lock()
+        self.started = asyncio.Event()
+
+    # --- lifecycle ---------------------------------------------------------
+
+    async def start(self, *, glossing: bool = True) -> None:
+        """Open the store; with `glossing`, connect backends and start the workers."""
+        await self.writer.start()
+        self.store = await Store.open(self.config.store_path(self.root), PROMPT_VERSION)
+        if glossing:
+            self.backends = dict(self._given_backends or {})
+            for b in self.config.backends:
+                if b.name not in self.backends:
+                    self.backends[b.name] = make_backend(b)
+            self.router = Router(self.config.tiers, self.backends)
+            for i in range(self.worker_count()):
+                self._workers.append(asyncio.create_task(self._work(), name=f"gloss-worker-{i}"))
+        self.started.set()
+
+    def worker_count(self) -> int:
+        """The backends' total concurrency: more workers would only queue at a semaphore."""
+        used = {name for tier in self.config.tiers for name in tier.backends}
+        return sum(b.max_concurrency for b in self.config.backends if b.name in used)
+
+    async def stop(self) -> None:
+        for task in self._workers:
+            task.cancel()
+        for task in self._workers:
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+        self._workers.clear()
+        await self.writer.stop()
+        if self.store is not None:
+            await self.store.close()
+            self.store = None
+        for backend in self.backends.values():
+            await backend.aclose()
+        self.backends.clear()
+        self.gpu.close()
+
+    def add_listener(self, listener: ResultListener) -> None:
+        self._listeners.append(listener)
+
+    def _store(self) -> Store:
+        if self.store is None:
+            raise RuntimeError("the engine is not started")
+        return self.store
+
+    # --- indexing ----------------------------------------------------------
+
+    async def scan(self) -> ScanReport:
+        """Bring the store up to date with the disk, then queue every span without a gloss."""
+        async with self._scan_lock:
+            store = self._store()
+            stamps = await store.file_stamps()
+            files = await asyncio.to_thread(self.indexer.walk)
+            seen: set[str] = set()
+            parsed = unchanged = skipped = 0
+            while True:
+                chunk = await asyncio.to_thread(
+                    self.indexer.next_chunk, files, stamps, SCAN_CHUNK_FILES
+                )
+                if chunk is None:
+                    break
+                seen.update(chunk.seen)
+                unchanged += chunk.unchanged
+                for p in chunk.parsed:
+                    self.writer.submit(ReplaceFile(p.path, p.mtime_ns, p.size, p.spans))
+                for s in chunk.skipped:
+                    self.writer.submit(SkipFile(s.path, s.reason))
+                parsed += len(chunk.parsed)
+                skipped += len(chunk.skipped)
+            removed = sorted(set(stamps) - seen)
+            if removed:
+                self.writer.submit(RemoveFiles(removed))
+            await self.writer.flush()
+            queued = 0
+            for record in await store.unglossed_spans():
+                queued += self.scheduler.submit(_ref(record), Priority.BACKLOG)
+            return ScanReport(len(seen), parsed, unchanged, skipped, len(removed), queued)
+
+    async def document_changed(self, rel: str, text: str) -> int:
+        """The user saved (or paused on) an editor buffer: its changed spans go first."""
+        parsed = await asyncio.to_thread(self.indexer.parse_text, rel, text)
+        self.texts.set_buffer(parsed)
+        return await self._replace(parsed, Priority.EDITED)
+
+    def document_closed(self, rel: str) -> None:
+        self.texts.drop_buffer(rel)
+
+    async def files_changed(self, rels: Iterable[str]) -> int:
+        """Files changed on disk (watcher): re-parse each, queue what lost its gloss."""
+        queued = 0
+        gone: list[str] = []
+        for rel in rels:
+            result = await asyncio.to_thread(self.indexer.parse_path, rel)
+            if result is None:
+                gone.append(rel)
+            elif isinstance(result, SkippedFile):
+                self.writer.submit(SkipFile(result.path, result.reason))
+            else:
+                queued += await self._replace(result, Priority.DISK)
+        if gone:
+            self.writer.submit(RemoveFiles(gone))
+        return queued
+
+    async def _replace(self, parsed: ParsedFile, priority: Priority) -> int:
+        self.writer.submit(ReplaceFile(parsed.path, parsed.mtime_ns, parsed.size, parsed.spans))
+        hashes = [s.content_hash for s in parsed.spans]
+        glossed = await self._store().glossed_hashes(hashes)
+        queued = 0
+        for s in parsed.spans:
+            if s.content_hash not in glossed:
+                ref = SpanRef(s.path, s.qualname, s.content_hash, s.start_line)
+                queued += self.scheduler.submit(ref, priority)
+        return queued
+
+    async def wait_idle(self) -> None:
+        await self.scheduler.wait_idle()
+        await self.writer.flush()
+
+    # --- workers -----------------------------------------------------------
+
+    async def _work(self) -> None:
+        assert self.router is not None
+        while True:
+            _, ref = await self.scheduler.get()
+            committed = False
+            try:
+                span = await asyncio.to_thread(self.texts.find, ref.path, ref.content_hash)
+                if span is None:
+                    continue  # the text changed again; the newer text is queued on its own
+                result = await self.router.gloss(span)
+                # Do not wait for the commit here: the worker goes straight on to
+                # the next span and the backend stays busy. Progress is reported
+                # from the commit callback, after the row is durable.
+                future = self.writer.submit(RecordResult(result, PROMPT_VERSION))
+                future.add_done_callback(functools.partial(self._committed, ref, result))
+                committed = True
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("glossing %s in %s failed unexpectedly", ref.qualname, ref.path)
+            finally:
+                if not committed:
+                    self.scheduler.done(ref.content_hash)
+
+    def _committed(self, ref: SpanRef, result: GlossResult, future: asyncio.Future[None]) -> None:
+        self.scheduler.done(ref.content_hash)
+        if future.cancelled() or future.exception() is not None:
+            return
+        for listener in self._listeners:
+            try:
+                listener(ref, result)
+            except Exception:
+                log.exception("a result listener failed")
+
+    # --- reads -------------------------------------------------------------
+
+    async def hover(self, rel: str, line: int, col: int | None = None) -> HoverInfo | None:
+        return await self._store().hover(rel, line, col)
+
+    def request_gloss(self, info: HoverInfo) -> int | None:
+        """A hover met a span without a current gloss: put it first. Its queue position."""
+        span = info.span
+        if info.gloss is not None and not info.stale:
+            return None
+        if info.failure is None and self.router is not None:
+            self.scheduler.submit(_ref(span), Priority.HOVER)
+        return self.scheduler.position(span.content_hash)
+
+    async def search(self, query: str, limit: int = 100) -> list[SymbolHit]:
+        return await self._store().search(query, limit)
+
+    async def status(self) -> dict[str, Any]:
+        store = self._store()
+        out: dict[str, Any] = await store.status_counts()
+        out["root"] = str(self.root)
+        out["prompt_version"] = PROMPT_VERSION
+        out["config_source"] = self.config.source
+        out["by_tier"] = await store.by_tier()
+        out["queue"] = {
+            "queued": self.scheduler.queued,
+            "in_flight": self.scheduler.in_flight,
+            "by_priority": self.scheduler.queued_by_priority(),
+        }
+        breakers = self.router.breakers if self.router else {}
+        backends: dict[str, Any] = {}
+        for b in self.config.backends:
+            live = self.backends.get(b.name)
+            breaker = breakers.get(b.name)
+            backends[b.name] = {
+                "kind": b.kind,
+                "url": b.url,
+                "healthy": breaker.state.value == "closed" if breaker else None,
+                "state": breaker.state.value if breaker else "not started",
+                "last_error": breaker.last_error if breaker else None,
+                "in_flight": live.in_flight if live else 0,
+                "errors": live.errors if live else 0,
+                "max_concurrency": b.max_concurrency,
+            }
+        out["backends"] = backends
+        out["gpu"] = await asyncio.to_thread(self.gpu.status)
+        out["skipped_files"] = await store.skipped_files()
+        out["failure_reasons"] = [
+            {"reason": reason, "spans": n} for reason, n in await store.failure_reasons()
+        ]
+        return out
+
+    def relative(self, path: Path) -> str | None:
+        """A workspace-relative POSIX path, or None for a file outside the root."""
+        try:
+            return path.resolve().relative_to(self.root).as_posix()
+        except ValueError:
+            return None
+
+
+def _ref(record: SpanRecord) -> SpanRef:
+    return SpanRef(record.path, record.qualname, record.content_hash, record.start_line)

@@ -1,0 +1,104 @@
+"""GPU facts from NVML (pynvml), when a local NVIDIA GPU exists.
+
+Without the NVML library, a driver or a device this says so in plain words
+(`{"available": false, "reason": ...}`) and never raises. The NVML module is
+a seam: tests pass a fake with the same functions.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import asdict, dataclass
+from types import ModuleType
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class GpuDevice:
+    index: int
+    name: str
+    memory_used_mb: float
+    memory_total_mb: float
+    utilization_pct: float | None
+    temperature_c: float | None
+    power_w: float | None
+
+
+class GpuMonitor:
+    def __init__(self, nvml: ModuleType | None = None) -> None:
+        self._nvml = nvml
+        self._ready = False
+        self.reason: str | None = None
+
+    def _init(self) -> Any:
+        if self._ready:
+            return self._nvml
+        if self.reason is not None:
+            return None
+        try:
+            nvml = self._nvml or importlib.import_module("pynvml")
+            nvml.nvmlInit()
+            count = nvml.nvmlDeviceGetCount()
+        except ImportError as exc:
+            self.reason = f"no GPU: the NVML Python module is not installed ({exc})"
+            return None
+        except Exception as exc:  # pynvml raises NVMLError subclasses for every cause
+            self.reason = f"no GPU: NVML is not available ({exc})"
+            return None
+        if count == 0:
+            self.reason = "no GPU: NVML found no devices"
+            return None
+        self._nvml = nvml
+        self._ready = True
+        return nvml
+
+    def sample(self) -> list[GpuDevice]:
+        nvml = self._init()
+        if nvml is None:
+            return []
+        devices = []
+        for i in range(nvml.nvmlDeviceGetCount()):
+            handle = nvml.nvmlDeviceGetHandleByIndex(i)
+            name = nvml.nvmlDeviceGetName(handle)
+            mem = nvml.nvmlDeviceGetMemoryInfo(handle)
+            devices.append(
+                GpuDevice(
+                    index=i,
+                    name=name.decode() if isinstance(name, bytes) else str(name),
+                    memory_used_mb=mem.used / 2**20,
+                    memory_total_mb=mem.total / 2**20,
+                    utilization_pct=_optional(
+                        lambda h=handle: nvml.nvmlDeviceGetUtilizationRates(h).gpu
+                    ),
+                    temperature_c=_optional(
+                        lambda h=handle: nvml.nvmlDeviceGetTemperature(h, nvml.NVML_TEMPERATURE_GPU)
+                    ),
+                    power_w=_optional(lambda h=handle: nvml.nvmlDeviceGetPowerUsage(h) / 1000.0),
+                )
+            )
+        return devices
+
+    def status(self) -> dict[str, Any]:
+        try:
+            devices = self.sample()
+        except Exception as exc:
+            return {"available": False, "reason": f"NVML query failed: {exc}"}
+        if not devices:
+            return {"available": False, "reason": self.reason or "no GPU"}
+        return {"available": True, "devices": [asdict(d) for d in devices]}
+
+    def close(self) -> None:
+        if self._ready and self._nvml is not None:
+            try:
+                self._nvml.nvmlShutdown()
+            except Exception:
+                pass
+            self._ready = False
+
+
+def _optional(read: Any) -> float | None:
+    # Consumer GPUs lack some sensors (power on laptops); a missing one is None.
+    try:
+        return float(read())
+    except Exception:
+        return None

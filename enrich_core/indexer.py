@@ -1,0 +1,148 @@
+"""From files to spans: the incremental scan, and finding a queued span's text again.
+
+Everything here is synchronous and does file I/O and parsing: the engine runs
+it in a worker thread (`asyncio.to_thread`), never on the event loop. A file
+whose size and mtime match the store is not read again. Ignored and
+secret-looking files are never opened (discovery decides before any read).
+"""
+
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from enrich_core.config import IndexConfig
+from enrich_core.discovery import (
+    SkippedFile,
+    SourceFile,
+    WorkspaceFilter,
+    read_source,
+    scan_workspace,
+)
+from enrich_core.spans import Span, extract_spans
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFile:
+    path: str
+    mtime_ns: int
+    size: int
+    spans: list[Span]
+
+
+@dataclass(slots=True)
+class ScanChunk:
+    parsed: list[ParsedFile] = field(default_factory=list)
+    skipped: list[SkippedFile] = field(default_factory=list)
+    seen: list[str] = field(default_factory=list)  # every wanted path, changed or not
+    unchanged: int = 0
+
+
+class Indexer:
+    def __init__(self, root: Path, config: IndexConfig) -> None:
+        self.root = root
+        self.config = config
+        self.filter = WorkspaceFilter(root, config.exclude)
+
+    def reload_filter(self) -> None:
+        """After a .gitignore changed."""
+        self.filter = WorkspaceFilter(self.root, self.config.exclude)
+
+    def walk(self) -> Iterator[SourceFile]:
+        return scan_workspace(self.root, self.filter)
+
+    def next_chunk(
+        self, files: Iterator[SourceFile], stamps: Mapping[str, tuple[int, int]], size: int
+    ) -> ScanChunk | None:
+        """Up to `size` files from the walk, parsed unless unchanged; None when done."""
+        chunk = ScanChunk()
+        for f in files:
+            chunk.seen.append(f.path)
+            if stamps.get(f.path) == (f.mtime_ns, f.size):
+                chunk.unchanged += 1
+            else:
+                result = self.parse_file(f)
+                if isinstance(result, SkippedFile):
+                    chunk.skipped.append(result)
+                else:
+                    chunk.parsed.append(result)
+            if len(chunk.seen) >= size:
+                return chunk
+        return chunk if chunk.seen else None
+
+    def parse_file(self, f: SourceFile) -> ParsedFile | SkippedFile:
+        text = read_source(f, self.config.max_file_bytes)
+        if isinstance(text, SkippedFile):
+            return text
+        return ParsedFile(f.path, f.mtime_ns, f.size, extract_spans(f.path, text))
+
+    def parse_path(self, rel: str) -> ParsedFile | SkippedFile | None:
+        """A changed path: parsed, skipped with a reason, or None if gone or not wanted."""
+        if not self.filter.wants(rel):
+            return None
+        abs_path = self.root / rel
+        try:
+            st = abs_path.stat()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            return SkippedFile(rel, f"unreadable: {type(exc).__name__}: {exc.strerror or exc}")
+        if not abs_path.is_file():
+            return None
+        return self.parse_file(SourceFile(rel, abs_path, st.st_size, st.st_mtime_ns))
+
+    def parse_text(self, rel: str, text: str) -> ParsedFile:
+        """An editor buffer: its text wins over the disk's."""
+        try:
+            st = (self.root / rel).stat()
+            mtime_ns, size = st.st_mtime_ns, st.st_size
+        except OSError:
+            mtime_ns, size = 0, 0  # unsaved: the next scan reads the disk again
+        return ParsedFile(rel, mtime_ns, size, extract_spans(rel, text))
+
+
+class SpanTexts:
+    """Finds a queued span's text when its turn comes, by path and content hash.
+
+    The backlog is glossed in file order, so consecutive spans come from the
+    same file: a small cache of parsed files makes that one read per file.
+    Editor buffers (set by the engine) win over the disk.
+    """
+
+    def __init__(self, indexer: Indexer, capacity: int = 8) -> None:
+        self._indexer = indexer
+        self._capacity = capacity
+        self._cache: OrderedDict[str, tuple[tuple[int, int], dict[str, Span]]] = OrderedDict()
+        self._buffers: dict[str, dict[str, Span]] = {}
+
+    def set_buffer(self, parsed: ParsedFile) -> None:
+        self._buffers[parsed.path] = {s.content_hash: s for s in parsed.spans}
+
+    def drop_buffer(self, rel: str) -> None:
+        self._buffers.pop(rel, None)
+
+    def find(self, rel: str, content_hash: str) -> Span | None:
+        """The span with this text, or None when the file no longer holds it."""
+        buffered = self._buffers.get(rel)
+        if buffered is not None and content_hash in buffered:
+            return buffered[content_hash]
+        abs_path = self._indexer.root / rel
+        try:
+            st = os.stat(abs_path)
+        except OSError:
+            return None
+        stamp = (st.st_mtime_ns, st.st_size)
+        cached = self._cache.get(rel)
+        if cached is None or cached[0] != stamp:
+            parsed = self._indexer.parse_path(rel)
+            if not isinstance(parsed, ParsedFile):
+                return None
+            cached = (stamp, {s.content_hash: s for s in parsed.spans})
+            self._cache[rel] = cached
+            while len(self._cache) > self._capacity:
+                self._cache.popitem(last=False)
+        self._cache.move_to_end(rel)
+        return cached[1].get(content_hash)

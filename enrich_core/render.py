@@ -1,0 +1,123 @@
+"""Hover text: the Markdown an editor shows, and the JSON `gloss hover --json` prints.
+
+LLM text is untrusted. Everything a model wrote is escaped so it renders as
+text: no raw HTML, no links (so no `command:` links), no headings or tables;
+the usage snippet goes in a code fence longer than any backtick run inside it.
+Without a gloss the hover shows only facts from the code (signature, first
+docstring line) and says plainly that the gloss is pending or failed, and why.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from enrich_core.store import HoverInfo
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
+_FAILURE_MAX_CHARS = 400
+
+
+def escape_markdown(text: str) -> str:
+    """Plain text for a Markdown renderer: HTML entities first, then Markdown syntax."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _MD_SPECIAL.sub(r"\\\1", text)
+    # A model's newlines would start new blocks (lists, quotes); keep one paragraph.
+    return " ".join(text.split())
+
+
+def code_block(code: str, language: str = "python") -> str:
+    fence = "```"
+    while fence in code:
+        fence += "`"
+    return f"{fence}{language}\n{code.rstrip()}\n{fence}"
+
+
+def render_hover(info: HoverInfo, queue_position: int | None = None) -> str:
+    span = info.span
+    parts: list[str] = []
+    record = info.gloss
+    if record is not None:
+        g = record.gloss
+        parts.append(escape_markdown(g.summary))
+        sections = (
+            ("Inputs", g.inputs),
+            ("Outputs", g.outputs),
+            ("Side effects", g.side_effects),
+            ("Pitfalls", g.pitfalls),
+        )
+        for title, items in sections:
+            if items:
+                lines = "\n".join(f"- {escape_markdown(item)}" for item in items if item)
+                parts.append(f"**{title}**\n{lines}")
+        if g.usage_snippet:
+            parts.append("**Usage**\n" + code_block(g.usage_snippet))
+        freshness = "fresh" if not info.stale else "stale: the code changed since this gloss"
+        footer = f"gloss by {escape_markdown(record.model)} · tier {escape_markdown(record.tier)}"
+        footer += f" · {freshness}"
+        if info.stale:
+            footer += "; " + _pending_or_failed(info, queue_position)
+        parts.append("---\n*" + footer + "*")
+        return "\n\n".join(parts)
+
+    parts.append(code_block(span.signature))
+    first = span.docstring_first_line
+    if first:
+        parts.append(escape_markdown(first))
+    parts.append("*" + _pending_or_failed(info, queue_position) + "*")
+    return "\n\n".join(parts)
+
+
+def _pending_or_failed(info: HoverInfo, queue_position: int | None) -> str:
+    if info.failure:
+        reason = info.failure
+        if len(reason) > _FAILURE_MAX_CHARS:
+            reason = reason[: _FAILURE_MAX_CHARS - 1] + "…"
+        attempts = f" (after {info.failure_attempts} tries)" if info.failure_attempts > 1 else ""
+        return f"gloss failed{attempts}: {escape_markdown(reason)}"
+    if queue_position is not None:
+        ahead = (
+            "next in the queue" if queue_position == 0 else f"{queue_position} ahead in the queue"
+        )
+        return f"gloss pending ({ahead})"
+    return "gloss pending"
+
+
+def hover_json(info: HoverInfo, queue_position: int | None = None) -> dict[str, Any]:
+    span = info.span
+    state = "fresh" if info.gloss and not info.stale else ("failed" if info.failure else "pending")
+    out: dict[str, Any] = {
+        "path": span.path,
+        "symbol": span.qualname,
+        "kind": span.kind,
+        "line": span.start_line + 1,
+        "end_line": span.end_line + 1,
+        "signature": span.signature,
+        "docstring_first_line": span.docstring_first_line,
+        "content_hash": span.content_hash,
+        "state": state,
+        "stale": info.stale,
+        "failure": info.failure,
+        "queue_position": queue_position,
+        "gloss": None,
+        "markdown": render_hover(info, queue_position),
+    }
+    if info.gloss is not None:
+        g = info.gloss
+        out["gloss"] = {
+            "summary": g.gloss.summary,
+            "inputs": list(g.gloss.inputs),
+            "outputs": list(g.gloss.outputs),
+            "side_effects": list(g.gloss.side_effects),
+            "pitfalls": list(g.gloss.pitfalls),
+            "usage_snippet": g.gloss.usage_snippet,
+            "tags": list(g.gloss.tags),
+            "model": g.model,
+            "tier": g.tier,
+            "backend": g.backend,
+            "tokens_in": g.tokens_in,
+            "tokens_out": g.tokens_out,
+            "duration_ms": round(g.duration_ms, 1),
+            "attempts": g.attempts,
+        }
+    return out

@@ -1,0 +1,130 @@
+"""The gloss: the JSON schema a model is asked for, and the check of what it returned.
+
+A backend is asked to constrain its output to `GLOSS_SCHEMA`, and the answer is
+validated here anyway: constrained decoding is not universal, and a cut answer
+(`finish_reason == "length"`) is not a gloss. Whatever fails a check raises
+`GlossRejected` with a short named reason; the router escalates on it. This
+module never repairs or invents a field.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from typing import Any
+
+SUMMARY_MAX_WORDS = 120
+# Small models repeat list items until max_tokens unless the array is bounded
+# (LOCAL_LLM.md). Strings carry no maxLength: it explodes llama.cpp grammars.
+LIST_MAX_ITEMS = 8
+TAGS_MAX_ITEMS = 8
+
+LIST_FIELDS: tuple[str, ...] = ("inputs", "outputs", "side_effects", "pitfalls", "tags")
+FIELDS: tuple[str, ...] = (
+    "summary",
+    "inputs",
+    "outputs",
+    "side_effects",
+    "pitfalls",
+    "usage_snippet",
+    "tags",
+)
+
+
+def _string_list(max_items: int) -> dict[str, Any]:
+    return {"type": "array", "items": {"type": "string"}, "maxItems": max_items}
+
+
+GLOSS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "summary": {"type": "string"},
+        "inputs": _string_list(LIST_MAX_ITEMS),
+        "outputs": _string_list(LIST_MAX_ITEMS),
+        "side_effects": _string_list(LIST_MAX_ITEMS),
+        "pitfalls": _string_list(LIST_MAX_ITEMS),
+        "usage_snippet": {"type": "string"},
+        "tags": _string_list(TAGS_MAX_ITEMS),
+    },
+    "required": list(FIELDS),
+    "additionalProperties": False,
+}
+
+
+class GlossRejected(ValueError):
+    """A model answer that is not a usable gloss; `reason` is a short stable name."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        self.reason = reason
+        self.detail = detail
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+
+
+@dataclass(frozen=True, slots=True)
+class Gloss:
+    summary: str
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    side_effects: tuple[str, ...]
+    pitfalls: tuple[str, ...]
+    usage_snippet: str
+    tags: tuple[str, ...]
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> Gloss:
+        """Load a gloss this process stored; it was validated before it was written."""
+        data = json.loads(text)
+        return cls(
+            summary=data["summary"],
+            inputs=tuple(data["inputs"]),
+            outputs=tuple(data["outputs"]),
+            side_effects=tuple(data["side_effects"]),
+            pitfalls=tuple(data["pitfalls"]),
+            usage_snippet=data["usage_snippet"],
+            tags=tuple(data["tags"]),
+        )
+
+
+def parse_gloss(text: str, finish_reason: str | None = None) -> Gloss:
+    """Validate a model's answer; raise GlossRejected naming what is wrong."""
+    if finish_reason == "length":
+        raise GlossRejected("cut_off", "the answer hit max_tokens before it finished")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise GlossRejected("not_json", f"{exc.msg} at char {exc.pos}") from None
+    if not isinstance(data, dict):
+        raise GlossRejected("not_object", f"expected a JSON object, got {type(data).__name__}")
+    missing = [f for f in FIELDS if f not in data]
+    if missing:
+        raise GlossRejected("missing_field", ", ".join(missing))
+    for name in ("summary", "usage_snippet"):
+        if not isinstance(data[name], str):
+            raise GlossRejected("wrong_type", f"{name} must be a string")
+    lists: dict[str, tuple[str, ...]] = {}
+    for name in LIST_FIELDS:
+        value = data[name]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise GlossRejected("wrong_type", f"{name} must be a list of strings")
+        limit = TAGS_MAX_ITEMS if name == "tags" else LIST_MAX_ITEMS
+        if len(value) > limit:
+            raise GlossRejected("too_many_items", f"{name} has {len(value)} items (max {limit})")
+        lists[name] = tuple(v.strip() for v in value)
+    summary = data["summary"].strip()
+    if not summary:
+        raise GlossRejected("empty_summary")
+    words = len(summary.split())
+    if words > SUMMARY_MAX_WORDS:
+        raise GlossRejected("summary_too_long", f"{words} words (max {SUMMARY_MAX_WORDS})")
+    return Gloss(
+        summary=summary,
+        inputs=lists["inputs"],
+        outputs=lists["outputs"],
+        side_effects=lists["side_effects"],
+        pitfalls=lists["pitfalls"],
+        usage_snippet=data["usage_snippet"].strip(),
+        tags=lists["tags"],
+    )

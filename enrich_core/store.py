@@ -1,0 +1,442 @@
+"""The SQLite store under `.gloss/`: schema, and every read query.
+
+One database per workspace, in WAL mode so readers (hover, workspace/symbol,
+`gloss status`) never wait on the writer. Glosses are keyed by the span's
+content hash and the prompt version, so a moved or renamed span costs no
+model call. This module only reads; all writes go through `writer.Writer`.
+Name search uses an FTS5 trigram index (substring in O(matches)), and gloss
+text a porter-stemmed FTS5 index, so "parse yaml" finds `load_config`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from enrich_core.schema import Gloss
+
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS files (
+    path TEXT PRIMARY KEY,
+    mtime_ns INTEGER NOT NULL,
+    size INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS skipped_files (path TEXT PRIMARY KEY, reason TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS spans (
+    id INTEGER PRIMARY KEY,
+    path TEXT NOT NULL,
+    name TEXT NOT NULL,
+    qualname TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    container TEXT,
+    start_line INTEGER NOT NULL,
+    start_col INTEGER NOT NULL,
+    end_line INTEGER NOT NULL,
+    end_col INTEGER NOT NULL,
+    name_line INTEGER NOT NULL,
+    name_col INTEGER NOT NULL,
+    name_end_col INTEGER NOT NULL,
+    header_end_line INTEGER NOT NULL,
+    signature TEXT NOT NULL,
+    docstring TEXT,
+    content_hash TEXT NOT NULL,
+    prev_hash TEXT,
+    name_lower TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS spans_by_path ON spans (path, start_line);
+CREATE INDEX IF NOT EXISTS spans_by_name ON spans (name_lower);
+CREATE INDEX IF NOT EXISTS spans_by_hash ON spans (content_hash);
+CREATE VIRTUAL TABLE IF NOT EXISTS spans_fts USING fts5 (
+    qualname, content='spans', content_rowid='id', tokenize='trigram'
+);
+CREATE TRIGGER IF NOT EXISTS spans_fts_insert AFTER INSERT ON spans BEGIN
+    INSERT INTO spans_fts (rowid, qualname) VALUES (new.id, new.qualname);
+END;
+CREATE TRIGGER IF NOT EXISTS spans_fts_delete AFTER DELETE ON spans BEGIN
+    INSERT INTO spans_fts (spans_fts, rowid, qualname) VALUES ('delete', old.id, old.qualname);
+END;
+CREATE TABLE IF NOT EXISTS glosses (
+    id INTEGER PRIMARY KEY,
+    content_hash TEXT NOT NULL,
+    prompt_version TEXT NOT NULL,
+    body TEXT NOT NULL,
+    search_text TEXT NOT NULL,
+    model TEXT NOT NULL,
+    tier TEXT NOT NULL,
+    backend TEXT NOT NULL,
+    tokens_in INTEGER NOT NULL,
+    tokens_out INTEGER NOT NULL,
+    tokens_estimated INTEGER NOT NULL,
+    duration_ms REAL NOT NULL,
+    attempts INTEGER NOT NULL,
+    escalations TEXT NOT NULL,
+    gpu_peak_vram_mb REAL,
+    created_at REAL NOT NULL,
+    UNIQUE (content_hash, prompt_version)
+);
+CREATE VIRTUAL TABLE IF NOT EXISTS glosses_fts USING fts5 (
+    search_text, content='glosses', content_rowid='id', tokenize='porter unicode61'
+);
+CREATE TRIGGER IF NOT EXISTS glosses_fts_insert AFTER INSERT ON glosses BEGIN
+    INSERT INTO glosses_fts (rowid, search_text) VALUES (new.id, new.search_text);
+END;
+CREATE TRIGGER IF NOT EXISTS glosses_fts_delete AFTER DELETE ON glosses BEGIN
+    INSERT INTO glosses_fts (glosses_fts, rowid, search_text)
+    VALUES ('delete', old.id, old.search_text);
+END;
+CREATE TABLE IF NOT EXISTS failures (
+    content_hash TEXT NOT NULL,
+    prompt_version TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    last_at REAL NOT NULL,
+    PRIMARY KEY (content_hash, prompt_version)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+"""
+
+SPAN_COLUMNS = (
+    "path, name, qualname, kind, container, start_line, start_col, end_line, end_col, "
+    "name_line, name_col, name_end_col, header_end_line, signature, docstring, "
+    "content_hash, prev_hash"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SpanRecord:
+    path: str
+    name: str
+    qualname: str
+    kind: str
+    container: str | None
+    start_line: int
+    start_col: int
+    end_line: int
+    end_col: int
+    name_line: int
+    name_col: int
+    name_end_col: int
+    header_end_line: int
+    signature: str
+    docstring: str | None
+    content_hash: str
+    prev_hash: str | None
+
+    @property
+    def docstring_first_line(self) -> str | None:
+        if not self.docstring:
+            return None
+        for line in self.docstring.splitlines():
+            if line.strip():
+                return line.strip()
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class GlossRecord:
+    gloss: Gloss
+    model: str
+    tier: str
+    backend: str
+    tokens_in: int
+    tokens_out: int
+    duration_ms: float
+    attempts: int
+    created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class HoverInfo:
+    span: SpanRecord
+    gloss: GlossRecord | None  # the current gloss, or the previous text's when stale
+    stale: bool  # gloss was written for an older text of this span
+    failure: str | None  # why the current text has no gloss, when it failed
+    failure_attempts: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolHit:
+    span: SpanRecord
+    summary: str | None
+    match: str  # "exact", "prefix", "substring", "qualname", "gloss"
+
+
+GLOSS_COLUMNS = (
+    "body, model, tier, backend, tokens_in, tokens_out, duration_ms, attempts, created_at"
+)
+
+
+def _gloss_record(row: Any) -> GlossRecord:
+    return GlossRecord(
+        gloss=Gloss.from_json(row[0]),
+        model=row[1],
+        tier=row[2],
+        backend=row[3],
+        tokens_in=row[4],
+        tokens_out=row[5],
+        duration_ms=row[6],
+        attempts=row[7],
+        created_at=row[8],
+    )
+
+
+async def connect(db_path: Path, *, readonly: bool = False) -> aiosqlite.Connection:
+    """Open the database in WAL mode; the schema is created by the writer's connection."""
+    if not readonly:
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+        ignore = db_path.parent / ".gitignore"
+        if db_path.parent.name == ".gloss" and not ignore.exists():
+            ignore.write_text("# Gloss's index: generated, never commit it.\n*\n")
+    conn = await aiosqlite.connect(db_path, isolation_level=None)
+    await conn.execute("PRAGMA busy_timeout = 5000")
+    if not readonly:
+        await conn.execute("PRAGMA journal_mode = WAL")
+        await conn.execute("PRAGMA synchronous = NORMAL")
+        await conn.executescript(SCHEMA)
+        await conn.execute(
+            "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
+            (str(SCHEMA_VERSION),),
+        )
+    return conn
+
+
+class Store:
+    """Read side of the database. Every method is one short query; none waits on a model."""
+
+    def __init__(self, conn: aiosqlite.Connection, prompt_version: str) -> None:
+        self._conn = conn
+        self.prompt_version = prompt_version
+
+    @classmethod
+    async def open(cls, db_path: Path, prompt_version: str) -> Store:
+        return cls(await connect(db_path, readonly=True), prompt_version)
+
+    async def close(self) -> None:
+        await self._conn.close()
+
+    async def _all(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        async with self._conn.execute(sql, params) as cur:
+            return list(await cur.fetchall())
+
+    async def _one(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
+        async with self._conn.execute(sql, params) as cur:
+            return await cur.fetchone()
+
+    async def file_stamps(self) -> dict[str, tuple[int, int]]:
+        rows = await self._all("SELECT path, mtime_ns, size FROM files")
+        return {r[0]: (r[1], r[2]) for r in rows}
+
+    async def spans_in_file(self, path: str) -> list[SpanRecord]:
+        rows = await self._all(
+            f"SELECT {SPAN_COLUMNS} FROM spans WHERE path = ? ORDER BY start_line", (path,)
+        )
+        return [SpanRecord(*r) for r in rows]
+
+    async def glossed_hashes(self, hashes: list[str]) -> set[str]:
+        found: set[str] = set()
+        for i in range(0, len(hashes), 500):
+            chunk = hashes[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = await self._all(
+                f"SELECT content_hash FROM glosses WHERE prompt_version = ? "
+                f"AND content_hash IN ({marks})",
+                (self.prompt_version, *chunk),
+            )
+            found.update(r[0] for r in rows)
+        return found
+
+    async def unglossed_spans(self) -> list[SpanRecord]:
+        """Spans whose current text has no gloss, in file order (the backlog)."""
+        rows = await self._all(
+            f"SELECT {', '.join('s.' + c.strip() for c in SPAN_COLUMNS.split(','))} "
+            "FROM spans s LEFT JOIN glosses g "
+            "ON g.content_hash = s.content_hash AND g.prompt_version = ? "
+            "WHERE g.id IS NULL ORDER BY s.path, s.start_line",
+            (self.prompt_version,),
+        )
+        return [SpanRecord(*r) for r in rows]
+
+    async def hover(self, path: str, line: int, col: int | None = None) -> HoverInfo | None:
+        """The span whose header (decorators through the `def`/`class` line) holds `line`."""
+        rows = await self._all(
+            f"SELECT {SPAN_COLUMNS} FROM spans WHERE path = ? AND start_line <= ? "
+            "AND header_end_line >= ? ORDER BY start_line DESC LIMIT 1",
+            (path, line, line),
+        )
+        if not rows:
+            return None
+        span = SpanRecord(*rows[0])
+        return await self.hover_for(span)
+
+    async def hover_for(self, span: SpanRecord) -> HoverInfo:
+        pv = self.prompt_version
+        row = await self._one(
+            f"SELECT {GLOSS_COLUMNS} FROM glosses WHERE content_hash = ? AND prompt_version = ?",
+            (span.content_hash, pv),
+        )
+        if row is not None:
+            return HoverInfo(span=span, gloss=_gloss_record(row), stale=False, failure=None)
+        failure = await self._one(
+            "SELECT reason, attempts FROM failures WHERE content_hash = ? AND prompt_version = ?",
+            (span.content_hash, pv),
+        )
+        old = None
+        if span.prev_hash:
+            old = await self._one(
+                f"SELECT {GLOSS_COLUMNS} FROM glosses WHERE content_hash = ? "
+                "AND prompt_version = ?",
+                (span.prev_hash, pv),
+            )
+        return HoverInfo(
+            span=span,
+            gloss=_gloss_record(old) if old is not None else None,
+            stale=old is not None,
+            failure=failure[0] if failure else None,
+            failure_attempts=failure[1] if failure else 0,
+        )
+
+    async def search(self, query: str, limit: int = 100) -> list[SymbolHit]:
+        """Symbols by name (exact, prefix, substring, qualified name), then by gloss text."""
+        q = query.strip().lower()
+        if not q:
+            return []
+        hits: dict[int, SymbolHit] = {}
+        cols = ", ".join("s." + c.strip() for c in SPAN_COLUMNS.split(","))
+        select = (
+            f"SELECT s.id, {cols}, g.body FROM spans s LEFT JOIN glosses g "
+            "ON g.content_hash = s.content_hash AND g.prompt_version = ? "
+        )
+        pv = self.prompt_version
+
+        def add(rows: list[Any], match: str) -> None:
+            for r in rows:
+                if len(hits) >= limit:
+                    return
+                if r[0] not in hits:
+                    summary = _summary_of(r[-1])
+                    hits[r[0]] = SymbolHit(SpanRecord(*r[1:-1]), summary, match)
+
+        add(
+            await self._all(
+                select + "WHERE s.name_lower = ? ORDER BY s.path, s.start_line LIMIT ?",
+                (pv, q, limit),
+            ),
+            "exact",
+        )
+        if len(hits) < limit:
+            add(
+                await self._all(
+                    select + "WHERE s.name_lower >= ? AND s.name_lower < ? "
+                    "ORDER BY length(s.name), s.path, s.start_line LIMIT ?",
+                    (pv, q, q + "\U0010ffff", limit),
+                ),
+                "prefix",
+            )
+        words = q.split()
+        if len(hits) < limit and len(q) >= 3 and len(words) == 1:
+            add(
+                await self._all(
+                    select + "WHERE s.id IN (SELECT rowid FROM spans_fts WHERE qualname LIKE ?) "
+                    "AND instr(lower(s.qualname), ?) > 0 "
+                    "ORDER BY instr(s.name_lower, ?) = 0, length(s.name), s.path LIMIT ?",
+                    (pv, f"%{_like_pattern(q)}%", q, q, limit),
+                ),
+                "substring",
+            )
+        elif len(hits) < limit and len(words) == 1:
+            add(
+                await self._all(
+                    select + "WHERE instr(s.name_lower, ?) > 0 ORDER BY length(s.name), s.path "
+                    "LIMIT ?",
+                    (pv, q, limit),
+                ),
+                "substring",
+            )
+        if len(hits) < limit:
+            match = " ".join('"' + w.replace('"', '""') + '"*' for w in words)
+            add(
+                await self._all(
+                    select
+                    + "WHERE g.id IN (SELECT rowid FROM glosses_fts WHERE glosses_fts MATCH ? "
+                    "ORDER BY rank LIMIT ?) ORDER BY s.path, s.start_line LIMIT ?",
+                    (pv, match, limit, limit),
+                ),
+                "gloss",
+            )
+        return list(hits.values())
+
+    async def status_counts(self) -> dict[str, int]:
+        pv = self.prompt_version
+        row = await self._one(
+            "SELECT count(*), "
+            "coalesce(sum(g.id IS NOT NULL), 0), "
+            "coalesce(sum(g.id IS NULL AND f.content_hash IS NOT NULL), 0), "
+            "coalesce(sum(g.id IS NULL AND pg.id IS NOT NULL), 0) "
+            "FROM spans s "
+            "LEFT JOIN glosses g ON g.content_hash = s.content_hash AND g.prompt_version = ? "
+            "LEFT JOIN failures f ON f.content_hash = s.content_hash AND f.prompt_version = ? "
+            "LEFT JOIN glosses pg ON pg.content_hash = s.prev_hash AND pg.prompt_version = ?",
+            (pv, pv, pv),
+        )
+        spans, enriched, failed, stale = (int(v) for v in row)
+        counters = dict(await self._all("SELECT name, value FROM counters"))
+        files = await self._one("SELECT count(*) FROM files")
+        return {
+            "files": int(files[0]),
+            "spans": spans,
+            "enriched": enriched,
+            "pending": spans - enriched - failed,
+            "failed": failed,
+            "stale": stale,
+            "llm_calls": int(counters.get("llm_calls", 0)),
+            "tokens_in": int(counters.get("tokens_in", 0)),
+            "tokens_out": int(counters.get("tokens_out", 0)),
+        }
+
+    async def failure_reasons(self, limit: int = 5) -> list[tuple[str, int]]:
+        """The commonest reasons current spans have no gloss, with how many spans each."""
+        rows = await self._all(
+            "SELECT f.reason, count(*) FROM spans s JOIN failures f "
+            "ON f.content_hash = s.content_hash AND f.prompt_version = ? "
+            "LEFT JOIN glosses g ON g.content_hash = s.content_hash AND g.prompt_version = ? "
+            "WHERE g.id IS NULL GROUP BY f.reason ORDER BY count(*) DESC LIMIT ?",
+            (self.prompt_version, self.prompt_version, limit),
+        )
+        return [(r[0], int(r[1])) for r in rows]
+
+    async def by_tier(self) -> dict[str, int]:
+        rows = await self._all(
+            "SELECT tier, count(*) FROM glosses WHERE prompt_version = ? "
+            "GROUP BY tier ORDER BY tier",
+            (self.prompt_version,),
+        )
+        return {r[0]: int(r[1]) for r in rows}
+
+    async def skipped_files(self) -> dict[str, str]:
+        rows = await self._all("SELECT path, reason FROM skipped_files ORDER BY path")
+        return {r[0]: r[1] for r in rows}
+
+
+def search_text(gloss: Gloss) -> str:
+    """What gloss-text search indexes: the summary and the tags."""
+    return gloss.summary + "\n" + " ".join(gloss.tags)
+
+
+def _summary_of(text: str | None) -> str | None:
+    if not text:
+        return None
+    summary = json.loads(text).get("summary")
+    return summary if isinstance(summary, str) else None
+
+
+def _like_pattern(text: str) -> str:
+    # The trigram index answers LIKE but not ESCAPE, so % and _ match loosely
+    # here; the exact instr() test in the same query keeps only true substrings.
+    return text.replace("%", "_")

@@ -1,0 +1,1 @@
+"""A small inventory service: the sample workspace Gloss indexes in the quick start."""

@@ -1,0 +1,5 @@
+"""`python -m server` is `gloss serve`."""
+
+from server.main import serve
+
+serve()

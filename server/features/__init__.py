@@ -1,0 +1,1 @@
+"""One LSP feature per module; each exposes `setup(server)` and registers nothing on import."""

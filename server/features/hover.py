@@ -1,0 +1,36 @@
+"""textDocument/hover: the gloss of the function, method or class whose header is hovered.
+
+Reads the store only, never waits for a scan or a model. A span without a
+current gloss is moved to the front of the queue and the hover says so.
+"""
+
+from __future__ import annotations
+
+from lsprotocol import types
+
+from enrich_core.render import render_hover
+from server.lsp import GlossServer
+
+STARTUP_WAIT_S = 2.0
+
+
+def setup(server: GlossServer) -> None:
+    server.feature(types.TEXT_DOCUMENT_HOVER)(hover)
+
+
+async def hover(ls: GlossServer, params: types.HoverParams) -> types.Hover | None:
+    if not ls.ready.is_set():
+        await ls.ready.wait()
+    located = ls.locate(params.text_document.uri)
+    if located is None:
+        return None
+    engine, rel = located
+    info = await engine.hover(rel, params.position.line)
+    if info is None:
+        return None
+    position = engine.request_gloss(info)
+    return types.Hover(
+        contents=types.MarkupContent(
+            kind=types.MarkupKind.Markdown, value=render_hover(info, position)
+        )
+    )

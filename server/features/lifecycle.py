@@ -1,0 +1,116 @@
+"""initialize / initialized / workspace/didChangeConfiguration / shutdown.
+
+`initialize` keeps the editor's settings (`initializationOptions`, the same
+structure as gloss.toml). `initialized` starts one engine per workspace
+folder: the store opens first, so hovers answer at once, then the scan and the
+file watcher run as owned background tasks. A bad configuration is shown to
+the user with the key's path and that folder stays without an engine; the
+server keeps running. `shutdown` stops the watchers and drains every writer.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+from pygls.uris import to_fs_path
+
+from enrich_core.config import ConfigError, load_config
+from enrich_core.engine import Engine
+from enrich_core.watch import watch_workspace
+from server.lsp import Folder, GlossServer
+
+log = logging.getLogger(__name__)
+
+
+def setup(server: GlossServer) -> None:
+    server.feature(types.INITIALIZE)(initialize)
+    server.feature(types.INITIALIZED)(initialized)
+    server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)(did_change_configuration)
+    server.feature(types.SHUTDOWN)(shutdown)
+
+
+def initialize(ls: GlossServer, params: types.InitializeParams) -> None:
+    options = params.initialization_options
+    if isinstance(options, dict):
+        # Clients nest settings under "gloss" (VS Code's section); accept both.
+        inner = options.get("gloss")
+        ls.init_options = dict(inner) if isinstance(inner, dict) else dict(options)
+    roots: list[Path] = []
+    for folder in params.workspace_folders or []:
+        fs = to_fs_path(folder.uri)
+        if fs:
+            roots.append(Path(fs))
+    if not roots:
+        fs = to_fs_path(params.root_uri) if params.root_uri else params.root_path
+        if fs:
+            roots.append(Path(fs))
+    ls.folders = [Folder(root=r.resolve()) for r in roots]
+
+
+async def initialized(ls: GlossServer, params: types.InitializedParams) -> None:
+    try:
+        for folder in ls.folders:
+            await _start_folder(ls, folder)
+    finally:
+        ls.ready.set()
+
+
+async def _start_folder(ls: GlossServer, folder: Folder) -> None:
+    try:
+        config = load_config(folder.root, ls.init_options)
+    except ConfigError as exc:
+        folder.error = str(exc)
+        ls.tell_user(f"Gloss: bad configuration, {exc}")
+        return
+    engine = Engine(folder.root, config)
+    await engine.start()
+    folder.engine = engine
+    folder.stop_watch.clear()
+    ls.spawn(_scan_then_watch(engine, folder), name=f"scan+watch {folder.root}")
+
+
+async def _scan_then_watch(engine: Engine, folder: Folder) -> None:
+    report = await engine.scan()
+    log.info(
+        "%s: %d files, %d parsed, %d skipped, %d spans queued",
+        folder.root,
+        report.files,
+        report.parsed,
+        report.skipped,
+        report.queued,
+    )
+    await watch_workspace(engine, folder.stop_watch)
+
+
+async def did_change_configuration(
+    ls: GlossServer, params: types.DidChangeConfigurationParams
+) -> None:
+    settings: Any = params.settings
+    if isinstance(settings, dict) and isinstance(settings.get("gloss"), dict):
+        settings = settings["gloss"]
+    if not isinstance(settings, dict) or not settings:
+        return  # a bare "something changed" ping: the options we hold are still current
+    ls.init_options = settings
+    await ls.ready.wait()
+    for folder in ls.folders:
+        await _stop_folder(folder)
+        folder.error = None
+        await _start_folder(ls, folder)
+
+
+async def _stop_folder(folder: Folder) -> None:
+    folder.stop_watch.set()
+    if folder.engine is not None:
+        engine, folder.engine = folder.engine, None
+        await engine.stop()
+
+
+async def shutdown(ls: GlossServer, params: None) -> None:
+    for folder in ls.folders:
+        folder.stop_watch.set()
+    await ls.cancel_tasks()
+    for folder in ls.folders:
+        await _stop_folder(folder)

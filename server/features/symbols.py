@@ -1,0 +1,68 @@
+"""workspace/symbol: functions, methods and classes by name, then by what their gloss says.
+
+One SQL query per workspace folder; locations point at the symbol's name.
+An empty or whitespace query answers an empty list.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from lsprotocol import types
+from pygls.uris import from_fs_path
+
+from enrich_core.store import SymbolHit
+from server.lsp import GlossServer
+from server.positions import column_converter
+
+MAX_RESULTS = 100
+
+KINDS = {
+    "class": types.SymbolKind.Class,
+    "method": types.SymbolKind.Method,
+    "async_method": types.SymbolKind.Method,
+    "function": types.SymbolKind.Function,
+    "async_function": types.SymbolKind.Function,
+}
+
+
+def setup(server: GlossServer) -> None:
+    server.feature(types.WORKSPACE_SYMBOL)(workspace_symbol)
+
+
+async def workspace_symbol(
+    ls: GlossServer, params: types.WorkspaceSymbolParams
+) -> list[types.SymbolInformation]:
+    query = params.query.strip()
+    if not query:
+        return []
+    await ls.ready.wait()
+    engines = ls.engines()
+    results = await asyncio.gather(*(e.search(query, MAX_RESULTS) for e in engines))
+    convert = column_converter(ls)
+    symbols: list[types.SymbolInformation] = []
+    for engine, hits in zip(engines, results, strict=True):
+        for hit in hits:
+            symbols.append(await _symbol(hit, str(engine.root / hit.span.path), convert))
+    return symbols[:MAX_RESULTS]
+
+
+async def _symbol(hit, fs_path, convert) -> types.SymbolInformation:  # type: ignore[no-untyped-def]
+    span = hit.span
+    uri = from_fs_path(fs_path) or fs_path
+    start, end = await convert(uri, fs_path, span.name_line, span.name_col, span.name_end_col)
+    return types.SymbolInformation(
+        name=span.name,
+        kind=KINDS.get(span.kind, types.SymbolKind.Function),
+        container_name=span.container or span.path,
+        location=types.Location(
+            uri=uri,
+            range=types.Range(
+                start=types.Position(line=span.name_line, character=start),
+                end=types.Position(line=span.name_line, character=end),
+            ),
+        ),
+    )
+
+
+__all__ = ["SymbolHit", "workspace_symbol"]

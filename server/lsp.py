@@ -1,0 +1,96 @@
+"""The server object: state shared by the handlers, and the explicit wiring of features.
+
+State lives on `GlossServer`; nothing registers on import. Engines (one per
+workspace folder) are created in the `initialized` handler, never in
+`__init__`: `start_io()` runs its own event loop, and queues, tasks, HTTP
+clients and database connections must belong to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+from pygls.uris import to_fs_path
+
+from enrich_core.engine import Engine
+
+log = logging.getLogger(__name__)
+
+VERSION = "0.1.0"
+
+
+@dataclass
+class Folder:
+    """One workspace folder's engine and the tasks that feed it."""
+
+    root: Path
+    engine: Engine | None = None
+    error: str | None = None  # why there is no engine (bad configuration)
+    stop_watch: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class GlossServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__("gloss", VERSION)
+        self.folders: list[Folder] = []
+        self.init_options: dict[str, Any] = {}
+        self.ready = asyncio.Event()
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
+        """A background task owned by the server: kept, awaited on shutdown, failures logged."""
+        task = asyncio.create_task(coro, name=name)
+        self._tasks.add(task)
+
+        def finished(t: asyncio.Task[Any]) -> None:
+            self._tasks.discard(t)
+            if not t.cancelled() and t.exception() is not None:
+                log.error("background task %s failed", name, exc_info=t.exception())
+
+        task.add_done_callback(finished)
+        return task
+
+    async def cancel_tasks(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def locate(self, uri: str) -> tuple[Engine, str] | None:
+        """The engine whose folder holds this document, and the document's relative path."""
+        fs_path = to_fs_path(uri)
+        if fs_path is None:
+            return None
+        path = Path(fs_path)
+        best: tuple[Engine, str] | None = None
+        best_depth = -1
+        for folder in self.folders:
+            if folder.engine is None:
+                continue
+            rel = folder.engine.relative(path)
+            depth = len(folder.root.parts)
+            if rel is not None and depth > best_depth:
+                best, best_depth = (folder.engine, rel), depth
+        return best
+
+    def engines(self) -> list[Engine]:
+        return [f.engine for f in self.folders if f.engine is not None]
+
+    def tell_user(self, message: str, kind: types.MessageType = types.MessageType.Error) -> None:
+        log.warning("%s", message)
+        self.window_show_message(types.ShowMessageParams(type=kind, message=message))
+
+
+def build_server() -> GlossServer:
+    from server.features import documents, hover, lifecycle, status, symbols
+
+    server = GlossServer()
+    for feature in (lifecycle, documents, hover, symbols, status):
+        feature.setup(server)
+    return server

@@ -1,0 +1,19 @@
+"""Start the language server on stdio. Logs go to stderr: stdout carries the protocol."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from server.lsp import build_server
+
+
+def serve() -> None:
+    # vscode-languageclient appends --stdio; stdio is the only transport, so
+    # any such argument is accepted and ignored.
+    logging.basicConfig(
+        level=logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    build_server().start_io()
