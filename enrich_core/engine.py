@@ -70,6 +70,7 @@ class Engine:
         self._listeners: list[ResultListener] = []
         self._scan_lock = asyncio.Lock()
         self.started = asyncio.Event()
+        self.scanned = asyncio.Event()  # set after the first full scan has queued the backlog
 
     # --- lifecycle ---------------------------------------------------------
 
@@ -149,6 +150,7 @@ class Engine:
             queued = 0
             for record in await store.unglossed_spans():
                 queued += self.scheduler.submit(_ref(record), Priority.BACKLOG)
+            self.scanned.set()
             return ScanReport(len(seen), parsed, unchanged, skipped, len(removed), queued)
 
     async def document_changed(self, rel: str, text: str) -> int:

@@ -8,6 +8,7 @@ a seam: tests pass a fake with the same functions.
 from __future__ import annotations
 
 import importlib
+import warnings
 from dataclasses import asdict, dataclass
 from types import ModuleType
 from typing import Any
@@ -36,7 +37,7 @@ class GpuMonitor:
         if self.reason is not None:
             return None
         try:
-            nvml = self._nvml or importlib.import_module("pynvml")
+            nvml = self._nvml or _import_pynvml()
             nvml.nvmlInit()
             count = nvml.nvmlDeviceGetCount()
         except ImportError as exc:
@@ -94,6 +95,14 @@ class GpuMonitor:
             except Exception:
                 pass
             self._ready = False
+
+
+def _import_pynvml() -> ModuleType:
+    # The pynvml package now wraps nvidia-ml-py and warns on import; the
+    # warning is for packagers, not for a user looking at a hover.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        return importlib.import_module("pynvml")
 
 
 def _optional(read: Any) -> float | None:

@@ -14,7 +14,10 @@ from typing import Any
 
 from enrich_core.store import HoverInfo
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]|~])")
+# Only at the start of a paragraph do these begin a block (heading, list, rule).
+_MD_BLOCK_START = re.compile(r"^[#+=-]")
+_MD_ORDERED_START = re.compile(r"^(\d+)([.)])")
 _FAILURE_MAX_CHARS = 400
 
 
@@ -23,7 +26,9 @@ def escape_markdown(text: str) -> str:
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = _MD_SPECIAL.sub(r"\\\1", text)
     # A model's newlines would start new blocks (lists, quotes); keep one paragraph.
-    return " ".join(text.split())
+    text = " ".join(text.split())
+    text = _MD_BLOCK_START.sub(lambda m: "\\" + m.group(0), text)
+    return _MD_ORDERED_START.sub(r"\1\\\2", text)
 
 
 def code_block(code: str, language: str = "python") -> str:

@@ -11,6 +11,7 @@ text a porter-stemmed FTS5 index, so "parse yaml" finds `load_config`.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,13 +55,13 @@ CREATE INDEX IF NOT EXISTS spans_by_path ON spans (path, start_line);
 CREATE INDEX IF NOT EXISTS spans_by_name ON spans (name_lower);
 CREATE INDEX IF NOT EXISTS spans_by_hash ON spans (content_hash);
 CREATE VIRTUAL TABLE IF NOT EXISTS spans_fts USING fts5 (
-    qualname, content='spans', content_rowid='id', tokenize='trigram'
+    name, content='spans', content_rowid='id', tokenize='trigram'
 );
 CREATE TRIGGER IF NOT EXISTS spans_fts_insert AFTER INSERT ON spans BEGIN
-    INSERT INTO spans_fts (rowid, qualname) VALUES (new.id, new.qualname);
+    INSERT INTO spans_fts (rowid, name) VALUES (new.id, new.name);
 END;
 CREATE TRIGGER IF NOT EXISTS spans_fts_delete AFTER DELETE ON spans BEGIN
-    INSERT INTO spans_fts (spans_fts, rowid, qualname) VALUES ('delete', old.id, old.qualname);
+    INSERT INTO spans_fts (spans_fts, rowid, name) VALUES ('delete', old.id, old.name);
 END;
 CREATE TABLE IF NOT EXISTS glosses (
     id INTEGER PRIMARY KEY,
@@ -304,7 +305,8 @@ class Store:
 
     async def search(self, query: str, limit: int = 100) -> list[SymbolHit]:
         """Symbols by name (exact, prefix, substring, qualified name), then by gloss text."""
-        q = query.strip().lower()
+        # Control characters never belong in a name and break FTS query syntax.
+        q = "".join(ch for ch in query if ch.isprintable()).strip().lower()
         if not q:
             return []
         hits: dict[int, SymbolHit] = {}
@@ -340,27 +342,40 @@ class Store:
                 "prefix",
             )
         words = q.split()
-        if len(hits) < limit and len(q) >= 3 and len(words) == 1:
+        if len(hits) < limit and len(words) == 1 and len(q) >= 3:
+            # The trigram index narrows; the exact instr() test keeps true substrings.
             add(
                 await self._all(
-                    select + "WHERE s.id IN (SELECT rowid FROM spans_fts WHERE qualname LIKE ?) "
-                    "AND instr(lower(s.qualname), ?) > 0 "
-                    "ORDER BY instr(s.name_lower, ?) = 0, length(s.name), s.path LIMIT ?",
-                    (pv, f"%{_like_pattern(q)}%", q, q, limit),
+                    select + "WHERE s.id IN (SELECT rowid FROM spans_fts WHERE name LIKE ?) "
+                    "AND instr(s.name_lower, ?) > 0 "
+                    "ORDER BY length(s.name), s.path, s.start_line LIMIT ?",
+                    (pv, f"%{_like_pattern(q)}%", q, limit),
                 ),
                 "substring",
             )
         elif len(hits) < limit and len(words) == 1:
             add(
                 await self._all(
-                    select + "WHERE instr(s.name_lower, ?) > 0 ORDER BY length(s.name), s.path "
-                    "LIMIT ?",
+                    select + "WHERE instr(s.name_lower, ?) > 0 "
+                    "ORDER BY length(s.name), s.path, s.start_line LIMIT ?",
                     (pv, q, limit),
                 ),
                 "substring",
             )
-        if len(hits) < limit:
-            match = " ".join('"' + w.replace('"', '""') + '"*' for w in words)
+        if len(hits) < limit and "." in q and len(words) == 1:
+            add(
+                await self._all(
+                    select + "WHERE instr(lower(s.qualname), ?) > 0 "
+                    "ORDER BY length(s.qualname), s.path, s.start_line LIMIT ?",
+                    (pv, q, limit),
+                ),
+                "qualname",
+            )
+        terms = re.findall(r"\w+", q)
+        if len(hits) < limit and terms:
+            # Only word characters reach FTS, each quoted as a prefix term: no
+            # query can be read as FTS syntax (NEAR, AND, column filters).
+            match = " ".join(f'"{t}"*' for t in terms)
             add(
                 await self._all(
                     select
@@ -438,5 +453,5 @@ def _summary_of(text: str | None) -> str | None:
 
 def _like_pattern(text: str) -> str:
     # The trigram index answers LIKE but not ESCAPE, so % and _ match loosely
-    # here; the exact instr() test in the same query keeps only true substrings.
+    # here; the instr() test in the same query keeps only true substrings.
     return text.replace("%", "_")

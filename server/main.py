@@ -16,4 +16,7 @@ def serve() -> None:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # pygls logs every message at INFO; that is a debugging aid, not a log.
+    logging.getLogger("pygls").setLevel(logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     build_server().start_io()

@@ -1,0 +1,195 @@
+"""Shared fixtures: the test LLM server, workspaces that point at it, and an LSP client.
+
+Everything is real: HTTP on 127.0.0.1, a SQLite file in a temp directory,
+`gloss serve` started over stdio by pytest-lsp. Waiting is on notifications
+(`gloss/progress`) or conditions, never on sleeps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import textwrap
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lsprotocol import types
+from pytest_lsp import ClientServerConfig, LanguageClient
+
+from tests.llm_server import LLMServer
+
+SMALL = "small-model"
+LARGE = "large-model"
+
+
+@pytest.fixture
+def llm() -> Iterator[LLMServer]:
+    with LLMServer() as server:
+        yield server
+
+
+def gloss_toml(llm_url: str, *, kind: str = "ollama", concurrency: int = 2, extra: str = "") -> str:
+    """Two tiers on one test backend; retries fast so failure tests stay quick."""
+    url = llm_url if kind == "ollama" else llm_url + "/v1"
+    return textwrap.dedent(
+        f"""
+        [[backends]]
+        name = "test"
+        kind = "{kind}"
+        url = "{url}"
+        max_concurrency = {concurrency}
+        timeout_s = 20
+        max_retries = 1
+        retry_base_s = 0.01
+
+        [[tiers]]
+        name = "small"
+        model = "{SMALL}"
+        backends = ["test"]
+
+        [[tiers]]
+        name = "large"
+        model = "{LARGE}"
+        backends = ["test"]
+        """
+    ) + extra
+
+
+SAMPLE = {
+    "pkg/__init__.py": "",
+    "pkg/shapes.py": '''\
+        """Shapes."""
+
+
+        class Circle:
+            """A circle with a radius."""
+
+            def __init__(self, radius: float) -> None:
+                self.radius = radius
+
+            def area(self) -> float:
+                return 3.14159 * self.radius**2
+
+
+        def load_config(path: str) -> dict:
+            """Read the YAML settings file."""
+            return {}
+
+
+        async def fetch_all(urls: list[str], *, timeout: float = 5.0) -> list[bytes]:
+            return []
+        ''',
+}
+
+
+def write_files(root: Path, files: dict[str, str]) -> None:
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, llm: LLMServer) -> Path:
+    root = tmp_path / "ws"
+    root.mkdir()
+    write_files(root, SAMPLE)
+    (root / "gloss.toml").write_text(gloss_toml(llm.url))
+    return root
+
+
+class ProgressWatcher:
+    """Collects gloss/progress notifications and lets a test wait for a condition on them."""
+
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+        self._changed = asyncio.Condition()
+
+    async def record(self, params: Any) -> None:
+        data = params if isinstance(params, dict) else _to_dict(params)
+        async with self._changed:
+            self.events.append(data)
+            self._changed.notify_all()
+
+    async def wait_for(
+        self, predicate: Callable[[list[dict[str, Any]]], bool], timeout: float = 30.0
+    ) -> None:
+        async with asyncio.timeout(timeout):
+            async with self._changed:
+                await self._changed.wait_for(lambda: predicate(self.events))
+
+    async def wait_idle(self, timeout: float = 30.0) -> None:
+        """Until the latest notification says: scanned, nothing queued, nothing in flight."""
+
+        def idle(events: list[dict[str, Any]]) -> bool:
+            if not events:
+                return False
+            last = events[-1]
+            return bool(last["scanned"]) and last["queued"] == 0 and last["in_flight"] == 0
+
+        await self.wait_for(idle, timeout)
+
+
+def _to_dict(obj: Any) -> dict[str, Any]:
+    if hasattr(obj, "_asdict"):
+        return {k: _to_dict(v) for k, v in obj._asdict().items()}
+    if hasattr(obj, "__dict__"):
+        return {k: _to_dict(v) for k, v in vars(obj).items()}
+    if isinstance(obj, list):
+        return [_to_dict(v) for v in obj]  # type: ignore[return-value]
+    return obj  # type: ignore[no-any-return]
+
+
+class Session:
+    def __init__(self, client: LanguageClient, root: Path, progress: ProgressWatcher) -> None:
+        self.client = client
+        self.root = root
+        self.progress = progress
+
+    def uri(self, rel: str) -> str:
+        return (self.root / rel).as_uri()
+
+    async def hover(self, rel: str, line: int, character: int = 4) -> types.Hover | None:
+        return await self.client.text_document_hover_async(
+            types.HoverParams(
+                text_document=types.TextDocumentIdentifier(uri=self.uri(rel)),
+                position=types.Position(line=line, character=character),
+            )
+        )
+
+    async def symbols(self, query: str) -> list[types.SymbolInformation]:
+        result = await self.client.workspace_symbol_async(types.WorkspaceSymbolParams(query=query))
+        return list(result or [])  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def start_lsp() -> AsyncIterator[Callable[..., Any]]:
+    """Start `gloss serve` over stdio for a workspace; shut every session down after."""
+    clients: list[LanguageClient] = []
+
+    async def start(root: Path, init_options: dict[str, Any] | None = None) -> Session:
+        config = ClientServerConfig(server_command=[sys.executable, "-m", "server", "--stdio"])
+        client = await config.start()
+        assert isinstance(client, LanguageClient)
+        clients.append(client)
+        progress = ProgressWatcher()
+        async def on_progress(params: Any) -> None:
+            await progress.record(params)
+
+        client.feature("gloss/progress")(on_progress)
+        await client.initialize_session(
+            types.InitializeParams(
+                capabilities=types.ClientCapabilities(),
+                root_uri=root.as_uri(),
+                workspace_folders=[types.WorkspaceFolder(uri=root.as_uri(), name=root.name)],
+                initialization_options=init_options,
+            )
+        )
+        return Session(client, root, progress)
+
+    yield start
+    for client in clients:
+        await client.shutdown_session()
+        await client.stop()

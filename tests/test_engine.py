@@ -1,0 +1,264 @@
+"""The engine with real parts: the test LLM server over HTTP, a SQLite file, real files."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from enrich_core.config import Config, load_config, parse_config
+from enrich_core.engine import Engine
+from tests.conftest import gloss_toml
+from tests.llm_server import Behavior, LLMServer
+
+Factory = Callable[..., Any]
+
+
+@pytest.fixture
+async def open_engine() -> AsyncIterator[Factory]:
+    engines: list[Engine] = []
+
+    async def make(root: Path, config: Config | None = None) -> Engine:
+        engine = Engine(root, config or load_config(root))
+        await engine.start()
+        engines.append(engine)
+        return engine
+
+    yield make
+    for engine in engines:
+        await engine.stop()
+
+
+async def index(engine: Engine) -> dict[str, Any]:
+    await engine.scan()
+    await engine.wait_idle()
+    return await engine.status()
+
+
+async def test_index_glosses_every_span_and_a_rerun_costs_nothing(
+    workspace: Path, llm: LLMServer, open_engine: Factory
+) -> None:
+    engine = await open_engine(workspace)
+    status = await index(engine)
+    assert status["spans"] == status["enriched"] == 5
+    assert status["pending"] == status["failed"] == 0
+    assert status["by_tier"] == {"small": 5}
+    assert status["llm_calls"] == 5
+    assert status["tokens_in"] > 0 and status["tokens_out"] > 0
+    await engine.stop()
+
+    again = await open_engine(workspace)
+    report = await again.scan()
+    await again.wait_idle()
+    assert report.unchanged == 2 and report.parsed == 0 and report.queued == 0
+    assert len(llm.requests) == 5  # zero new LLM calls
+
+
+async def test_a_moved_file_costs_no_llm_call(
+    workspace: Path, llm: LLMServer, open_engine: Factory
+) -> None:
+    engine = await open_engine(workspace)
+    await index(engine)
+    (workspace / "pkg/shapes.py").rename(workspace / "pkg/geometry.py")
+    status = await index(engine)
+    assert status["enriched"] == status["spans"] == 5
+    assert len(llm.requests) == 5
+    hover = await engine.hover("pkg/geometry.py", 13)
+    assert hover is not None and hover.gloss is not None
+    assert await engine.hover("pkg/shapes.py", 13) is None
+
+
+async def test_prompt_carries_code_path_scope_signature_and_redacts_secrets(
+    tmp_path: Path, llm: LLMServer, open_engine: Factory
+) -> None:
+    (tmp_path / "gloss.toml").write_text(gloss_toml(llm.url))
+    key = "AKIA" + "IOSFODNN7EXAMPLE"
+    (tmp_path / "svc.py").write_text(
+        "class Client:\n"
+        "    def connect(self, host: str) -> None:\n"
+        f"        self.key = '{key}'\n"
+        "        return None\n"
+    )
+    engine = await open_engine(tmp_path)
+    await index(engine)
+    bodies = {r.symbol: r.body for r in llm.requests}
+    user = bodies["Client.connect"]["messages"][1]["content"]
+    assert "Path: svc.py" in user
+    assert "Enclosing scope: Client" in user
+    assert "Signature: def connect(self, host: str) -> None" in user
+    assert "return None" in user  # the whole span, not a stub
+    assert key not in user and "[REDACTED:" in user
+    assert bodies["Client.connect"]["format"]["required"]  # the JSON schema is asked for
+    assert bodies["Client.connect"]["stream"] is False
+
+
+async def test_retries_then_fails_over_to_the_next_backend(
+    tmp_path: Path, open_engine: Factory
+) -> None:
+    with LLMServer() as down, LLMServer() as up:
+        down.set_behavior(Behavior(mode="status", status=503))
+        config = parse_config(
+            {
+                "backends": [
+                    {"name": "a", "url": down.url, "max_retries": 2, "retry_base_s": 0.01},
+                    {"name": "b", "url": up.url, "max_retries": 0},
+                ],
+                "tiers": [{"name": "t", "model": "m", "backends": ["a", "b"]}],
+            }
+        )
+        (tmp_path / "one.py").write_text("def f(x):\n    return x\n")
+        engine = await open_engine(tmp_path, config)
+        status = await index(engine)
+        assert status["enriched"] == 1
+        assert len(down.requests) == 3  # first try + 2 retries
+        assert len(up.requests) == 1
+        info = await engine.hover("one.py", 0)
+        assert info is not None and info.gloss is not None and info.gloss.backend == "b"
+        assert status["backends"]["a"]["errors"] == 3
+
+
+async def test_rate_limit_is_retried_after_the_server_says(
+    tmp_path: Path, llm: LLMServer, open_engine: Factory
+) -> None:
+    llm.set_behavior(Behavior(mode="status", status=429, retry_after=0.05, fail_times=1))
+    (tmp_path / "gloss.toml").write_text(gloss_toml(llm.url))
+    (tmp_path / "one.py").write_text("def f(x):\n    return x\n")
+    engine = await open_engine(tmp_path)
+    status = await index(engine)
+    assert status["enriched"] == 1
+    assert len(llm.requests) == 2
+
+
+@pytest.mark.parametrize("mode", ["garbage", "invalid_schema", "truncated"])
+async def test_bad_answers_escalate_and_never_become_a_gloss(
+    workspace: Path, llm: LLMServer, open_engine: Factory, mode: str
+) -> None:
+    llm.set_behavior(Behavior(mode=mode))  # both tiers answer badly
+    engine = await open_engine(workspace)
+    status = await index(engine)
+    assert status["enriched"] == 0 and status["failed"] == 5
+    info = await engine.hover("pkg/shapes.py", 13)
+    assert info is not None and info.gloss is None
+    assert info.failure is not None and "small:" in info.failure and "large:" in info.failure
+    assert {r.model for r in llm.requests} == {"small-model", "large-model"}
+
+
+async def test_an_unreachable_backend_fails_fast_and_names_its_url(
+    workspace: Path, open_engine: Factory
+) -> None:
+    config = parse_config(
+        {
+            "backends": [{"name": "gone", "url": "http://127.0.0.1:9", "retry_base_s": 0.01}],
+            "tiers": [{"name": "t", "model": "m", "backends": ["gone"]}],
+        }
+    )
+    engine = await open_engine(workspace, config)
+    status = await index(engine)
+    assert status["failed"] == 5
+    reasons = " ".join(r["reason"] for r in status["failure_reasons"])
+    assert "'gone' (http://127.0.0.1:9)" in reasons and "unreachable" in reasons
+    assert status["backends"]["gone"]["healthy"] is False
+
+
+async def test_failed_spans_are_retried_on_the_next_run(
+    workspace: Path, llm: LLMServer, open_engine: Factory
+) -> None:
+    llm.set_behavior(Behavior(mode="status", status=500))
+    engine = await open_engine(workspace)
+    assert (await index(engine))["failed"] == 5
+    await engine.stop()
+    llm.reset()
+    engine = await open_engine(workspace)
+    status = await index(engine)
+    assert status["enriched"] == 5 and status["failed"] == 0
+
+
+async def test_edit_shows_old_gloss_as_stale_until_the_new_one_lands(
+    workspace: Path, llm: LLMServer, open_engine: Factory
+) -> None:
+    engine = await open_engine(workspace)
+    await index(engine)
+    path = workspace / "pkg/shapes.py"
+    gate = asyncio.Event()
+    llm.set_behavior(Behavior(mode="status", status=500))  # the new text cannot be glossed
+    text = path.read_text().replace("return {}", "return {'a': 1}")
+    path.write_text(text)
+    await engine.document_changed("pkg/shapes.py", text)
+    await engine.wait_idle()
+    gate.set()
+    info = await engine.hover("pkg/shapes.py", 13)
+    assert info is not None and info.stale and info.gloss is not None
+    assert info.failure is not None
+    status = await engine.status()
+    assert status["stale"] == 1
+
+
+async def test_search_by_name_and_by_gloss_text(
+    workspace: Path, llm: LLMServer, open_engine: Factory
+) -> None:
+    engine = await open_engine(workspace)
+    await index(engine)
+    circle = await engine.search("circle")
+    # The name match first; then spans whose gloss text mentions circles.
+    assert (circle[0].span.qualname, circle[0].match) == ("Circle", "exact")
+    assert {h.match for h in circle[1:]} <= {"gloss"}
+    assert circle[0].summary is not None and "Circle" in circle[0].summary
+    hits = await engine.search("conf")
+    assert [(h.span.name, h.match) for h in hits] == [("load_config", "substring")]
+    assert [h.match for h in await engine.search("circle.ar")] == ["qualname"]
+    # The test model's summaries say "test model"; a word search finds every gloss.
+    by_text = await engine.search("test model")
+    assert {h.match for h in by_text} == {"gloss"} and len(by_text) == 5
+
+
+async def test_skipped_files_are_listed_with_a_reason(
+    workspace: Path, open_engine: Factory
+) -> None:
+    (workspace / "big.py").write_text("x = 1\n" * 10)
+    (workspace / "bin.py").write_bytes(b"\x00\x01def f(): pass\n")
+    (workspace / "latin.py").write_bytes("s = 'caf\xe9'\n".encode("latin-1"))
+    (workspace / ".env").write_text("SECRET=1\n")
+    config = load_config(workspace, {"index": {"max_file_bytes": 40}})
+    engine = await open_engine(workspace, config)
+    await engine.scan()
+    skipped = (await engine.status())["skipped_files"]
+    assert "max_file_bytes" in skipped["big.py"]
+    assert "binary" in skipped["bin.py"]
+    assert "UTF-8" in skipped["latin.py"]
+    assert ".env" not in skipped
+
+
+async def test_ignored_files_are_never_sent(
+    workspace: Path, llm: LLMServer, open_engine: Factory
+) -> None:
+    (workspace / ".gitignore").write_text("generated/\n")
+    (workspace / "generated").mkdir()
+    (workspace / "generated/out.py").write_text("def generated_thing():\n    pass\n")
+    (workspace / "vendor").mkdir()
+    (workspace / "vendor/lib.py").write_text("def vendored():\n    pass\n")
+    config = load_config(workspace, {"index": {"exclude": ["vendor/**"]}})
+    engine = await open_engine(workspace, config)
+    await index(engine)
+    sent = set(llm.symbols())
+    assert "generated_thing" not in sent and "vendored" not in sent
+    assert "load_config" in sent
+
+
+async def test_store_is_wal_and_has_a_gitignore(workspace: Path, open_engine: Factory) -> None:
+    engine = await open_engine(workspace)
+    await engine.scan()
+    db = workspace / ".gloss" / "index.db"
+    assert db.exists()
+    assert (workspace / ".gloss" / ".gitignore").read_text().strip().endswith("*")
+    import sqlite3
+
+    conn = sqlite3.connect(db)
+    try:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    finally:
+        conn.close()
+    assert os.access(db, os.R_OK)

@@ -1,0 +1,177 @@
+"""End to end: `gloss serve` over stdio (pytest-lsp), a real test LLM server, a real SQLite file."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+from lsprotocol import types
+
+from tests.conftest import SAMPLE, gloss_toml
+from tests.llm_server import Behavior, LLMServer
+
+SHAPES = "pkg/shapes.py"
+LINE_CIRCLE, LINE_INIT, LINE_AREA, LINE_LOAD, LINE_FETCH = 3, 6, 9, 13, 18
+
+
+def markdown(hover: types.Hover | None) -> str:
+    assert hover is not None
+    assert isinstance(hover.contents, types.MarkupContent)
+    assert hover.contents.kind == types.MarkupKind.Markdown
+    return hover.contents.value
+
+
+async def test_hover_shows_the_gloss_with_model_and_tier(workspace: Path, start_lsp, llm) -> None:
+    session = await start_lsp(workspace)
+    await session.progress.wait_idle()
+    text = markdown(await session.hover(SHAPES, LINE_LOAD))
+    assert text.startswith("load\\_config (test model small-model)")
+    assert "**Inputs**" in text
+    assert "gloss by small-model · tier small · fresh" in text
+    # Every span was sent once, to the first tier.
+    assert sorted(s for s in llm.symbols()) == sorted(
+        ["Circle", "Circle.__init__", "Circle.area", "load_config", "fetch_all"]
+    )
+    assert {r.model for r in llm.requests} == {"small-model"}
+
+
+async def test_hover_off_a_definition_header_or_outside_the_workspace_is_empty(
+    workspace: Path, start_lsp
+) -> None:
+    session = await start_lsp(workspace)
+    await session.progress.wait_idle()
+    assert await session.hover(SHAPES, LINE_LOAD + 2) is None  # inside the body
+    assert await session.hover(SHAPES, 9999) is None  # past the end
+    assert await session.hover("pkg/missing.py", 1) is None
+    outside = types.HoverParams(
+        text_document=types.TextDocumentIdentifier(uri="file:///nowhere/x.py"),
+        position=types.Position(line=0, character=0),
+    )
+    assert await session.client.text_document_hover_async(outside) is None
+    # The server is still alive and answering.
+    assert await session.hover(SHAPES, LINE_LOAD) is not None
+
+
+async def test_workspace_symbol_by_prefix_and_substring_any_case(
+    workspace: Path, start_lsp
+) -> None:
+    session = await start_lsp(workspace)
+    await session.progress.wait_idle()
+
+    # Name matches come first; spans whose gloss mentions the word may follow.
+    circle = await session.symbols("circ")
+    assert (circle[0].name, circle[0].kind) == ("Circle", types.SymbolKind.Class)
+    loc = circle[0].location
+    assert loc.uri == session.uri(SHAPES)
+    assert (loc.range.start.line, loc.range.start.character) == (LINE_CIRCLE, 6)
+    assert loc.range.end.character == 12
+
+    area = await session.symbols("AREA")
+    assert (area[0].name, area[0].kind, area[0].container_name) == (
+        "area", types.SymbolKind.Method, "Circle"
+    )  # fmt: skip
+    config = await session.symbols("config")  # substring, not prefix
+    assert (config[0].name, config[0].kind) == ("load_config", types.SymbolKind.Function)
+    fetch = await session.symbols("fetch")
+    assert fetch[0].kind == types.SymbolKind.Function
+    assert await session.symbols("") == []
+    assert await session.symbols("   ") == []
+    assert await session.symbols("zzz_nothing") == []
+    for odd in ('%', '_', '"', "*", "a'b", "\\", "NEAR(", "\u0000x"):
+        assert isinstance(await session.symbols(odd), list)
+
+
+async def test_saving_an_edit_reglosses_only_the_changed_spans(
+    workspace: Path, start_lsp, llm: LLMServer
+) -> None:
+    session = await start_lsp(workspace)
+    await session.progress.wait_idle()
+    before = len(llm.requests)
+
+    path = workspace / SHAPES
+    new_text = path.read_text().replace("3.14159 * self.radius**2", "math.pi * self.radius**2")
+    path.write_text(new_text)
+    uri = session.uri(SHAPES)
+    session.client.text_document_did_open(
+        types.DidOpenTextDocumentParams(
+            text_document=types.TextDocumentItem(
+                uri=uri, language_id="python", version=1, text=new_text
+            )
+        )
+    )
+    session.client.text_document_did_save(
+        types.DidSaveTextDocumentParams(
+            text_document=types.TextDocumentIdentifier(uri=uri), text=new_text
+        )
+    )
+
+    def area_reglossed(events: list[dict]) -> bool:
+        return any(
+            (e.get("last") or {}).get("symbol") == "Circle.area" for e in events[5:]
+        )
+
+    await session.progress.wait_for(area_reglossed)
+    await session.progress.wait_idle()
+    resent = [r.symbol for r in llm.requests[before:]]
+    # The method changed, and with it the class that contains it; nothing else.
+    assert sorted(resent) == ["Circle", "Circle.area"]
+    assert "fresh" in markdown(await session.hover(SHAPES, LINE_AREA))
+
+
+async def test_a_broken_backend_gives_gloss_failed_and_no_summary(
+    workspace: Path, start_lsp, llm: LLMServer
+) -> None:
+    llm.set_behavior(Behavior(mode="status", status=500))
+    session = await start_lsp(workspace)
+    await session.progress.wait_idle()
+    text = markdown(await session.hover(SHAPES, LINE_LOAD))
+    assert "def load\\_config" not in text  # the signature is code, in a code block
+    assert "```python\ndef load_config(path: str) -> dict\n```" in text
+    assert "Read the YAML settings file." in text
+    assert "gloss failed" in text
+    assert "HTTP 500" in text
+    assert "test model" not in text
+
+
+async def test_garbage_from_the_first_tier_escalates_to_the_second(
+    workspace: Path, start_lsp, llm: LLMServer
+) -> None:
+    llm.set_behavior(Behavior(mode="garbage"), model="small-model")
+    session = await start_lsp(workspace)
+    await session.progress.wait_idle()
+    text = markdown(await session.hover(SHAPES, LINE_LOAD))
+    assert "tier large" in text
+    assert "test model large-model" in text
+
+
+async def test_bad_configuration_is_shown_and_the_server_survives(
+    tmp_path: Path, start_lsp, llm: LLMServer
+) -> None:
+    root = tmp_path / "bad"
+    root.mkdir()
+    (root / "a.py").write_text("def f():\n    pass\n")
+    (root / "gloss.toml").write_text(gloss_toml(llm.url) + "\n[index]\nmax_file_bytes = 'x'\n")
+    session = await start_lsp(root)
+    result = await session.client.protocol.send_request_async("gloss/status", {})
+    folders = result.folders if hasattr(result, "folders") else result["folders"]
+    error = folders[0].error if hasattr(folders[0], "error") else folders[0]["error"]
+    assert "index.max_file_bytes" in error
+    assert await session.hover("a.py", 0) is None
+    assert any("index.max_file_bytes" in m.message for m in session.client.messages)
+
+
+async def test_init_options_override_the_file(tmp_path: Path, start_lsp, llm: LLMServer) -> None:
+    root = tmp_path / "opts"
+    root.mkdir()
+    (root / "m.py").write_text(textwrap.dedent(SAMPLE["pkg/shapes.py"]))
+    # No gloss.toml: the defaults would point at a local Ollama; the editor's settings win.
+    options = {
+        "backends": [
+            {"name": "t", "kind": "openai", "url": llm.openai_url, "max_retries": 0}
+        ],
+        "tiers": [{"name": "only", "model": "m-openai", "backends": ["t"]}],
+    }
+    session = await start_lsp(root, {"gloss": options})
+    await session.progress.wait_idle()
+    assert "tier only" in markdown(await session.hover("m.py", LINE_LOAD))
+    assert {r.api for r in llm.requests} == {"openai"}
