@@ -10,7 +10,7 @@ module never repairs or invents a field.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 SUMMARY_MAX_WORDS = 120
@@ -71,7 +71,20 @@ class Gloss:
     tags: tuple[str, ...]
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"))
+        # Spelled out: dataclasses.asdict deep-copies and costs more than the dump.
+        return json.dumps(
+            {
+                "summary": self.summary,
+                "inputs": list(self.inputs),
+                "outputs": list(self.outputs),
+                "side_effects": list(self.side_effects),
+                "pitfalls": list(self.pitfalls),
+                "usage_snippet": self.usage_snippet,
+                "tags": list(self.tags),
+            },
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
 
     @classmethod
     def from_json(cls, text: str) -> Gloss:

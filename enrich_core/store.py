@@ -10,8 +10,10 @@ text a porter-stemmed FTS5 index, so "parse yaml" finds `load_config`.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -83,7 +85,8 @@ CREATE TABLE IF NOT EXISTS glosses (
     UNIQUE (content_hash, prompt_version)
 );
 CREATE VIRTUAL TABLE IF NOT EXISTS glosses_fts USING fts5 (
-    search_text, content='glosses', content_rowid='id', tokenize='porter unicode61'
+    search_text, content='glosses', content_rowid='id', tokenize='porter unicode61',
+    detail='none'
 );
 CREATE TRIGGER IF NOT EXISTS glosses_fts_insert AFTER INSERT ON glosses BEGIN
     INSERT INTO glosses_fts (rowid, search_text) VALUES (new.id, new.search_text);
@@ -188,23 +191,39 @@ def _gloss_record(row: Any) -> GlossRecord:
     )
 
 
+def open_for_writing(db_path: Path) -> sqlite3.Connection:
+    """The write connection: creates the directory, its .gitignore and the schema.
+
+    Returned in autocommit mode (transactions are explicit) and usable only on
+    the thread that opened it, which is the writer's.
+    """
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    ignore = db_path.parent / ".gitignore"
+    if db_path.parent.name == ".gloss" and not ignore.exists():
+        ignore.write_text("# Gloss's index: generated, never commit it.\n*\n")
+    conn = sqlite3.connect(db_path, isolation_level=None)
+    conn.execute("PRAGMA busy_timeout = 5000")
+    conn.execute("PRAGMA journal_mode = WAL")
+    # WAL + NORMAL: a commit is durable against a process crash; only an OS
+    # crash can lose the last commits, never corrupt the file.
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.executescript(SCHEMA)
+    conn.execute(
+        "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
+        (str(SCHEMA_VERSION),),
+    )
+    return conn
+
+
 async def connect(db_path: Path, *, readonly: bool = False) -> aiosqlite.Connection:
-    """Open the database in WAL mode; the schema is created by the writer's connection."""
+    """An aiosqlite connection; unless `readonly`, the schema is created first."""
     if not readonly:
-        db_path.parent.mkdir(parents=True, exist_ok=True)
-        ignore = db_path.parent / ".gitignore"
-        if db_path.parent.name == ".gloss" and not ignore.exists():
-            ignore.write_text("# Gloss's index: generated, never commit it.\n*\n")
+        await asyncio.to_thread(lambda: open_for_writing(db_path).close())
     conn = await aiosqlite.connect(db_path, isolation_level=None)
     await conn.execute("PRAGMA busy_timeout = 5000")
     if not readonly:
         await conn.execute("PRAGMA journal_mode = WAL")
         await conn.execute("PRAGMA synchronous = NORMAL")
-        await conn.executescript(SCHEMA)
-        await conn.execute(
-            "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
-            (str(SCHEMA_VERSION),),
-        )
     return conn
 
 

@@ -1,8 +1,9 @@
 """The one writer: a single task that owns the write connection and commits in batches.
 
-Per-row commits in SQLite's default journal cost a sync each (63-101 rows/s
-measured here); so every write in Gloss is a `WriteOp` handed to `Writer.submit`,
-and one task commits them together: at most `max_rows` rows (64) or
+A per-row commit in SQLite's default journal costs a few syncs each
+(`python -m bench.writer_throughput` measures it beside this writer); so every
+write in Gloss is a `WriteOp` handed to `Writer.submit`, and one task commits
+them together: at most `max_rows` rows (64) or
 `max_delay_s` (250 ms) after the first op of a batch, whichever comes first.
 A file's span set is one op and commits whole, even past 64 rows, so a file is
 never half-indexed. Each op's future resolves only after its batch has
@@ -14,17 +15,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-import aiosqlite
-
 from enrich_core.router import GlossResult
 from enrich_core.spans import Span
-from enrich_core.store import connect, search_text
+from enrich_core.store import open_for_writing, search_text
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +34,12 @@ MAX_BATCH_DELAY_S = 0.250
 
 
 class WriteOp(Protocol):
+    """One unit of writing. `apply` runs on the writer's thread, inside its transaction."""
+
     @property
     def rows(self) -> int: ...
 
-    async def apply(self, conn: aiosqlite.Connection) -> None: ...
+    def apply(self, conn: sqlite3.Connection) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,12 +56,14 @@ class ReplaceFile:
     def rows(self) -> int:
         return len(self.spans) + 1
 
-    async def apply(self, conn: aiosqlite.Connection) -> None:
-        async with conn.execute(
-            "SELECT qualname, content_hash, prev_hash FROM spans WHERE path = ?", (self.path,)
-        ) as cur:
-            old = {r[0]: (r[1], r[2]) for r in await cur.fetchall()}
-        await conn.execute("DELETE FROM spans WHERE path = ?", (self.path,))
+    def apply(self, conn: sqlite3.Connection) -> None:
+        old = {
+            r[0]: (r[1], r[2])
+            for r in conn.execute(
+                "SELECT qualname, content_hash, prev_hash FROM spans WHERE path = ?", (self.path,)
+            )
+        }
+        conn.execute("DELETE FROM spans WHERE path = ?", (self.path,))
         rows = []
         for s in self.spans:
             prev: str | None = None
@@ -73,19 +78,19 @@ class ReplaceFile:
                     s.signature, s.docstring, s.content_hash, prev, s.name.lower(),
                 )
             )  # fmt: skip
-        await conn.executemany(
+        conn.executemany(
             "INSERT INTO spans (path, name, qualname, kind, container, start_line, start_col, "
             "end_line, end_col, name_line, name_col, name_end_col, header_end_line, signature, "
             "docstring, content_hash, prev_hash, name_lower) "
             "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             rows,
         )
-        await conn.execute(
+        conn.execute(
             "INSERT INTO files (path, mtime_ns, size) VALUES (?, ?, ?) ON CONFLICT (path) "
             "DO UPDATE SET mtime_ns = excluded.mtime_ns, size = excluded.size",
             (self.path, self.mtime_ns, self.size),
         )
-        await conn.execute("DELETE FROM skipped_files WHERE path = ?", (self.path,))
+        conn.execute("DELETE FROM skipped_files WHERE path = ?", (self.path,))
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,10 +104,10 @@ class SkipFile:
     def rows(self) -> int:
         return 1
 
-    async def apply(self, conn: aiosqlite.Connection) -> None:
-        await conn.execute("DELETE FROM spans WHERE path = ?", (self.path,))
-        await conn.execute("DELETE FROM files WHERE path = ?", (self.path,))
-        await conn.execute(
+    def apply(self, conn: sqlite3.Connection) -> None:
+        conn.execute("DELETE FROM spans WHERE path = ?", (self.path,))
+        conn.execute("DELETE FROM files WHERE path = ?", (self.path,))
+        conn.execute(
             "INSERT INTO skipped_files (path, reason) VALUES (?, ?) "
             "ON CONFLICT (path) DO UPDATE SET reason = excluded.reason",
             (self.path, self.reason),
@@ -117,11 +122,9 @@ class RemoveFiles:
     def rows(self) -> int:
         return len(self.paths)
 
-    async def apply(self, conn: aiosqlite.Connection) -> None:
+    def apply(self, conn: sqlite3.Connection) -> None:
         for table in ("spans", "files", "skipped_files"):
-            await conn.executemany(
-                f"DELETE FROM {table} WHERE path = ?", [(p,) for p in self.paths]
-            )
+            conn.executemany(f"DELETE FROM {table} WHERE path = ?", [(p,) for p in self.paths])
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,45 +139,61 @@ class RecordResult:
     def rows(self) -> int:
         return 1
 
-    async def apply(self, conn: aiosqlite.Connection) -> None:
-        r = self.result
-        pv = self.prompt_version
+    def apply(self, conn: sqlite3.Connection) -> None:
+        RecordResult.apply_many(conn, [self])
+
+    @staticmethod
+    def apply_many(conn: sqlite3.Connection, ops: Sequence[RecordResult]) -> None:
+        """Consecutive results in one go: a statement per table, the counters summed once."""
         now = time.time()
-        if r.gloss is not None:
+        glossed = [op for op in ops if op.result.gloss is not None]
+        failed = [op for op in ops if op.result.gloss is None]
+        if glossed:
+            keys = [(op.result.content_hash, op.prompt_version) for op in glossed]
             # Delete + insert rather than REPLACE: REPLACE's implicit delete does not
             # fire the trigger that keeps the full-text index in step.
-            await conn.execute(
-                "DELETE FROM glosses WHERE content_hash = ? AND prompt_version = ?",
-                (r.content_hash, pv),
+            conn.executemany(
+                "DELETE FROM glosses WHERE content_hash = ? AND prompt_version = ?", keys
             )
-            await conn.execute(
+            conn.executemany(
                 "INSERT INTO glosses (content_hash, prompt_version, body, search_text, model, "
                 "tier, backend, tokens_in, tokens_out, tokens_estimated, duration_ms, attempts, "
                 "escalations, gpu_peak_vram_mb, created_at) "
                 "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    r.content_hash, pv, r.gloss.to_json(), search_text(r.gloss), r.model,
-                    r.tier, r.backend, r.tokens_in, r.tokens_out, int(r.tokens_estimated),
-                    r.duration_ms, r.attempts, "\n".join(r.escalations), self.gpu_peak_vram_mb,
-                    now,
-                ),
-            )  # fmt: skip
-            await conn.execute(
-                "DELETE FROM failures WHERE content_hash = ? AND prompt_version = ?",
-                (r.content_hash, pv),
+                [_gloss_row(op, now) for op in glossed],
             )
-        else:
-            await conn.execute(
+            conn.executemany(
+                "DELETE FROM failures WHERE content_hash = ? AND prompt_version = ?", keys
+            )
+        if failed:
+            conn.executemany(
                 "INSERT INTO failures (content_hash, prompt_version, reason, attempts, last_at) "
                 "VALUES (?, ?, ?, 1, ?) ON CONFLICT (content_hash, prompt_version) DO UPDATE SET "
                 "reason = excluded.reason, attempts = attempts + 1, last_at = excluded.last_at",
-                (r.content_hash, pv, r.failure or "unknown", now),
+                [
+                    (op.result.content_hash, op.prompt_version, op.result.failure or "", now)
+                    for op in failed
+                ],
             )
-        await conn.executemany(
+        conn.executemany(
             "INSERT INTO counters (name, value) VALUES (?, ?) "
             "ON CONFLICT (name) DO UPDATE SET value = value + excluded.value",
-            [("llm_calls", r.attempts), ("tokens_in", r.tokens_in), ("tokens_out", r.tokens_out)],
+            [
+                ("llm_calls", sum(op.result.attempts for op in ops)),
+                ("tokens_in", sum(op.result.tokens_in for op in ops)),
+                ("tokens_out", sum(op.result.tokens_out for op in ops)),
+            ],
         )
+
+
+def _gloss_row(op: RecordResult, now: float) -> tuple[object, ...]:
+    r = op.result
+    assert r.gloss is not None
+    return (
+        r.content_hash, op.prompt_version, r.gloss.to_json(), search_text(r.gloss), r.model,
+        r.tier, r.backend, r.tokens_in, r.tokens_out, int(r.tokens_estimated), r.duration_ms,
+        r.attempts, "\n".join(r.escalations), op.gpu_peak_vram_mb, now,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,7 +202,7 @@ class Barrier:
 
     rows: int = 0
 
-    async def apply(self, conn: aiosqlite.Connection) -> None:
+    def apply(self, conn: sqlite3.Connection) -> None:
         return None
 
 
@@ -199,6 +218,12 @@ _STOP = object()
 
 
 class Writer:
+    """Owns the write connection on one thread of its own; commits batches there.
+
+    A whole batch (BEGIN, every op, COMMIT) is one hop to that thread, so the
+    event loop waits once per batch, not once per statement.
+    """
+
     def __init__(
         self,
         db_path: Path,
@@ -212,11 +237,14 @@ class Writer:
         self.commits = 0
         self.rows_committed = 0
         self._queue: asyncio.Queue[_Pending | object] = asyncio.Queue()
-        self._conn: aiosqlite.Connection | None = None
+        self._thread: ThreadPoolExecutor | None = None
+        self._conn: sqlite3.Connection | None = None
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        self._conn = await connect(self.db_path)
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gloss-writer")
+        loop = asyncio.get_running_loop()
+        self._conn = await loop.run_in_executor(self._thread, open_for_writing, self.db_path)
         self._task = asyncio.create_task(self._run(self._conn), name="gloss-writer")
 
     def submit(self, op: WriteOp) -> asyncio.Future[None]:
@@ -228,20 +256,24 @@ class Writer:
         return pending.done
 
     async def flush(self) -> None:
+        """Commit everything submitted so far, now rather than at the batch's deadline."""
         await self.submit(Barrier())
 
     async def stop(self) -> None:
-        """Commit everything queued, then close the connection (its thread ends with it)."""
+        """Commit everything queued, then close the connection and its thread."""
         if self._task is not None:
             if not self._task.done():
                 self._queue.put_nowait(_STOP)
                 await self._task
             self._task = None
-        if self._conn is not None:
-            await self._conn.close()
-            self._conn = None
+        if self._thread is not None:
+            if self._conn is not None:
+                await asyncio.get_running_loop().run_in_executor(self._thread, self._conn.close)
+                self._conn = None
+            self._thread.shutdown(wait=True)
+            self._thread = None
 
-    async def _run(self, conn: aiosqlite.Connection) -> None:
+    async def _run(self, conn: sqlite3.Connection) -> None:
         loop = asyncio.get_running_loop()
         stopping = False
         while not stopping:
@@ -252,7 +284,7 @@ class Writer:
             batch = [first]
             rows = first.op.rows
             deadline = loop.time() + self.max_delay_s
-            while rows < self.max_rows:
+            while rows < self.max_rows and not isinstance(batch[-1].op, Barrier):
                 if self._queue.empty():
                     remaining = deadline - loop.time()
                     if remaining <= 0:
@@ -265,10 +297,9 @@ class Writer:
                     item = self._queue.get_nowait()
                 if item is _STOP:
                     stopping = True
-                    # Whatever was queued before the stop is part of the drain.
                     break
                 assert isinstance(item, _Pending)
-                if rows + item.op.rows > self.max_rows and batch:
+                if rows + item.op.rows > self.max_rows:
                     await self._commit(conn, batch, rows)
                     batch, rows = [], 0
                     deadline = loop.time() + self.max_delay_s
@@ -276,7 +307,8 @@ class Writer:
                 rows += item.op.rows
             if batch:
                 await self._commit(conn, batch, rows)
-        # Drain anything queued after the stop sentinel too: nothing submitted is lost.
+        # Whatever was queued after the stop sentinel is drained too: nothing
+        # submitted is lost.
         rest: list[_Pending] = []
         while not self._queue.empty():
             item = self._queue.get_nowait()
@@ -286,18 +318,13 @@ class Writer:
             chunk = rest[i : i + self.max_rows]
             await self._commit(conn, chunk, sum(p.op.rows for p in chunk))
 
-    async def _commit(self, conn: aiosqlite.Connection, batch: list[_Pending], rows: int) -> None:
+    async def _commit(self, conn: sqlite3.Connection, batch: list[_Pending], rows: int) -> None:
+        assert self._thread is not None
+        loop = asyncio.get_running_loop()
         try:
-            await conn.execute("BEGIN IMMEDIATE")
-            for pending in batch:
-                await pending.op.apply(conn)
-            await conn.execute("COMMIT")
+            await loop.run_in_executor(self._thread, _apply_batch, conn, [p.op for p in batch])
         except Exception as exc:
             log.exception("write batch of %d ops failed; rolled back", len(batch))
-            try:
-                await conn.execute("ROLLBACK")
-            except Exception:
-                log.debug("rollback after a failed batch also failed", exc_info=True)
             for pending in batch:
                 if not pending.done.done():
                     pending.done.set_exception(exc)
@@ -307,3 +334,24 @@ class Writer:
         for pending in batch:
             if not pending.done.done():
                 pending.done.set_result(None)
+
+
+def _apply_batch(conn: sqlite3.Connection, ops: list[WriteOp]) -> None:
+    """One transaction on the writer's thread: all of the batch, or none of it."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        i = 0
+        while i < len(ops):
+            if isinstance(ops[i], RecordResult):
+                j = i
+                while j < len(ops) and isinstance(ops[j], RecordResult):
+                    j += 1
+                RecordResult.apply_many(conn, ops[i:j])  # type: ignore[arg-type]
+                i = j
+            else:
+                ops[i].apply(conn)
+                i += 1
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
