@@ -390,7 +390,7 @@ class Store:
                 ),
                 "qualname",
             )
-        terms = re.findall(r"\w+", q)
+        terms = re.findall(r"[^\W_]+", q)  # what unicode61 counts as one token
         if len(hits) < limit and terms:
             # Only word characters reach FTS, each quoted as a prefix term: no
             # query can be read as FTS syntax (NEAR, AND, column filters).
