@@ -137,7 +137,7 @@ class HttpBackend(ABC):
             try:
                 response = await self._client.request(method, path, json=body)
             except httpx.ConnectError as exc:
-                raise self.error(ErrorKind.REFUSED, _short(exc) or "connection refused") from None
+                raise self.error(ErrorKind.REFUSED, _connect_detail(exc)) from None
             except httpx.TimeoutException:
                 raise self.error(
                     ErrorKind.TIMEOUT, f"no answer within {self.config.timeout_s:g} s"
@@ -303,6 +303,15 @@ def _retry_after(response: httpx.Response) -> float | None:
         return max(0.0, float(raw))
     except ValueError:
         return None
+
+
+def _connect_detail(exc: httpx.ConnectError) -> str:
+    text = str(exc).lower()
+    if "refused" in text or "all connection attempts failed" in text:
+        return "connection refused (is the server running?)"
+    if "name or service not known" in text or "nodename" in text:
+        return "host name not found"
+    return f"could not connect ({_short(exc)})"
 
 
 def _short(exc: Exception) -> str:

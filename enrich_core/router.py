@@ -52,6 +52,7 @@ class _Tally:
     tokens_out: int = 0
     estimated: bool = False
     escalations: list[str] = field(default_factory=list)
+    reasons: list[tuple[str, str]] = field(default_factory=list)  # (tier, why it gave nothing)
 
 
 class Router:
@@ -92,6 +93,7 @@ class Router:
                     gloss = parse_gloss(text, finish_reason)
                 except GlossRejected as rejected:
                     tally.escalations.append(f"{tier.name}: {rejected}")
+                    tally.reasons.append((tier.name, f"model answer rejected: {rejected}"))
                     break  # the model answered badly: escalate to the next tier
                 return GlossResult(
                     content_hash=span.content_hash,
@@ -107,7 +109,9 @@ class Router:
                     escalations=tuple(tally.escalations),
                 )
             else:
-                tally.escalations.append(f"{tier.name}: " + "; ".join(errors))
+                reason = "; ".join(dict.fromkeys(errors))
+                tally.escalations.append(f"{tier.name}: {reason}")
+                tally.reasons.append((tier.name, reason))
         return GlossResult(
             content_hash=span.content_hash,
             gloss=None,
@@ -117,7 +121,7 @@ class Router:
             duration_ms=(time.monotonic() - started) * 1000.0,
             attempts=tally.attempts,
             escalations=tuple(tally.escalations),
-            failure=" | ".join(tally.escalations) or "no tier configured",
+            failure=_failure_text(tally.reasons),
         )
 
     async def _try_backend(
@@ -129,10 +133,8 @@ class Router:
         retries = backend.config.max_retries
         for attempt in range(retries + 1):
             if not breaker.allow():
-                errors.append(
-                    f"backend {name!r} ({backend.config.url}) skipped for "
-                    f"{breaker.retry_in():.0f} s after repeated failures: {breaker.last_error}"
-                )
+                # The host failed repeatedly and is resting; its last error is the reason.
+                errors.append(breaker.last_error or f"backend {name!r} is resting after failures")
                 return None
             tally.attempts += 1
             try:
@@ -161,3 +163,13 @@ class Router:
         if exc.retry_after is not None:
             delay = max(delay, min(exc.retry_after, MAX_BACKOFF_S))
         return delay
+
+
+def _failure_text(reasons: list[tuple[str, str]]) -> str:
+    """One line per distinct reason, naming the tiers it stopped: stable, so it groups."""
+    if not reasons:
+        return "no tier configured"
+    by_reason: dict[str, list[str]] = {}
+    for tier, reason in reasons:
+        by_reason.setdefault(reason, []).append(tier)
+    return "; ".join(f"{', '.join(tiers)}: {reason}" for reason, tiers in by_reason.items())
