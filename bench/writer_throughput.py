@@ -17,17 +17,16 @@ each on a fresh database file in one temp directory (by default under
   the table also shows that wait and the rate without it (for information only; the
   budget is judged on the end-to-end rate). Commits and rows per commit are counted
   per batch to show the batching (at most 64 rows each).
-- `per_row_delete`: the baseline, the "IOPS killer": the same schema (made by
-  `enrich_core.store.connect`), then `PRAGMA journal_mode=DELETE` and
-  `PRAGMA synchronous=FULL` (SQLite's defaults) on that connection, and one INSERT
-  per gloss in autocommit mode, so each row is its own transaction and commit.
-- `per_row_wal`: the same commit-per-row loop on `connect()`'s own WAL +
+- `per_row_delete`: the baseline, the "IOPS killer": the same schema, then
+  `PRAGMA journal_mode=DELETE` and `PRAGMA synchronous=FULL` (SQLite's defaults),
+  and the writer's own writes for each gloss (the same `_apply_batch`, a batch of
+  one) on a thread of its own: each row is its own transaction and commit, and
+  batching is the only difference from the writer.
+- `per_row_wal`: the same commit-per-row loop in the store's own WAL +
   synchronous=NORMAL, what a naive user of our store would do. Shown for
   information; the budget is against `per_row_delete`.
 
-The per-row baselines do less SQL per row than the writer (one INSERT, where a
-`RecordResult` also deletes a stale gloss and failure and bumps three counters), so
-the ratios are, if anything, understated. Rows/s are compared, so the baselines
+Rows/s are compared, so the baselines
 may write fewer rows (default 300, and they stop early after `--per-row-seconds`).
 Variants alternate order between repeats (forward, then reversed) to spread the
 noise of a small machine; medians, minima and maxima are reported. A benchmark
@@ -50,6 +49,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -57,8 +57,8 @@ from typing import Any, Final, Literal
 from enrich_core.prompt import PROMPT_VERSION
 from enrich_core.router import GlossResult
 from enrich_core.schema import Gloss
-from enrich_core.store import connect, search_text
-from enrich_core.writer import MAX_BATCH_ROWS, RecordResult, Writer
+from enrich_core.store import open_for_writing
+from enrich_core.writer import MAX_BATCH_ROWS, RecordResult, WriteOp, Writer, _apply_batch
 
 Variant = Literal["batched", "per_row_delete", "per_row_wal"]
 VARIANTS: Final[tuple[Variant, ...]] = ("batched", "per_row_delete", "per_row_wal")
@@ -72,11 +72,6 @@ PROJECT_DIR: Final = Path(__file__).resolve().parent.parent
 DEFAULT_PARENT: Final = PROJECT_DIR / "bench" / "results"
 
 # The same row a RecordResult writes, minus its bookkeeping statements.
-INSERT_GLOSS: Final = (
-    "INSERT INTO glosses (content_hash, prompt_version, body, search_text, model, tier, "
-    "backend, tokens_in, tokens_out, tokens_estimated, duration_ms, attempts, escalations, "
-    "gpu_peak_vram_mb, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
-)
 
 _WORDS: Final = (
     "parse", "yaml", "config", "load", "cache", "token", "retry", "backoff", "span",
@@ -255,43 +250,41 @@ async def run_per_row(
     prompt_version: str = PROMPT_VERSION,
     time_limit_s: float | None = None,
 ) -> RunResult:
-    """One INSERT per gloss, each its own transaction and commit, through aiosqlite."""
-    rows: list[tuple[Any, ...]] = []
-    for r in results:
-        assert r.gloss is not None
-        rows.append(
-            (
-                r.content_hash, prompt_version, r.gloss.to_json(), search_text(r.gloss),
-                r.model, r.tier, r.backend, r.tokens_in, r.tokens_out,
-                int(r.tokens_estimated), r.duration_ms, r.attempts, "\n".join(r.escalations),
-                None, 0.0,
-            )
-        )  # fmt: skip
-    conn = await connect(db_path)  # creates the schema; WAL + synchronous=NORMAL
+    """The writer's own writes for each gloss, each its own transaction and commit.
+
+    Exactly what the batched variant writes per row (gloss row, full-text
+    entry, failure cleanup, counters, by the same `_apply_batch`), on its own
+    thread, one hop per row: the only difference is one row per commit.
+    """
+    ops = [RecordResult(r, prompt_version) for r in results]
+    conn = open_for_writing(db_path)  # creates the schema; WAL + synchronous=NORMAL
+    worker = ThreadPoolExecutor(max_workers=1)
+    loop = asyncio.get_running_loop()
     try:
         if journal == "delete":
-            await conn.execute("PRAGMA journal_mode = DELETE")
-            await conn.execute("PRAGMA synchronous = FULL")
-        mode = str(await _pragma(conn, "PRAGMA journal_mode")).lower()
-        sync = int(await _pragma(conn, "PRAGMA synchronous"))
+            conn.execute("PRAGMA journal_mode = DELETE")
+            conn.execute("PRAGMA synchronous = FULL")
+        mode = str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower()
+        sync = int(conn.execute("PRAGMA synchronous").fetchone()[0])
         want = ("delete", 2) if journal == "delete" else ("wal", 1)
         if (mode, sync) != want:
             raise RuntimeError(f"baseline wanted {want}, SQLite has ({mode!r}, {sync})")
+        # The connection moves to the worker thread and stays there.
+        conn.close()
+        conn = await loop.run_in_executor(worker, _reopen, db_path, journal)
         gc.collect()
         done = 0
         start = time.perf_counter()
-        for params in rows:
-            # Autocommit (connect() opens with isolation_level=None): this statement
-            # is a whole transaction, committed (and in DELETE/FULL, synced) by itself.
-            await conn.execute(INSERT_GLOSS, (*params[:-1], time.time()))
-            if conn.in_transaction:
-                raise RuntimeError("the per-row baseline left a transaction open")
+        for op in ops:
+            one: list[WriteOp] = [op]
+            await loop.run_in_executor(worker, _apply_batch, conn, one)
             done += 1
             if time_limit_s is not None and time.perf_counter() - start >= time_limit_s:
                 break
         seconds = time.perf_counter() - start
     finally:
-        await conn.close()
+        await loop.run_in_executor(worker, conn.close)
+        worker.shutdown(wait=True)
     return RunResult(
         variant="per_row_delete" if journal == "delete" else "per_row_wal",
         repeat=0,
@@ -307,6 +300,15 @@ async def run_per_row(
         journal_mode=mode,
         synchronous=sync,
     )
+
+
+def _reopen(db_path: Path, journal: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(db_path, isolation_level=None)
+    if journal == "delete":
+        conn.execute("PRAGMA synchronous = FULL")
+    else:
+        conn.execute("PRAGMA synchronous = NORMAL")
+    return conn
 
 
 def filesystem_of(path: Path) -> str:
