@@ -19,7 +19,7 @@ each on a fresh database file in one temp directory (by default under
   per batch to show the batching (at most 64 rows each).
 - `per_row_delete`: the baseline, the "IOPS killer": the same schema, then
   `PRAGMA journal_mode=DELETE` and `PRAGMA synchronous=FULL` (SQLite's defaults),
-  and the writer's own writes for each gloss (the same `_apply_batch`, a batch of
+  and the writer's own writes for each gloss (the same `apply_batch`, a batch of
   one) on a thread of its own: each row is its own transaction and commit, and
   batching is the only difference from the writer.
 - `per_row_wal`: the same commit-per-row loop in the store's own WAL +
@@ -58,7 +58,7 @@ from enrich_core.prompt import PROMPT_VERSION
 from enrich_core.router import GlossResult
 from enrich_core.schema import Gloss
 from enrich_core.store import open_for_writing
-from enrich_core.writer import MAX_BATCH_ROWS, RecordResult, WriteOp, Writer, _apply_batch
+from enrich_core.writer import MAX_BATCH_ROWS, RecordResult, WriteOp, Writer, apply_batch
 
 Variant = Literal["batched", "per_row_delete", "per_row_wal"]
 VARIANTS: Final[tuple[Variant, ...]] = ("batched", "per_row_delete", "per_row_wal")
@@ -253,7 +253,7 @@ async def run_per_row(
     """The writer's own writes for each gloss, each its own transaction and commit.
 
     Exactly what the batched variant writes per row (gloss row, full-text
-    entry, failure cleanup, counters, by the same `_apply_batch`), on its own
+    entry, failure cleanup, counters, by the same `apply_batch`), on its own
     thread, one hop per row: the only difference is one row per commit.
     """
     ops = [RecordResult(r, prompt_version) for r in results]
@@ -277,7 +277,7 @@ async def run_per_row(
         start = time.perf_counter()
         for op in ops:
             one: list[WriteOp] = [op]
-            await loop.run_in_executor(worker, _apply_batch, conn, one)
+            await loop.run_in_executor(worker, apply_batch, conn, one)
             done += 1
             if time_limit_s is not None and time.perf_counter() - start >= time_limit_s:
                 break

@@ -351,7 +351,7 @@ class Writer:
         assert self._thread is not None
         loop = asyncio.get_running_loop()
         try:
-            await loop.run_in_executor(self._thread, _apply_batch, conn, [p.op for p in batch])
+            await loop.run_in_executor(self._thread, apply_batch, conn, [p.op for p in batch])
         except Exception as exc:
             log.exception("write batch of %d ops failed; rolled back", len(batch))
             for pending in batch:
@@ -365,7 +365,7 @@ class Writer:
                 pending.done.set_result(None)
 
 
-def _apply_batch(conn: sqlite3.Connection, ops: list[WriteOp]) -> None:
+def apply_batch(conn: sqlite3.Connection, ops: list[WriteOp]) -> None:
     """One transaction on the writer's thread: all of the batch, or none of it."""
     conn.execute("BEGIN IMMEDIATE")
     try:
