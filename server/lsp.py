@@ -62,6 +62,16 @@ class GlossServer(LanguageServer):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
+    async def close(self) -> None:
+        """Stop watchers, background tasks and engines (draining writers). Idempotent."""
+        for folder in self.folders:
+            folder.stop_watch.set()
+        await self.cancel_tasks()
+        for folder in self.folders:
+            if folder.engine is not None:
+                engine, folder.engine = folder.engine, None
+                await engine.stop()
+
     def locate(self, uri: str) -> tuple[Engine, str] | None:
         """The engine whose folder holds this document, and the document's relative path."""
         fs_path = to_fs_path(uri)

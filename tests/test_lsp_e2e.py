@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import sqlite3
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -77,7 +81,7 @@ async def test_workspace_symbol_by_prefix_and_substring_any_case(
     assert await session.symbols("") == []
     assert await session.symbols("   ") == []
     assert await session.symbols("zzz_nothing") == []
-    for odd in ('%', '_', '"', "*", "a'b", "\\", "NEAR(", "\u0000x"):
+    for odd in ("%", "_", '"', "*", "a'b", "\\", "NEAR(", "\u0000x"):
         assert isinstance(await session.symbols(odd), list)
 
 
@@ -106,9 +110,7 @@ async def test_saving_an_edit_reglosses_only_the_changed_spans(
     )
 
     def area_reglossed(events: list[dict]) -> bool:
-        return any(
-            (e.get("last") or {}).get("symbol") == "Circle.area" for e in events[5:]
-        )
+        return any((e.get("last") or {}).get("symbol") == "Circle.area" for e in events[5:])
 
     await session.progress.wait_for(area_reglossed)
     await session.progress.wait_idle()
@@ -166,12 +168,44 @@ async def test_init_options_override_the_file(tmp_path: Path, start_lsp, llm: LL
     (root / "m.py").write_text(textwrap.dedent(SAMPLE["pkg/shapes.py"]))
     # No gloss.toml: the defaults would point at a local Ollama; the editor's settings win.
     options = {
-        "backends": [
-            {"name": "t", "kind": "openai", "url": llm.openai_url, "max_retries": 0}
-        ],
+        "backends": [{"name": "t", "kind": "openai", "url": llm.openai_url, "max_retries": 0}],
         "tiers": [{"name": "only", "model": "m-openai", "backends": ["t"]}],
     }
     session = await start_lsp(root, {"gloss": options})
     await session.progress.wait_idle()
     assert "tier only" in markdown(await session.hover("m.py", LINE_LOAD))
     assert {r.api for r in llm.requests} == {"openai"}
+
+
+def _frame(obj: dict) -> bytes:
+    body = json.dumps(obj).encode()
+    return b"Content-Length: %d\r\n\r\n" % len(body) + body
+
+
+def test_the_server_exits_when_the_editor_goes_away(workspace: Path) -> None:
+    """No shutdown, no exit: stdin just closes. The process must end by itself."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "server", "--stdio"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    init = {"processId": None, "rootUri": workspace.as_uri(), "capabilities": {}}
+    proc.stdin.write(_frame({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": init}))
+    proc.stdin.write(_frame({"jsonrpc": "2.0", "method": "initialized", "params": {}}))
+    proc.stdin.flush()
+    header = proc.stdout.readline()  # the initialize answer: the engine is starting
+    assert header.startswith(b"Content-Length")
+    proc.stdin.close()
+    try:
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    # The writer drained and closed: the database is whole.
+    conn = sqlite3.connect(workspace / ".gloss" / "index.db")
+    try:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    finally:
+        conn.close()

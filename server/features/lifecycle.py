@@ -112,8 +112,4 @@ async def _stop_folder(folder: Folder) -> None:
 
 
 async def shutdown(ls: GlossServer, params: None) -> None:
-    for folder in ls.folders:
-        folder.stop_watch.set()
-    await ls.cancel_tasks()
-    for folder in ls.folders:
-        await _stop_folder(folder)
+    await ls.close()
