@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlparse
 
+import pathspec
+
 BackendKind = Literal["ollama", "openai"]
 BACKEND_KINDS: tuple[str, ...] = ("ollama", "openai")
 
@@ -275,8 +277,15 @@ def parse_config(data: Mapping[str, Any], source: str = "defaults") -> Config:
     store_r.finish()
 
     index_r = _Reader(source, "index", data.get("index", {}))
+    exclude = index_r.str_list("exclude", _DEFAULTS_IndexConfig["exclude"])
+    for i, pattern in enumerate(exclude):
+        try:
+            pathspec.GitIgnoreSpec.from_lines([pattern])
+        except ValueError as exc:
+            key = f"index.exclude[{i}]"
+            raise ConfigError(source, key, f"not a valid pattern: {exc}") from None
     index = IndexConfig(
-        exclude=index_r.str_list("exclude", _DEFAULTS_IndexConfig["exclude"]),
+        exclude=exclude,
         max_file_bytes=index_r.int_("max_file_bytes", _DEFAULTS_IndexConfig["max_file_bytes"], 1),
     )
     index_r.finish()

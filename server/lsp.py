@@ -24,6 +24,9 @@ from enrich_core.engine import Engine
 log = logging.getLogger(__name__)
 
 VERSION = "0.1.0"
+# Engines open in the `initialized` handler: a store opens in milliseconds, so a
+# request that arrives first waits at most this long for it.
+READY_TIMEOUT_S = 5.0
 
 
 @dataclass
@@ -61,6 +64,18 @@ class GlossServer(LanguageServer):
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def wait_ready(self, timeout_s: float = READY_TIMEOUT_S) -> bool:
+        """Until the engines are open (the `initialized` handler ran). False if it never did:
+        a request then answers empty rather than hanging."""
+        if self.ready.is_set():
+            return True
+        try:
+            async with asyncio.timeout(timeout_s):
+                await self.ready.wait()
+        except TimeoutError:
+            return False
+        return True
 
     async def close(self) -> None:
         """Stop watchers, background tasks and engines (draining writers). Idempotent."""

@@ -263,3 +263,68 @@ async def test_store_is_wal_and_has_a_gitignore(workspace: Path, open_engine: Fa
     finally:
         conn.close()
     assert os.access(db, os.R_OK)
+
+
+async def test_openai_kind_sends_the_bearer_key_and_the_json_schema(
+    tmp_path: Path, llm: LLMServer, open_engine: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GLOSS_TEST_KEY", "sk-test-123")
+    config = parse_config(
+        {
+            "backends": [
+                {
+                    "name": "o",
+                    "kind": "openai",
+                    "url": llm.openai_url,
+                    "api_key_env": "GLOSS_TEST_KEY",
+                }
+            ],
+            "tiers": [{"name": "t", "model": "m", "backends": ["o"]}],
+        }
+    )
+    (tmp_path / "one.py").write_text("def f(x):\n    return x\n")
+    engine = await open_engine(tmp_path, config)
+    assert (await index(engine))["enriched"] == 1
+    request = llm.requests[0]
+    assert request.headers["Authorization"] == "Bearer sk-test-123"
+    assert request.body["response_format"]["type"] == "json_schema"
+    assert request.body["response_format"]["json_schema"]["schema"]["required"]
+
+
+async def test_a_server_refusing_json_schema_gets_json_object_once_learned(
+    tmp_path: Path, open_engine: Factory
+) -> None:
+    with LLMServer(reject_json_schema=True) as llm:
+        config = parse_config(
+            {
+                "backends": [{"name": "o", "kind": "openai", "url": llm.openai_url}],
+                "tiers": [{"name": "t", "model": "m", "backends": ["o"]}],
+            }
+        )
+        (tmp_path / "two.py").write_text("def f(x):\n    return x\n\n\ndef g():\n    pass\n")
+        engine = await open_engine(tmp_path, config)
+        status = await index(engine)
+        assert status["enriched"] == 2
+        kinds = [r.body["response_format"]["type"] for r in llm.requests]
+        # Refused (once per request already in flight, at most max_concurrency = 2),
+        # then json_object for everything after.
+        assert 1 <= kinds.count("json_schema") <= 2 and kinds.count("json_object") == 2
+        assert kinds == sorted(kinds, key=lambda k: k == "json_object")
+
+
+async def test_a_missing_api_key_is_named(
+    tmp_path: Path, llm: LLMServer, open_engine: Factory
+) -> None:
+    config = parse_config(
+        {
+            "backends": [
+                {"name": "o", "kind": "openai", "url": llm.openai_url, "api_key_env": "NOPE_UNSET"}
+            ],
+            "tiers": [{"name": "t", "model": "m", "backends": ["o"]}],
+        }
+    )
+    (tmp_path / "one.py").write_text("def f(x):\n    return x\n")
+    engine = await open_engine(tmp_path, config)
+    status = await index(engine)
+    assert status["failed"] == 1 and not llm.requests
+    assert "NOPE_UNSET" in status["failure_reasons"][0]["reason"]

@@ -26,7 +26,8 @@ def did_open(ls: GlossServer, params: types.DidOpenTextDocumentParams) -> None:
 
 
 async def did_save(ls: GlossServer, params: types.DidSaveTextDocumentParams) -> None:
-    await ls.ready.wait()
+    if not await ls.wait_ready():
+        return
     located = ls.locate(params.text_document.uri)
     if located is None:
         return

@@ -11,16 +11,14 @@ from lsprotocol import types
 from enrich_core.render import render_hover
 from server.lsp import GlossServer
 
-STARTUP_WAIT_S = 2.0
-
 
 def setup(server: GlossServer) -> None:
     server.feature(types.TEXT_DOCUMENT_HOVER)(hover)
 
 
 async def hover(ls: GlossServer, params: types.HoverParams) -> types.Hover | None:
-    if not ls.ready.is_set():
-        await ls.ready.wait()
+    if not await ls.wait_ready():
+        return None
     located = ls.locate(params.text_document.uri)
     if located is None:
         return None

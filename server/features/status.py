@@ -14,7 +14,7 @@ def setup(server: GlossServer) -> None:
 
 
 async def status(ls: GlossServer, params: Any) -> dict[str, Any]:
-    await ls.ready.wait()
+    await ls.wait_ready()
     folders: list[dict[str, Any]] = []
     for folder in ls.folders:
         if folder.engine is None:

@@ -36,7 +36,8 @@ async def workspace_symbol(
     query = params.query.strip()
     if not query:
         return []
-    await ls.ready.wait()
+    if not await ls.wait_ready():
+        return []
     engines = ls.engines()
     results = await asyncio.gather(*(e.search(query, MAX_RESULTS) for e in engines))
     convert = column_converter(ls)
