@@ -235,7 +235,7 @@ async def cmd_search(root: Path, query: str, as_json: bool, limit: int) -> int:
                         "qualname": h.span.qualname,
                         "kind": h.span.kind,
                         "path": h.span.path,
-                        "line": h.span.start_line + 1,
+                        "line": h.span.name_line + 1,
                         "match": h.match,
                         "summary": h.summary,
                     }

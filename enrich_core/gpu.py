@@ -38,16 +38,21 @@ class GpuMonitor:
             return None
         try:
             nvml = self._nvml or _import_pynvml()
-            nvml.nvmlInit()
-            count = nvml.nvmlDeviceGetCount()
         except ImportError as exc:
             self.reason = f"no GPU: the NVML Python module is not installed ({exc})"
             return None
+        try:
+            nvml.nvmlInit()
         except Exception as exc:  # pynvml raises NVMLError subclasses for every cause
             self.reason = f"no GPU: NVML is not available ({exc})"
             return None
+        try:
+            count = nvml.nvmlDeviceGetCount()
+        except Exception as exc:
+            count, self.reason = 0, f"no GPU: NVML cannot count devices ({exc})"
         if count == 0:
-            self.reason = "no GPU: NVML found no devices"
+            self.reason = self.reason or "no GPU: NVML found no devices"
+            _shutdown_quietly(nvml)  # every successful init gets its shutdown
             return None
         self._nvml = nvml
         self._ready = True
@@ -90,11 +95,15 @@ class GpuMonitor:
 
     def close(self) -> None:
         if self._ready and self._nvml is not None:
-            try:
-                self._nvml.nvmlShutdown()
-            except Exception:
-                pass
+            _shutdown_quietly(self._nvml)
             self._ready = False
+
+
+def _shutdown_quietly(nvml: Any) -> None:
+    try:
+        nvml.nvmlShutdown()
+    except Exception:
+        pass  # nothing useful to do about a failing shutdown
 
 
 def _import_pynvml() -> ModuleType:

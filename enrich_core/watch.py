@@ -23,27 +23,27 @@ STEP_MS = 50
 
 
 class _SourceChanges(watchfiles.DefaultFilter):
-    """Wake only for files that could matter: not the store's own writes."""
+    """Wake only for changes that could matter: never for the store's own writes."""
 
-    def __init__(self, store_dir: Path) -> None:
+    def __init__(self, store_file: Path) -> None:
         super().__init__()
-        self._store_dir = str(store_dir)
+        db = str(store_file)
+        # The database and its WAL/shared-memory/journal files, exactly.
+        self._store_files = {db, db + "-wal", db + "-shm", db + "-journal"}
 
     def __call__(self, change: watchfiles.Change, path: str) -> bool:
-        if path.startswith(self._store_dir):
+        if path in self._store_files:
             return False
-        name = path.rsplit("/", 1)[-1]
-        if name == ".gitignore":
-            return True
+        if path.endswith("/.gitignore") or path.endswith("/.git/info/exclude"):
+            return True  # ignore rules; the default filter drops everything under .git/
         return bool(super().__call__(change, path))
 
 
 async def watch_workspace(engine: Engine, stop: asyncio.Event) -> None:
     root = engine.root
-    store_dir = engine.config.store_path(root).parent
     async for changes in watchfiles.awatch(
         root,
-        watch_filter=_SourceChanges(store_dir),
+        watch_filter=_SourceChanges(engine.config.store_path(root)),
         stop_event=stop,
         debounce=DEBOUNCE_MS,
         step=STEP_MS,
@@ -51,21 +51,34 @@ async def watch_workspace(engine: Engine, stop: asyncio.Event) -> None:
         ignore_permission_denied=True,
     ):
         rels: set[str] = set()
+        rescan = False
         reload_rules = False
         for _change, raw in changes:
-            rel = engine.relative(Path(raw))
+            path = Path(raw)
+            rel = engine.relative(path)
             if rel is None:
                 continue
             if rel.endswith(".gitignore") or rel == ".git/info/exclude":
                 reload_rules = True
             elif engine.indexer.filter.wants(rel):
                 rels.add(rel)
-        if reload_rules:
-            engine.indexer.reload_filter()
-            await engine.scan()
-        if rels:
-            try:
+            elif _is_or_was_directory(path):
+                # A renamed, moved or deleted directory reports only itself, not
+                # its files: only a scan (cheap when little changed) sees them.
+                rescan = True
+        try:
+            if reload_rules:
+                engine.indexer.reload_filter()
+            if reload_rules or rescan:
+                await engine.scan()
+            if rels:
                 queued = await engine.files_changed(sorted(rels))
                 log.info("%d changed files on disk, %d spans queued", len(rels), queued)
-            except Exception:
-                log.exception("re-indexing changed files failed: %s", sorted(rels)[:5])
+        except Exception:
+            log.exception("re-indexing after file changes failed: %s", sorted(rels)[:5])
+
+
+def _is_or_was_directory(path: Path) -> bool:
+    # A path that is gone and has no suffix was most likely a directory; a wasted
+    # rescan costs a walk of stat calls, a missed one leaves stale spans.
+    return path.is_dir() or (not path.exists() and not path.suffix)

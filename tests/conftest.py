@@ -33,8 +33,9 @@ def llm() -> Iterator[LLMServer]:
 def gloss_toml(llm_url: str, *, kind: str = "ollama", concurrency: int = 2, extra: str = "") -> str:
     """Two tiers on one test backend; retries fast so failure tests stay quick."""
     url = llm_url if kind == "ollama" else llm_url + "/v1"
-    return textwrap.dedent(
-        f"""
+    return (
+        textwrap.dedent(
+            f"""
         [[backends]]
         name = "test"
         kind = "{kind}"
@@ -54,7 +55,9 @@ def gloss_toml(llm_url: str, *, kind: str = "ollama", concurrency: int = 2, extr
         model = "{LARGE}"
         backends = ["test"]
         """
-    ) + extra
+        )
+        + extra
+    )
 
 
 SAMPLE = {
@@ -175,6 +178,7 @@ async def start_lsp() -> AsyncIterator[Callable[..., Any]]:
         assert isinstance(client, LanguageClient)
         clients.append(client)
         progress = ProgressWatcher()
+
         async def on_progress(params: Any) -> None:
             await progress.record(params)
 

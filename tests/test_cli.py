@@ -315,13 +315,6 @@ def test_search_text_output_and_a_miss(ws: Path) -> None:
     assert search(ws, "zzzz_nothing_like_this") == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "cli.py cmd_search --json: 'line' is span.start_line + 1 (the first decorator) "
-        "while the text output and workspace/symbol use name_line (the def line)"
-    ),
-)
 def test_search_json_line_of_a_decorated_function_is_its_def_line(
     tmp_path: Path, llm: LLMServer
 ) -> None:

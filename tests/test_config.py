@@ -23,8 +23,8 @@ def test_defaults_are_a_stock_local_ollama_with_two_tiers(tmp_path: Path) -> Non
 
 
 def test_gloss_toml_wins_over_pyproject(tmp_path: Path) -> None:
-    (tmp_path / "pyproject.toml").write_text('[tool.gloss.index]\nmax_file_bytes = 10\n')
-    (tmp_path / "gloss.toml").write_text('[index]\nmax_file_bytes = 20\n')
+    (tmp_path / "pyproject.toml").write_text("[tool.gloss.index]\nmax_file_bytes = 10\n")
+    (tmp_path / "gloss.toml").write_text("[index]\nmax_file_bytes = 20\n")
     assert load_config(tmp_path).index.max_file_bytes == 20
     (tmp_path / "gloss.toml").unlink()
     config = load_config(tmp_path)

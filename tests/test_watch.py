@@ -230,14 +230,6 @@ async def test_a_file_matched_by_gitignore_is_never_sent(ws: Path, llm: LLMServe
     assert "do not send" not in prompts
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "watch.py: _SourceChanges defers to watchfiles.DefaultFilter, which drops every "
-        "path under .git/, so the `rel == '.git/info/exclude'` reload branch is dead "
-        "and a rule added to .git/info/exclude is not applied to files written later"
-    ),
-)
 async def test_a_rule_added_to_git_info_exclude_is_honoured(ws: Path, llm: LLMServer) -> None:
     (ws / ".git" / "info").mkdir(parents=True)
     async with watched(ws) as engine:
@@ -255,14 +247,6 @@ async def test_a_rule_added_to_git_info_exclude_is_honoured(ws: Path, llm: LLMSe
     assert "leaked_private" not in llm.symbols()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "watch.py _SourceChanges: `path.startswith(store_dir)` has no separator check, "
-        "so with [store] path = 'data/index.db' every change under a sibling 'data_tools/' "
-        "(or any path that merely starts with the store directory's name) is dropped"
-    ),
-)
 async def test_a_directory_named_like_the_store_directory_is_watched(
     tmp_path: Path, llm: LLMServer
 ) -> None:
@@ -280,14 +264,6 @@ async def test_a_directory_named_like_the_store_directory_is_watched(
         assert engine.changed_after(seen, "data_tools/loader.py")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "watch.py: a renamed (or moved-in) directory arrives as one event for the "
-        "directory itself, which `filter.wants` drops (no .py suffix); its files get no "
-        "events, so the old paths keep their spans and the new paths are never indexed"
-    ),
-)
 async def test_a_renamed_package_directory_is_reindexed(ws: Path, llm: LLMServer) -> None:
     async with watched(ws) as engine:
         seen = len(engine.batches)
