@@ -117,13 +117,13 @@ class ProgressWatcher:
             self._changed.notify_all()
 
     async def wait_for(
-        self, predicate: Callable[[list[dict[str, Any]]], bool], timeout: float = 30.0
+        self, predicate: Callable[[list[dict[str, Any]]], bool], limit_s: float = 30.0
     ) -> None:
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(limit_s):
             async with self._changed:
                 await self._changed.wait_for(lambda: predicate(self.events))
 
-    async def wait_idle(self, timeout: float = 30.0) -> None:
+    async def wait_idle(self, limit_s: float = 30.0) -> None:
         """Until the latest notification says: scanned, nothing queued, nothing in flight."""
 
         def idle(events: list[dict[str, Any]]) -> bool:
@@ -132,7 +132,7 @@ class ProgressWatcher:
             last = events[-1]
             return bool(last["scanned"]) and last["queued"] == 0 and last["in_flight"] == 0
 
-        await self.wait_for(idle, timeout)
+        await self.wait_for(idle, limit_s)
 
 
 def _to_dict(obj: Any) -> dict[str, Any]:
