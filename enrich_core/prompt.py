@@ -12,7 +12,6 @@ import json
 from dataclasses import dataclass
 
 from enrich_core.redact import redact_secrets
-
 from enrich_core.schema import LIST_MAX_ITEMS, SUMMARY_MAX_WORDS
 from enrich_core.spans import Span
 

