@@ -1,0 +1,33 @@
+"""The index progress bar: drawn on a terminal, silent on a pipe."""
+
+from __future__ import annotations
+
+import io
+
+from enrich_core.progress import ProgressBar
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_draws_on_a_terminal_and_counts_failures() -> None:
+    out = Terminal()
+    bar = ProgressBar(total=3, stream=out)
+    bar.advance(ok=True)
+    bar.advance(ok=False)
+    bar.advance(ok=True)
+    bar.finish()
+    text = out.getvalue()
+    assert "3/3 glossed, 1 failed" in text
+    assert "[" + "#" * 30 + "]" in text
+    assert text.endswith("\n")
+
+
+def test_silent_on_a_pipe() -> None:
+    out = io.StringIO()
+    bar = ProgressBar(total=2, stream=out)
+    bar.advance(ok=True)
+    bar.finish()
+    assert out.getvalue() == ""
