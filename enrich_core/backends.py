@@ -68,6 +68,9 @@ class CompletionRequest:
     schema: dict[str, Any]
     max_tokens: int
     temperature: float
+    # The tier's context window. Ollama's default (2048 or 4096) would silently
+    # cut the front of a long prompt, so it is always sent.
+    context_tokens: int = 8192
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +197,7 @@ class OllamaBackend(HttpBackend):
             "options": {
                 "temperature": request.temperature,
                 "num_predict": request.max_tokens,
+                "num_ctx": request.context_tokens,
                 "repeat_penalty": REPEAT_PENALTY,
             },
         }
@@ -285,7 +289,12 @@ def _refuses_json_schema(exc: BackendError) -> bool:
     return "json_object" in detail or ("response_format" in detail and "json_schema" in detail)
 
 
-def make_backend(config: BackendConfig) -> HttpBackend:
+def make_backend(config: BackendConfig) -> Backend:
+    if config.kind == "embedded":
+        # Imported only when configured: llama-cpp-python is an optional extra.
+        from enrich_core.embedded import EmbeddedBackend
+
+        return EmbeddedBackend(config)
     if config.kind == "ollama":
         return OllamaBackend(config)
     return OpenAIBackend(config)

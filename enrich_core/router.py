@@ -82,6 +82,7 @@ class Router:
                 schema=GLOSS_SCHEMA,
                 max_tokens=tier.max_tokens,
                 temperature=tier.temperature,
+                context_tokens=tier.context_tokens,
             )
             errors: list[str] = []
             for name in tier.backends:
