@@ -44,8 +44,13 @@ class Prompt:
         return max(1, len(json.dumps(self.messages)) // 4)
 
 
-def build_prompt(span: Span) -> Prompt:
-    redaction = redact_secrets(span.text)
+def build_prompt(span: Span, code: str | None = None) -> Prompt:
+    """The request for one span. `code` is the view to send (already redacted, perhaps
+    trimmed); by default the span's whole text, redacted here."""
+    redactions = 0
+    if code is None:
+        redaction = redact_secrets(span.text)
+        code, redactions = redaction.text, redaction.count
     lines = [
         f"Path: {span.path}",
         f"Symbol: {span.qualname}",
@@ -55,13 +60,13 @@ def build_prompt(span: Span) -> Prompt:
         lines.append(f"Enclosing scope: {span.container}")
     lines.append(f"Signature: {span.signature}")
     fence = "```"
-    while fence in redaction.text:
+    while fence in code:
         fence += "`"
-    lines += ["Code:", f"{fence}python", redaction.text.rstrip("\n"), fence]
+    lines += ["Code:", f"{fence}python", code.rstrip("\n"), fence]
     return Prompt(
         messages=(
             {"role": "system", "content": SYSTEM_PROMPT},
             {"role": "user", "content": "\n".join(lines)},
         ),
-        redactions=redaction.count,
+        redactions=redactions,
     )

@@ -1,11 +1,14 @@
-"""From a span to a validated gloss: tiers cheapest first, retries, failover, escalation.
+"""From a span to a validated gloss: first tier by shape, retries, spreading, escalation.
 
-For each tier in order, its backends are tried in their configured order.
+The span's shape picks its first tier (`routing`); a span too big for every
+context is sent as a trimmed view, and the gloss says so. Within a tier the
+backends are ordered by expected wait (free slots, then measured latency), so
+two hosts serving one tier both stay busy; the rest are the failover order.
 Transport failures (refused, timeout, 429, 5xx) are retried with exponential
-backoff and jitter (honouring Retry-After), then the tier's next backend is
-tried; an answer that is not a valid gloss escalates to the next tier. The
-result says which model wrote the gloss, or why no model could. The router
-never produces gloss text itself: `GlossResult.gloss` is a model's answer or None.
+backoff and jitter (honouring Retry-After), then the next backend is tried. An
+answer that breaks the schema or fails the quality gate escalates to the next
+tier, with a named reason. The router never produces gloss text itself:
+`GlossResult.gloss` is a model's answer or None.
 """
 
 from __future__ import annotations
@@ -19,7 +22,10 @@ from dataclasses import dataclass, field
 from enrich_core.backends import Backend, BackendError, CompletionRequest, ErrorKind
 from enrich_core.breaker import Breaker
 from enrich_core.config import TierConfig
+from enrich_core.gate import check_quality
 from enrich_core.prompt import build_prompt
+from enrich_core.redact import redact_secrets
+from enrich_core.routing import choose_route, estimate_tokens
 from enrich_core.schema import GLOSS_SCHEMA, Gloss, GlossRejected, parse_gloss
 from enrich_core.spans import Span
 
@@ -27,6 +33,23 @@ MAX_BACKOFF_S = 30.0
 # A host answering at all (even "model missing") is reachable: these kinds do
 # not count against its breaker.
 _HOST_FAILURES = frozenset({ErrorKind.REFUSED, ErrorKind.TIMEOUT, ErrorKind.SERVER_ERROR})
+# Weight of the newest latency sample in a host's moving average.
+_EWMA_ALPHA = 0.3
+
+
+@dataclass(frozen=True, slots=True)
+class RequestRecord:
+    """One HTTP (or embedded) request: what metrics are computed from."""
+
+    backend: str
+    tier: str
+    model: str
+    ok: bool  # the host answered (whether or not the answer was a usable gloss)
+    error: str | None  # the error class when it did not
+    ms: float
+    tokens_in: int
+    tokens_out: int
+    estimated: bool  # token counts estimated: the backend reported no usage
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +66,11 @@ class GlossResult:
     attempts: int = 0
     escalations: tuple[str, ...] = ()
     failure: str | None = None
+    first_tier: str | None = None
+    route: str | None = None  # why the first tier was chosen
+    trimmed: str | None = None  # "kept 180 of 900 lines" when a trimmed view was sent
+    rejections: tuple[str, ...] = ()  # reason names of answers rejected on the way
+    requests: tuple[RequestRecord, ...] = ()
 
 
 @dataclass
@@ -53,6 +81,8 @@ class _Tally:
     estimated: bool = False
     escalations: list[str] = field(default_factory=list)
     reasons: list[tuple[str, str]] = field(default_factory=list)  # (tier, why it gave nothing)
+    rejections: list[str] = field(default_factory=list)
+    requests: list[RequestRecord] = field(default_factory=list)
 
 
 class Router:
@@ -68,14 +98,37 @@ class Router:
         self.tiers = tuple(tiers)
         self.backends = backends
         self.breakers = dict(breakers) if breakers else {name: Breaker() for name in backends}
+        self.latency_ms: dict[str, float] = {}  # moving average per backend
         self._rng = rng or random.Random()
         self._sleep = sleep
 
     async def gloss(self, span: Span) -> GlossResult:
         started = time.monotonic()
-        prompt = build_prompt(span)
+        redaction = redact_secrets(span.text)
+        overhead = estimate_tokens(str(build_prompt(span, "").messages))
+        route = choose_route(self.tiers, redaction.text, overhead)
+        prompt = build_prompt(span, route.code)
         tally = _Tally()
-        for tier in self.tiers:
+
+        def result(gloss: Gloss | None, **found: str | None) -> GlossResult:
+            return GlossResult(
+                content_hash=span.content_hash,
+                gloss=gloss,
+                tokens_in=tally.tokens_in,
+                tokens_out=tally.tokens_out,
+                tokens_estimated=tally.estimated,
+                duration_ms=(time.monotonic() - started) * 1000.0,
+                attempts=tally.attempts,
+                escalations=tuple(tally.escalations),
+                first_tier=self.tiers[route.tier_index].name,
+                route=route.reason,
+                trimmed=route.trimmed,
+                rejections=tuple(tally.rejections),
+                requests=tuple(tally.requests),
+                **found,
+            )
+
+        for tier in self.tiers[route.tier_index :]:
             request = CompletionRequest(
                 model=tier.model,
                 messages=prompt.as_list(),
@@ -85,48 +138,50 @@ class Router:
                 context_tokens=tier.context_tokens,
             )
             errors: list[str] = []
-            for name in tier.backends:
-                outcome = await self._try_backend(name, request, tally, errors)
+            for name in self._by_expected_wait(tier.backends):
+                outcome = await self._try_backend(name, tier, request, tally, errors)
                 if outcome is None:
                     continue  # transport trouble: fail over to the tier's next backend
                 text, finish_reason = outcome
                 try:
                     gloss = parse_gloss(text, finish_reason)
+                    check_quality(gloss, span)
                 except GlossRejected as rejected:
+                    tally.rejections.append(rejected.reason)
                     tally.escalations.append(f"{tier.name}: {rejected}")
                     tally.reasons.append((tier.name, f"model answer rejected: {rejected}"))
                     break  # the model answered badly: escalate to the next tier
-                return GlossResult(
-                    content_hash=span.content_hash,
-                    gloss=gloss,
-                    model=tier.model,
-                    tier=tier.name,
-                    backend=name,
-                    tokens_in=tally.tokens_in,
-                    tokens_out=tally.tokens_out,
-                    tokens_estimated=tally.estimated,
-                    duration_ms=(time.monotonic() - started) * 1000.0,
-                    attempts=tally.attempts,
-                    escalations=tuple(tally.escalations),
-                )
+                return result(gloss, model=tier.model, tier=tier.name, backend=name)
             else:
                 reason = "; ".join(dict.fromkeys(errors))
                 tally.escalations.append(f"{tier.name}: {reason}")
                 tally.reasons.append((tier.name, reason))
-        return GlossResult(
-            content_hash=span.content_hash,
-            gloss=None,
-            tokens_in=tally.tokens_in,
-            tokens_out=tally.tokens_out,
-            tokens_estimated=tally.estimated,
-            duration_ms=(time.monotonic() - started) * 1000.0,
-            attempts=tally.attempts,
-            escalations=tuple(tally.escalations),
-            failure=_failure_text(tally.reasons),
-        )
+        return result(None, failure=_failure_text(tally.reasons))
+
+    def _by_expected_wait(self, names: Sequence[str]) -> list[str]:
+        """Backends with a free slot first, fastest first; then by how long a slot takes.
+
+        Configured order breaks ties, so a tier with one backend, or idle equal
+        hosts, behaves exactly as configured.
+        """
+
+        def expected_wait(item: tuple[int, str]) -> tuple[float, float, int]:
+            order, name = item
+            backend = self.backends[name]
+            latency = self.latency_ms.get(name, 0.0)
+            cap = max(1, backend.config.max_concurrency)
+            queued = backend.in_flight - cap + 1  # > 0: waits for that many completions
+            return (max(0, queued) * latency / cap, latency, order)
+
+        return [name for _, name in sorted(enumerate(names), key=expected_wait)]
 
     async def _try_backend(
-        self, name: str, request: CompletionRequest, tally: _Tally, errors: list[str]
+        self,
+        name: str,
+        tier: TierConfig,
+        request: CompletionRequest,
+        tally: _Tally,
+        errors: list[str],
     ) -> tuple[str, str | None] | None:
         """One backend with retries: the answer's (text, finish_reason), or None."""
         backend = self.backends[name]
@@ -138,9 +193,15 @@ class Router:
                 errors.append(breaker.last_error or f"backend {name!r} is resting after failures")
                 return None
             tally.attempts += 1
+            sent = time.monotonic()
             try:
                 completion = await backend.complete(request)
             except BackendError as exc:
+                ms = (time.monotonic() - sent) * 1000.0
+                tally.requests.append(
+                    RequestRecord(name, tier.name, tier.model, False, exc.kind.name.lower(), ms,
+                                  0, 0, False)
+                )  # fmt: skip
                 backend.errors += 1
                 if exc.kind in _HOST_FAILURES:
                     breaker.record_failure(str(exc))
@@ -151,11 +212,20 @@ class Router:
                     continue
                 errors.append(str(exc))
                 return None
+            ms = (time.monotonic() - sent) * 1000.0
             breaker.record_success()
-            if completion.tokens_in is None or completion.tokens_out is None:
-                tally.estimated = True
-            tally.tokens_in += completion.tokens_in or max(1, len(str(request.messages)) // 4)
-            tally.tokens_out += completion.tokens_out or max(1, len(completion.text) // 4)
+            old = self.latency_ms.get(name)
+            self.latency_ms[name] = ms if old is None else old + _EWMA_ALPHA * (ms - old)
+            estimated = completion.tokens_in is None or completion.tokens_out is None
+            tokens_in = completion.tokens_in or estimate_tokens(str(request.messages))
+            tokens_out = completion.tokens_out or estimate_tokens(completion.text)
+            tally.estimated |= estimated
+            tally.tokens_in += tokens_in
+            tally.tokens_out += tokens_out
+            tally.requests.append(
+                RequestRecord(name, tier.name, tier.model, True, None, ms, tokens_in, tokens_out,
+                              estimated)
+            )  # fmt: skip
             return completion.text, completion.finish_reason
         return None
 

@@ -1,0 +1,101 @@
+"""The quality gate: a schema-valid answer can still be useless. This decides escalation.
+
+After `schema.parse_gloss` (valid JSON, the right fields, bounded lists, a
+non-empty summary of at most 120 words, not cut off), the gate rejects what a
+small model typically produces instead of a gloss: filler ("N/A", "summary of
+the function"), a summary that copies the code or the prompt, and inputs that
+name parameters the function does not have. Each rejection is a
+`GlossRejected` with a stable reason name, so the reasons can be counted.
+The gate never edits an answer: it passes it whole or rejects it.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+
+from enrich_core.schema import Gloss, GlossRejected
+from enrich_core.spans import Span, SpanKind
+
+FILLER = frozenset(
+    {
+        "", "-", "--", "n/a", "na", "none", "null", "nil", "nothing", "no", "empty",
+        "not applicable", "unknown", "tbd", "todo", "...", "see code", "see above",
+    }
+)  # fmt: skip
+# Summaries that describe the request instead of the code (seen from small models).
+_GENERIC_SUMMARY = re.compile(
+    r"^(this (is )?(a |the )?)?(summary|description|gloss|documentation) (of|for) "
+    r"(the |this )?(function|method|class|code|symbol)\W*$|^(a |the )?(function|method|class)\W*$",
+    re.IGNORECASE,
+)
+MIN_SUMMARY_WORDS = 3
+# A code line this long found verbatim in the summary means it was copied.
+_COPIED_LINE_CHARS = 30
+_NAME_LIKE_ITEM = re.compile(r"^\W*([A-Za-z_]\w*)`?\s*(?:\([^)]*\))?\s*[:—–-]")
+_NOT_PARAMETERS = frozenset({"self", "cls", "returns", "return", "raises", "yields"})
+
+
+def check_quality(gloss: Gloss, span: Span) -> None:
+    """Raise GlossRejected (filler, too_short, copied_code, invented_inputs) or return."""
+    summary = " ".join(gloss.summary.split())
+    if summary.lower().strip(" .") in FILLER or _GENERIC_SUMMARY.match(summary):
+        raise GlossRejected("filler", f"summary is filler: {summary!r}")
+    if len(summary.split()) < MIN_SUMMARY_WORDS:
+        raise GlossRejected("too_short", f"summary has {len(summary.split())} words")
+    for field in ("inputs", "outputs", "side_effects", "pitfalls", "tags"):
+        for item in getattr(gloss, field):
+            if item.lower().strip(" .") in FILLER:
+                raise GlossRejected("filler", f"{field} holds {item!r}")
+    _check_not_copied(summary, span)
+    _check_inputs(gloss.inputs, span)
+
+
+def _check_not_copied(summary: str, span: Span) -> None:
+    flat_code = " ".join(span.text.split())
+    if len(summary) >= 20 and summary in flat_code:
+        raise GlossRejected("copied_code", "the summary is a piece of the code")
+    if " ".join(span.signature.split()) in summary and len(summary) < len(span.signature) + 20:
+        raise GlossRejected("copied_code", "the summary restates the signature")
+    docstring = " ".join((span.docstring or "").split())
+    for line in span.text.splitlines():
+        code = " ".join(line.split())
+        if len(code) >= _COPIED_LINE_CHARS and code in summary and code not in docstring:
+            raise GlossRejected("copied_code", f"the summary contains the code line {code!r}")
+
+
+def parameter_names(span: Span) -> frozenset[str] | None:
+    """The parameters of a function span, or None when they cannot be known (classes)."""
+    if span.kind is SpanKind.CLASS:
+        return None
+    try:
+        tree = ast.parse(span.signature.strip() + ": pass")
+    except SyntaxError:
+        return None
+    node = tree.body[0] if tree.body else None
+    if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+        return None
+    a = node.args
+    names = [p.arg for p in (*a.posonlyargs, *a.args, *a.kwonlyargs)]
+    names += [p.arg for p in (a.vararg, a.kwarg) if p is not None]
+    return frozenset(names)
+
+
+def _check_inputs(inputs: tuple[str, ...], span: Span) -> None:
+    params = parameter_names(span)
+    if params is None:
+        return
+    named = []
+    for item in inputs:
+        m = _NAME_LIKE_ITEM.match(item.strip().lstrip("`*"))
+        if m and m.group(1).lower() not in _NOT_PARAMETERS:
+            named.append(m.group(1))
+    # Inputs may also be things the code reads (a file, os.environ); only items
+    # written as "name: meaning" claim to be parameters. Reject when most of
+    # those claims are false, so one loose item does not cost an escalation.
+    invented = [n for n in named if n not in params and n.lstrip("*") not in params]
+    if invented and len(invented) * 2 >= len(named):
+        known = ", ".join(sorted(params)) or "none"
+        raise GlossRejected(
+            "invented_inputs", f"{', '.join(invented)} not among the parameters ({known})"
+        )
