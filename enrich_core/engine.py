@@ -22,6 +22,7 @@ from enrich_core.config import Config
 from enrich_core.discovery import SkippedFile
 from enrich_core.gpu import GpuMonitor
 from enrich_core.indexer import Indexer, ParsedFile, SpanTexts
+from enrich_core.metrics import pipeline_metrics
 from enrich_core.prompt import PROMPT_VERSION
 from enrich_core.router import GlossResult, Router
 from enrich_core.scheduler import Priority, Scheduler, SpanRef
@@ -273,7 +274,11 @@ class Engine:
                 "errors": live.errors if live else 0,
                 "max_concurrency": b.max_concurrency,
             }
+        metrics = await pipeline_metrics(store, self.config)
+        for name, numbers in metrics.pop("backend_requests").items():
+            backends.setdefault(name, {}).update(numbers)
         out["backends"] = backends
+        out.update(metrics)
         out["gpu"] = await asyncio.to_thread(self.gpu.status)
         out["skipped_files"] = await store.skipped_files()
         out["failure_reasons"] = [

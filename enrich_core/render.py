@@ -59,6 +59,8 @@ def render_hover(info: HoverInfo, queue_position: int | None = None) -> str:
             parts.append("**Usage**\n" + code_block(g.usage_snippet))
         freshness = "fresh" if not info.stale else "stale: the code changed since this gloss"
         footer = f"gloss by {escape_markdown(record.model)} · tier {escape_markdown(record.tier)}"
+        if record.trimmed:
+            footer += f" · from a trimmed view ({escape_markdown(record.trimmed)})"
         footer += f" · {freshness}"
         if info.stale:
             footer += "; " + _pending_or_failed(info, queue_position)
@@ -124,5 +126,7 @@ def hover_json(info: HoverInfo, queue_position: int | None = None) -> dict[str, 
             "tokens_out": g.tokens_out,
             "duration_ms": round(g.duration_ms, 1),
             "attempts": g.attempts,
+            "trimmed": g.trimmed,
+            "escalations": list(g.escalations),
         }
     return out

@@ -21,7 +21,8 @@ from enrich_core.config import TierConfig
 # Code and English both tokenize at roughly 3-4 characters a token; 3.2 errs
 # toward overestimating, which only moves a span up a tier.
 CHARS_PER_TOKEN = 3.2
-_CALL = re.compile(r"\b([A-Za-z_]\w*)\s*\(")
+# A name followed by "(" that is not being defined: a call (or a class instantiation).
+_CALL = re.compile(r"(?<!def )(?<!class )\b([A-Za-z_]\w*)\s*\(")
 _NON_CALLS = frozenset(keyword.kwlist) | {"print"}
 
 

@@ -78,6 +78,9 @@ CREATE TABLE IF NOT EXISTS glosses (
     escalations TEXT NOT NULL,
     gpu_peak_vram_mb REAL,
     created_at REAL NOT NULL,
+    first_tier TEXT,
+    route TEXT,
+    trimmed TEXT,
     UNIQUE (content_hash, prompt_version)
 );
 CREATE VIRTUAL TABLE IF NOT EXISTS glosses_fts USING fts5 (
@@ -93,6 +96,20 @@ CREATE TABLE IF NOT EXISTS failures (
     PRIMARY KEY (content_hash, prompt_version)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS llm_requests (
+    id INTEGER PRIMARY KEY,
+    backend TEXT NOT NULL,
+    tier TEXT NOT NULL,
+    model TEXT NOT NULL,
+    ok INTEGER NOT NULL,
+    error TEXT,
+    ms REAL NOT NULL,
+    tokens_in INTEGER NOT NULL,
+    tokens_out INTEGER NOT NULL,
+    estimated INTEGER NOT NULL,
+    at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS llm_requests_by_backend ON llm_requests (backend, ok, ms);
 """
 
 SPAN_COLUMNS = (
@@ -143,6 +160,8 @@ class GlossRecord:
     duration_ms: float
     attempts: int
     created_at: float
+    trimmed: str | None = None  # "kept 180 of 900 lines" when written from a trimmed view
+    escalations: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +181,8 @@ class SymbolHit:
 
 
 GLOSS_COLUMNS = (
-    "body, model, tier, backend, tokens_in, tokens_out, duration_ms, attempts, created_at"
+    "body, model, tier, backend, tokens_in, tokens_out, duration_ms, attempts, created_at, "
+    "trimmed, escalations"
 )
 
 
@@ -177,6 +197,8 @@ def _gloss_record(row: Any) -> GlossRecord:
         duration_ms=row[6],
         attempts=row[7],
         created_at=row[8],
+        trimmed=row[9],
+        escalations=tuple(row[10].split("\n")) if row[10] else (),
     )
 
 
@@ -441,6 +463,54 @@ class Store:
             (self.prompt_version,),
         )
         return {r[0]: int(r[1]) for r in rows}
+
+    async def request_totals(self) -> list[tuple[str, str, int, int, int, int]]:
+        """Per (backend, tier): requests answered, requests failed, tokens in, tokens out."""
+        rows = await self._all(
+            "SELECT backend, tier, sum(ok), sum(1 - ok), sum(tokens_in), sum(tokens_out) "
+            "FROM llm_requests GROUP BY backend, tier ORDER BY backend, tier"
+        )
+        return [(r[0], r[1], int(r[2]), int(r[3]), int(r[4]), int(r[5])) for r in rows]
+
+    async def request_errors(self) -> dict[str, int]:
+        rows = await self._all(
+            "SELECT error, count(*) FROM llm_requests WHERE ok = 0 GROUP BY error ORDER BY error"
+        )
+        return {r[0]: int(r[1]) for r in rows}
+
+    async def latency_percentiles(self, backend: str, quantiles: tuple[float, ...]) -> list[float]:
+        """Answered-request latencies (ms) at the given quantiles, by the index, no full scan."""
+        (n,) = await self._one(
+            "SELECT count(*) FROM llm_requests WHERE backend = ? AND ok = 1", (backend,)
+        )
+        out = []
+        for q in quantiles:
+            if n == 0:
+                out.append(0.0)
+                continue
+            row = await self._one(
+                "SELECT ms FROM llm_requests WHERE backend = ? AND ok = 1 "
+                "ORDER BY ms LIMIT 1 OFFSET ?",
+                (backend, min(n - 1, int(q * n))),
+            )
+            out.append(float(row[0]))
+        return out
+
+    async def escalation_counts(self) -> tuple[int, int]:
+        """(glosses written, glosses written by a tier other than their first)."""
+        row = await self._one(
+            "SELECT count(*), coalesce(sum(first_tier IS NOT NULL AND first_tier != tier), 0) "
+            "FROM glosses WHERE prompt_version = ?",
+            (self.prompt_version,),
+        )
+        return int(row[0]), int(row[1])
+
+    async def counters_with_prefix(self, prefix: str) -> dict[str, int]:
+        rows = await self._all(
+            "SELECT name, value FROM counters WHERE name >= ? AND name < ? ORDER BY name",
+            (prefix, prefix + "\U0010ffff"),
+        )
+        return {r[0][len(prefix) :]: int(r[1]) for r in rows}
 
     async def skipped_files(self) -> dict[str, str]:
         rows = await self._all("SELECT path, reason FROM skipped_files ORDER BY path")

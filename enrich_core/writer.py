@@ -17,6 +17,7 @@ import asyncio
 import logging
 import sqlite3
 import time
+from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -170,8 +171,8 @@ class RecordResult:
             conn.executemany(
                 "INSERT INTO glosses (content_hash, prompt_version, body, search_text, model, "
                 "tier, backend, tokens_in, tokens_out, tokens_estimated, duration_ms, attempts, "
-                "escalations, gpu_peak_vram_mb, created_at) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "escalations, gpu_peak_vram_mb, created_at, first_tier, route, trimmed) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 [_gloss_row(op, now) for op in glossed],
             )
             conn.execute(
@@ -192,15 +193,27 @@ class RecordResult:
                     for op in failed
                 ],
             )
+        counts: Counter[str] = Counter()
+        for op in ops:
+            counts["llm_calls"] += op.result.attempts
+            counts["tokens_in"] += op.result.tokens_in
+            counts["tokens_out"] += op.result.tokens_out
+            counts.update(f"rejected:{reason}" for reason in op.result.rejections)
         conn.executemany(
             "INSERT INTO counters (name, value) VALUES (?, ?) "
             "ON CONFLICT (name) DO UPDATE SET value = value + excluded.value",
-            [
-                ("llm_calls", sum(op.result.attempts for op in ops)),
-                ("tokens_in", sum(op.result.tokens_in for op in ops)),
-                ("tokens_out", sum(op.result.tokens_out for op in ops)),
-            ],
+            sorted(counts.items()),
         )
+        conn.executemany(
+            "INSERT INTO llm_requests (backend, tier, model, ok, error, ms, tokens_in, "
+            "tokens_out, estimated, at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            [
+                (q.backend, q.tier, q.model, int(q.ok), q.error, q.ms, q.tokens_in,
+                 q.tokens_out, int(q.estimated), now)
+                for op in ops
+                for q in op.result.requests
+            ],
+        )  # fmt: skip
 
 
 def _delete_spans(conn: sqlite3.Connection, paths: Sequence[str]) -> None:
@@ -221,7 +234,8 @@ def _gloss_row(op: RecordResult, now: float) -> tuple[object, ...]:
     return (
         r.content_hash, op.prompt_version, r.gloss.to_json(), search_text(r.gloss), r.model,
         r.tier, r.backend, r.tokens_in, r.tokens_out, int(r.tokens_estimated), r.duration_ms,
-        r.attempts, "\n".join(r.escalations), op.gpu_peak_vram_mb, now,
+        r.attempts, "\n".join(r.escalations), op.gpu_peak_vram_mb, now, r.first_tier, r.route,
+        r.trimmed,
     )  # fmt: skip
 
 

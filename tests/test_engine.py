@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -349,3 +350,80 @@ async def test_an_edit_goes_ahead_of_the_backlog_and_the_cap_holds(
         assert order.index("edited_now") <= 2
         assert len(order) == 41
         assert llm.max_in_flight == 1  # never more than the backend's max_concurrency
+
+
+async def test_status_reports_metrics_per_tier_and_backend_with_cost(
+    workspace: Path, llm: LLMServer, open_engine: Factory
+) -> None:
+    llm.set_behavior(Behavior(mode="filler"), model="small-model")  # the gate escalates these
+    config = load_config(workspace)
+    priced = [replace(t, cost_per_1k_input=1.0, cost_per_1k_output=2.0) for t in config.tiers]
+    engine = await open_engine(workspace, replace(config, tiers=tuple(priced)))
+    status = await index(engine)
+    assert status["enriched"] == 5 and status["by_tier"] == {"large": 5}
+    tiers = status["tiers"]
+    assert tiers["small"]["glosses"] == 0 and tiers["small"]["requests"] == 5
+    assert tiers["large"]["glosses"] == 5 and tiers["large"]["tokens_in"] > 0
+    expected = sum(
+        t["tokens_in"] / 1000 * 1.0 + t["tokens_out"] / 1000 * 2.0 for t in tiers.values()
+    )
+    assert status["cost"] == pytest.approx(expected, rel=1e-4) and status["cost"] > 0
+    escalation = status["escalation"]
+    assert escalation["rate"] == 1.0 and escalation["escalated"] == 5
+    assert escalation["rejections"] == {"filler": 5}
+    backend = status["backends"]["test"]
+    assert backend["requests_ok"] == 10 and backend["requests_failed"] == 0
+    assert 0 < backend["p50_ms"] <= backend["p95_ms"]
+    info = await engine.hover("pkg/shapes.py", 13)
+    assert info is not None and info.gloss is not None
+    assert info.gloss.escalations and "filler" in info.gloss.escalations[0]
+
+
+async def test_two_hosts_of_one_tier_both_stay_busy(tmp_path: Path, open_engine: Factory) -> None:
+    with (
+        LLMServer(capacity=2, latency_s=0.02) as fast,
+        LLMServer(capacity=2, latency_s=0.06) as slow,
+    ):
+        config = parse_config(
+            {
+                "backends": [
+                    {"name": "slow", "url": slow.url, "max_concurrency": 2},
+                    {"name": "fast", "url": fast.url, "max_concurrency": 2},
+                ],
+                "tiers": [{"name": "t", "model": "m", "backends": ["slow", "fast"]}],
+            }
+        )
+        body = "".join(f"def f_{i:03d}(x):\n    return x + {i}\n\n\n" for i in range(40))
+        (tmp_path / "many.py").write_text(body)
+        engine = await open_engine(tmp_path, config)
+        status = await index(engine)
+        assert status["enriched"] == 40
+        # Not failover: both hosts served, each within its cap, and the faster more.
+        assert slow.requests and fast.requests
+        assert len(fast.requests) >= len(slow.requests)
+        assert slow.max_in_flight <= 2 and fast.max_in_flight <= 2
+
+
+async def test_a_span_too_big_for_the_context_is_glossed_from_a_marked_trimmed_view(
+    tmp_path: Path, llm: LLMServer, open_engine: Factory
+) -> None:
+    config = parse_config(
+        {
+            "backends": [{"name": "b", "url": llm.url}],
+            "tiers": [{"name": "t", "model": "m", "backends": ["b"], "context_tokens": 1024,
+                       "max_tokens": 200}],
+        }
+    )  # fmt: skip
+    body = "".join(f"    v{i} = x * {i}  # step {i} of the long computation\n" for i in range(400))
+    (tmp_path / "big.py").write_text(f"def long_one(x):\n{body}    return x\n")
+    engine = await open_engine(tmp_path, config)
+    status = await index(engine)
+    assert status["enriched"] == 1
+    sent = llm.requests[0].body["messages"][1]["content"]
+    assert "lines omitted by Gloss" in sent and "return x" in sent
+    info = await engine.hover("big.py", 0)
+    assert info is not None and info.gloss is not None
+    assert info.gloss.trimmed is not None and info.gloss.trimmed.endswith("of 402 lines")
+    from enrich_core.render import render_hover
+
+    assert "from a trimmed view (kept" in render_hover(info)
