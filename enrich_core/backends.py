@@ -10,7 +10,6 @@ retries or decides what to do next: that is the router's job.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import os
@@ -22,6 +21,7 @@ from typing import Any, Protocol
 import httpx
 
 from enrich_core.config import BackendConfig
+from enrich_core.slots import SlotLimit
 
 log = logging.getLogger(__name__)
 
@@ -104,9 +104,10 @@ class HttpBackend(ABC):
 
     def __init__(self, config: BackendConfig, transport: httpx.AsyncBaseTransport | None = None):
         self.config = config
+        # Requests waiting for a slot or running: what the router weighs hosts by.
         self.in_flight = 0
         self.errors = 0
-        self._slots = asyncio.Semaphore(config.max_concurrency)
+        self.slots = SlotLimit(config.max_concurrency)
         headers = {"User-Agent": "gloss"}
         self._missing_key: str | None = None
         if config.api_key_env:
@@ -135,23 +136,23 @@ class HttpBackend(ABC):
                 ErrorKind.CLIENT_ERROR,
                 f"api_key_env names {self._missing_key}, which is not set in the environment",
             )
-        async with self._slots:
-            self.in_flight += 1
-            try:
+        self.in_flight += 1
+        try:
+            async with self.slots:
                 response = await self._client.request(method, path, json=body)
-            except httpx.ConnectError as exc:
-                raise self.error(ErrorKind.REFUSED, _connect_detail(exc)) from None
-            except httpx.TimeoutException:
-                raise self.error(
-                    ErrorKind.TIMEOUT, f"no answer within {self.config.timeout_s:g} s"
-                ) from None
-            except httpx.TransportError as exc:
-                raise self.error(
-                    ErrorKind.SERVER_ERROR,
-                    f"connection closed without a full answer ({type(exc).__name__})",
-                ) from None
-            finally:
-                self.in_flight -= 1
+        except httpx.ConnectError as exc:
+            raise self.error(ErrorKind.REFUSED, _connect_detail(exc)) from None
+        except httpx.TimeoutException:
+            raise self.error(
+                ErrorKind.TIMEOUT, f"no answer within {self.config.timeout_s:g} s"
+            ) from None
+        except httpx.TransportError as exc:
+            raise self.error(
+                ErrorKind.SERVER_ERROR,
+                f"connection closed without a full answer ({type(exc).__name__})",
+            ) from None
+        finally:
+            self.in_flight -= 1
         return self._decode(response)
 
     def _decode(self, response: httpx.Response) -> Any:

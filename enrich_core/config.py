@@ -45,6 +45,15 @@ class IndexConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class GpuConfig:
+    # Past either limit, local backends get fewer concurrent requests until the
+    # GPU recovers; a GPU near full VRAM starts swapping layers or fails loads.
+    max_vram_fraction: float = 0.95
+    max_temperature_c: float = 85.0
+    sample_interval_s: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
 class BackendConfig:
     name: str
     kind: BackendKind
@@ -99,6 +108,7 @@ def _default_tiers() -> tuple[TierConfig, ...]:
 class Config:
     store: StoreConfig = field(default_factory=StoreConfig)
     index: IndexConfig = field(default_factory=IndexConfig)
+    gpu: GpuConfig = field(default_factory=GpuConfig)
     backends: tuple[BackendConfig, ...] = field(default_factory=_default_backends)
     tiers: tuple[TierConfig, ...] = field(default_factory=_default_tiers)
     source: str = "defaults"
@@ -122,6 +132,7 @@ def _defaults(cls: type, **required: Any) -> dict[str, Any]:
 
 _DEFAULTS_StoreConfig = _defaults(StoreConfig)
 _DEFAULTS_IndexConfig = _defaults(IndexConfig)
+_DEFAULTS_GpuConfig = _defaults(GpuConfig)
 _DEFAULTS_BackendConfig = _defaults(BackendConfig, name="", kind="ollama", url="")
 _DEFAULTS_TierConfig = _defaults(TierConfig, name="", model="", backends=())
 
@@ -281,7 +292,7 @@ def _type_name(value: Any) -> str:
 
 def parse_config(data: Mapping[str, Any], source: str = "defaults") -> Config:
     top = _Reader(source, "", data)
-    top.seen.update({"store", "index", "backends", "tiers"})
+    top.seen.update({"store", "index", "gpu", "backends", "tiers"})
     top.finish()
 
     store_r = _Reader(source, "store", data.get("store", {}))
@@ -302,6 +313,20 @@ def parse_config(data: Mapping[str, Any], source: str = "defaults") -> Config:
     )
     index_r.finish()
 
+    gpu_r = _Reader(source, "gpu", data.get("gpu", {}))
+    gpu = GpuConfig(
+        max_vram_fraction=gpu_r.float_(
+            "max_vram_fraction", _DEFAULTS_GpuConfig["max_vram_fraction"], 0.0, exclusive=True
+        ),
+        max_temperature_c=gpu_r.float_(
+            "max_temperature_c", _DEFAULTS_GpuConfig["max_temperature_c"], 0.0, exclusive=True
+        ),
+        sample_interval_s=gpu_r.float_(
+            "sample_interval_s", _DEFAULTS_GpuConfig["sample_interval_s"], 0.0, exclusive=True
+        ),
+    )
+    gpu_r.finish()
+
     backend_tables = top.table_list("backends")
     backends = (
         _default_backends()
@@ -315,7 +340,7 @@ def parse_config(data: Mapping[str, Any], source: str = "defaults") -> Config:
         else tuple(_parse_tier(source, i, t) for i, t in enumerate(tier_tables))
     )
     _check_references(source, backends, tiers)
-    return Config(store=store, index=index, backends=backends, tiers=tiers, source=source)
+    return Config(store=store, index=index, gpu=gpu, backends=backends, tiers=tiers, source=source)
 
 
 def _parse_backend(source: str, i: int, table: Any) -> BackendConfig:

@@ -21,6 +21,7 @@ from enrich_core.backends import Backend, make_backend
 from enrich_core.config import Config
 from enrich_core.discovery import SkippedFile
 from enrich_core.gpu import GpuMonitor
+from enrich_core.gpu_watch import GpuWatch
 from enrich_core.indexer import Indexer, ParsedFile, SpanTexts
 from enrich_core.metrics import pipeline_metrics
 from enrich_core.prompt import PROMPT_VERSION
@@ -68,6 +69,9 @@ class Engine:
         self.store: Store | None = None
         self.router: Router | None = None
         self._workers: list[asyncio.Task[None]] = []
+        self.gpu_watch: GpuWatch | None = None
+        self._gpu_task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
         self._listeners: list[ResultListener] = []
         self._scan_lock = asyncio.Lock()
         self.started = asyncio.Event()
@@ -85,6 +89,12 @@ class Engine:
                 if b.name not in self.backends:
                     self.backends[b.name] = make_backend(b)
             self.router = Router(self.config.tiers, self.backends)
+            self.gpu_watch = GpuWatch(self.gpu, self.config.gpu, self.backends)
+            # One reading before any work, so every gloss sees the GPU from its start.
+            await self.gpu_watch.sample_once()
+            self._gpu_task = asyncio.create_task(
+                self.gpu_watch.run(self._stopping), name="gloss-gpu-watch"
+            )
             for i in range(self.worker_count()):
                 self._workers.append(asyncio.create_task(self._work(), name=f"gloss-worker-{i}"))
         self.started.set()
@@ -95,6 +105,10 @@ class Engine:
         return sum(b.max_concurrency for b in self.config.backends if b.name in used)
 
     async def stop(self) -> None:
+        self._stopping.set()
+        if self._gpu_task is not None:
+            await self._gpu_task
+            self._gpu_task = None
         for task in self._workers:
             task.cancel()
         for task in self._workers:
@@ -205,11 +219,13 @@ class Engine:
                 span = await asyncio.to_thread(self.texts.find, ref.path, ref.content_hash)
                 if span is None:
                     continue  # the text changed again; the newer text is queued on its own
-                result = await self.router.gloss(span)
+                assert self.gpu_watch is not None
+                with self.gpu_watch.track() as vram:
+                    result = await self.router.gloss(span)
                 # Do not wait for the commit here: the worker goes straight on to
                 # the next span and the backend stays busy. Progress is reported
                 # from the commit callback, after the row is durable.
-                future = self.writer.submit(RecordResult(result, PROMPT_VERSION))
+                future = self.writer.submit(RecordResult(result, PROMPT_VERSION, vram.peak_mb))
                 future.add_done_callback(functools.partial(self._committed, ref, result))
                 committed = True
             except asyncio.CancelledError:
@@ -279,7 +295,8 @@ class Engine:
             backends.setdefault(name, {}).update(numbers)
         out["backends"] = backends
         out.update(metrics)
-        out["gpu"] = await asyncio.to_thread(self.gpu.status)
+        watch = self.gpu_watch
+        out["gpu"] = await asyncio.to_thread(watch.status if watch else self.gpu.status)
         out["skipped_files"] = await store.skipped_files()
         out["failure_reasons"] = [
             {"reason": reason, "spans": n} for reason, n in await store.failure_reasons()
