@@ -208,8 +208,22 @@ async def cmd_status(root: Path, as_json: bool) -> int:
         return EXIT_OK
     print(f"workspace {status['root']} ({status['config_source']})")
     print(_summary_line(status) + f"; {status['stale']} stale")
-    if status["by_tier"]:
-        print("by tier: " + ", ".join(f"{k} {v}" for k, v in status["by_tier"].items()))
+    for name, t in status["tiers"].items():
+        print(
+            f"tier {name}: {t['glosses']} glosses, {t['requests']} requests, "
+            f"{t['tokens_in']} tokens in, {t['tokens_out']} out, cost {t['cost']:g}"
+        )
+    esc = status["escalation"]
+    if esc["glosses"]:
+        reasons = ", ".join(f"{k} {v}" for k, v in esc["rejections"].items()) or "none"
+        share = f"{esc['escalated']}/{esc['glosses']} ({esc['rate']:.0%})"
+        print(f"escalated: {share}; rejected: {reasons}")
+    for name, b in status["backends"].items():
+        if b.get("requests_ok") or b.get("requests_failed"):
+            print(
+                f"backend {name} ({b['url']}): {b['requests_ok']} answered, "
+                f"{b['requests_failed']} failed, p50 {b['p50_ms']:.0f} ms, p95 {b['p95_ms']:.0f} ms"
+            )
     for item in status["failure_reasons"]:
         print(f"  {item['spans']} spans failed: {item['reason']}")
     for path, reason in status["skipped_files"].items():

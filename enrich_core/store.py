@@ -22,7 +22,12 @@ import aiosqlite
 
 from enrich_core.schema import Gloss
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# Columns added since a table was first created: a store written by an older
+# Gloss gains them on open (ALTER TABLE ADD COLUMN), and nothing is re-glossed.
+ADDED_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
+    "glosses": (("first_tier", "TEXT"), ("route", "TEXT"), ("trimmed", "TEXT")),
+}
 
 # The two FTS5 indexes are external-content tables kept in step by the writer
 # (see writer.py), not by triggers: a trigger writing FTS5 is ~4x slower.
@@ -219,8 +224,14 @@ def open_for_writing(db_path: Path) -> sqlite3.Connection:
     # crash can lose the last commits, never corrupt the file.
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.executescript(SCHEMA)
+    for table, columns in ADDED_COLUMNS.items():
+        have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        for name, decl in columns:
+            if name not in have:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {decl}")
     conn.execute(
-        "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
+        "INSERT INTO meta (key, value) VALUES ('schema_version', ?) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         (str(SCHEMA_VERSION),),
     )
     return conn

@@ -126,3 +126,27 @@ async def test_replacing_a_file_keeps_the_old_hash_for_stale_hovers(tmp_path: Pa
         conn.close()
     assert row == (new[0].content_hash, old[0].content_hash)
     assert names[0] == 1  # the name index holds the new row only
+
+
+async def test_a_store_from_an_older_schema_gains_the_new_columns(tmp_path: Path) -> None:
+    db = tmp_path / "old.db"
+    conn = sqlite3.connect(db)
+    conn.executescript(
+        "CREATE TABLE glosses (id INTEGER PRIMARY KEY, content_hash TEXT NOT NULL, "
+        "prompt_version TEXT NOT NULL, body TEXT NOT NULL, search_text TEXT NOT NULL, "
+        "model TEXT NOT NULL, tier TEXT NOT NULL, backend TEXT NOT NULL, "
+        "tokens_in INTEGER NOT NULL, tokens_out INTEGER NOT NULL, "
+        "tokens_estimated INTEGER NOT NULL, duration_ms REAL NOT NULL, attempts INTEGER NOT NULL, escalations TEXT NOT NULL, gpu_peak_vram_mb REAL, "
+        "created_at REAL NOT NULL, UNIQUE (content_hash, prompt_version));"
+    )
+    conn.close()
+    writer = Writer(db)
+    await writer.start()
+    try:
+        await writer.submit(result(1))
+    finally:
+        await writer.stop()
+    assert count(db, "SELECT count(*) FROM glosses") == 1
+    assert (
+        count(db, "SELECT count(*) FROM pragma_table_info('glosses') WHERE name = 'trimmed'") == 1
+    )
