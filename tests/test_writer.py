@@ -136,7 +136,8 @@ async def test_a_store_from_an_older_schema_gains_the_new_columns(tmp_path: Path
         "prompt_version TEXT NOT NULL, body TEXT NOT NULL, search_text TEXT NOT NULL, "
         "model TEXT NOT NULL, tier TEXT NOT NULL, backend TEXT NOT NULL, "
         "tokens_in INTEGER NOT NULL, tokens_out INTEGER NOT NULL, "
-        "tokens_estimated INTEGER NOT NULL, duration_ms REAL NOT NULL, attempts INTEGER NOT NULL, escalations TEXT NOT NULL, gpu_peak_vram_mb REAL, "
+        "tokens_estimated INTEGER NOT NULL, duration_ms REAL NOT NULL, "
+        "attempts INTEGER NOT NULL, escalations TEXT NOT NULL, gpu_peak_vram_mb REAL, "
         "created_at REAL NOT NULL, UNIQUE (content_hash, prompt_version));"
     )
     conn.close()
