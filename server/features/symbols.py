@@ -13,7 +13,7 @@ from pygls.uris import from_fs_path
 
 from enrich_core.store import SymbolHit
 from server.lsp import GlossServer
-from server.positions import column_converter
+from server.positions import Converter, column_converter
 
 MAX_RESULTS = 100
 
@@ -48,7 +48,7 @@ async def workspace_symbol(
     return symbols[:MAX_RESULTS]
 
 
-async def _symbol(hit, fs_path, convert) -> types.SymbolInformation:  # type: ignore[no-untyped-def]
+async def _symbol(hit: SymbolHit, fs_path: str, convert: Converter) -> types.SymbolInformation:
     span = hit.span
     uri = from_fs_path(fs_path) or fs_path
     start, end = await convert(uri, fs_path, span.name_line, span.name_col, span.name_end_col)
@@ -64,6 +64,3 @@ async def _symbol(hit, fs_path, convert) -> types.SymbolInformation:  # type: ig
             ),
         ),
     )
-
-
-__all__ = ["SymbolHit", "workspace_symbol"]
