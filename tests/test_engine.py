@@ -427,3 +427,32 @@ async def test_a_span_too_big_for_the_context_is_glossed_from_a_marked_trimmed_v
     from enrich_core.render import render_hover
 
     assert "from a trimmed view (kept" in render_hover(info)
+
+
+async def test_a_host_that_comes_back_is_used_again_without_a_restart(
+    tmp_path: Path, llm: LLMServer, open_engine: Factory
+) -> None:
+    config = parse_config(
+        {
+            "backends": [
+                {"name": "b", "url": llm.url, "max_retries": 0, "max_concurrency": 1,
+                 "breaker_threshold": 1, "breaker_cooldown_s": 0.0}
+            ],
+            "tiers": [{"name": "t", "model": "m", "backends": ["b"]}],
+        }
+    )  # fmt: skip
+    llm.set_behavior(Behavior(mode="status", status=503))
+    (tmp_path / "one.py").write_text("def f(x):\n    return x\n")
+    engine = await open_engine(tmp_path, config)
+    assert (await index(engine))["failed"] == 1
+    assert (await engine.status())["backends"]["b"]["healthy"] is False
+    llm.reset()  # the host recovers
+    (tmp_path / "two.py").write_text("def g(y):\n    return y\n")
+    queued = await engine.files_changed(["two.py"])
+    assert queued == 1
+    await engine.wait_idle()
+    status = await engine.status()
+    # After the cooldown (zero here) one probe went through and closed the breaker.
+    assert status["backends"]["b"]["healthy"] is True
+    info = await engine.hover("two.py", 0)
+    assert info is not None and info.gloss is not None
