@@ -10,6 +10,7 @@ are skipped, except in CI (CI=true), where a skip would hide a broken install.
 from __future__ import annotations
 
 import importlib
+import io
 import logging
 import os
 import re
@@ -27,6 +28,7 @@ import pytest
 
 from enrich_core.backends import ErrorKind
 from enrich_core.config import parse_config
+from enrich_core.doctor import run_doctor
 from enrich_core.embedded import default_model_path
 from enrich_core.engine import Engine
 from enrich_core.gate import check_quality
@@ -229,6 +231,26 @@ async def test_a_prompt_too_long_for_the_embedded_context_is_a_named_failure(
     assert small is not None
     assert small.failure is None or "does not fit" not in small.failure
     assert status["backends"]["embedded"]["in_flight"] == 0
+
+
+async def test_doctor_loads_the_model_file_and_times_a_request(
+    tmp_path: Path, real_model: Path
+) -> None:
+    out = io.StringIO()
+    code = await run_doctor(parse_config(embedded_config(), "test"), out)
+    text = out.getvalue()
+    assert f"reachable; model file {real_model} loads" in text
+    assert "served by the model file" in text and "MISSING" not in text
+    # The tiny model may answer badly; either way the request was made and judged.
+    assert ("valid gloss in" in text) == (code == 0)
+    assert "valid gloss in" in text or "not a valid gloss" in text
+
+    missing = embedded_config()
+    missing["backends"][0]["model_path"] = str(tmp_path / "absent.gguf")
+    out = io.StringIO()
+    assert await run_doctor(parse_config(missing, "test"), out) == 3
+    assert "NOT REACHABLE: backend 'embedded'" in out.getvalue()
+    assert f"model file {tmp_path / 'absent.gguf'} does not exist" in out.getvalue()
 
 
 # --- the openai kind against llama-cpp-python's own server ---------------------
