@@ -60,7 +60,7 @@ class Engine:
         self.root = root.resolve()
         self.config = config
         self.indexer = Indexer(self.root, config.index)
-        self.texts = SpanTexts(self.indexer)
+        self.texts = SpanTexts()
         self.gpu = gpu or GpuMonitor()
         self._given_backends = backends
         self.backends: dict[str, Backend] = {}
@@ -154,6 +154,10 @@ class Engine:
                 unchanged += chunk.unchanged
                 for p in chunk.parsed:
                     self.writer.submit(ReplaceFile(p.path, p.mtime_ns, p.size, p.spans))
+                    if self.texts.has_room():
+                        # The backlog starts with the first files scanned: keep
+                        # their parse so the first glosses need no second parse.
+                        self.texts.remember(p)
                 for s in chunk.skipped:
                     self.writer.submit(SkipFile(s.path, s.reason))
                 parsed += len(chunk.parsed)
@@ -195,6 +199,7 @@ class Engine:
 
     async def _replace(self, parsed: ParsedFile, priority: Priority) -> int:
         self.writer.submit(ReplaceFile(parsed.path, parsed.mtime_ns, parsed.size, parsed.spans))
+        self.texts.remember(parsed)  # its changed spans are glossed next: no second parse
         hashes = [s.content_hash for s in parsed.spans]
         glossed = await self._store().glossed_hashes(hashes)
         queued = 0
@@ -216,7 +221,14 @@ class Engine:
             _, ref = await self.scheduler.get()
             committed = False
             try:
-                span = await asyncio.to_thread(self.texts.find, ref.path, ref.content_hash)
+                span = self.texts.cached(ref.path, ref.content_hash)
+                if span is None:
+                    # A miss costs one parse of the file, off the loop; the rest of
+                    # its spans then come from the cache.
+                    parsed = await asyncio.to_thread(self.indexer.parse_path, ref.path)
+                    if isinstance(parsed, ParsedFile):
+                        self.texts.remember(parsed)
+                        span = self.texts.cached(ref.path, ref.content_hash)
                 if span is None:
                     continue  # the text changed again; the newer text is queued on its own
                 assert self.gpu_watch is not None

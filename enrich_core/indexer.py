@@ -8,7 +8,6 @@ secret-looking files are never opened (discovery decides before any read).
 
 from __future__ import annotations
 
-import os
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -107,15 +106,18 @@ class Indexer:
 class SpanTexts:
     """Finds a queued span's text when its turn comes, by path and content hash.
 
-    The backlog is glossed in file order, so consecutive spans come from the
-    same file: a small cache of parsed files makes that one read per file.
-    Editor buffers (set by the engine) win over the disk.
+    The content hash identifies the text exactly, so a cached span whose hash
+    matches is the right text whatever happened to the file since: no stat, no
+    read. The backlog is glossed in file order, so consecutive spans come from
+    the same file, and a small cache of parsed files (filled by the scan as it
+    parses, then on a miss) costs one parse per file. Editor buffers win over
+    the disk. Touched only from the event loop; a miss is parsed in a thread by
+    `Indexer.parse_path` and handed back through `remember`.
     """
 
-    def __init__(self, indexer: Indexer, capacity: int = 8) -> None:
-        self._indexer = indexer
+    def __init__(self, capacity: int = 8) -> None:
         self._capacity = capacity
-        self._cache: OrderedDict[str, tuple[tuple[int, int], dict[str, Span]]] = OrderedDict()
+        self._cache: OrderedDict[str, dict[str, Span]] = OrderedDict()
         self._buffers: dict[str, dict[str, Span]] = {}
 
     def set_buffer(self, parsed: ParsedFile) -> None:
@@ -124,25 +126,20 @@ class SpanTexts:
     def drop_buffer(self, rel: str) -> None:
         self._buffers.pop(rel, None)
 
-    def find(self, rel: str, content_hash: str) -> Span | None:
-        """The span with this text, or None when the file no longer holds it."""
-        buffered = self._buffers.get(rel)
-        if buffered is not None and content_hash in buffered:
-            return buffered[content_hash]
-        abs_path = self._indexer.root / rel
-        try:
-            st = os.stat(abs_path)
-        except OSError:
-            return None
-        stamp = (st.st_mtime_ns, st.st_size)
-        cached = self._cache.get(rel)
-        if cached is None or cached[0] != stamp:
-            parsed = self._indexer.parse_path(rel)
-            if not isinstance(parsed, ParsedFile):
-                return None
-            cached = (stamp, {s.content_hash: s for s in parsed.spans})
-            self._cache[rel] = cached
-            while len(self._cache) > self._capacity:
-                self._cache.popitem(last=False)
-        self._cache.move_to_end(rel)
-        return cached[1].get(content_hash)
+    def cached(self, rel: str, content_hash: str) -> Span | None:
+        """The span if its file's parse is at hand; None means: parse the file."""
+        for table in (self._buffers.get(rel), self._cache.get(rel)):
+            if table is not None and content_hash in table:
+                if table is self._cache.get(rel):
+                    self._cache.move_to_end(rel)
+                return table[content_hash]
+        return None
+
+    def remember(self, parsed: ParsedFile) -> None:
+        self._cache[parsed.path] = {s.content_hash: s for s in parsed.spans}
+        self._cache.move_to_end(parsed.path)
+        while len(self._cache) > self._capacity:
+            self._cache.popitem(last=False)
+
+    def has_room(self) -> bool:
+        return len(self._cache) < self._capacity
