@@ -35,6 +35,7 @@ from enrich_core.gate import check_quality
 from enrich_core.router import GlossResult
 from enrich_core.scheduler import SpanRef
 from enrich_core.schema import GLOSS_SCHEMA, parse_gloss
+from enrich_core.spans import extract_spans
 
 TIER = "smollm2-135m"
 # Small enough to keep each request to a few seconds on 2 cores; an answer cut
@@ -135,6 +136,8 @@ async def assert_every_span_settled(run: Run, paths: list[str]) -> dict[str, Any
     status = await engine.status()
     seen = 0
     for path in paths:
+        source = (engine.root / path).read_text()
+        spans_by_hash = {s.content_hash: s for s in extract_spans(path, source)}
         for span in await engine.store.spans_in_file(path):
             seen += 1
             info = await engine.store.hover_for(span)
@@ -147,8 +150,7 @@ async def assert_every_span_settled(run: Run, paths: list[str]) -> dict[str, Any
                 for name in ("inputs", "outputs", "side_effects", "pitfalls", "tags"):
                     items = getattr(gloss, name)
                     assert all(isinstance(item, str) for item in items), (where, name)
-                full = engine.texts.find(path, span.content_hash)
-                assert full is not None, where
+                full = spans_by_hash[span.content_hash]
                 check_quality(gloss, full)  # the gate let through only what passes it
                 assert info.gloss.tier == TIER, where
                 assert info.gloss.tokens_in > 0 and info.gloss.tokens_out > 0, where
