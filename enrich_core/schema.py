@@ -106,7 +106,10 @@ def parse_gloss(text: str, finish_reason: str | None = None) -> Gloss:
     if finish_reason == "length":
         raise GlossRejected("cut_off", "the answer hit max_tokens before it finished")
     try:
-        data = json.loads(text)
+        # strict=False admits raw control characters (a newline, a tab) inside
+        # strings: llama.cpp's JSON grammar lets small models emit them, and the
+        # text is still the model's own. Nothing else is repaired.
+        data = json.loads(text, strict=False)
     except json.JSONDecodeError as exc:
         raise GlossRejected("not_json", f"{exc.msg} at char {exc.pos}") from None
     if not isinstance(data, dict):

@@ -60,3 +60,10 @@ def test_rejections_are_named(text: str, finish: str | None, reason: str) -> Non
     with pytest.raises(GlossRejected) as info:
         parse_gloss(text, finish)
     assert info.value.reason == reason
+
+
+def test_raw_control_characters_inside_strings_are_accepted_as_written() -> None:
+    raw = answer(summary="Adds two numbers.").replace("Adds two", "Adds\ttwo")
+    raw = raw.replace('"math"', '"ma\nth"')
+    gloss = parse_gloss(raw, "stop")
+    assert gloss.summary == "Adds\ttwo numbers." and gloss.tags == ("ma\nth",)
