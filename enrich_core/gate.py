@@ -29,6 +29,18 @@ _GENERIC_SUMMARY = re.compile(
     r"(the |this )?(function|method|class|code|symbol)\W*$|^(a |the )?(function|method|class)\W*$",
     re.IGNORECASE,
 )
+# ...or that open by describing themselves ("This is a summary of the code. ...").
+_SELF_DESCRIBING = re.compile(
+    r"^(this|here) is (a |the |an )?(short |brief )?(summary|description|gloss|overview) "
+    r"(of|for) (the |this )?(code|function|method|class|snippet|symbol)",
+    re.IGNORECASE,
+)
+# A list item that is only punctuation, or a schema key echoed ("pitfalls:").
+_JUNK_ITEM = re.compile(
+    r"^[\W_]*$|^(summary|inputs|outputs|side_effects|side effects|pitfalls|usage_snippet|tags)"
+    r"\s*:?\s*$",
+    re.IGNORECASE,
+)
 MIN_SUMMARY_WORDS = 3
 # A code line this long found verbatim in the summary means it was copied.
 _COPIED_LINE_CHARS = 30
@@ -39,13 +51,17 @@ _NOT_PARAMETERS = frozenset({"self", "cls", "returns", "return", "raises", "yiel
 def check_quality(gloss: Gloss, span: Span) -> None:
     """Raise GlossRejected (filler, too_short, copied_code, invented_inputs) or return."""
     summary = " ".join(gloss.summary.split())
-    if summary.lower().strip(" .") in FILLER or _GENERIC_SUMMARY.match(summary):
+    if (
+        summary.lower().strip(" .") in FILLER
+        or _GENERIC_SUMMARY.match(summary)
+        or _SELF_DESCRIBING.match(summary)
+    ):
         raise GlossRejected("filler", f"summary is filler: {summary!r}")
     if len(summary.split()) < MIN_SUMMARY_WORDS:
         raise GlossRejected("too_short", f"summary has {len(summary.split())} words")
     for field in ("inputs", "outputs", "side_effects", "pitfalls", "tags"):
         for item in getattr(gloss, field):
-            if item.lower().strip(" .") in FILLER:
+            if item.lower().strip(" .") in FILLER or _JUNK_ITEM.match(item.strip()):
                 raise GlossRejected("filler", f"{field} holds {item!r}")
     _check_not_copied(summary, span)
     _check_inputs(gloss.inputs, span)

@@ -48,6 +48,9 @@ def test_a_good_answer_passes() -> None:
         ({"summary": "N/A"}, "filler"),
         ({"summary": "Summary of the function."}, "filler"),
         ({"summary": "Fetches."}, "too_short"),
+        ({"summary": "This is a summary of the code. It calls fetch in many ways."}, "filler"),
+        ({"side_effects": ("pitfalls:",)}, "filler"),
+        ({"pitfalls": ("}",)}, "filler"),
         ({"pitfalls": ("none",)}, "filler"),
         ({"tags": ("",)}, "filler"),
         (
