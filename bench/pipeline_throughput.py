@@ -69,6 +69,7 @@ from typing import Any, Final, Literal
 
 import httpx
 
+from bench.cli_args import positive_float, positive_int
 from enrich_core.backends import REPEAT_PENALTY
 from enrich_core.config import BackendConfig, Config, TierConfig, parse_config
 from enrich_core.engine import Engine
@@ -706,20 +707,6 @@ def report_json(report: BenchReport) -> dict[str, Any]:
     return asdict(report)
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
-    return value
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     defaults = BenchConfig()
     parser = argparse.ArgumentParser(
@@ -728,26 +715,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         "(DESIGN.md budgets).",
     )
     parser.add_argument(
-        "--spans", type=_positive_int, default=defaults.spans, help="default %(default)s"
+        "--spans", type=positive_int, default=defaults.spans, help="default %(default)s"
     )
     parser.add_argument(
         "--capacity",
-        type=_positive_int,
+        type=positive_int,
         default=defaults.capacity,
         help="C, requests the server serves at once (default %(default)s)",
     )
     parser.add_argument(
         "--latency-ms",
-        type=_positive_float,
+        type=positive_float,
         default=defaults.latency_s * 1000,
         help="L, each request's service time (default %(default)g)",
     )
     parser.add_argument(
-        "--repeats", type=_positive_int, default=defaults.repeats, help="default %(default)s"
+        "--repeats", type=positive_int, default=defaults.repeats, help="default %(default)s"
     )
     parser.add_argument(
         "--naive-spans",
-        type=_positive_int,
+        type=positive_int,
         default=defaults.naive_spans,
         help="spans for the sequential baseline (default %(default)s)",
     )

@@ -50,10 +50,11 @@ import tempfile
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final, Literal
 
+from bench.cli_args import positive_float, positive_int
 from enrich_core.prompt import PROMPT_VERSION
 from enrich_core.router import GlossResult
 from enrich_core.schema import Gloss
@@ -419,9 +420,7 @@ async def run_benchmark(config: BenchConfig) -> BenchReport:
 
 
 def _with_repeat(run: RunResult, repeat: int) -> RunResult:
-    data = asdict(run)
-    data["repeat"] = repeat
-    return RunResult(**data)
+    return replace(run, repeat=repeat)
 
 
 def format_report(report: BenchReport) -> str:
@@ -468,20 +467,6 @@ def report_json(report: BenchReport) -> dict[str, Any]:
     return asdict(report)
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
-    return value
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     defaults = BenchConfig()
     parser = argparse.ArgumentParser(
@@ -490,25 +475,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument(
         "--rows",
-        type=_positive_int,
+        type=positive_int,
         default=defaults.rows,
         help="glosses per batched run (default %(default)s)",
     )
     parser.add_argument(
         "--per-row-rows",
-        type=_positive_int,
+        type=positive_int,
         default=defaults.per_row_rows,
         help="glosses per commit-per-row run (default %(default)s)",
     )
     parser.add_argument(
         "--repeats",
-        type=_positive_int,
+        type=positive_int,
         default=defaults.repeats,
         help="runs of each variant (default %(default)s)",
     )
     parser.add_argument(
         "--per-row-seconds",
-        type=_positive_float,
+        type=positive_float,
         default=defaults.per_row_seconds,
         help="stop a commit-per-row run after this long (default %(default)s)",
     )
