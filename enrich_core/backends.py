@@ -14,6 +14,7 @@ import json
 import logging
 import os
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
@@ -260,27 +261,30 @@ class OpenAIBackend(HttpBackend):
                 self.config.url,
             )
             data = await self._request("POST", "/chat/completions", self._body(request))
-        try:
-            choice = data["choices"][0]
-            text = choice["message"]["content"]
-            if not isinstance(text, str):
-                raise TypeError("content is not a string")
-        except (KeyError, IndexError, TypeError) as exc:
-            raise self.error(
-                ErrorKind.BAD_RESPONSE, f"no choices[0].message.content ({exc})"
-            ) from None
-        usage = data.get("usage") or {}
-        return Completion(
-            text=text,
-            finish_reason=choice.get("finish_reason"),
-            tokens_in=_int_or_none(usage.get("prompt_tokens")),
-            tokens_out=_int_or_none(usage.get("completion_tokens")),
-        )
+        return parse_chat_completion(data, self.error)
 
     async def list_models(self) -> list[str]:
         data = await self._request("GET", "/models")
         models = data.get("data", []) if isinstance(data, dict) else []
         return [str(m.get("id")) for m in models if isinstance(m, dict)]
+
+
+def parse_chat_completion(data: Any, error: Callable[[ErrorKind, str], BackendError]) -> Completion:
+    """An OpenAI-shaped chat completion (HTTP servers and llama-cpp-python alike)."""
+    try:
+        choice = data["choices"][0]
+        text = choice["message"]["content"]
+        if not isinstance(text, str):
+            raise TypeError("content is not a string")
+    except (KeyError, IndexError, TypeError) as exc:
+        raise error(ErrorKind.BAD_RESPONSE, f"no choices[0].message.content ({exc})") from None
+    usage = data.get("usage") or {}
+    return Completion(
+        text=text,
+        finish_reason=choice.get("finish_reason"),
+        tokens_in=_int_or_none(usage.get("prompt_tokens")),
+        tokens_out=_int_or_none(usage.get("completion_tokens")),
+    )
 
 
 def _refuses_json_schema(exc: BackendError) -> bool:

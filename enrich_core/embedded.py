@@ -38,7 +38,7 @@ from enrich_core.backends import (
     Completion,
     CompletionRequest,
     ErrorKind,
-    _int_or_none,
+    parse_chat_completion,
 )
 from enrich_core.config import BackendConfig
 
@@ -232,22 +232,7 @@ class EmbeddedBackend:
             raise self._error(ErrorKind.SERVER_ERROR, f"llama.cpp failed: {exc}") from None
         except RuntimeError as exc:
             raise self._error(ErrorKind.SERVER_ERROR, f"llama.cpp failed: {exc}") from None
-        try:
-            choice = data["choices"][0]
-            text = choice["message"]["content"]
-            if not isinstance(text, str):
-                raise TypeError("content is not a string")
-        except (KeyError, IndexError, TypeError) as exc:
-            raise self._error(
-                ErrorKind.BAD_RESPONSE, f"no choices[0].message.content ({exc})"
-            ) from None
-        usage = data.get("usage") or {}
-        return Completion(
-            text=text,
-            finish_reason=choice.get("finish_reason"),
-            tokens_in=_int_or_none(usage.get("prompt_tokens")),
-            tokens_out=_int_or_none(usage.get("completion_tokens")),
-        )
+        return parse_chat_completion(data, self._error)
 
     def _does_not_fit(self, prompt_tokens: int, n_ctx: int) -> BackendError:
         return self._error(
