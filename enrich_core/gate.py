@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import re
 
+from enrich_core.prompt import SYSTEM_PROMPT
 from enrich_core.schema import Gloss, GlossRejected
 from enrich_core.spans import Span, SpanKind
 
@@ -42,6 +43,7 @@ _JUNK_ITEM = re.compile(
     re.IGNORECASE,
 )
 MIN_SUMMARY_WORDS = 3
+_FLAT_SYSTEM_PROMPT = " ".join(SYSTEM_PROMPT.split()).lower()
 # A code line this long found verbatim in the summary means it was copied.
 _COPIED_LINE_CHARS = 30
 _NAME_LIKE_ITEM = re.compile(r"^\W*([A-Za-z_]\w*)`?\s*(?:\([^)]*\))?\s*[:—–-]")
@@ -49,7 +51,7 @@ _NOT_PARAMETERS = frozenset({"self", "cls", "returns", "return", "raises", "yiel
 
 
 def check_quality(gloss: Gloss, span: Span) -> None:
-    """Raise GlossRejected (filler, too_short, copied_code, invented_inputs) or return."""
+    """Raise GlossRejected (filler, too_short, copied_code, copied_prompt, invented_inputs)."""
     summary = " ".join(gloss.summary.split())
     if (
         summary.lower().strip(" .") in FILLER
@@ -71,6 +73,8 @@ def _check_not_copied(summary: str, span: Span) -> None:
     flat_code = " ".join(span.text.split())
     if len(summary) >= 20 and summary in flat_code:
         raise GlossRejected("copied_code", "the summary is a piece of the code")
+    if len(summary) >= 20 and summary.lower() in _FLAT_SYSTEM_PROMPT:
+        raise GlossRejected("copied_prompt", "the summary repeats the instructions")
     if " ".join(span.signature.split()) in summary and len(summary) < len(span.signature) + 20:
         raise GlossRejected("copied_code", "the summary restates the signature")
     docstring = " ".join((span.docstring or "").split())

@@ -59,6 +59,10 @@ def test_a_good_answer_passes() -> None:
         ),
         ({"summary": "def fetch(url, *, timeout=5.0, **headers)"}, "copied_code"),
         ({"inputs": ("path: a file", "mode: open mode")}, "invented_inputs"),
+        (
+            {"summary": "What the code does and why one would call it, in plain words"},
+            "copied_prompt",
+        ),
     ],
 )
 def test_useless_answers_are_rejected_by_name(changes: dict[str, object], reason: str) -> None:
