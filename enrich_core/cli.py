@@ -133,7 +133,10 @@ async def cmd_index(root: Path) -> int:
     config = load_config(root)
     engine = await _open(root, config, glossing=True)
     try:
-        report = await engine.scan()
+        # An explicit run retries what failed before at once: the user may just
+        # have started the server or pulled the model. (The language server
+        # waits out each span's backoff instead.)
+        report = await engine.scan(retry_failed_now=True)
         print(
             f"{report.files} files ({report.parsed} parsed, {report.unchanged} unchanged, "
             f"{report.skipped} skipped); {report.queued} spans to gloss",

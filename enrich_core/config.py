@@ -45,6 +45,13 @@ class IndexConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class RetryConfig:
+    # A span no tier could gloss waits base_s, then twice that, ... up to max_s.
+    base_s: float = 30.0
+    max_s: float = 3600.0
+
+
+@dataclass(frozen=True, slots=True)
 class GpuConfig:
     # Past either limit, local backends get fewer concurrent requests until the
     # GPU recovers; a GPU near full VRAM starts swapping layers or fails loads.
@@ -113,6 +120,7 @@ class Config:
     store: StoreConfig = field(default_factory=StoreConfig)
     index: IndexConfig = field(default_factory=IndexConfig)
     gpu: GpuConfig = field(default_factory=GpuConfig)
+    retry: RetryConfig = field(default_factory=RetryConfig)
     backends: tuple[BackendConfig, ...] = field(default_factory=_default_backends)
     tiers: tuple[TierConfig, ...] = field(default_factory=_default_tiers)
     source: str = "defaults"
@@ -296,7 +304,7 @@ def _type_name(value: Any) -> str:
 
 def parse_config(data: Mapping[str, Any], source: str = "defaults") -> Config:
     top = _Reader(source, "", data)
-    top.seen.update({"store", "index", "gpu", "backends", "tiers"})
+    top.seen.update({"store", "index", "gpu", "retry", "backends", "tiers"})
     top.finish()
 
     store_r = _Reader(source, "store", data.get("store", {}))
@@ -331,6 +339,13 @@ def parse_config(data: Mapping[str, Any], source: str = "defaults") -> Config:
     )
     gpu_r.finish()
 
+    retry_r = _Reader(source, "retry", data.get("retry", {}))
+    retry = RetryConfig(
+        base_s=retry_r.float_("base_s", RetryConfig().base_s, 0.0),
+        max_s=retry_r.float_("max_s", RetryConfig().max_s, 0.0),
+    )
+    retry_r.finish()
+
     backend_tables = top.table_list("backends")
     backends = (
         _default_backends()
@@ -344,7 +359,15 @@ def parse_config(data: Mapping[str, Any], source: str = "defaults") -> Config:
         else tuple(_parse_tier(source, i, t) for i, t in enumerate(tier_tables))
     )
     _check_references(source, backends, tiers)
-    return Config(store=store, index=index, gpu=gpu, backends=backends, tiers=tiers, source=source)
+    return Config(
+        store=store,
+        index=index,
+        gpu=gpu,
+        retry=retry,
+        backends=backends,
+        tiers=tiers,
+        source=source,
+    )
 
 
 def _parse_backend(source: str, i: int, table: Any) -> BackendConfig:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,7 @@ from enrich_core.gpu_watch import GpuWatch
 from enrich_core.indexer import Indexer, ParsedFile, SpanTexts
 from enrich_core.metrics import pipeline_metrics
 from enrich_core.prompt import PROMPT_VERSION
+from enrich_core.retry import RetryPolicy, RetryQueue
 from enrich_core.router import GlossResult, Router
 from enrich_core.scheduler import Priority, Scheduler, SpanRef
 from enrich_core.store import HoverInfo, SpanRecord, Store, SymbolHit
@@ -73,6 +75,12 @@ class Engine:
         self._gpu_task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
         self._listeners: list[ResultListener] = []
+        self._attempts: dict[str, int] = {}  # failed hash -> failures so far (as stored)
+        self.retries = RetryQueue(
+            RetryPolicy(config.retry.base_s, config.retry.max_s),
+            lambda ref: self.scheduler.submit(ref, Priority.BACKLOG),
+        )
+        self._retry_task: asyncio.Task[None] | None = None
         self._scan_lock = asyncio.Lock()
         self.started = asyncio.Event()
         self.scanned = asyncio.Event()  # set after the first full scan has queued the backlog
@@ -95,6 +103,9 @@ class Engine:
             self._gpu_task = asyncio.create_task(
                 self.gpu_watch.run(self._stopping), name="gloss-gpu-watch"
             )
+            self._retry_task = asyncio.create_task(
+                self.retries.run(self._stopping), name="gloss-retry-timer"
+            )
             for i in range(self.worker_count()):
                 self._workers.append(asyncio.create_task(self._work(), name=f"gloss-worker-{i}"))
         self.started.set()
@@ -106,9 +117,10 @@ class Engine:
 
     async def stop(self) -> None:
         self._stopping.set()
-        if self._gpu_task is not None:
-            await self._gpu_task
-            self._gpu_task = None
+        for background in (self._gpu_task, self._retry_task):
+            if background is not None:
+                await background
+        self._gpu_task = self._retry_task = None
         for task in self._workers:
             task.cancel()
         for task in self._workers:
@@ -136,8 +148,11 @@ class Engine:
 
     # --- indexing ----------------------------------------------------------
 
-    async def scan(self) -> ScanReport:
-        """Bring the store up to date with the disk, then queue every span without a gloss."""
+    async def scan(self, *, retry_failed_now: bool = False) -> ScanReport:
+        """Bring the store up to date with the disk, then queue every span without a gloss.
+
+        Spans that failed before wait out their backoff, unless `retry_failed_now`
+        (an explicit `gloss index`: the user has just fixed what was wrong)."""
         async with self._scan_lock:
             store = self._store()
             stamps = await store.file_stamps()
@@ -167,8 +182,17 @@ class Engine:
                 self.writer.submit(RemoveFiles(removed))
             await self.writer.flush()
             queued = 0
-            for record in await store.unglossed_spans():
-                queued += self.scheduler.submit(_ref(record), Priority.BACKLOG)
+            for record, attempts, last_try in await store.unglossed_spans():
+                ref = _ref(record)
+                if attempts:
+                    self._attempts[ref.content_hash] = attempts
+                    if (
+                        not retry_failed_now
+                        and last_try is not None
+                        and self.retries.defer(ref, attempts, last_try)
+                    ):
+                        continue  # failed before: waits out its backoff first
+                queued += self.scheduler.submit(ref, Priority.BACKLOG)
             self.scanned.set()
             return ScanReport(len(seen), parsed, unchanged, skipped, len(removed), queued)
 
@@ -252,6 +276,12 @@ class Engine:
         self.scheduler.done(ref.content_hash)
         if future.cancelled() or future.exception() is not None:
             return
+        if result.gloss is None:
+            attempts = self._attempts.get(ref.content_hash, 0) + 1
+            self._attempts[ref.content_hash] = attempts
+            self.retries.defer(ref, attempts, time.time())
+        else:
+            self._attempts.pop(ref.content_hash, None)
         for listener in self._listeners:
             try:
                 listener(ref, result)
@@ -283,6 +313,7 @@ class Engine:
         out["config_source"] = self.config.source
         out["by_tier"] = await store.by_tier()
         out["queue"] = {
+            "waiting_to_retry": self.retries.waiting,
             "queued": self.scheduler.queued,
             "in_flight": self.scheduler.in_flight,
             "by_priority": self.scheduler.queued_by_priority(),

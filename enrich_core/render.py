@@ -38,7 +38,9 @@ def code_block(code: str, language: str = "python") -> str:
     return f"{fence}{language}\n{code.rstrip()}\n{fence}"
 
 
-def render_hover(info: HoverInfo, queue_position: int | None = None) -> str:
+def render_hover(
+    info: HoverInfo, queue_position: int | None = None, retry_in_s: float | None = None
+) -> str:
     span = info.span
     parts: list[str] = []
     record = info.gloss
@@ -63,7 +65,7 @@ def render_hover(info: HoverInfo, queue_position: int | None = None) -> str:
             footer += f" · from a trimmed view ({escape_markdown(record.trimmed)})"
         footer += f" · {freshness}"
         if info.stale:
-            footer += "; " + _pending_or_failed(info, queue_position)
+            footer += "; " + _pending_or_failed(info, queue_position, retry_in_s)
         parts.append("---\n*" + footer + "*")
         return "\n\n".join(parts)
 
@@ -71,23 +73,34 @@ def render_hover(info: HoverInfo, queue_position: int | None = None) -> str:
     first = span.docstring_first_line
     if first:
         parts.append(escape_markdown(first))
-    parts.append("*" + _pending_or_failed(info, queue_position) + "*")
+    parts.append("*" + _pending_or_failed(info, queue_position, retry_in_s) + "*")
     return "\n\n".join(parts)
 
 
-def _pending_or_failed(info: HoverInfo, queue_position: int | None) -> str:
+def _pending_or_failed(
+    info: HoverInfo, queue_position: int | None, retry_in_s: float | None = None
+) -> str:
     if info.failure:
         reason = info.failure
         if len(reason) > _FAILURE_MAX_CHARS:
             reason = reason[: _FAILURE_MAX_CHARS - 1] + "…"
         attempts = f" (after {info.failure_attempts} tries)" if info.failure_attempts > 1 else ""
-        return f"gloss failed{attempts}: {escape_markdown(reason)}"
+        retry = f"; next try in {_duration(retry_in_s)}" if retry_in_s is not None else ""
+        return f"gloss failed{attempts}: {escape_markdown(reason)}{retry}"
     if queue_position is not None:
         ahead = (
             "next in the queue" if queue_position == 0 else f"{queue_position} ahead in the queue"
         )
         return f"gloss pending ({ahead})"
     return "gloss pending"
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def hover_json(info: HoverInfo, queue_position: int | None = None) -> dict[str, Any]:

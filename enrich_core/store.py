@@ -294,16 +294,19 @@ class Store:
             found.update(r[0] for r in rows)
         return found
 
-    async def unglossed_spans(self) -> list[SpanRecord]:
-        """Spans whose current text has no gloss, in file order (the backlog)."""
+    async def unglossed_spans(self) -> list[tuple[SpanRecord, int, float | None]]:
+        """Spans whose current text has no gloss, in file order (the backlog), each with
+        how often it failed so far and when it was last tried (0, None if never)."""
         rows = await self._all(
-            f"SELECT {', '.join('s.' + c.strip() for c in SPAN_COLUMNS.split(','))} "
+            f"SELECT {', '.join('s.' + c.strip() for c in SPAN_COLUMNS.split(','))}, "
+            "coalesce(f.attempts, 0), f.last_at "
             "FROM spans s LEFT JOIN glosses g "
             "ON g.content_hash = s.content_hash AND g.prompt_version = ? "
+            "LEFT JOIN failures f ON f.content_hash = s.content_hash AND f.prompt_version = ? "
             "WHERE g.id IS NULL ORDER BY s.path, s.start_line",
-            (self.prompt_version,),
+            (self.prompt_version, self.prompt_version),
         )
-        return [SpanRecord(*r) for r in rows]
+        return [(SpanRecord(*r[:-2]), int(r[-2]), r[-1]) for r in rows]
 
     async def hover(self, path: str, line: int, col: int | None = None) -> HoverInfo | None:
         """The span whose header (decorators through the `def`/`class` line) holds `line`."""

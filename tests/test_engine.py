@@ -166,17 +166,52 @@ async def test_an_unreachable_backend_fails_fast_and_names_its_url(
     assert status["backends"]["gone"]["healthy"] is False
 
 
-async def test_failed_spans_are_retried_on_the_next_run(
+async def test_failed_spans_wait_out_a_backoff_that_survives_restarts(
     workspace: Path, llm: LLMServer, open_engine: Factory
 ) -> None:
     llm.set_behavior(Behavior(mode="status", status=500))
-    engine = await open_engine(workspace)
+    slow_retry = load_config(workspace, {"retry": {"base_s": 3600}})
+    engine = await open_engine(workspace, slow_retry)
     assert (await index(engine))["failed"] == 5
+    assert engine.retries.waiting == 5
     await engine.stop()
     llm.reset()
-    engine = await open_engine(workspace)
+    # A restart within the backoff does not try again: the count and the time of
+    # the last try came back from the store.
+    engine = await open_engine(workspace, slow_retry)
+    report = await engine.scan()
+    assert report.queued == 0 and engine.retries.waiting == 5
+    assert not llm.requests
+    info = await engine.hover("pkg/shapes.py", 13)
+    assert info is not None and info.failure is not None
+    due = engine.retries.due_in(info.span.content_hash)
+    assert due is not None and 3000 < due <= 3600
+    from enrich_core.render import render_hover
+
+    text = render_hover(info, None, due)
+    assert "gloss failed" in text and "next try in" in text and " min" in text
+    await engine.stop()
+    # Once the backoff has passed (zero here), the next start retries them.
+    engine = await open_engine(workspace, load_config(workspace, {"retry": {"base_s": 0}}))
     status = await index(engine)
     assert status["enriched"] == 5 and status["failed"] == 0
+
+
+async def test_a_failed_span_is_retried_by_the_timer_without_a_restart(
+    tmp_path: Path, llm: LLMServer, open_engine: Factory
+) -> None:
+    (tmp_path / "gloss.toml").write_text(gloss_toml(llm.url) + "\n[retry]\nbase_s = 0.05\n")
+    (tmp_path / "one.py").write_text("def f(x):\n    return x\n")
+    llm.set_behavior(Behavior(mode="status", status=500, fail_times=2))  # both tiers fail once
+    engine = await open_engine(tmp_path)
+    glossed = asyncio.Event()
+    engine.add_listener(lambda ref, result: result.gloss is not None and glossed.set())
+    await engine.scan()
+    async with asyncio.timeout(20):
+        await glossed.wait()
+    await engine.wait_idle()
+    status = await engine.status()
+    assert status["enriched"] == 1 and status["failed"] == 0
 
 
 async def test_edit_shows_old_gloss_as_stale_until_the_new_one_lands(

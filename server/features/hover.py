@@ -27,8 +27,9 @@ async def hover(ls: GlossServer, params: types.HoverParams) -> types.Hover | Non
     if info is None:
         return None
     position = engine.request_gloss(info)
+    retry_in = engine.retries.due_in(info.span.content_hash)
     return types.Hover(
         contents=types.MarkupContent(
-            kind=types.MarkupKind.Markdown, value=render_hover(info, position)
+            kind=types.MarkupKind.Markdown, value=render_hover(info, position, retry_in)
         )
     )
