@@ -1,4 +1,4 @@
-"""The SQLite store under `.gloss/`: schema, and every read query.
+"""The read side of the store: records, and every query hover, search and status run.
 
 One database per workspace, in WAL mode so readers (hover, workspace/symbol,
 `gloss status`) never wait on the writer. Glosses are keyed by the span's
@@ -10,112 +10,16 @@ text a porter-stemmed FTS5 index, so "parse yaml" finds `load_config`.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
 
+from enrich_core.db import connect
 from enrich_core.schema import Gloss
-
-SCHEMA_VERSION = 2
-# Columns added since a table was first created: a store written by an older
-# Gloss gains them on open (ALTER TABLE ADD COLUMN), and nothing is re-glossed.
-ADDED_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
-    "glosses": (("first_tier", "TEXT"), ("route", "TEXT"), ("trimmed", "TEXT")),
-}
-
-# The two FTS5 indexes are external-content tables kept in step by the writer
-# (see writer.py), not by triggers: a trigger writing FTS5 is ~4x slower.
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS files (
-    path TEXT PRIMARY KEY,
-    mtime_ns INTEGER NOT NULL,
-    size INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS skipped_files (path TEXT PRIMARY KEY, reason TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS spans (
-    id INTEGER PRIMARY KEY,
-    path TEXT NOT NULL,
-    name TEXT NOT NULL,
-    qualname TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    container TEXT,
-    start_line INTEGER NOT NULL,
-    start_col INTEGER NOT NULL,
-    end_line INTEGER NOT NULL,
-    end_col INTEGER NOT NULL,
-    name_line INTEGER NOT NULL,
-    name_col INTEGER NOT NULL,
-    name_end_col INTEGER NOT NULL,
-    header_end_line INTEGER NOT NULL,
-    signature TEXT NOT NULL,
-    docstring TEXT,
-    content_hash TEXT NOT NULL,
-    prev_hash TEXT,
-    name_lower TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS spans_by_path ON spans (path, start_line);
-CREATE INDEX IF NOT EXISTS spans_by_name ON spans (name_lower);
-CREATE INDEX IF NOT EXISTS spans_by_hash ON spans (content_hash);
-CREATE VIRTUAL TABLE IF NOT EXISTS spans_fts USING fts5 (
-    name, content='spans', content_rowid='id', tokenize='trigram'
-);
-CREATE TABLE IF NOT EXISTS glosses (
-    id INTEGER PRIMARY KEY,
-    content_hash TEXT NOT NULL,
-    prompt_version TEXT NOT NULL,
-    body TEXT NOT NULL,
-    search_text TEXT NOT NULL,
-    model TEXT NOT NULL,
-    tier TEXT NOT NULL,
-    backend TEXT NOT NULL,
-    tokens_in INTEGER NOT NULL,
-    tokens_out INTEGER NOT NULL,
-    tokens_estimated INTEGER NOT NULL,
-    duration_ms REAL NOT NULL,
-    attempts INTEGER NOT NULL,
-    escalations TEXT NOT NULL,
-    gpu_peak_vram_mb REAL,
-    created_at REAL NOT NULL,
-    first_tier TEXT,
-    route TEXT,
-    trimmed TEXT,
-    UNIQUE (content_hash, prompt_version)
-);
-CREATE VIRTUAL TABLE IF NOT EXISTS glosses_fts USING fts5 (
-    search_text, content='glosses', content_rowid='id', tokenize='porter unicode61',
-    detail='none'
-);
-CREATE TABLE IF NOT EXISTS failures (
-    content_hash TEXT NOT NULL,
-    prompt_version TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    attempts INTEGER NOT NULL,
-    last_at REAL NOT NULL,
-    PRIMARY KEY (content_hash, prompt_version)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS llm_requests (
-    id INTEGER PRIMARY KEY,
-    backend TEXT NOT NULL,
-    tier TEXT NOT NULL,
-    model TEXT NOT NULL,
-    ok INTEGER NOT NULL,
-    error TEXT,
-    ms REAL NOT NULL,
-    tokens_in INTEGER NOT NULL,
-    tokens_out INTEGER NOT NULL,
-    estimated INTEGER NOT NULL,
-    at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS llm_requests_by_backend ON llm_requests (backend, ok, ms);
-"""
 
 SPAN_COLUMNS = (
     "path, name, qualname, kind, container, start_line, start_col, end_line, end_col, "
@@ -205,48 +109,6 @@ def _gloss_record(row: Any) -> GlossRecord:
         trimmed=row[9],
         escalations=tuple(row[10].split("\n")) if row[10] else (),
     )
-
-
-def open_for_writing(db_path: Path) -> sqlite3.Connection:
-    """The write connection: creates the directory, its .gitignore and the schema.
-
-    Returned in autocommit mode (transactions are explicit) and usable only on
-    the thread that opened it, which is the writer's.
-    """
-    db_path.parent.mkdir(parents=True, exist_ok=True)
-    ignore = db_path.parent / ".gitignore"
-    if db_path.parent.name == ".gloss" and not ignore.exists():
-        ignore.write_text("# Gloss's index: generated, never commit it.\n*\n")
-    conn = sqlite3.connect(db_path, isolation_level=None)
-    conn.execute("PRAGMA busy_timeout = 5000")
-    conn.execute("PRAGMA journal_mode = WAL")
-    # WAL + NORMAL: a commit is durable against a process crash; only an OS
-    # crash can lose the last commits, never corrupt the file.
-    conn.execute("PRAGMA synchronous = NORMAL")
-    conn.executescript(SCHEMA)
-    for table, columns in ADDED_COLUMNS.items():
-        have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
-        for name, decl in columns:
-            if name not in have:
-                conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {decl}")
-    conn.execute(
-        "INSERT INTO meta (key, value) VALUES ('schema_version', ?) "
-        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        (str(SCHEMA_VERSION),),
-    )
-    return conn
-
-
-async def connect(db_path: Path, *, readonly: bool = False) -> aiosqlite.Connection:
-    """An aiosqlite connection; unless `readonly`, the schema is created first."""
-    if not readonly:
-        await asyncio.to_thread(lambda: open_for_writing(db_path).close())
-    conn = await aiosqlite.connect(db_path, isolation_level=None)
-    await conn.execute("PRAGMA busy_timeout = 5000")
-    if not readonly:
-        await conn.execute("PRAGMA journal_mode = WAL")
-        await conn.execute("PRAGMA synchronous = NORMAL")
-    return conn
 
 
 class Store:
@@ -529,11 +391,6 @@ class Store:
     async def skipped_files(self) -> dict[str, str]:
         rows = await self._all("SELECT path, reason FROM skipped_files ORDER BY path")
         return {r[0]: r[1] for r in rows}
-
-
-def search_text(gloss: Gloss) -> str:
-    """What gloss-text search indexes: the summary and the tags."""
-    return gloss.summary + "\n" + " ".join(gloss.tags)
 
 
 def _summary_of(text: str | None) -> str | None:
