@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import os
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -347,7 +348,17 @@ class Engine:
         return out
 
     def relative(self, path: Path) -> str | None:
-        """A workspace-relative POSIX path, or None for a file outside the root."""
+        """A workspace-relative POSIX path, or None for a file outside the root.
+
+        Lexical first: this runs on every hover, and resolving symlinks costs
+        file-system calls; only a path that is not lexically under the root is
+        resolved (it may reach the workspace through a symlink).
+        """
+        lexical = Path(os.path.normpath(path))
+        try:
+            return lexical.relative_to(self.root).as_posix()
+        except ValueError:
+            pass
         try:
             return path.resolve().relative_to(self.root).as_posix()
         except ValueError:
