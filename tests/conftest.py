@@ -172,7 +172,11 @@ async def start_lsp() -> AsyncIterator[Callable[..., Any]]:
     """Start `gloss serve` over stdio for a workspace; shut every session down after."""
     clients: list[LanguageClient] = []
 
-    async def start(root: Path, init_options: dict[str, Any] | None = None) -> Session:
+    async def start(
+        root: Path,
+        init_options: dict[str, Any] | None = None,
+        capabilities: types.ClientCapabilities | None = None,
+    ) -> Session:
         config = ClientServerConfig(server_command=[sys.executable, "-m", "server", "--stdio"])
         client = await config.start()
         assert isinstance(client, LanguageClient)
@@ -185,7 +189,7 @@ async def start_lsp() -> AsyncIterator[Callable[..., Any]]:
         client.feature("gloss/progress")(on_progress)
         await client.initialize_session(
             types.InitializeParams(
-                capabilities=types.ClientCapabilities(),
+                capabilities=capabilities or types.ClientCapabilities(),
                 root_uri=root.as_uri(),
                 workspace_folders=[types.WorkspaceFolder(uri=root.as_uri(), name=root.name)],
                 initialization_options=init_options,

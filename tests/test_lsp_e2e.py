@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 import subprocess
@@ -209,3 +210,31 @@ def test_the_server_exits_when_the_editor_goes_away(workspace: Path) -> None:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     finally:
         conn.close()
+
+
+async def test_backlog_progress_is_shown_only_to_clients_that_can_show_it(
+    workspace: Path, start_lsp, llm: LLMServer
+) -> None:
+    llm.set_behavior(Behavior(delay_s=0.05))  # slow enough that the bar has a life
+    capable = types.ClientCapabilities(
+        window=types.WindowClientCapabilities(work_done_progress=True)
+    )
+    session = await start_lsp(workspace, capabilities=capable)
+    await session.progress.wait_idle()
+
+    def ended(reports: dict) -> bool:
+        return any(getattr(r, "kind", None) == "end" for rs in reports.values() for r in rs)
+
+    async with asyncio.timeout(30):
+        while not ended(session.client.progress_reports):
+            await session.client.wait_for_notification("$/progress")
+    (reports,) = session.client.progress_reports.values()
+    kinds = [r.kind for r in reports]
+    assert kinds[0] == "begin" and kinds[-1] == "end"
+    assert reports[0].title == "Gloss"
+
+
+async def test_no_progress_bar_without_the_capability(workspace: Path, start_lsp) -> None:
+    session = await start_lsp(workspace)
+    await session.progress.wait_idle()
+    assert session.client.progress_reports == {}

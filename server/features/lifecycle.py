@@ -20,7 +20,7 @@ from pygls.uris import to_fs_path
 from enrich_core.config import ConfigError, load_config
 from enrich_core.engine import Engine
 from enrich_core.watch import watch_workspace
-from server.features import progress
+from server.features import backlog_progress, progress
 from server.lsp import Folder, GlossServer
 
 log = logging.getLogger(__name__)
@@ -69,14 +69,18 @@ async def _start_folder(ls: GlossServer, folder: Folder) -> None:
     engine = Engine(folder.root, config)
     await engine.start()
     progress.attach(ls, engine)
+    bar = backlog_progress.attach(ls, engine)
     folder.engine = engine
     folder.stop_watch.clear()
-    ls.spawn(_scan_then_watch(ls, engine, folder), name=f"scan+watch {folder.root}")
+    ls.spawn(_scan_then_watch(ls, engine, folder, bar), name=f"scan+watch {folder.root}")
 
 
-async def _scan_then_watch(ls: GlossServer, engine: Engine, folder: Folder) -> None:
+async def _scan_then_watch(
+    ls: GlossServer, engine: Engine, folder: Folder, bar: backlog_progress.BacklogProgress
+) -> None:
     report = await engine.scan()
     progress.notify(ls, engine)
+    await bar.start(report.queued)
     log.info(
         "%s: %d files, %d parsed, %d skipped, %d spans queued",
         folder.root,
