@@ -292,7 +292,9 @@ async def cmd_hover(location: str, as_json: bool) -> int:
         if rel is None:
             raise UsageError(f"{path} is outside the workspace {root}")
         await engine.scan()
-        info = await engine.hover(rel, line - 1, None if col is None else col - 1)
+        # A gloss belongs to a whole definition header, so the column (accepted
+        # for compiler-style locations) does not change the answer.
+        info = await engine.hover(rel, line - 1)
     finally:
         await engine.stop()
     if info is None:

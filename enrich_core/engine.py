@@ -83,7 +83,6 @@ class Engine:
         )
         self._retry_task: asyncio.Task[None] | None = None
         self._scan_lock = asyncio.Lock()
-        self.started = asyncio.Event()
         self.scanned = asyncio.Event()  # set after the first full scan has queued the backlog
 
     # --- lifecycle ---------------------------------------------------------
@@ -109,7 +108,6 @@ class Engine:
             )
             for i in range(self.worker_count()):
                 self._workers.append(asyncio.create_task(self._work(), name=f"gloss-worker-{i}"))
-        self.started.set()
 
     def worker_count(self) -> int:
         """The backends' total concurrency: more workers would only queue at a semaphore."""
@@ -291,8 +289,9 @@ class Engine:
 
     # --- reads -------------------------------------------------------------
 
-    async def hover(self, rel: str, line: int, col: int | None = None) -> HoverInfo | None:
-        return await self._store().hover(rel, line, col)
+    async def hover(self, rel: str, line: int) -> HoverInfo | None:
+        """What a hover on this line shows: the span whose header holds it, if any."""
+        return await self._store().hover(rel, line)
 
     def request_gloss(self, info: HoverInfo) -> int | None:
         """A hover met a span without a current gloss: put it first. Its queue position."""

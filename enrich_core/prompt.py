@@ -8,7 +8,6 @@ request leaves the process; no other module builds request text.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 from enrich_core.redact import redact_secrets
@@ -38,10 +37,6 @@ class Prompt:
 
     def as_list(self) -> list[dict[str, str]]:
         return [dict(m) for m in self.messages]
-
-    def approx_tokens(self) -> int:
-        """A rough count (4 chars a token) for when a backend reports no usage."""
-        return max(1, len(json.dumps(self.messages)) // 4)
 
 
 def build_prompt(span: Span, code: str | None = None) -> Prompt:

@@ -129,9 +129,6 @@ class Scheduler:
     def in_flight(self) -> int:
         return len(self._in_flight)
 
-    def is_busy_with(self, content_hash: str) -> bool:
-        return content_hash in self._in_flight or content_hash in self._best
-
     def queued_by_priority(self) -> dict[str, int]:
         return {p.name.lower(): n for p, n in self._counts.items()}
 

@@ -170,7 +170,7 @@ class Store:
         )
         return [(SpanRecord(*r[:-2]), int(r[-2]), r[-1]) for r in rows]
 
-    async def hover(self, path: str, line: int, col: int | None = None) -> HoverInfo | None:
+    async def hover(self, path: str, line: int) -> HoverInfo | None:
         """The span whose header (decorators through the `def`/`class` line) holds `line`."""
         rows = await self._all(
             f"SELECT {SPAN_COLUMNS} FROM spans WHERE path = ? AND start_line <= ? "

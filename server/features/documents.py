@@ -16,13 +16,7 @@ def setup(server: GlossServer) -> None:
         types.TEXT_DOCUMENT_DID_SAVE,
         types.SaveOptions(include_text=True),
     )(did_save)
-    server.feature(types.TEXT_DOCUMENT_DID_OPEN)(did_open)
     server.feature(types.TEXT_DOCUMENT_DID_CLOSE)(did_close)
-
-
-def did_open(ls: GlossServer, params: types.DidOpenTextDocumentParams) -> None:
-    # pygls keeps the text; spans come from the store until the user saves.
-    return None
 
 
 async def did_save(ls: GlossServer, params: types.DidSaveTextDocumentParams) -> None:
