@@ -136,17 +136,14 @@ class Config:
         return p if p.is_absolute() else root / p
 
 
-def _defaults(cls: type, **required: Any) -> dict[str, Any]:
-    # Slotted dataclasses have no class-level defaults to read, so take them
-    # from an instance.
-    return {f: getattr(cls(**required), f) for f in cls.__dataclass_fields__}  # type: ignore[attr-defined]
-
-
-_DEFAULTS_StoreConfig = _defaults(StoreConfig)
-_DEFAULTS_IndexConfig = _defaults(IndexConfig)
-_DEFAULTS_GpuConfig = _defaults(GpuConfig)
-_DEFAULTS_BackendConfig = _defaults(BackendConfig, name="", kind="ollama", url="")
-_DEFAULTS_TierConfig = _defaults(TierConfig, name="", model="", backends=())
+# Instances holding the documented defaults: what an absent key means. (A
+# slotted dataclass's class attribute is a slot descriptor, not its default.)
+STORE_DEFAULTS = StoreConfig()
+INDEX_DEFAULTS = IndexConfig()
+GPU_DEFAULTS = GpuConfig()
+RETRY_DEFAULTS = RetryConfig()
+BACKEND_DEFAULTS = BackendConfig(name="", kind="ollama", url="")
+TIER_DEFAULTS = TierConfig(name="", model="", backends=())
 
 
 # --- reading -----------------------------------------------------------------
@@ -308,11 +305,11 @@ def parse_config(data: Mapping[str, Any], source: str = "defaults") -> Config:
     top.finish()
 
     store_r = _Reader(source, "store", data.get("store", {}))
-    store = StoreConfig(path=store_r.str_("path", _DEFAULTS_StoreConfig["path"]))
+    store = StoreConfig(path=store_r.str_("path", STORE_DEFAULTS.path))
     store_r.finish()
 
     index_r = _Reader(source, "index", data.get("index", {}))
-    exclude = index_r.str_list("exclude", _DEFAULTS_IndexConfig["exclude"])
+    exclude = index_r.str_list("exclude", INDEX_DEFAULTS.exclude)
     for i, pattern in enumerate(exclude):
         try:
             pathspec.GitIgnoreSpec.from_lines([pattern])
@@ -321,28 +318,28 @@ def parse_config(data: Mapping[str, Any], source: str = "defaults") -> Config:
             raise ConfigError(source, key, f"not a valid pattern: {exc}") from None
     index = IndexConfig(
         exclude=exclude,
-        max_file_bytes=index_r.int_("max_file_bytes", _DEFAULTS_IndexConfig["max_file_bytes"], 1),
+        max_file_bytes=index_r.int_("max_file_bytes", INDEX_DEFAULTS.max_file_bytes, 1),
     )
     index_r.finish()
 
     gpu_r = _Reader(source, "gpu", data.get("gpu", {}))
     gpu = GpuConfig(
         max_vram_fraction=gpu_r.float_(
-            "max_vram_fraction", _DEFAULTS_GpuConfig["max_vram_fraction"], 0.0, exclusive=True
+            "max_vram_fraction", GPU_DEFAULTS.max_vram_fraction, 0.0, exclusive=True
         ),
         max_temperature_c=gpu_r.float_(
-            "max_temperature_c", _DEFAULTS_GpuConfig["max_temperature_c"], 0.0, exclusive=True
+            "max_temperature_c", GPU_DEFAULTS.max_temperature_c, 0.0, exclusive=True
         ),
         sample_interval_s=gpu_r.float_(
-            "sample_interval_s", _DEFAULTS_GpuConfig["sample_interval_s"], 0.0, exclusive=True
+            "sample_interval_s", GPU_DEFAULTS.sample_interval_s, 0.0, exclusive=True
         ),
     )
     gpu_r.finish()
 
     retry_r = _Reader(source, "retry", data.get("retry", {}))
     retry = RetryConfig(
-        base_s=retry_r.float_("base_s", RetryConfig().base_s, 0.0),
-        max_s=retry_r.float_("max_s", RetryConfig().max_s, 0.0),
+        base_s=retry_r.float_("base_s", RETRY_DEFAULTS.base_s, 0.0),
+        max_s=retry_r.float_("max_s", RETRY_DEFAULTS.max_s, 0.0),
     )
     retry_r.finish()
 
@@ -393,17 +390,17 @@ def _parse_backend(source: str, i: int, table: Any) -> BackendConfig:
         name=name,
         kind=kind,  # type: ignore[arg-type]  # checked against BACKEND_KINDS above
         url=url,
-        max_concurrency=r.int_("max_concurrency", _DEFAULTS_BackendConfig["max_concurrency"], 1),
-        timeout_s=r.float_("timeout_s", _DEFAULTS_BackendConfig["timeout_s"], 0.0, exclusive=True),
+        max_concurrency=r.int_("max_concurrency", BACKEND_DEFAULTS.max_concurrency, 1),
+        timeout_s=r.float_("timeout_s", BACKEND_DEFAULTS.timeout_s, 0.0, exclusive=True),
         api_key_env=r.str_("api_key_env", ""),
-        max_retries=r.int_("max_retries", _DEFAULTS_BackendConfig["max_retries"], 0),
-        retry_base_s=r.float_("retry_base_s", _DEFAULTS_BackendConfig["retry_base_s"], 0.0),
-        keep_alive=r.str_("keep_alive", _DEFAULTS_BackendConfig["keep_alive"]),
-        breaker_threshold=r.int_("breaker_threshold", 3, 1),
-        breaker_cooldown_s=r.float_("breaker_cooldown_s", 15.0, 0.0),
+        max_retries=r.int_("max_retries", BACKEND_DEFAULTS.max_retries, 0),
+        retry_base_s=r.float_("retry_base_s", BACKEND_DEFAULTS.retry_base_s, 0.0),
+        keep_alive=r.str_("keep_alive", BACKEND_DEFAULTS.keep_alive),
+        breaker_threshold=r.int_("breaker_threshold", BACKEND_DEFAULTS.breaker_threshold, 1),
+        breaker_cooldown_s=r.float_("breaker_cooldown_s", BACKEND_DEFAULTS.breaker_cooldown_s, 0.0),
         model_path=r.str_("model_path", ""),
-        context_tokens=r.int_("context_tokens", _DEFAULTS_BackendConfig["context_tokens"], 256),
-        threads=r.int_("threads", _DEFAULTS_BackendConfig["threads"], 1),
+        context_tokens=r.int_("context_tokens", BACKEND_DEFAULTS.context_tokens, 256),
+        threads=r.int_("threads", BACKEND_DEFAULTS.threads, 1),
     )
     r.finish()
     return cfg
@@ -420,12 +417,12 @@ def _parse_tier(source: str, i: int, table: Any) -> TierConfig:
         backends=backends,
         cost_per_1k_input=r.float_("cost_per_1k_input", 0.0, 0.0),
         cost_per_1k_output=r.float_("cost_per_1k_output", 0.0, 0.0),
-        max_tokens=r.int_("max_tokens", _DEFAULTS_TierConfig["max_tokens"], 16),
-        temperature=r.float_("temperature", _DEFAULTS_TierConfig["temperature"], 0.0),
-        context_tokens=r.int_("context_tokens", _DEFAULTS_TierConfig["context_tokens"], 256),
-        max_span_lines=r.int_("max_span_lines", 0, 0),
-        max_nesting=r.int_("max_nesting", 0, 0),
-        max_calls=r.int_("max_calls", 0, 0),
+        max_tokens=r.int_("max_tokens", TIER_DEFAULTS.max_tokens, 16),
+        temperature=r.float_("temperature", TIER_DEFAULTS.temperature, 0.0),
+        context_tokens=r.int_("context_tokens", TIER_DEFAULTS.context_tokens, 256),
+        max_span_lines=r.int_("max_span_lines", TIER_DEFAULTS.max_span_lines, 0),
+        max_nesting=r.int_("max_nesting", TIER_DEFAULTS.max_nesting, 0),
+        max_calls=r.int_("max_calls", TIER_DEFAULTS.max_calls, 0),
     )
     r.finish()
     return cfg
