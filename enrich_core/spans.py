@@ -26,7 +26,7 @@ from enum import StrEnum
 import tree_sitter_python
 from tree_sitter import Language, Node, Parser
 
-__all__ = ["Span", "SpanKind", "extract_spans"]
+__all__ = ["Span", "SpanKind", "extract_spans", "first_line"]
 
 
 class SpanKind(StrEnum):
@@ -61,9 +61,15 @@ class Span:
 
     @property
     def docstring_first_line(self) -> str | None:
-        if not self.docstring:
-            return None
-        return self.docstring.split("\n", 1)[0].strip() or None
+        return first_line(self.docstring)
+
+
+def first_line(docstring: str | None) -> str | None:
+    """The first non-blank line of a docstring, stripped; None if there is none."""
+    for line in (docstring or "").splitlines():
+        if line.strip():
+            return line.strip()
+    return None
 
 
 # The Language wraps an immutable, static grammar table, so one is shared by all

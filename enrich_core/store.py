@@ -20,6 +20,7 @@ import aiosqlite
 
 from enrich_core.db import connect
 from enrich_core.schema import Gloss
+from enrich_core.spans import first_line
 
 SPAN_COLUMNS = (
     "path, name, qualname, kind, container, start_line, start_col, end_line, end_col, "
@@ -50,12 +51,7 @@ class SpanRecord:
 
     @property
     def docstring_first_line(self) -> str | None:
-        if not self.docstring:
-            return None
-        for line in self.docstring.splitlines():
-            if line.strip():
-                return line.strip()
-        return None
+        return first_line(self.docstring)
 
 
 @dataclass(frozen=True, slots=True)
