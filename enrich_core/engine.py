@@ -19,18 +19,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from enrich_core.backends import Backend, make_backend
+from enrich_core.backends import Backend
 from enrich_core.config import Config
 from enrich_core.discovery import SkippedFile
 from enrich_core.gpu import GpuMonitor
 from enrich_core.gpu_watch import GpuWatch
 from enrich_core.indexer import Indexer, ParsedFile, SpanTexts
 from enrich_core.metrics import pipeline_metrics
+from enrich_core.pool import WorkPool
 from enrich_core.prompt import PROMPT_VERSION
 from enrich_core.retry import RetryPolicy, RetryQueue
 from enrich_core.router import GlossResult, Router
 from enrich_core.scheduler import Priority, Scheduler, SpanRef
-from enrich_core.store import HoverInfo, SpanRecord, Store, SymbolHit
+from enrich_core.store import HoverInfo, SpanRecord, Store, SymbolHit, Unglossed
 from enrich_core.writer import RecordResult, RemoveFiles, ReplaceFile, SkipFile, Writer
 
 log = logging.getLogger(__name__)
@@ -59,21 +60,23 @@ class Engine:
         *,
         backends: Mapping[str, Backend] | None = None,
         gpu: GpuMonitor | None = None,
+        pool: WorkPool | None = None,
     ) -> None:
         self.root = root.resolve()
         self.config = config
         self.indexer = Indexer(self.root, config.index)
         self.texts = SpanTexts()
-        self.gpu = gpu or GpuMonitor()
+        self.gpu = gpu or GpuMonitor()  # read directly only when not glossing
         self._given_backends = backends
         self.backends: dict[str, Backend] = {}
         self.scheduler = Scheduler()
         self.writer = Writer(config.store_path(self.root))
         self.store: Store | None = None
         self.router: Router | None = None
-        self._workers: list[asyncio.Task[None]] = []
-        self.gpu_watch: GpuWatch | None = None
-        self._gpu_task: asyncio.Task[None] | None = None
+        # The LSP server shares one pool between its workspace folders; alone
+        # (the CLI, tests), an engine starts and stops a pool of its own.
+        self.pool = pool
+        self._owns_pool = pool is None
         self._stopping = asyncio.Event()
         self._listeners: list[ResultListener] = []
         self._attempts: dict[str, int] = {}  # failed hash -> failures so far (as stored)
@@ -88,52 +91,50 @@ class Engine:
     # --- lifecycle ---------------------------------------------------------
 
     async def start(self, *, glossing: bool = True) -> None:
-        """Open the store; with `glossing`, connect backends and start the workers."""
+        """Open the store; with `glossing`, connect backends and take work from the pool."""
         await self.writer.start()
         self.store = await Store.open(self.config.store_path(self.root), PROMPT_VERSION)
-        if glossing:
-            self.backends = dict(self._given_backends or {})
-            for b in self.config.backends:
-                if b.name not in self.backends:
-                    self.backends[b.name] = make_backend(b)
-            self.router = Router(self.config.tiers, self.backends)
-            self.gpu_watch = GpuWatch(self.gpu, self.config.gpu, self.backends)
-            # One reading before any work, so every gloss sees the GPU from its start.
-            await self.gpu_watch.sample_once()
-            self._gpu_task = asyncio.create_task(
-                self.gpu_watch.run(self._stopping), name="gloss-gpu-watch"
-            )
-            self._retry_task = asyncio.create_task(
-                self.retries.run(self._stopping), name="gloss-retry-timer"
-            )
-            for i in range(self.worker_count()):
-                self._workers.append(asyncio.create_task(self._work(), name=f"gloss-worker-{i}"))
+        if not glossing:
+            return
+        if self.pool is None:
+            self.pool = WorkPool(self.gpu, self.config.gpu)
+        await self.pool.start()
+        self.backends = self.pool.backends_for(self.config.backends, self._given_backends)
+        self.router = Router(
+            self.config.tiers, self.backends, breakers=self.pool.breakers_for(self.backends)
+        )
+        self._retry_task = asyncio.create_task(
+            self.retries.run(self._stopping), name="gloss-retry-timer"
+        )
+        self.pool.attach(self, self.config.gpu)
+
+    def used_backends(self) -> list[Backend]:
+        used = {name for tier in self.config.tiers for name in tier.backends}
+        return [b for name, b in self.backends.items() if name in used]
 
     def worker_count(self) -> int:
-        """The backends' total concurrency: more workers would only queue at a semaphore."""
+        """This workspace's backends' total concurrency: more workers would only queue."""
         used = {name for tier in self.config.tiers for name in tier.backends}
         return sum(b.max_concurrency for b in self.config.backends if b.name in used)
 
+    @property
+    def gpu_watch(self) -> GpuWatch | None:
+        return self.pool.gpu_watch if self.pool is not None else None
+
     async def stop(self) -> None:
         self._stopping.set()
-        for background in (self._gpu_task, self._retry_task):
-            if background is not None:
-                await background
-        self._gpu_task = self._retry_task = None
-        for task in self._workers:
-            task.cancel()
-        for task in self._workers:
-            try:
-                await task
-            except asyncio.CancelledError:
-                pass
-        self._workers.clear()
+        if self._retry_task is not None:
+            await self._retry_task
+            self._retry_task = None
+        if self.pool is not None:
+            await self.pool.detach(self)
+            if self._owns_pool:
+                await self.pool.stop()
+                self.pool = None
         await self.writer.stop()
         if self.store is not None:
             await self.store.close()
             self.store = None
-        for backend in self.backends.values():
-            await backend.aclose()
         self.backends.clear()
         self.gpu.close()
 
@@ -181,17 +182,26 @@ class Engine:
                 self.writer.submit(RemoveFiles(removed))
             await self.writer.flush()
             queued = 0
-            for record, attempts, last_try in await store.unglossed_spans():
-                ref = _ref(record)
-                if attempts:
-                    self._attempts[ref.content_hash] = attempts
+            refresh: list[Unglossed] = []
+            for item in await store.unglossed_spans():
+                ref = _ref(item.span)
+                if item.attempts:
+                    self._attempts[ref.content_hash] = item.attempts
                     if (
                         not retry_failed_now
-                        and last_try is not None
-                        and self.retries.defer(ref, attempts, last_try)
+                        and item.last_try is not None
+                        and self.retries.defer(ref, item.attempts, item.last_try)
                     ):
                         continue  # failed before: waits out its backoff first
-                queued += self.scheduler.submit(ref, Priority.BACKLOG)
+                if item.older_gloss:
+                    refresh.append(item)
+                else:
+                    queued += self.scheduler.submit(ref, Priority.BACKLOG)
+            # Glossed by an older prompt: still shown, so re-glossed after the
+            # backlog and most recently touched files first, never as a flood.
+            refresh.sort(key=lambda u: (-u.file_mtime_ns, u.span.path, u.span.start_line))
+            for item in refresh:
+                queued += self.scheduler.submit(_ref(item.span), Priority.REFRESH)
             self.scanned.set()
             return ScanReport(len(seen), parsed, unchanged, skipped, len(removed), queued)
 
@@ -205,7 +215,14 @@ class Engine:
         self.texts.drop_buffer(rel)
 
     async def files_changed(self, rels: Iterable[str]) -> int:
-        """Files changed on disk (watcher): re-parse each, queue what lost its gloss."""
+        """Files changed on disk (watcher): re-parse each, queue what lost its gloss.
+
+        Waits for a scan in progress: the scan may have read a file before it
+        changed, and the read made here, after it, must be the one that lands."""
+        async with self._scan_lock:
+            return await self._files_changed(rels)
+
+    async def _files_changed(self, rels: Iterable[str]) -> int:
         queued = 0
         gone: list[str] = []
         for rel in rels:
@@ -238,38 +255,32 @@ class Engine:
 
     # --- workers -----------------------------------------------------------
 
-    async def _work(self) -> None:
-        assert self.router is not None
-        while True:
-            _, ref = await self.scheduler.get()
-            committed = False
-            try:
-                span = self.texts.cached(ref.path, ref.content_hash)
-                if span is None:
-                    # A miss costs one parse of the file, off the loop; the rest of
-                    # its spans then come from the cache.
-                    parsed = await asyncio.to_thread(self.indexer.parse_path, ref.path)
-                    if isinstance(parsed, ParsedFile):
-                        self.texts.remember(parsed)
-                        span = self.texts.cached(ref.path, ref.content_hash)
-                if span is None:
-                    continue  # the text changed again; the newer text is queued on its own
-                assert self.gpu_watch is not None
-                with self.gpu_watch.track() as vram:
-                    result = await self.router.gloss(span)
-                # Do not wait for the commit here: the worker goes straight on to
-                # the next span and the backend stays busy. Progress is reported
-                # from the commit callback, after the row is durable.
-                future = self.writer.submit(RecordResult(result, PROMPT_VERSION, vram.peak_mb))
-                future.add_done_callback(functools.partial(self._committed, ref, result))
-                committed = True
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("glossing %s in %s failed unexpectedly", ref.qualname, ref.path)
-            finally:
-                if not committed:
-                    self.scheduler.done(ref.content_hash)
+    async def gloss_one(self, ref: SpanRef) -> None:
+        """Gloss one span the pool popped from this engine's queue."""
+        assert self.router is not None and self.pool is not None
+        committed = False
+        try:
+            span = self.texts.cached(ref.path, ref.content_hash)
+            if span is None:
+                # A miss costs one parse of the file, off the loop; the rest of
+                # its spans then come from the cache.
+                parsed = await asyncio.to_thread(self.indexer.parse_path, ref.path)
+                if isinstance(parsed, ParsedFile):
+                    self.texts.remember(parsed)
+                    span = self.texts.cached(ref.path, ref.content_hash)
+            if span is None:
+                return  # the text changed again; the newer text is queued on its own
+            with self.pool.gpu_watch.track() as vram:
+                result = await self.router.gloss(span)
+            # Do not wait for the commit here: the worker goes straight on to
+            # the next span and the backend stays busy. Progress is reported
+            # from the commit callback, after the row is durable.
+            future = self.writer.submit(RecordResult(result, PROMPT_VERSION, vram.peak_mb))
+            future.add_done_callback(functools.partial(self._committed, ref, result))
+            committed = True
+        finally:
+            if not committed:
+                self.scheduler.done(ref.content_hash)
 
     def _committed(self, ref: SpanRef, result: GlossResult, future: asyncio.Future[None]) -> None:
         self.scheduler.done(ref.content_hash)
@@ -296,7 +307,7 @@ class Engine:
     def request_gloss(self, info: HoverInfo) -> int | None:
         """A hover met a span without a current gloss: put it first. Its queue position."""
         span = info.span
-        if info.gloss is not None and not info.stale:
+        if info.gloss is not None and not info.stale and info.older_prompt is None:
             return None
         if info.failure is None and self.router is not None:
             self.scheduler.submit(_ref(span), Priority.HOVER)
@@ -338,8 +349,8 @@ class Engine:
             backends.setdefault(name, {}).update(numbers)
         out["backends"] = backends
         out.update(metrics)
-        watch = self.gpu_watch
-        out["gpu"] = await asyncio.to_thread(watch.status if watch else self.gpu.status)
+        gpu_status = self.pool.gpu_watch.status if self.pool else self.gpu.status
+        out["gpu"] = await asyncio.to_thread(gpu_status)
         out["skipped_files"] = await store.skipped_files()
         out["failure_reasons"] = [
             {"reason": reason, "spans": n} for reason, n in await store.failure_reasons()

@@ -55,12 +55,17 @@ class GpuWatch:
     ) -> None:
         self.monitor = monitor
         self.limits = limits
-        self._local = {
-            name: b for name, b in backends.items() if is_local(b) and _slots_of(b) is not None
-        }
+        self._local: dict[str, Backend] = {}
+        for name, backend in backends.items():
+            self.add(name, backend)
         self._tracker_objs: dict[int, PeakTracker] = {}
         self.devices: list[GpuDevice] = []
         self.throttled_reason: str | None = None
+
+    def add(self, name: str, backend: Backend) -> None:
+        """Watch one more backend (the pool adds them as workspaces attach)."""
+        if is_local(backend) and _slots_of(backend) is not None:
+            self._local[name] = backend
 
     @contextmanager
     def track(self) -> Iterator[PeakTracker]:

@@ -59,12 +59,17 @@ def render_hover(
                 parts.append(f"**{title}**\n{lines}")
         if g.usage_snippet:
             parts.append("**Usage**\n" + code_block(g.usage_snippet))
-        freshness = "fresh" if not info.stale else "stale: the code changed since this gloss"
+        if info.stale:
+            freshness = "stale: the code changed since this gloss"
+        elif info.older_prompt is not None:
+            freshness = f"written by an older prompt (version {escape_markdown(info.older_prompt)})"
+        else:
+            freshness = "fresh"
         footer = f"gloss by {escape_markdown(record.model)} · tier {escape_markdown(record.tier)}"
         if record.trimmed:
             footer += f" · from a trimmed view ({escape_markdown(record.trimmed)})"
         footer += f" · {freshness}"
-        if info.stale:
+        if info.stale or info.older_prompt is not None:
             footer += "; " + _pending_or_failed(info, queue_position, retry_in_s)
         parts.append("---\n*" + footer + "*")
         return "\n\n".join(parts)
@@ -105,7 +110,10 @@ def _duration(seconds: float) -> str:
 
 def hover_json(info: HoverInfo, queue_position: int | None = None) -> dict[str, Any]:
     span = info.span
-    state = "fresh" if info.gloss and not info.stale else ("failed" if info.failure else "pending")
+    if info.gloss and not info.stale and info.older_prompt is None:
+        state = "fresh"
+    else:
+        state = "failed" if info.failure else "pending"
     out: dict[str, Any] = {
         "path": span.path,
         "symbol": span.qualname,
@@ -117,6 +125,7 @@ def hover_json(info: HoverInfo, queue_position: int | None = None) -> dict[str, 
         "content_hash": span.content_hash,
         "state": state,
         "stale": info.stale,
+        "older_prompt": info.older_prompt,
         "failure": info.failure,
         "queue_position": queue_position,
         "gloss": None,

@@ -1,25 +1,37 @@
-"""The work queue: which span is glossed next.
+"""One workspace's work queue: which of its spans is glossed next.
 
 One queue per priority class, highest first: a hover asked for a span with no
 gloss; spans of documents the user edited; files changed on disk (most recent
 first); the backlog in file order (never shuffled, so prompts, caches and the
-database see locality). Work is keyed by content hash: the same text is never
-glossed twice at once, and asking again at a higher priority promotes it.
-`get()` waits on a future per idle worker, like `asyncio.Queue`; nothing here
-polls or sleeps. The engine runs exactly as many workers as the backends'
-total concurrency, so new priority work waits for at most one completion.
-Queue entries are small references, not span text: a backlog of 100,000
-spans must not hold 100,000 function bodies in memory.
+database see locality); last, spans whose only gloss was written by an older
+prompt (re-glossed lazily, most recently touched files first). Work is keyed by
+content hash: the same text is never glossed twice at once, and asking again
+at a higher priority promotes it.
+
+Strict priority would let a steady stream of edits or disk changes starve the
+backlog forever, so a class that has been passed over `SHARE_EVERY` picks in a
+row while it had work gets the next pick: the lower classes keep a guaranteed
+small share. A hover is never passed over for that (a person is waiting).
+
+The scheduler does not run anything: `WorkPool` workers call `peek()` and
+`pop()` across every workspace's scheduler, and `on_work` tells the pool that
+something was queued. Queue entries are small references, not span text: a
+backlog of 100,000 spans must not hold 100,000 function bodies in memory.
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
 import heapq
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import IntEnum
+
+# A waiting class gets one pick in every SHARE_EVERY + 1 while higher classes
+# have work: enough to keep the backlog moving, little enough that an edited
+# span waits at most one extra completion, and only rarely.
+SHARE_EVERY = 8
 
 
 class Priority(IntEnum):
@@ -27,6 +39,7 @@ class Priority(IntEnum):
     EDITED = 1
     DISK = 2
     BACKLOG = 3
+    REFRESH = 4  # glossed, but by an older prompt version
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,11 +63,12 @@ class Scheduler:
         self._heaps: dict[Priority, list[_Entry]] = {p: [] for p in Priority}
         self._best: dict[str, Priority] = {}  # queued hash -> best priority asked for it
         self._counts: dict[Priority, int] = {p: 0 for p in Priority}
+        self._passed_over: dict[Priority, int] = {p: 0 for p in Priority}
         self._in_flight: set[str] = set()
         self._seq = itertools.count()
-        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
         self._idle = asyncio.Event()
         self._idle.set()
+        self.on_work: Callable[[], None] | None = None  # set by the pool that drains this
 
     def submit(self, ref: SpanRef, priority: Priority) -> bool:
         """Queue a span unless the same text is queued as high or in flight. True if queued."""
@@ -73,43 +87,41 @@ class Scheduler:
         order = -seq if priority is Priority.DISK else seq
         heapq.heappush(self._heaps[priority], _Entry(order, ref))
         self._idle.clear()
-        self._wake_one()
+        if self.on_work is not None:
+            self.on_work()
         return True
 
-    def _wake_one(self) -> None:
-        while self._waiters:
-            waiter = self._waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(None)
-                return
+    def peek(self) -> Priority | None:
+        """The class the next `pop()` takes from, or None when nothing is queued."""
+        waiting = [p for p in Priority if self._counts[p]]
+        if not waiting:
+            return None
+        if waiting[0] is Priority.HOVER:
+            return Priority.HOVER
+        starved = [p for p in waiting[1:] if self._passed_over[p] >= SHARE_EVERY]
+        return starved[0] if starved else waiting[0]
 
-    async def get(self) -> tuple[Priority, SpanRef]:
-        """The most urgent queued span; waits until there is one."""
+    def pop(self) -> tuple[Priority, SpanRef] | None:
+        """Take the next span (now in flight until `done`), or None when nothing is queued."""
+        priority = self.peek()
+        if priority is None:
+            return None
+        heap = self._heaps[priority]
         while True:
-            popped = self._pop()
-            if popped is not None:
-                self._in_flight.add(popped[1].content_hash)
-                return popped
-            waiter = asyncio.get_running_loop().create_future()
-            self._waiters.append(waiter)
-            try:
-                await waiter
-            except asyncio.CancelledError:
-                # Hand a wake-up this worker took but cannot use to another one.
-                if waiter.done() and not waiter.cancelled():
-                    self._wake_one()
-                raise
-
-    def _pop(self) -> tuple[Priority, SpanRef] | None:
-        for priority, heap in self._heaps.items():
-            while heap:
-                entry = heapq.heappop(heap)
-                # A promoted span leaves its old, lower entry behind: skip it.
-                if self._best.get(entry.ref.content_hash) is priority:
-                    del self._best[entry.ref.content_hash]
-                    self._counts[priority] -= 1
-                    return priority, entry.ref
-        return None
+            entry = heapq.heappop(heap)
+            # A promoted span leaves its old, lower entry behind: skip it.
+            if self._best.get(entry.ref.content_hash) is priority:
+                break
+        del self._best[entry.ref.content_hash]
+        self._counts[priority] -= 1
+        self._passed_over[priority] = 0
+        for p in Priority:
+            if p > priority and self._counts[p]:
+                self._passed_over[p] += 1
+            elif p > priority:
+                self._passed_over[p] = 0
+        self._in_flight.add(entry.ref.content_hash)
+        return priority, entry.ref
 
     def done(self, content_hash: str) -> None:
         """The span's result is committed; the same text may be queued again."""
@@ -133,10 +145,11 @@ class Scheduler:
         return {p.name.lower(): n for p, n in self._counts.items()}
 
     def position(self, content_hash: str) -> int | None:
-        """Queued spans ahead of this one (0 = next), or None if it is not queued.
+        """Queued spans of this workspace ahead of this one (0 = next), or None if not queued.
 
         Costs the size of the higher classes plus its own class: cheap for the
-        hover and edit classes, which are the ones a hover asks about.
+        hover and edit classes, which are the ones a hover asks about. It
+        counts strict priority; the backlog's share can add a pick or two.
         """
         prio = self._best.get(content_hash)
         if prio is None:

@@ -76,6 +76,20 @@ class HoverInfo:
     stale: bool  # gloss was written for an older text of this span
     failure: str | None  # why the current text has no gloss, when it failed
     failure_attempts: int = 0
+    # The shown gloss is of this text but was written by this older prompt version:
+    # shown until the current prompt's gloss is written (lazily, see Engine.scan).
+    older_prompt: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Unglossed:
+    """A span whose current text has no gloss under the current prompt."""
+
+    span: SpanRecord
+    attempts: int  # failures so far
+    last_try: float | None  # when it last failed
+    older_gloss: bool  # glossed by an older prompt version: a refresh, not new work
+    file_mtime_ns: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,19 +166,25 @@ class Store:
             found.update(r[0] for r in rows)
         return found
 
-    async def unglossed_spans(self) -> list[tuple[SpanRecord, int, float | None]]:
-        """Spans whose current text has no gloss, in file order (the backlog), each with
-        how often it failed so far and when it was last tried (0, None if never)."""
+    async def unglossed_spans(self) -> list[Unglossed]:
+        """Spans whose current text has no gloss under this prompt, in file order."""
+        pv = self.prompt_version
         rows = await self._all(
             f"SELECT {', '.join('s.' + c.strip() for c in SPAN_COLUMNS.split(','))}, "
-            "coalesce(f.attempts, 0), f.last_at "
+            "coalesce(f.attempts, 0), f.last_at, "
+            "EXISTS (SELECT 1 FROM glosses o WHERE o.content_hash = s.content_hash), "
+            "coalesce(fi.mtime_ns, 0) "
             "FROM spans s LEFT JOIN glosses g "
             "ON g.content_hash = s.content_hash AND g.prompt_version = ? "
             "LEFT JOIN failures f ON f.content_hash = s.content_hash AND f.prompt_version = ? "
+            "LEFT JOIN files fi ON fi.path = s.path "
             "WHERE g.id IS NULL ORDER BY s.path, s.start_line",
-            (self.prompt_version, self.prompt_version),
+            (pv, pv),
         )
-        return [(SpanRecord(*r[:-2]), int(r[-2]), r[-1]) for r in rows]
+        return [
+            Unglossed(SpanRecord(*r[:-4]), int(r[-4]), r[-3], bool(r[-2]), int(r[-1]))
+            for r in rows
+        ]
 
     async def hover(self, path: str, line: int) -> HoverInfo | None:
         """The span whose header (decorators through the `def`/`class` line) holds `line`."""
@@ -197,6 +217,21 @@ class Store:
                 "AND prompt_version = ?",
                 (span.prev_hash, pv),
             )
+        if old is None:
+            older = await self._one(
+                f"SELECT {GLOSS_COLUMNS}, prompt_version FROM glosses WHERE content_hash = ? "
+                "ORDER BY created_at DESC LIMIT 1",
+                (span.content_hash,),
+            )
+            if older is not None:
+                return HoverInfo(
+                    span=span,
+                    gloss=_gloss_record(older),
+                    stale=False,
+                    failure=failure[0] if failure else None,
+                    failure_attempts=failure[1] if failure else 0,
+                    older_prompt=older[-1],
+                )
         return HoverInfo(
             span=span,
             gloss=_gloss_record(old) if old is not None else None,
@@ -295,14 +330,16 @@ class Store:
             "SELECT count(*), "
             "coalesce(sum(g.id IS NOT NULL), 0), "
             "coalesce(sum(g.id IS NULL AND f.content_hash IS NOT NULL), 0), "
-            "coalesce(sum(g.id IS NULL AND pg.id IS NOT NULL), 0) "
+            "coalesce(sum(g.id IS NULL AND pg.id IS NOT NULL), 0), "
+            "coalesce(sum(CASE WHEN g.id IS NULL THEN EXISTS (SELECT 1 FROM glosses o "
+            "WHERE o.content_hash = s.content_hash) ELSE 0 END), 0) "
             "FROM spans s "
             "LEFT JOIN glosses g ON g.content_hash = s.content_hash AND g.prompt_version = ? "
             "LEFT JOIN failures f ON f.content_hash = s.content_hash AND f.prompt_version = ? "
             "LEFT JOIN glosses pg ON pg.content_hash = s.prev_hash AND pg.prompt_version = ?",
             (pv, pv, pv),
         )
-        spans, enriched, failed, stale = (int(v) for v in row)
+        spans, enriched, failed, stale, outdated = (int(v) for v in row)
         counters = dict(await self._all("SELECT name, value FROM counters"))
         files = await self._one("SELECT count(*) FROM files")
         return {
@@ -312,6 +349,8 @@ class Store:
             "pending": spans - enriched - failed,
             "failed": failed,
             "stale": stale,
+            # Glossed only by an older prompt version: shown, and re-glossed lazily.
+            "outdated": outdated,
             "llm_calls": int(counters.get("llm_calls", 0)),
             "tokens_in": int(counters.get("tokens_in", 0)),
             "tokens_out": int(counters.get("tokens_out", 0)),

@@ -78,6 +78,19 @@ async def watch_workspace(engine: Engine, stop: asyncio.Event) -> None:
             log.exception("re-indexing after file changes failed: %s", sorted(rels)[:5])
 
 
+async def start_watching(engine: Engine, stop: asyncio.Event) -> asyncio.Task[None]:
+    """The watcher as a task, already watching when this returns.
+
+    `awatch` registers its watches synchronously in its first step, before
+    its first await; one yield to the loop runs that step. A scan started
+    after this therefore misses no change: events made while it runs wait in
+    the watcher, and `Engine.files_changed` waits for the scan to finish.
+    """
+    task = asyncio.create_task(watch_workspace(engine, stop), name=f"watch {engine.root}")
+    await asyncio.sleep(0)
+    return task
+
+
 def _is_or_was_directory(path: Path) -> bool:
     # A path that is gone and has no suffix was most likely a directory; a wasted
     # rescan costs a walk of stat calls, a missed one leaves stale spans.

@@ -20,6 +20,7 @@ from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
 from enrich_core.engine import Engine
+from enrich_core.pool import WorkPool
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,9 @@ class GlossServer(LanguageServer):
         self.folders: list[Folder] = []
         self.init_options: dict[str, Any] = {}
         self.ready = asyncio.Event()
+        # One pool for every folder: a backend's cap holds across folders, and
+        # the workers share out their time fairly (enrich_core/pool.py).
+        self.pool: WorkPool | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
 
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
@@ -77,6 +81,17 @@ class GlossServer(LanguageServer):
             return False
         return True
 
+    def work_pool(self) -> WorkPool:
+        if self.pool is None:
+            self.pool = WorkPool()
+        return self.pool
+
+    async def close_pool(self) -> None:
+        """After every engine stopped: closes the shared backends."""
+        if self.pool is not None:
+            pool, self.pool = self.pool, None
+            await pool.stop()
+
     async def close(self) -> None:
         """Stop watchers, background tasks and engines (draining writers). Idempotent."""
         for folder in self.folders:
@@ -86,6 +101,7 @@ class GlossServer(LanguageServer):
             if folder.engine is not None:
                 engine, folder.engine = folder.engine, None
                 await engine.stop()
+        await self.close_pool()
 
     def locate(self, uri: str) -> tuple[Engine, str] | None:
         """The engine whose folder holds this document, and the document's relative path."""

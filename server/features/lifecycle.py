@@ -19,7 +19,7 @@ from pygls.uris import to_fs_path
 
 from enrich_core.config import ConfigError, load_config
 from enrich_core.engine import Engine
-from enrich_core.watch import watch_workspace
+from enrich_core.watch import start_watching
 from server.features import backlog_progress, progress
 from server.lsp import Folder, GlossServer
 
@@ -66,7 +66,7 @@ async def _start_folder(ls: GlossServer, folder: Folder) -> None:
         folder.error = str(exc)
         ls.tell_user(f"Gloss: bad configuration, {exc}")
         return
-    engine = Engine(folder.root, config)
+    engine = Engine(folder.root, config, pool=ls.work_pool())
     await engine.start()
     progress.attach(ls, engine)
     bar = backlog_progress.attach(ls, engine)
@@ -78,7 +78,14 @@ async def _start_folder(ls: GlossServer, folder: Folder) -> None:
 async def _scan_then_watch(
     ls: GlossServer, engine: Engine, folder: Folder, bar: backlog_progress.BacklogProgress
 ) -> None:
-    report = await engine.scan()
+    # Watch first: a file changed while the scan runs is seen (its event waits
+    # for the scan to finish, then the newer text wins), never lost.
+    watching = await start_watching(engine, folder.stop_watch)
+    try:
+        report = await engine.scan()
+    except BaseException:
+        watching.cancel()
+        raise
     progress.notify(ls, engine)
     await bar.start(report.queued)
     log.info(
@@ -89,7 +96,7 @@ async def _scan_then_watch(
         report.skipped,
         report.queued,
     )
-    await watch_workspace(engine, folder.stop_watch)
+    await watching
 
 
 async def did_change_configuration(
@@ -104,6 +111,9 @@ async def did_change_configuration(
     await ls.ready.wait()
     for folder in ls.folders:
         await _stop_folder(folder)
+    # New settings may define the backends differently: start from fresh clients.
+    await ls.close_pool()
+    for folder in ls.folders:
         folder.error = None
         await _start_folder(ls, folder)
 

@@ -1,0 +1,227 @@
+"""What one process shares between its workspaces: the backends, the GPU watch and the workers.
+
+A host's `max_concurrency` is a cap on the host, not on a workspace: two
+workspace folders that use the same backend (the same definition) share one
+client, one slot limit and one circuit breaker, so together they never have
+more requests in flight than the cap allows.
+
+The workers (as many as the shared backends' total concurrency: more would
+only queue at a slot limit) take work from every attached workspace's
+scheduler: the most urgent class first, and between workspaces with work of
+the same class, the one served least recently. So a huge folder's backlog
+and a small folder's backlog drain side by side, and an edit in either goes
+before both backlogs. Nothing here polls: a scheduler's `on_work` wakes one
+idle worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import itertools
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Protocol
+
+from enrich_core.backends import Backend, make_backend
+from enrich_core.breaker import Breaker
+from enrich_core.config import BackendConfig, GpuConfig
+from enrich_core.gpu import GpuMonitor
+from enrich_core.gpu_watch import GpuWatch
+from enrich_core.scheduler import Priority, Scheduler, SpanRef
+
+log = logging.getLogger(__name__)
+
+
+class WorkSource(Protocol):
+    """A workspace as the pool sees it (the engine)."""
+
+    scheduler: Scheduler
+
+    def used_backends(self) -> Iterable[Backend]:
+        """The backends its tiers can send to: what its work can occupy."""
+        ...
+
+    async def gloss_one(self, ref: SpanRef) -> None:
+        """Gloss one popped span and hand the result to the writer; always `done()`s it."""
+        ...
+
+
+class WorkPool:
+    def __init__(self, gpu: GpuMonitor | None = None, gpu_limits: GpuConfig | None = None):
+        self.gpu = gpu or GpuMonitor()
+        # One GPU, one set of limits: the first workspace's, unless given here.
+        self._gpu_limits_given = gpu_limits is not None
+        self.gpu_watch = GpuWatch(self.gpu, gpu_limits or GpuConfig(), {})
+        self._shared: dict[BackendConfig, Backend] = {}
+        self._handed_out: dict[int, Backend] = {}  # id -> every backend in use, shared or given
+        self._breakers: dict[int, Breaker] = {}  # by backend identity
+        self._last_served: dict[WorkSource, int] = {}  # attached sources -> tick of last pick
+        self._tick = itertools.count(1)
+        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+        self._workers: set[asyncio.Task[None]] = set()
+        self._busy: dict[asyncio.Task[None], WorkSource] = {}
+        self._stopping = asyncio.Event()
+        self._gpu_task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Idempotent: every engine calls it once its store is open."""
+        if self._gpu_task is not None or self._stopping.is_set():
+            return
+        # One reading before any work, so every gloss sees the GPU from its start.
+        await self.gpu_watch.sample_once()
+        if self._gpu_task is not None:
+            return  # another engine started it while this one sampled
+        self._gpu_task = asyncio.create_task(
+            self.gpu_watch.run(self._stopping), name="gloss-gpu-watch"
+        )
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        if self._gpu_task is not None:
+            await self._gpu_task
+            self._gpu_task = None
+        await self._cancel(list(self._workers))
+        for backend in self._handed_out.values():
+            await backend.aclose()
+        self._handed_out.clear()
+        self._shared.clear()
+        self.gpu.close()
+
+    # --- backends ----------------------------------------------------------
+
+    def backends_for(
+        self, configs: Iterable[BackendConfig], given: Mapping[str, Backend] | None = None
+    ) -> dict[str, Backend]:
+        """A workspace's backends by its names: shared with any workspace that defines
+        the same backend identically; `given` ones (tests, benches) are used as they are."""
+        out: dict[str, Backend] = dict(given or {})
+        for config in configs:
+            if config.name in out:
+                continue
+            backend = self._shared.get(config)
+            if backend is None:
+                backend = self._shared[config] = make_backend(config)
+            out[config.name] = backend
+        for name, backend in out.items():
+            if id(backend) not in self._handed_out:
+                self._handed_out[id(backend)] = backend
+                self.gpu_watch.add(f"{name} ({backend.config.url})", backend)
+        return out
+
+    def breakers_for(self, backends: Mapping[str, Backend]) -> dict[str, Breaker]:
+        """One breaker per host, whichever workspace's request tripped it."""
+        out: dict[str, Breaker] = {}
+        for name, backend in backends.items():
+            breaker = self._breakers.get(id(backend))
+            if breaker is None:
+                config = backend.config
+                breaker = Breaker(config.breaker_threshold, config.breaker_cooldown_s)
+                self._breakers[id(backend)] = breaker
+            out[name] = breaker
+        return out
+
+    # --- workspaces --------------------------------------------------------
+
+    def attach(self, source: WorkSource, gpu_limits: GpuConfig | None = None) -> None:
+        if gpu_limits is not None and not self._gpu_limits_given and not self._last_served:
+            self.gpu_watch.limits = gpu_limits
+        self._last_served[source] = 0
+        source.scheduler.on_work = self._wake_one
+        self._resize()
+        for _ in range(source.scheduler.queued):
+            self._wake_one()
+
+    async def detach(self, source: WorkSource) -> None:
+        """Stop taking its work and end the glosses of its spans in progress."""
+        if self._last_served.pop(source, None) is None:
+            return
+        source.scheduler.on_work = None
+        await self._cancel([t for t, s in self._busy.items() if s is source])
+        self._resize()
+
+    def worker_count(self) -> int:
+        """The attached workspaces' backends' total concurrency, each host counted once."""
+        hosts = {id(b): b for s in self._last_served for b in s.used_backends()}
+        return sum(b.config.max_concurrency for b in hosts.values())
+
+    def _resize(self) -> None:
+        target = 0 if self._stopping.is_set() else self.worker_count()
+        while len(self._workers) < target:
+            task = asyncio.create_task(self._work(), name=f"gloss-worker-{len(self._workers)}")
+            self._workers.add(task)
+            task.add_done_callback(self._workers.discard)
+        # Surplus workers leave by themselves at their next pick (see `_work`).
+        for _ in range(len(self._workers) - target):
+            self._wake_one()
+
+    async def _cancel(self, tasks: list[asyncio.Task[None]]) -> None:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+
+    # --- workers -----------------------------------------------------------
+
+    async def _work(self) -> None:
+        me = asyncio.current_task()
+        assert me is not None
+        while True:
+            picked = await self._next(me)
+            if picked is None:
+                return  # surplus after a workspace left
+            source, ref = picked
+            self._busy[me] = source
+            try:
+                await source.gloss_one(ref)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("glossing %s in %s failed unexpectedly", ref.qualname, ref.path)
+            finally:
+                self._busy.pop(me, None)
+
+    async def _next(self, me: asyncio.Task[None]) -> tuple[WorkSource, SpanRef] | None:
+        while True:
+            if len(self._workers) > self.worker_count():
+                self._workers.discard(me)  # at once, so only the surplus leaves
+                return None
+            picked = self._pick()
+            if picked is not None:
+                return picked
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            try:
+                await waiter
+            except asyncio.CancelledError:
+                # Hand a wake-up this worker took but cannot use to another one.
+                if waiter.done() and not waiter.cancelled():
+                    self._wake_one()
+                raise
+
+    def _pick(self) -> tuple[WorkSource, SpanRef] | None:
+        best: WorkSource | None = None
+        best_key: tuple[Priority, int] | None = None
+        for source, served in self._last_served.items():
+            priority = source.scheduler.peek()
+            if priority is None:
+                continue
+            key = (priority, served)  # most urgent class, then longest unserved
+            if best_key is None or key < best_key:
+                best, best_key = source, key
+        if best is None:
+            return None
+        popped = best.scheduler.pop()
+        assert popped is not None
+        self._last_served[best] = next(self._tick)
+        return best, popped[1]
+
+    def _wake_one(self) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
