@@ -42,6 +42,9 @@ class StoreConfig:
 class IndexConfig:
     exclude: tuple[str, ...] = ("**/node_modules/**",)
     max_file_bytes: int = 1_000_000
+    # An open document's unsaved text is re-glossed once the user has stopped
+    # typing this long; 0 waits for a save.
+    idle_pause_ms: int = 1500
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,6 +322,7 @@ def parse_config(data: Mapping[str, Any], source: str = "defaults") -> Config:
     index = IndexConfig(
         exclude=exclude,
         max_file_bytes=index_r.int_("max_file_bytes", INDEX_DEFAULTS.max_file_bytes, 1),
+        idle_pause_ms=index_r.int_("idle_pause_ms", INDEX_DEFAULTS.idle_pause_ms, 0),
     )
     index_r.finish()
 

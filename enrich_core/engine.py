@@ -80,6 +80,7 @@ class Engine:
         self._stopping = asyncio.Event()
         self._listeners: list[ResultListener] = []
         self._attempts: dict[str, int] = {}  # failed hash -> failures so far (as stored)
+        self._unsaved: set[str] = set()  # documents whose stored spans are an unsaved buffer
         self.retries = RetryQueue(
             RetryPolicy(config.retry.base_s, config.retry.max_s),
             lambda ref: self.scheduler.submit(ref, Priority.BACKLOG),
@@ -205,14 +206,24 @@ class Engine:
             self.scanned.set()
             return ScanReport(len(seen), parsed, unchanged, skipped, len(removed), queued)
 
-    async def document_changed(self, rel: str, text: str) -> int:
-        """The user saved (or paused on) an editor buffer: its changed spans go first."""
-        parsed = await asyncio.to_thread(self.indexer.parse_text, rel, text)
+    async def document_changed(self, rel: str, text: str, *, saved: bool = True) -> int:
+        """The user saved, or paused typing in, an editor buffer: its changed spans go first.
+
+        An unsaved buffer's spans are stored with no disk stamp, so the next scan
+        or a close without saving reads the disk's text again."""
+        parsed = await asyncio.to_thread(self.indexer.parse_text, rel, text, saved)
         self.texts.set_buffer(parsed)
+        if saved:
+            self._unsaved.discard(rel)
+        else:
+            self._unsaved.add(rel)
         return await self._replace(parsed, Priority.EDITED)
 
-    def document_closed(self, rel: str) -> None:
+    async def document_closed(self, rel: str) -> None:
         self.texts.drop_buffer(rel)
+        if rel in self._unsaved:
+            self._unsaved.discard(rel)
+            await self.files_changed([rel])  # closed without saving: the disk is the truth
 
     async def files_changed(self, rels: Iterable[str]) -> int:
         """Files changed on disk (watcher): re-parse each, queue what lost its gloss.
@@ -241,7 +252,14 @@ class Engine:
         self.writer.submit(ReplaceFile(parsed.path, parsed.mtime_ns, parsed.size, parsed.spans))
         self.texts.remember(parsed)  # its changed spans are glossed next: no second parse
         hashes = [s.content_hash for s in parsed.spans]
-        glossed = await self._store().glossed_hashes(hashes)
+        store = self._store()
+        glossed = await store.glossed_hashes(hashes)
+        gone = self.scheduler.queued_in(parsed.path) - set(hashes)
+        if gone:
+            # Text that was edited away: the backends' time goes to the newer
+            # text. Identical text in another file keeps its place.
+            elsewhere = await store.hashes_elsewhere(gone, parsed.path)
+            self.scheduler.forget(parsed.path, gone - elsewhere)
         queued = 0
         for s in parsed.spans:
             if s.content_hash not in glossed:

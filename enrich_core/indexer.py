@@ -93,13 +93,16 @@ class Indexer:
             return None
         return self.parse_file(SourceFile(rel, abs_path, st.st_size, st.st_mtime_ns))
 
-    def parse_text(self, rel: str, text: str) -> ParsedFile:
-        """An editor buffer: its text wins over the disk's."""
-        try:
-            st = (self.root / rel).stat()
-            mtime_ns, size = st.st_mtime_ns, st.st_size
-        except OSError:
-            mtime_ns, size = 0, 0  # unsaved: the next scan reads the disk again
+    def parse_text(self, rel: str, text: str, saved: bool = True) -> ParsedFile:
+        """An editor buffer: its text wins over the disk's. Unsaved (or a file not on
+        disk yet), it gets no stamp, so the next scan reads the disk again."""
+        mtime_ns, size = 0, -1
+        if saved:
+            try:
+                st = (self.root / rel).stat()
+                mtime_ns, size = st.st_mtime_ns, st.st_size
+            except OSError:
+                pass
         return ParsedFile(rel, mtime_ns, size, extract_spans(rel, text))
 
 

@@ -62,6 +62,8 @@ class Scheduler:
     def __init__(self) -> None:
         self._heaps: dict[Priority, list[_Entry]] = {p: [] for p in Priority}
         self._best: dict[str, Priority] = {}  # queued hash -> best priority asked for it
+        self._where: dict[str, str] = {}  # queued hash -> the path it was queued for
+        self._by_path: dict[str, set[str]] = {}  # path -> queued hashes it holds
         self._counts: dict[Priority, int] = {p: 0 for p in Priority}
         self._passed_over: dict[Priority, int] = {p: 0 for p in Priority}
         self._in_flight: set[str] = set()
@@ -82,6 +84,9 @@ class Scheduler:
             self._counts[best] -= 1
         self._counts[priority] += 1
         self._best[h] = priority
+        self._unindex(h)
+        self._where[h] = ref.path
+        self._by_path.setdefault(ref.path, set()).add(h)
         seq = next(self._seq)
         # Disk changes: the most recent first, so a later event sorts earlier.
         order = -seq if priority is Priority.DISK else seq
@@ -113,6 +118,7 @@ class Scheduler:
             if self._best.get(entry.ref.content_hash) is priority:
                 break
         del self._best[entry.ref.content_hash]
+        self._unindex(entry.ref.content_hash)
         self._counts[priority] -= 1
         self._passed_over[priority] = 0
         for p in Priority:
@@ -122,6 +128,32 @@ class Scheduler:
                 self._passed_over[p] = 0
         self._in_flight.add(entry.ref.content_hash)
         return priority, entry.ref
+
+    def queued_in(self, path: str) -> set[str]:
+        """Hashes queued for spans of this file."""
+        return set(self._by_path.get(path, ()))
+
+    def forget(self, path: str, hashes: set[str]) -> int:
+        """Drop queued spans of this file whose text is gone: the backend's time goes
+        to the newer text. Their heap entries are skipped when they surface."""
+        dropped = 0
+        for h in hashes & self._by_path.get(path, set()):
+            prio = self._best.pop(h)
+            self._counts[prio] -= 1
+            self._unindex(h)
+            dropped += 1
+        if dropped and not self._best and not self._in_flight:
+            self._idle.set()
+        return dropped
+
+    def _unindex(self, content_hash: str) -> None:
+        path = self._where.pop(content_hash, None)
+        if path is None:
+            return
+        held = self._by_path[path]
+        held.discard(content_hash)
+        if not held:
+            del self._by_path[path]
 
     def done(self, content_hash: str) -> None:
         """The span's result is committed; the same text may be queued again."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -153,15 +154,24 @@ class Store:
         )
         return [SpanRecord(*r) for r in rows]
 
-    async def glossed_hashes(self, hashes: list[str]) -> set[str]:
+    async def glossed_hashes(self, hashes: Iterable[str]) -> set[str]:
+        """Which of these texts have a gloss under the current prompt."""
+        return await self._present("glosses", hashes, "prompt_version = ?", self.prompt_version)
+
+    async def hashes_elsewhere(self, hashes: Iterable[str], path: str) -> set[str]:
+        """Which of these texts are also spans of another file."""
+        return await self._present("spans", hashes, "path != ?", path)
+
+    async def _present(self, table: str, hashes: Iterable[str], where: str, arg: str) -> set[str]:
         found: set[str] = set()
-        for i in range(0, len(hashes), 500):
-            chunk = hashes[i : i + 500]
+        listed = list(hashes)
+        for i in range(0, len(listed), 500):  # under SQLite's bound-parameter limit
+            chunk = listed[i : i + 500]
             marks = ",".join("?" * len(chunk))
             rows = await self._all(
-                f"SELECT content_hash FROM glosses WHERE prompt_version = ? "
-                f"AND content_hash IN ({marks})",
-                (self.prompt_version, *chunk),
+                f"SELECT DISTINCT content_hash FROM {table} "
+                f"WHERE content_hash IN ({marks}) AND {where}",
+                (*chunk, arg),
             )
             found.update(r[0] for r in rows)
         return found
@@ -182,8 +192,7 @@ class Store:
             (pv, pv),
         )
         return [
-            Unglossed(SpanRecord(*r[:-4]), int(r[-4]), r[-3], bool(r[-2]), int(r[-1]))
-            for r in rows
+            Unglossed(SpanRecord(*r[:-4]), int(r[-4]), r[-3], bool(r[-2]), int(r[-1])) for r in rows
         ]
 
     async def hover(self, path: str, line: int) -> HoverInfo | None:

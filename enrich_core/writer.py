@@ -70,7 +70,14 @@ class ReplaceFile:
             prev: str | None = None
             if s.qualname in old:
                 old_hash, old_prev = old[s.qualname]
-                prev = old_prev if old_hash == s.content_hash else old_hash
+                if old_hash == s.content_hash:
+                    prev = old_prev
+                elif old_prev is not None and not _has_gloss(conn, old_hash):
+                    # Edited again before the last text was glossed: the gloss
+                    # the hover can still show (marked stale) is the older one.
+                    prev = old_prev
+                else:
+                    prev = old_hash
             rows.append(
                 (
                     s.path, s.name, s.qualname, s.kind.value, s.container,
@@ -214,6 +221,11 @@ class RecordResult:
                 for q in op.result.requests
             ],
         )  # fmt: skip
+
+
+def _has_gloss(conn: sqlite3.Connection, content_hash: str) -> bool:
+    row = conn.execute("SELECT 1 FROM glosses WHERE content_hash = ? LIMIT 1", (content_hash,))
+    return row.fetchone() is not None
 
 
 def _delete_spans(conn: sqlite3.Connection, paths: Sequence[str]) -> None:

@@ -49,6 +49,7 @@ class GlossServer(LanguageServer):
         # One pool for every folder: a backend's cap holds across folders, and
         # the workers share out their time fairly (enrich_core/pool.py).
         self.pool: WorkPool | None = None
+        self.edit_pauses: dict[str, asyncio.TimerHandle] = {}  # uri -> idle re-gloss timer
         self._tasks: set[asyncio.Task[Any]] = set()
 
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
@@ -96,6 +97,9 @@ class GlossServer(LanguageServer):
         """Stop watchers, background tasks and engines (draining writers). Idempotent."""
         for folder in self.folders:
             folder.stop_watch.set()
+        for timer in self.edit_pauses.values():
+            timer.cancel()
+        self.edit_pauses.clear()
         await self.cancel_tasks()
         for folder in self.folders:
             if folder.engine is not None:

@@ -1,10 +1,15 @@
-"""textDocument/didSave and didClose: the user's edits go to the front of the queue.
+"""didChange / didSave / didClose: the user's edits go to the front of the queue.
 
-On save the editor's text (not the disk's) is re-cut into spans, and only the
-spans whose text changed are queued, at the edited-document priority.
+The editor's text (not the disk's) is re-cut into spans, and only the spans
+whose text changed are queued, at the edited-document priority: on save, and
+once the user has stopped typing for `[index] idle_pause_ms` (a timer per
+document, restarted by every change; nothing is parsed while they type).
+pygls keeps each open document's text in step with the changes itself.
 """
 
 from __future__ import annotations
+
+import asyncio
 
 from lsprotocol import types
 
@@ -12,6 +17,7 @@ from server.lsp import GlossServer
 
 
 def setup(server: GlossServer) -> None:
+    server.feature(types.TEXT_DOCUMENT_DID_CHANGE)(did_change)
     server.feature(
         types.TEXT_DOCUMENT_DID_SAVE,
         types.SaveOptions(include_text=True),
@@ -19,23 +25,53 @@ def setup(server: GlossServer) -> None:
     server.feature(types.TEXT_DOCUMENT_DID_CLOSE)(did_close)
 
 
+def did_change(ls: GlossServer, params: types.DidChangeTextDocumentParams) -> None:
+    uri = params.text_document.uri
+    located = ls.locate(uri)
+    if located is None:
+        return
+    engine, _ = located
+    _cancel_pause(ls, uri)
+    pause_ms = engine.config.index.idle_pause_ms
+    if pause_ms > 0:
+        loop = asyncio.get_running_loop()
+        ls.edit_pauses[uri] = loop.call_later(pause_ms / 1000.0, _paused, ls, uri)
+
+
+def _paused(ls: GlossServer, uri: str) -> None:
+    ls.edit_pauses.pop(uri, None)
+    ls.spawn(_send_buffer(ls, uri, None, saved=False), name=f"idle re-gloss {uri}")
+
+
 async def did_save(ls: GlossServer, params: types.DidSaveTextDocumentParams) -> None:
+    _cancel_pause(ls, params.text_document.uri)
+    await _send_buffer(ls, params.text_document.uri, params.text, saved=True)
+
+
+async def did_close(ls: GlossServer, params: types.DidCloseTextDocumentParams) -> None:
+    uri = params.text_document.uri
+    _cancel_pause(ls, uri)
+    located = ls.locate(uri)
+    if located is not None:
+        engine, rel = located
+        await engine.document_closed(rel)
+
+
+async def _send_buffer(ls: GlossServer, uri: str, text: str | None, *, saved: bool) -> None:
     if not await ls.wait_ready():
         return
-    located = ls.locate(params.text_document.uri)
+    located = ls.locate(uri)
     if located is None:
         return
     engine, rel = located
     if not engine.indexer.filter.wants(rel):
         return  # ignored or secret-looking: never read, never sent
-    text = params.text
     if text is None:
-        text = ls.workspace.get_text_document(params.text_document.uri).source
-    await engine.document_changed(rel, text)
+        text = ls.workspace.get_text_document(uri).source
+    await engine.document_changed(rel, text, saved=saved)
 
 
-def did_close(ls: GlossServer, params: types.DidCloseTextDocumentParams) -> None:
-    located = ls.locate(params.text_document.uri)
-    if located is not None:
-        engine, rel = located
-        engine.document_closed(rel)
+def _cancel_pause(ls: GlossServer, uri: str) -> None:
+    pending = ls.edit_pauses.pop(uri, None)
+    if pending is not None:
+        pending.cancel()
