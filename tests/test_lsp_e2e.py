@@ -121,6 +121,45 @@ async def test_saving_an_edit_reglosses_only_the_changed_spans(
     assert "fresh" in markdown(await session.hover(SHAPES, LINE_AREA))
 
 
+async def test_a_pause_in_typing_reglosses_the_editor_s_text_without_a_save(
+    workspace: Path, start_lsp, llm: LLMServer
+) -> None:
+    (workspace / "gloss.toml").write_text(
+        gloss_toml(llm.url, extra="[index]\nidle_pause_ms = 300\n")
+    )
+    session = await start_lsp(workspace)
+    await session.progress.wait_idle()
+    before = len(llm.requests)
+    uri = session.uri(SHAPES)
+    disk_text = (workspace / SHAPES).read_text()
+    session.client.text_document_did_open(
+        types.DidOpenTextDocumentParams(
+            text_document=types.TextDocumentItem(
+                uri=uri, language_id="python", version=1, text=disk_text
+            )
+        )
+    )
+    # Three edits in a row, faster than the pause: only the last text is glossed.
+    for version, name in enumerate(("typed_v1", "typed_v2", "typed_v3"), start=2):
+        typed = disk_text + f"\n\ndef {name}(z):\n    return z\n"
+        session.client.text_document_did_change(
+            types.DidChangeTextDocumentParams(
+                text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+                content_changes=[types.TextDocumentContentChangeWholeDocument(text=typed)],
+            )
+        )
+
+    def typed_glossed(events: list[dict]) -> bool:
+        return any((e.get("last") or {}).get("symbol") == "typed_v3" for e in events)
+
+    await session.progress.wait_for(typed_glossed)
+    await session.progress.wait_idle()
+    assert [r.symbol for r in llm.requests[before:]] == ["typed_v3"]
+    assert "typed_v3" not in (workspace / SHAPES).read_text()  # never saved
+    line = typed.count("\n") - 2
+    assert "fresh" in markdown(await session.hover(SHAPES, line))
+
+
 async def test_a_broken_backend_gives_gloss_failed_and_no_summary(
     workspace: Path, start_lsp, llm: LLMServer
 ) -> None:
