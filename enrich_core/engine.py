@@ -234,16 +234,22 @@ class Engine:
             return await self._files_changed(rels)
 
     async def _files_changed(self, rels: Iterable[str]) -> int:
+        # A burst (a branch switch) can name thousands of files: they are parsed
+        # a chunk per thread hop, and only a chunk's parses are held at once.
+        # Oldest change first, so the most recent sorts first in the disk class.
+        ordered = await asyncio.to_thread(self.indexer.oldest_first, rels)
         queued = 0
         gone: list[str] = []
-        for rel in rels:
-            result = await asyncio.to_thread(self.indexer.parse_path, rel)
-            if result is None:
-                gone.append(rel)
-            elif isinstance(result, SkippedFile):
-                self.writer.submit(SkipFile(result.path, result.reason))
-            else:
-                queued += await self._replace(result, Priority.DISK)
+        for i in range(0, len(ordered), SCAN_CHUNK_FILES):
+            chunk = ordered[i : i + SCAN_CHUNK_FILES]
+            results = await asyncio.to_thread(self.indexer.parse_paths, chunk)
+            for rel, result in zip(chunk, results, strict=True):
+                if result is None:
+                    gone.append(rel)
+                elif isinstance(result, SkippedFile):
+                    self.writer.submit(SkipFile(result.path, result.reason))
+                else:
+                    queued += await self._replace(result, Priority.DISK)
         if gone:
             self.writer.submit(RemoveFiles(gone))
         return queued

@@ -9,7 +9,7 @@ secret-looking files are never opened (discovery decides before any read).
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -92,6 +92,20 @@ class Indexer:
         if not abs_path.is_file():
             return None
         return self.parse_file(SourceFile(rel, abs_path, st.st_size, st.st_mtime_ns))
+
+    def parse_paths(self, rels: list[str]) -> list[ParsedFile | SkippedFile | None]:
+        return [self.parse_path(rel) for rel in rels]
+
+    def oldest_first(self, rels: Iterable[str]) -> list[str]:
+        """Changed paths by modification time (a deleted one counts as oldest)."""
+
+        def mtime(rel: str) -> int:
+            try:
+                return (self.root / rel).stat().st_mtime_ns
+            except OSError:
+                return 0
+
+        return sorted(rels, key=mtime)
 
     def parse_text(self, rel: str, text: str, saved: bool = True) -> ParsedFile:
         """An editor buffer: its text wins over the disk's. Unsaved (or a file not on

@@ -21,6 +21,7 @@ from enrich_core.engine import Engine
 from enrich_core.pool import WorkPool
 from enrich_core.prompt import PROMPT_VERSION
 from enrich_core.render import render_hover
+from enrich_core.scheduler import Priority
 from tests.conftest import gloss_toml
 from tests.llm_server import LLMServer
 
@@ -227,3 +228,25 @@ async def test_a_watcher_batch_waits_for_a_scan_in_progress(
         await changed
         await engine.writer.flush()
         assert [h.span.name for h in await engine.search("second")] == ["second"]
+
+
+async def test_files_changed_together_are_glossed_most_recent_first(
+    tmp_path: Path, open_engine: Factory
+) -> None:
+    with LLMServer() as llm:
+        names = ("a.py", "b.py", "c.py")
+        root = make_root(
+            tmp_path / "ws", llm, {n: f"def in_{n[0]}(x):\n    return x\n" for n in names}
+        )
+        engine = await open_engine(root, glossing=False)  # nothing drains the queue
+        await engine.scan()
+        for name, stamp in zip(names, (3_000, 1_000, 2_000), strict=True):
+            (root / name).write_text(f"def in_{name[0]}(x):\n    return x + 1\n")
+            os.utime(root / name, (1_700_000_000 + stamp,) * 2)
+        await engine.files_changed(sorted(names))
+        popped = [engine.scheduler.pop() for _ in names]
+        assert [(p[0], p[1].qualname) for p in popped if p] == [
+            (Priority.DISK, "in_a"),
+            (Priority.DISK, "in_c"),
+            (Priority.DISK, "in_b"),
+        ]
