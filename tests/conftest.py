@@ -123,13 +123,15 @@ class ProgressWatcher:
             async with self._changed:
                 await self._changed.wait_for(lambda: predicate(self.events))
 
-    async def wait_idle(self, limit_s: float = 30.0) -> None:
-        """Until the latest notification says: scanned, nothing queued, nothing in flight."""
+    async def wait_idle(self, limit_s: float = 30.0, root: Path | None = None) -> None:
+        """Until the latest notification (of `root`'s engine, if given) says: scanned,
+        nothing queued, nothing in flight."""
 
         def idle(events: list[dict[str, Any]]) -> bool:
-            if not events:
+            mine = [e for e in events if root is None or e["root"] == str(root)]
+            if not mine:
                 return False
-            last = events[-1]
+            last = mine[-1]
             return bool(last["scanned"]) and last["queued"] == 0 and last["in_flight"] == 0
 
         await self.wait_for(idle, limit_s)
@@ -176,7 +178,9 @@ async def start_lsp() -> AsyncIterator[Callable[..., Any]]:
         root: Path,
         init_options: dict[str, Any] | None = None,
         capabilities: types.ClientCapabilities | None = None,
+        folders: list[Path] | None = None,
     ) -> Session:
+        """`folders`: the workspace folders (default: just `root`)."""
         config = ClientServerConfig(server_command=[sys.executable, "-m", "server", "--stdio"])
         client = await config.start()
         assert isinstance(client, LanguageClient)
@@ -191,7 +195,9 @@ async def start_lsp() -> AsyncIterator[Callable[..., Any]]:
             types.InitializeParams(
                 capabilities=capabilities or types.ClientCapabilities(),
                 root_uri=root.as_uri(),
-                workspace_folders=[types.WorkspaceFolder(uri=root.as_uri(), name=root.name)],
+                workspace_folders=[
+                    types.WorkspaceFolder(uri=f.as_uri(), name=f.name) for f in folders or [root]
+                ],
                 initialization_options=init_options,
             )
         )

@@ -160,6 +160,34 @@ async def test_a_pause_in_typing_reglosses_the_editor_s_text_without_a_save(
     assert "fresh" in markdown(await session.hover(SHAPES, line))
 
 
+async def test_two_workspace_folders_share_one_host_s_cap_and_both_get_glosses(
+    tmp_path: Path, start_lsp
+) -> None:
+    with LLMServer(latency_s=0.01) as llm:
+        roots = []
+        for name, count in (("big", 30), ("small", 3)):
+            root = tmp_path / name
+            root.mkdir()
+            (root / "gloss.toml").write_text(gloss_toml(llm.url, concurrency=1))
+            body = "".join(f"def {name}_{i}(x):\n    return x + {i}\n\n\n" for i in range(count))
+            (root / f"{name}.py").write_text(body)
+            roots.append(root)
+        session = await start_lsp(roots[0], folders=roots)
+        for root in roots:
+            await session.progress.wait_idle(root=root)
+        hover = await session.client.text_document_hover_async(
+            types.HoverParams(
+                text_document=types.TextDocumentIdentifier(uri=(roots[1] / "small.py").as_uri()),
+                position=types.Position(line=0, character=4),
+            )
+        )
+        assert "fresh" in markdown(hover)
+        assert len(llm.requests) == 33
+        assert llm.max_in_flight == 1  # one host, one cap, whatever the number of folders
+        small_at = [i for i, s in enumerate(llm.symbols()) if s and s.startswith("small_")]
+        assert max(small_at) <= 9  # the folders took turns
+
+
 async def test_a_broken_backend_gives_gloss_failed_and_no_summary(
     workspace: Path, start_lsp, llm: LLMServer
 ) -> None:
