@@ -210,7 +210,8 @@ async def cmd_status(root: Path, as_json: bool) -> int:
         print(json.dumps(status, indent=2, sort_keys=True))
         return EXIT_OK
     print(f"workspace {status['root']} ({status['config_source']})")
-    print(_summary_line(status) + f"; {status['stale']} stale")
+    outdated = f"; {status['outdated']} by an older prompt" if status["outdated"] else ""
+    print(_summary_line(status) + f"; {status['stale']} stale{outdated}")
     for name, t in status["tiers"].items():
         print(
             f"tier {name}: {t['glosses']} glosses, {t['requests']} requests, "
