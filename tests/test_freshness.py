@@ -30,10 +30,15 @@ Factory = Callable[..., Any]
 
 @pytest.fixture
 async def open_engine() -> AsyncIterator[Factory]:
+    """Engines, stopped after the test; `shared=True` ones share one pool, as the
+    server's workspace folders do (stopped after them)."""
     engines: list[Engine] = []
+    pools: list[WorkPool] = []
 
-    async def make(root: Path, *, pool: WorkPool | None = None, glossing: bool = True) -> Engine:
-        engine = Engine(root, load_config(root), pool=pool)
+    async def make(root: Path, *, shared: bool = False, glossing: bool = True) -> Engine:
+        if shared and not pools:
+            pools.append(WorkPool())
+        engine = Engine(root, load_config(root), pool=pools[0] if shared else None)
         await engine.start(glossing=glossing)
         engines.append(engine)
         return engine
@@ -41,6 +46,16 @@ async def open_engine() -> AsyncIterator[Factory]:
     yield make
     for engine in reversed(engines):
         await engine.stop()
+    for pool in pools:
+        await pool.stop()
+
+
+async def scanned_roots(open_engine: Factory, *roots: Path) -> list[Engine]:
+    """One engine per root on one shared pool, each root's backlog queued in order."""
+    engines = [await open_engine(root, shared=True) for root in roots]
+    for engine in engines:
+        await engine.scan()
+    return engines
 
 
 def functions(prefix: str, n: int) -> str:
@@ -61,26 +76,20 @@ async def test_two_roots_share_the_host_cap_and_a_small_root_is_not_stuck_behind
     with LLMServer(latency_s=0.01) as llm:
         big = make_root(tmp_path / "big", llm, {"big.py": functions("big", 40)})
         small = make_root(tmp_path / "small", llm, {"small.py": functions("small", 4)})
-        pool = WorkPool()
-        try:
-            big_engine = await open_engine(big, pool=pool)
-            small_engine = await open_engine(small, pool=pool)
-            # The same backend definition in both roots is one host with one cap.
-            assert big_engine.backends["test"] is small_engine.backends["test"]
-            assert pool.worker_count() == 1
-            await big_engine.scan()  # the big root queues first...
-            await small_engine.scan()
-            await big_engine.wait_idle()
-            await small_engine.wait_idle()
-            order = [s for s in llm.symbols() if s]
-            assert len(order) == 44
-            # ...yet the roots take turns: the small one is done within its first
-            # few turns, not after the big backlog (strict FIFO: index 43).
-            last_small = max(i for i, s in enumerate(order) if s.startswith("small_"))
-            assert last_small <= 9, order[:12]
-            assert llm.max_in_flight == 1  # two roots, one host: still one request at a time
-        finally:
-            await pool.stop()
+        # The big root queues its backlog first...
+        big_engine, small_engine = await scanned_roots(open_engine, big, small)
+        # The same backend definition in both roots is one host with one cap.
+        assert big_engine.backends["test"] is small_engine.backends["test"]
+        assert big_engine.pool is not None and big_engine.pool.worker_count() == 1
+        await big_engine.wait_idle()
+        await small_engine.wait_idle()
+        order = [s for s in llm.symbols() if s]
+        assert len(order) == 44
+        # ...yet the roots take turns: the small one is done within its first
+        # few turns, not after the big backlog (strict FIFO: index 43).
+        last_small = max(i for i, s in enumerate(order) if s.startswith("small_"))
+        assert last_small <= 9, order[:12]
+        assert llm.max_in_flight == 1  # two roots, one host: still one request at a time
 
 
 async def test_an_edit_in_one_root_goes_before_every_root_s_backlog(
@@ -89,23 +98,16 @@ async def test_an_edit_in_one_root_goes_before_every_root_s_backlog(
     with LLMServer(latency_s=0.02) as llm:
         a = make_root(tmp_path / "a", llm, {"a.py": functions("back_a", 20)})
         b = make_root(tmp_path / "b", llm, {"b.py": functions("back_b", 20)})
-        pool = WorkPool()
-        try:
-            engine_a = await open_engine(a, pool=pool)
-            engine_b = await open_engine(b, pool=pool)
-            await engine_a.scan()
-            await engine_b.scan()
-            assert await asyncio.to_thread(llm.wait_for_requests, 1)
-            edited = "def edited_now(y):\n    return y * 2\n"
-            (b / "new.py").write_text(edited)
-            await engine_b.document_changed("new.py", edited)
-            await engine_a.wait_idle()
-            await engine_b.wait_idle()
-            order = llm.symbols()
-            # One request was in flight, and a worker may have taken one more.
-            assert order.index("edited_now") <= 2, order[:5]
-        finally:
-            await pool.stop()
+        engine_a, engine_b = await scanned_roots(open_engine, a, b)
+        assert await asyncio.to_thread(llm.wait_for_requests, 1)
+        edited = "def edited_now(y):\n    return y * 2\n"
+        (b / "new.py").write_text(edited)
+        await engine_b.document_changed("new.py", edited)
+        await engine_a.wait_idle()
+        await engine_b.wait_idle()
+        order = llm.symbols()
+        # One request was in flight, and a worker may have taken one more.
+        assert order.index("edited_now") <= 2, order[:5]
 
 
 async def test_an_older_prompt_s_glosses_are_shown_and_refreshed_after_the_backlog_newest_first(
