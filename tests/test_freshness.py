@@ -252,3 +252,21 @@ async def test_files_changed_together_are_glossed_most_recent_first(
             (Priority.DISK, "in_c"),
             (Priority.DISK, "in_b"),
         ]
+
+
+async def test_a_root_that_stops_mid_run_leaves_the_other_root_working(
+    tmp_path: Path, open_engine: Factory
+) -> None:
+    with LLMServer(latency_s=0.05) as slow, LLMServer() as fast:
+        a = make_root(tmp_path / "a", slow, {"a.py": functions("in_a", 20)})
+        b = make_root(tmp_path / "b", fast, {"b.py": functions("in_b", 20)})
+        engine_a, engine_b = await scanned_roots(open_engine, a, b)
+        assert engine_a.pool is not None and engine_a.pool.worker_count() == 2  # two hosts
+        assert await asyncio.to_thread(slow.wait_for_requests, 1)
+        pool = engine_a.pool
+        await engine_a.stop()  # its gloss in flight is abandoned, not committed half-way
+        assert pool.worker_count() == 1
+        await engine_b.wait_idle()
+        status = await engine_b.status()
+        assert status["enriched"] == status["spans"] == 20
+        assert len(slow.requests) <= 2  # nothing more went to the stopped root's host
