@@ -81,6 +81,9 @@ class Engine:
         self._listeners: list[ResultListener] = []
         self._attempts: dict[str, int] = {}  # failed hash -> failures so far (as stored)
         self._unsaved: set[str] = set()  # documents whose stored spans are an unsaved buffer
+        # Spans the user asked to gloss again -> the tier to start at. Such a span
+        # keeps its gloss if the new attempt fails, and is not retried on a timer.
+        self._asked_again: dict[str, int] = {}
         self.retries = RetryQueue(
             RetryPolicy(config.retry.base_s, config.retry.max_s),
             lambda ref: self.scheduler.submit(ref, Priority.BACKLOG),
@@ -294,8 +297,9 @@ class Engine:
                     span = self.texts.cached(ref.path, ref.content_hash)
             if span is None:
                 return  # the text changed again; the newer text is queued on its own
+            start_tier = self._asked_again.get(ref.content_hash, 0)
             with self.pool.gpu_watch.track() as vram:
-                result = await self.router.gloss(span)
+                result = await self.router.gloss(span, start_tier)
             # Do not wait for the commit here: the worker goes straight on to
             # the next span and the backend stays busy. Progress is reported
             # from the commit callback, after the row is durable.
@@ -308,9 +312,12 @@ class Engine:
 
     def _committed(self, ref: SpanRef, result: GlossResult, future: asyncio.Future[None]) -> None:
         self.scheduler.done(ref.content_hash)
+        asked_again = self._asked_again.pop(ref.content_hash, None) is not None
         if future.cancelled() or future.exception() is not None:
             return
-        if result.gloss is None:
+        if result.gloss is None and asked_again:
+            pass  # its earlier gloss stands; the user sees the failure and may ask again
+        elif result.gloss is None:
             attempts = self._attempts.get(ref.content_hash, 0) + 1
             self._attempts[ref.content_hash] = attempts
             self.retries.defer(ref, attempts, time.time())
@@ -337,6 +344,45 @@ class Engine:
             self.scheduler.submit(_ref(span), Priority.HOVER)
         return self.scheduler.position(span.content_hash)
 
+    async def gloss_again(
+        self, rel: str, line: int | None, *, escalate: bool = False
+    ) -> tuple[int, str]:
+        """On the user's word: gloss the span at `line` (the whole file if None) again,
+        first in the queue; with `escalate`, from the tier after the one that wrote
+        its gloss. (spans queued, a line for the user)."""
+        if self.router is None:
+            return 0, "Gloss has no backends running for this folder"
+        store = self._store()
+        if line is None:
+            spans = await store.spans_in_file(rel)
+            if not spans:
+                return 0, f"{rel} has no functions, methods or classes indexed"
+        else:
+            span = await store.span_at(rel, line)
+            if span is None:
+                return 0, f"no function, method or class at {rel}:{line + 1}"
+            spans = [span]
+        names = [t.name for t in self.config.tiers]
+        queued = 0
+        tier_note = ""
+        for span in spans:
+            start = 0
+            if escalate:
+                current = (await store.hover_for(span)).gloss
+                if current is None or current.tier not in names:
+                    return 0, f"{span.qualname} has no gloss to escalate yet"
+                start = names.index(current.tier) + 1
+                if start >= len(names):
+                    return 0, f"{span.qualname} was glossed by the last tier, {current.tier}"
+                tier_note = f" by {names[start]}"
+            if self.scheduler.submit(_ref(span), Priority.HOVER):
+                self._asked_again[span.content_hash] = start
+                queued += 1
+        what = spans[0].qualname if line is not None else f"{len(spans)} spans of {rel}"
+        if not queued:
+            return 0, f"{what}: already being glossed"
+        return queued, f"{what}: queued to be glossed again{tier_note}"
+
     async def search(self, query: str, limit: int = 100) -> list[SymbolHit]:
         return await self._store().search(query, limit)
 
@@ -353,21 +399,15 @@ class Engine:
             "in_flight": self.scheduler.in_flight,
             "by_priority": self.scheduler.queued_by_priority(),
         }
-        breakers = self.router.breakers if self.router else {}
-        backends: dict[str, Any] = {}
+        backends = self.backend_health()
         for b in self.config.backends:
             live = self.backends.get(b.name)
-            breaker = breakers.get(b.name)
-            backends[b.name] = {
-                "kind": b.kind,
-                "url": b.url,
-                "healthy": breaker.state.value == "closed" if breaker else None,
-                "state": breaker.state.value if breaker else "not started",
-                "last_error": breaker.last_error if breaker else None,
-                "in_flight": live.in_flight if live else 0,
-                "errors": live.errors if live else 0,
-                "max_concurrency": b.max_concurrency,
-            }
+            backends[b.name].update(
+                kind=b.kind,
+                in_flight=live.in_flight if live else 0,
+                errors=live.errors if live else 0,
+                max_concurrency=b.max_concurrency,
+            )
         metrics = await pipeline_metrics(store, self.config)
         for name, numbers in metrics.pop("backend_requests").items():
             backends.setdefault(name, {}).update(numbers)
@@ -379,6 +419,20 @@ class Engine:
         out["failure_reasons"] = [
             {"reason": reason, "spans": n} for reason, n in await store.failure_reasons()
         ]
+        return out
+
+    def backend_health(self) -> dict[str, dict[str, Any]]:
+        """Each backend's circuit breaker: cheap, for a status bar after every gloss."""
+        breakers = self.router.breakers if self.router else {}
+        out: dict[str, dict[str, Any]] = {}
+        for b in self.config.backends:
+            breaker = breakers.get(b.name)
+            out[b.name] = {
+                "url": b.url,
+                "healthy": breaker.state.value == "closed" if breaker else None,
+                "state": breaker.state.value if breaker else "not started",
+                "last_error": breaker.last_error if breaker else None,
+            }
         return out
 
     def relative(self, path: Path) -> str | None:

@@ -14,6 +14,7 @@ tier, with a named reason. The router never produces gloss text itself:
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -107,11 +108,15 @@ class Router:
         self._rng = rng or random.Random()
         self._sleep = sleep
 
-    async def gloss(self, span: Span) -> GlossResult:
+    async def gloss(self, span: Span, start_tier: int = 0) -> GlossResult:
+        """`start_tier`: the user asked for a bigger model than the span's shape calls for."""
         started = time.monotonic()
         redaction = redact_secrets(span.text)
         overhead = estimate_tokens(str(build_prompt(span, "").messages))
         route = choose_route(self.tiers, redaction.text, overhead)
+        if start_tier > route.tier_index:
+            asked = f"escalated by the user to {self.tiers[start_tier].name}"
+            route = dataclasses.replace(route, tier_index=start_tier, reason=asked)
         prompt = build_prompt(span, route.code)
         tally = _Tally()
 

@@ -195,6 +195,15 @@ class Store:
             Unglossed(SpanRecord(*r[:-4]), int(r[-4]), r[-3], bool(r[-2]), int(r[-1])) for r in rows
         ]
 
+    async def span_at(self, path: str, line: int) -> SpanRecord | None:
+        """The innermost span whose lines hold `line` (a method, not its class)."""
+        row = await self._one(
+            f"SELECT {SPAN_COLUMNS} FROM spans WHERE path = ? AND start_line <= ? "
+            "AND end_line >= ? ORDER BY start_line DESC LIMIT 1",
+            (path, line, line),
+        )
+        return SpanRecord(*row) if row is not None else None
+
     async def hover(self, path: str, line: int) -> HoverInfo | None:
         """The span whose header (decorators through the `def`/`class` line) holds `line`."""
         rows = await self._all(

@@ -133,9 +133,9 @@ class GlossServer(LanguageServer):
 
 
 def build_server() -> GlossServer:
-    from server.features import documents, hover, lifecycle, status, symbols
+    from server.features import commands, documents, hover, lifecycle, status, symbols
 
     server = GlossServer()
-    for feature in (lifecycle, documents, hover, symbols, status):
+    for feature in (lifecycle, documents, hover, symbols, status, commands):
         feature.setup(server)
     return server

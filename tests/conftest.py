@@ -111,7 +111,7 @@ class ProgressWatcher:
         self._changed = asyncio.Condition()
 
     async def record(self, params: Any) -> None:
-        data = params if isinstance(params, dict) else _to_dict(params)
+        data = params if isinstance(params, dict) else as_dict(params)
         async with self._changed:
             self.events.append(data)
             self._changed.notify_all()
@@ -137,13 +137,13 @@ class ProgressWatcher:
         await self.wait_for(idle, limit_s)
 
 
-def _to_dict(obj: Any) -> dict[str, Any]:
+def as_dict(obj: Any) -> dict[str, Any]:
     if hasattr(obj, "_asdict"):
-        return {k: _to_dict(v) for k, v in obj._asdict().items()}
+        return {k: as_dict(v) for k, v in obj._asdict().items()}
     if hasattr(obj, "__dict__"):
-        return {k: _to_dict(v) for k, v in vars(obj).items()}
+        return {k: as_dict(v) for k, v in vars(obj).items()}
     if isinstance(obj, list):
-        return [_to_dict(v) for v in obj]  # type: ignore[return-value]
+        return [as_dict(v) for v in obj]  # type: ignore[return-value]
     return obj  # type: ignore[no-any-return]
 
 

@@ -42,5 +42,6 @@ def notify(ls: GlossServer, engine: Engine, *, last: dict[str, Any] | None = Non
             "in_flight": scheduler.in_flight,
             "by_priority": scheduler.queued_by_priority(),
             "last": last,
+            "backends": engine.backend_health(),
         },
     )
