@@ -61,6 +61,7 @@ class WorkPool:
         self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
         self._workers: set[asyncio.Task[None]] = set()
         self._busy: dict[asyncio.Task[None], WorkSource] = {}
+        self._target = 0  # workers wanted: worker_count() as of the last attach/detach
         self._stopping = asyncio.Event()
         self._gpu_task: asyncio.Task[None] | None = None
 
@@ -146,7 +147,7 @@ class WorkPool:
         return sum(b.config.max_concurrency for b in hosts.values())
 
     def _resize(self) -> None:
-        target = 0 if self._stopping.is_set() else self.worker_count()
+        self._target = target = 0 if self._stopping.is_set() else self.worker_count()
         while len(self._workers) < target:
             task = asyncio.create_task(self._work(), name=f"gloss-worker-{len(self._workers)}")
             self._workers.add(task)
@@ -186,7 +187,7 @@ class WorkPool:
 
     async def _next(self, me: asyncio.Task[None]) -> tuple[WorkSource, SpanRef] | None:
         while True:
-            if len(self._workers) > self.worker_count():
+            if len(self._workers) > self._target:
                 self._workers.discard(me)  # at once, so only the surplus leaves
                 return None
             picked = self._pick()
