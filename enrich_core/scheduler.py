@@ -98,13 +98,17 @@ class Scheduler:
 
     def peek(self) -> Priority | None:
         """The class the next `pop()` takes from, or None when nothing is queued."""
-        waiting = [p for p in Priority if self._counts[p]]
-        if not waiting:
-            return None
-        if waiting[0] is Priority.HOVER:
-            return Priority.HOVER
-        starved = [p for p in waiting[1:] if self._passed_over[p] >= SHARE_EVERY]
-        return starved[0] if starved else waiting[0]
+        first: Priority | None = None
+        for p in Priority:
+            if not self._counts[p]:
+                continue
+            if first is None:
+                if p is Priority.HOVER:
+                    return p  # a person is waiting: never passed over
+                first = p
+            elif self._passed_over[p] >= SHARE_EVERY:
+                return p  # a lower class due its share
+        return first
 
     def pop(self) -> tuple[Priority, SpanRef] | None:
         """Take the next span (now in flight until `done`), or None when nothing is queued."""
