@@ -258,10 +258,17 @@ class Engine:
         return queued
 
     async def _replace(self, parsed: ParsedFile, priority: Priority) -> int:
+        """Store a file's new spans; queue, at `priority`, only those whose text changed.
+
+        A span whose text the file already had keeps its place: in the backlog,
+        or waiting out a failure's backoff. Promoting a whole file still in the
+        backlog would put its unchanged functions ahead of the one just edited."""
+        store = self._store()
+        # Read before the replace is submitted: the writer may commit it any time after.
+        had = {record.content_hash for record in await store.spans_in_file(parsed.path)}
         self.writer.submit(ReplaceFile(parsed.path, parsed.mtime_ns, parsed.size, parsed.spans))
         self.texts.remember(parsed)  # its changed spans are glossed next: no second parse
         hashes = [s.content_hash for s in parsed.spans]
-        store = self._store()
         glossed = await store.glossed_hashes(hashes)
         gone = self.scheduler.queued_in(parsed.path) - set(hashes)
         if gone:
@@ -271,7 +278,7 @@ class Engine:
             self.scheduler.forget(parsed.path, gone - elsewhere)
         queued = 0
         for s in parsed.spans:
-            if s.content_hash not in glossed:
+            if s.content_hash not in glossed and s.content_hash not in had:
                 ref = SpanRef(s.path, s.qualname, s.content_hash, s.start_line)
                 queued += self.scheduler.submit(ref, priority)
         return queued

@@ -272,17 +272,6 @@ async def test_a_save_is_glossed_next_while_thousands_wait(
 
 
 @pytest.mark.parametrize("via", ["editor", "disk"])
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "Engine._replace queues every span of a changed file that has no gloss yet, not only "
-        "the spans whose text changed: in a file still in the backlog all 50 functions are "
-        "promoted to EDITED (by a save) or DISK (by a file-system event), so a function added "
-        "mid-file waits for the 25 before it (28-30 answers measured, with the backlog's "
-        "share; the disk class takes them bottom-up) instead of about one completion "
-        "(server/features/documents.py: 'only the spans whose text changed are queued')"
-    ),
-)
 async def test_a_change_in_a_file_still_in_the_backlog_is_glossed_next(
     via: str, tmp_path: Path, slow_llm: LLMServer, start_lsp: Any
 ) -> None:
