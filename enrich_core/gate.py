@@ -61,8 +61,12 @@ def check_quality(gloss: Gloss, span: Span) -> None:
         raise GlossRejected("filler", f"summary is filler: {summary!r}")
     if len(summary.split()) < MIN_SUMMARY_WORDS:
         raise GlossRejected("too_short", f"summary has {len(summary.split())} words")
+    # A parameter may well be named `tags` or `summary`: as an input, that is no echo.
+    params = {p.lower() for p in parameter_names(span) or ()}
     for field in ("inputs", "outputs", "side_effects", "pitfalls", "tags"):
         for item in getattr(gloss, field):
+            if field == "inputs" and item.strip(" :`").lower() in params:
+                continue
             if item.lower().strip(" .") in FILLER or _JUNK_ITEM.match(item.strip()):
                 raise GlossRejected("filler", f"{field} holds {item!r}")
     _check_not_copied(summary, span)

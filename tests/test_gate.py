@@ -75,3 +75,11 @@ def test_parameters_come_from_the_real_signature() -> None:
     assert parameter_names(FETCH) == {"url", "timeout", "headers"}
     assert parameter_names(BOX) is None  # a class: its inputs cannot be checked this way
     check_quality(gloss(inputs=("anything: goes",)), BOX)
+
+
+def test_a_parameter_named_like_a_schema_field_is_an_input_not_an_echo() -> None:
+    (tagged,) = extract_spans("t.py", "def label(item, tags):\n    return item, tags\n")
+    check_quality(gloss(inputs=("item: the thing", "tags")), tagged)
+    with pytest.raises(GlossRejected) as info:
+        check_quality(gloss(inputs=("url: address", "tags")), FETCH)  # fetch has no `tags`
+    assert info.value.reason == "filler"
