@@ -289,7 +289,7 @@ class Engine:
 
     # --- workers -----------------------------------------------------------
 
-    async def gloss_one(self, ref: SpanRef) -> None:
+    async def gloss_one(self, ref: SpanRef, priority: Priority = Priority.BACKLOG) -> None:
         """Gloss one span the pool popped from this engine's queue."""
         assert self.router is not None and self.pool is not None
         committed = False
@@ -310,7 +310,10 @@ class Engine:
             # Do not wait for the commit here: the worker goes straight on to
             # the next span and the backend stays busy. Progress is reported
             # from the commit callback, after the row is durable.
-            future = self.writer.submit(RecordResult(result, PROMPT_VERSION, vram.peak_mb))
+            # Someone is looking at an edited or hovered span: commit it at once.
+            urgent = priority <= Priority.EDITED
+            record = RecordResult(result, PROMPT_VERSION, vram.peak_mb)
+            future = self.writer.submit(record, urgent=urgent)
             future.add_done_callback(functools.partial(self._committed, ref, result))
             committed = True
         finally:

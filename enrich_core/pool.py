@@ -42,7 +42,7 @@ class WorkSource(Protocol):
         """The backends its tiers can send to: what its work can occupy."""
         ...
 
-    async def gloss_one(self, ref: SpanRef) -> None:
+    async def gloss_one(self, ref: SpanRef, priority: Priority) -> None:
         """Gloss one popped span and hand the result to the writer; always `done()`s it."""
         ...
 
@@ -174,10 +174,10 @@ class WorkPool:
             picked = await self._next(me)
             if picked is None:
                 return  # surplus after a workspace left
-            source, ref = picked
+            source, priority, ref = picked
             self._busy[me] = source
             try:
-                await source.gloss_one(ref)
+                await source.gloss_one(ref, priority)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -185,7 +185,7 @@ class WorkPool:
             finally:
                 self._busy.pop(me, None)
 
-    async def _next(self, me: asyncio.Task[None]) -> tuple[WorkSource, SpanRef] | None:
+    async def _next(self, me: asyncio.Task[None]) -> tuple[WorkSource, Priority, SpanRef] | None:
         while True:
             if len(self._workers) > self._target:
                 self._workers.discard(me)  # at once, so only the surplus leaves
@@ -203,7 +203,7 @@ class WorkPool:
                     self._wake_one()
                 raise
 
-    def _pick(self) -> tuple[WorkSource, SpanRef] | None:
+    def _pick(self) -> tuple[WorkSource, Priority, SpanRef] | None:
         best: WorkSource | None = None
         best_key: tuple[Priority, int] | None = None
         for source, served in self._last_served.items():
@@ -218,7 +218,7 @@ class WorkPool:
         popped = best.scheduler.pop()
         assert popped is not None
         self._last_served[best] = next(self._tick)
-        return best, popped[1]
+        return best, popped[0], popped[1]
 
     def _wake_one(self) -> None:
         while self._waiters:

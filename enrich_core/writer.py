@@ -302,12 +302,17 @@ class Writer:
         self._conn = await loop.run_in_executor(self._thread, open_for_writing, self.db_path)
         self._task = asyncio.create_task(self._run(self._conn), name="gloss-writer")
 
-    def submit(self, op: WriteOp) -> asyncio.Future[None]:
-        """Queue an op; the returned future resolves after the batch holding it commits."""
+    def submit(self, op: WriteOp, *, urgent: bool = False) -> asyncio.Future[None]:
+        """Queue an op; the returned future resolves after the batch holding it commits.
+
+        `urgent`: someone is waiting for this row (an edit, a hover): its batch
+        commits as soon as it is queued, not at the batch's deadline."""
         if self._task is None or self._task.done():
             raise RuntimeError("the writer is not running")
         pending = _Pending(op)
         self._queue.put_nowait(pending)
+        if urgent:
+            self._queue.put_nowait(_Pending(Barrier()))  # a barrier ends the batch
         return pending.done
 
     async def flush(self) -> None:

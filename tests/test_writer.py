@@ -85,6 +85,18 @@ async def test_a_barrier_commits_without_waiting_for_the_deadline(tmp_path: Path
         await writer.stop()
 
 
+async def test_an_urgent_row_commits_its_batch_at_once(tmp_path: Path) -> None:
+    writer = Writer(tmp_path / "i.db", max_delay_s=600.0)
+    await writer.start()
+    try:
+        backlog = writer.submit(result(1))
+        await writer.submit(result(2), urgent=True)  # would hang past the test's timeout
+        assert backlog.done()  # the rows queued before it share its commit
+        assert writer.commits == 1
+    finally:
+        await writer.stop()
+
+
 async def test_a_failing_op_rolls_back_its_batch_and_the_writer_goes_on(tmp_path: Path) -> None:
     class Broken:
         rows = 1
