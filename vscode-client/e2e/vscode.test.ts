@@ -1,0 +1,459 @@
+/**
+ * End to end in a real VS Code (code-server, driven through Chromium): the
+ * packaged .vsix is installed, a sample workspace whose gloss.toml points at
+ * the test LLM server is opened, Gloss glosses it, a hover shows the real
+ * gloss with its footer and action links, a link re-glosses through the
+ * server, Ctrl+T finds Gloss's symbol, and the status bar opens the status.
+ *
+ * Needs what ci.sh installs: GLOSS_VSCODE_TOOLS (Node 24 + code-server),
+ * Chromium at /usr/bin/chromium, the Gloss venv (GLOSS_PYTHON, default
+ * ../.venv/bin/python) and the packaged dist/gloss-vscode.vsix.
+ * A failing step leaves a screenshot and logs in e2e/artifacts/.
+ */
+
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { after, before, test } from 'node:test';
+import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
+
+import {
+  ARTIFACTS,
+  CHROMIUM,
+  CLIENT_DIR,
+  CODE_SERVER,
+  freePort,
+  log,
+  type Managed,
+  NODE24,
+  PYTHON,
+  REPO_ROOT,
+  run,
+  start,
+  startLlmServer,
+  tempDir,
+  VSIX,
+  waitFor,
+} from './harness';
+
+const SMALL = 'small-model';
+const LARGE = 'large-model';
+const SUMMARY = `load_config (test model ${SMALL}) does what its name says, deterministically.`;
+const FOOTER = `gloss by ${SMALL} · tier small · fresh`;
+const HOVER_PNG = path.join(REPO_ROOT, 'docs', 'vscode-hover.png');
+
+const CHROMIUM_FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+let llm: Managed | undefined;
+let codeServer: Managed | undefined;
+let context: BrowserContext | undefined;
+let page: Page;
+let workspace: string;
+let scratch: string;
+let broken: string | undefined;
+let workbenchUrl = '';
+let llmCallsAfterIndexing = 0;
+
+function glossToml(llmUrl: string): string {
+  return `# Written by the VS Code end-to-end test: two tiers on the test LLM server.
+[[backends]]
+name = "test"
+kind = "ollama"
+url = "${llmUrl}"
+max_concurrency = 2
+timeout_s = 20
+max_retries = 1
+retry_base_s = 0.01
+
+[[tiers]]
+name = "small"
+model = "${SMALL}"
+backends = ["test"]
+
+[[tiers]]
+name = "large"
+model = "${LARGE}"
+backends = ["test"]
+`;
+}
+
+/** code-server reads PORT and PASSWORD from the environment; neither may leak in. */
+function codeServerEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  delete env.PORT;
+  delete env.PASSWORD;
+  delete env.HASHED_PASSWORD;
+  // No extension marketplace: nothing may leave this machine.
+  env.EXTENSIONS_GALLERY = JSON.stringify({
+    serviceUrl: 'http://127.0.0.1:9/gallery',
+    itemUrl: 'http://127.0.0.1:9/item',
+    resourceUrlTemplate: 'http://127.0.0.1:9/resource/{publisher}/{name}/{version}/{path}',
+  });
+  return env;
+}
+
+/**
+ * The interpreter is a machine setting: in code-server (a remote window) the
+ * user's local settings do not set it; the remote machine's settings do.
+ */
+function machineSettings(): Record<string, unknown> {
+  return { 'gloss.pythonPath': PYTHON };
+}
+
+function userSettings(): Record<string, unknown> {
+  return {
+    'security.workspace.trust.enabled': false,
+    'workbench.startupEditor': 'none',
+    'workbench.tips.enabled': false,
+    'workbench.enableExperiments': false,
+    'workbench.secondarySideBar.defaultVisibility': 'hidden',
+    'chat.disableAIFeatures': true,
+    'telemetry.telemetryLevel': 'off',
+    'update.mode': 'none',
+    'extensions.autoCheckUpdates': false,
+    'extensions.autoUpdate': false,
+    'extensions.ignoreRecommendations': true,
+    'git.enabled': false,
+    'editor.minimap.enabled': false,
+    'editor.hover.delay': 200,
+    'editor.hover.sticky': true,
+    'editor.hover.above': false, // below the def line, where the whole gloss fits
+    'window.restoreWindows': 'none',
+  };
+}
+
+/** A test step; after a failure the rest are skipped (their failures would only echo it). */
+function step(name: string, body: () => Promise<void>, timeoutMs: number): void {
+  test(name, { timeout: timeoutMs + 30_000 }, async (t) => {
+    if (broken) {
+      t.skip(`an earlier step failed: ${broken}`);
+      return;
+    }
+    log(`step: ${name}`);
+    const started = Date.now();
+    try {
+      await body();
+      log(`step done in ${((Date.now() - started) / 1000).toFixed(1)} s: ${name}`);
+    } catch (err) {
+      broken = name;
+      await keepEvidence(name);
+      throw err;
+    }
+  });
+}
+
+async function keepEvidence(stepName: string): Promise<void> {
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  const slug = stepName.replace(/[^a-z0-9]+/gi, '-').toLowerCase();
+  if (page) {
+    const shot = path.join(ARTIFACTS, `failure-${slug}.png`);
+    await page.screenshot({ path: shot }).catch(() => undefined);
+    log(`screenshot kept: ${shot}`);
+  }
+  for (const proc of [codeServer, llm]) {
+    if (proc) {
+      fs.writeFileSync(path.join(ARTIFACTS, `${proc.name}.log`), proc.output.join('\n'));
+    }
+  }
+  const glossLog = findGlossLog();
+  if (glossLog) {
+    fs.copyFileSync(glossLog, path.join(ARTIFACTS, 'gloss-output.log'));
+    log(`Gloss output channel (last lines of ${glossLog}):\n${fs.readFileSync(glossLog, 'utf8').split('\n').slice(-40).join('\n')}`);
+  }
+  log(`code-server's last lines:\n${codeServer?.output.slice(-20).join('\n') ?? ''}`);
+  log(`artifacts: ${ARTIFACTS}`);
+}
+
+/** The Gloss output channel's file in code-server's logs. */
+function findGlossLog(): string | undefined {
+  const root = path.join(scratch ?? '', 'user-data', 'logs');
+  const found: string[] = [];
+  const walk = (dir: string): void => {
+    for (const entry of fs.existsSync(dir) ? fs.readdirSync(dir, { withFileTypes: true }) : []) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) {
+        walk(full);
+      } else if (/Gloss\.log$/.test(entry.name)) {
+        found.push(full);
+      }
+    }
+  };
+  walk(root);
+  return found.sort().pop();
+}
+
+async function glossStatus(): Promise<{ spans: number; enriched: number; llm_calls: number }> {
+  // `gloss status --json`, through the venv's Python (the console script may not be beside it).
+  const cli = 'import sys; from enrich_core.cli import main; sys.exit(main(sys.argv[1:]))';
+  const out = await run(PYTHON, ['-c', cli, 'status', workspace, '--json'], { cwd: REPO_ROOT, timeoutMs: 30_000 });
+  return JSON.parse(out);
+}
+
+function statusBarItem(): Locator {
+  return page.locator('#workbench\\.parts\\.statusbar [aria-label^="Gloss:"]').first();
+}
+
+async function statusBarLabel(): Promise<string | undefined> {
+  const item = statusBarItem();
+  return (await item.count()) > 0 ? ((await item.getAttribute('aria-label')) ?? undefined) : undefined;
+}
+
+/**
+ * Drags the hover's bottom edge down, as a person does to read a long hover,
+ * so the screenshot shows the whole gloss down to the footer and links.
+ * Cosmetic: the assertions above do not depend on it.
+ */
+async function enlargeHover(hover: Locator): Promise<void> {
+  const sash = page.locator('.monaco-resizable-hover > .monaco-sash.orthogonal-edge-south:not(.disabled)').first();
+  const box = await sash.boundingBox().catch(() => null);
+  const hoverBox = await hover.boundingBox();
+  if (!box || !hoverBox) {
+    log('hover not resizable here; the screenshot shows its top part');
+    return;
+  }
+  const x = box.x + box.width / 2;
+  const y = box.y + box.height / 2;
+  await page.mouse.move(x, y);
+  await page.mouse.down();
+  await page.mouse.move(x, y + 300, { steps: 10 });
+  await page.mouse.up();
+  await page.mouse.move(hoverBox.x + 40, hoverBox.y + 12); // rest on the hover, off the edge
+  const after = await hover.boundingBox();
+  log(`hover height ${hoverBox.height} -> ${after?.height ?? '?'} px`);
+}
+
+before(async () => {
+  for (const [what, file] of [
+    ['the Gloss venv Python (GLOSS_PYTHON)', PYTHON],
+    ['Node 24 (GLOSS_VSCODE_TOOLS; ci.sh installs it)', NODE24],
+    ['code-server (GLOSS_VSCODE_TOOLS; ci.sh installs it)', CODE_SERVER],
+    ['the packaged extension (npm run package)', VSIX],
+    ['Chromium (apt-get install chromium)', CHROMIUM],
+  ]) {
+    assert.ok(fs.existsSync(file), `missing ${what}: ${file}`);
+  }
+  scratch = tempDir('gloss-vscode-e2e-');
+  workspace = path.join(scratch, 'workspace');
+  fs.cpSync(path.join(CLIENT_DIR, 'e2e', 'sample'), workspace, { recursive: true });
+  log(`scratch directory: ${scratch}`);
+});
+
+after(async () => {
+  await context?.close().catch((err: unknown) => log(`closing the browser: ${String(err)}`));
+  await codeServer?.stop();
+  if (llm?.child.stdin) {
+    llm.child.stdin.end(); // it serves until its stdin closes
+  }
+  await llm?.stop();
+  if (!broken && scratch) {
+    fs.rmSync(scratch, { recursive: true, force: true });
+  }
+});
+
+step('the test LLM server and code-server start, with the .vsix installed', async () => {
+  const started = await startLlmServer();
+  llm = started.server;
+  fs.writeFileSync(path.join(workspace, 'gloss.toml'), glossToml(started.url));
+  log(`test LLM server at ${started.url}`);
+
+  const userData = path.join(scratch, 'user-data');
+  const extensions = path.join(scratch, 'extensions');
+  fs.mkdirSync(path.join(userData, 'User'), { recursive: true });
+  fs.writeFileSync(path.join(userData, 'User', 'settings.json'), JSON.stringify(userSettings(), null, 2));
+  fs.mkdirSync(path.join(userData, 'Machine'), { recursive: true });
+  fs.writeFileSync(path.join(userData, 'Machine', 'settings.json'), JSON.stringify(machineSettings(), null, 2));
+  const common = ['--user-data-dir', userData, '--extensions-dir', extensions, '--config', path.join(scratch, 'code-server.yaml')];
+  const installed = await run(NODE24, [CODE_SERVER, ...common, '--install-extension', VSIX], { timeoutMs: 120_000 });
+  assert.match(installed, /successfully installed/i, installed);
+
+  // A port found free can be taken before code-server binds it: one more try then.
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    codeServer = start(
+      'code-server',
+      NODE24,
+      [
+        CODE_SERVER,
+        ...common,
+        '--bind-addr',
+        `127.0.0.1:${port}`,
+        '--auth',
+        'none',
+        '--disable-telemetry',
+        '--disable-update-check',
+        '--disable-workspace-trust',
+        '--disable-getting-started-override',
+        '--ignore-last-opened',
+        workspace,
+      ],
+      { cwd: scratch, env: codeServerEnv() },
+    );
+    const server = codeServer;
+    const listening = await waitFor(
+      'code-server to listen',
+      () => {
+        if (server.output.some((l) => l.includes('HTTP server listening'))) {
+          return true;
+        }
+        if (!server.running) {
+          return 'exited';
+        }
+        return undefined;
+      },
+      60_000,
+      100,
+    );
+    if (listening === true) {
+      log(`code-server on http://127.0.0.1:${port}/`);
+      workbenchUrl = `http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`;
+      return;
+    }
+    if (attempt === 2) {
+      throw new Error(`code-server exited twice before listening:\n${server.output.join('\n')}`);
+    }
+  }
+}, 240_000);
+
+step('the workbench opens the sample workspace in Chromium', async () => {
+  context = await chromium.launchPersistentContext(path.join(scratch, 'chromium-profile'), {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_FLAGS,
+    viewport: { width: 1360, height: 900 },
+  });
+  page = context.pages()[0] ?? (await context.newPage());
+  page.setDefaultTimeout(30_000);
+  await page.goto(workbenchUrl, { waitUntil: 'domcontentloaded' });
+  await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60_000 });
+  await waitFor('the explorer to list the sample', async () => (await page.getByText('inventory', { exact: true }).count()) > 0, 60_000);
+}, 120_000);
+
+step('Gloss starts and its status bar item appears', async () => {
+  const label = await waitFor('the Gloss status bar item', statusBarLabel, 60_000);
+  log(`status bar: ${label}`);
+}, 60_000);
+
+step('opening a Python file: Gloss glosses the workspace (status bar idle, store complete)', async () => {
+  await page.keyboard.press('Control+P');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible' });
+  await input.fill('config.py');
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'config.py' }).first().waitFor({ state: 'visible' });
+  await page.keyboard.press('Enter');
+  await page.locator('.monaco-editor .view-lines', { hasText: 'def load_config' }).waitFor({ state: 'visible' });
+
+  const idle = await waitFor(
+    'the status bar to say Gloss is idle (the sample glossed)',
+    async () => {
+      const label = await statusBarLabel();
+      return label?.includes('idle') ? label : undefined;
+    },
+    120_000,
+    500,
+  );
+  log(`status bar: ${idle}`);
+  const status = await waitFor(
+    'gloss status to count every span glossed',
+    async () => {
+      const s = await glossStatus();
+      return s.spans > 0 && s.enriched === s.spans ? s : undefined;
+    },
+    30_000,
+    500,
+  );
+  llmCallsAfterIndexing = status.llm_calls;
+  log(`store: ${status.enriched} of ${status.spans} spans glossed, ${status.llm_calls} LLM calls`);
+}, 180_000);
+
+step('hovering load_config shows the real gloss, its footer and the action links', async () => {
+  const name = page.locator('.monaco-editor .view-line span', { hasText: /^load_config$/ }).first();
+  await name.waitFor({ state: 'visible' });
+  const hover = page.locator('.monaco-hover:not(.hidden)', { hasText: SUMMARY }).first();
+  // Hovers appear on mouse movement over a word: moving away and back again is
+  // what a person would do when the first one does not show.
+  await waitFor(
+    'the hover with the gloss summary',
+    async () => {
+      await page.mouse.move(5, 5);
+      await name.hover();
+      await hover.waitFor({ state: 'visible', timeout: 5_000 });
+      return true;
+    },
+    45_000,
+    0,
+  );
+  const text = await hover.innerText();
+  assert.ok(text.includes(SUMMARY), `hover text:\n${text}`);
+  assert.ok(text.includes(FOOTER), `no footer "${FOOTER}" in:\n${text}`);
+  assert.match(text, /Inputs[\s\S]*path[\s\S]*environ/, text);
+  await hover.getByRole('link', { name: 'Regenerate' }).waitFor({ state: 'visible' });
+  await hover.getByRole('link', { name: `Escalate to ${'large'}` }).waitFor({ state: 'visible' });
+  await enlargeHover(hover);
+  fs.mkdirSync(path.dirname(HOVER_PNG), { recursive: true });
+  await page.screenshot({ path: HOVER_PNG });
+  log(`hover screenshot: ${HOVER_PNG}`);
+}, 90_000);
+
+step('the hover\'s "Regenerate" link runs gloss.reglossSymbol through the server', async () => {
+  const hover = page.locator('.monaco-hover:not(.hidden)', { hasText: SUMMARY }).first();
+  await hover.getByRole('link', { name: 'Regenerate' }).click();
+  const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'Gloss:' }).first();
+  await toast.waitFor({ state: 'visible', timeout: 20_000 });
+  const message = await toast.innerText();
+  log(`notification: ${message.replace(/\s+/g, ' ')}`);
+  assert.match(message, /load_config/, message);
+  assert.doesNotMatch(message, /bad command arguments|not running|failed/i, message);
+  const calls = await waitFor(
+    'the server to ask the LLM for load_config again',
+    async () => {
+      const s = await glossStatus();
+      return s.llm_calls > llmCallsAfterIndexing && s.enriched === s.spans ? s.llm_calls : undefined;
+    },
+    60_000,
+    500,
+  );
+  log(`LLM calls: ${llmCallsAfterIndexing} after indexing, ${calls} after the re-gloss`);
+  await page.keyboard.press('Escape');
+}, 90_000);
+
+step('Ctrl+T (workspace symbols) lists Gloss\'s load_config', async () => {
+  await page.mouse.move(5, 5);
+  await page.keyboard.press('Escape');
+  await page.locator('.monaco-editor .view-lines').first().click();
+  const input = page.locator('.quick-input-widget input');
+  await waitFor(
+    'Ctrl+T to open the symbol picker',
+    async () => {
+      await page.keyboard.press('Control+T');
+      await input.waitFor({ state: 'visible', timeout: 5_000 });
+      return (await input.inputValue()).startsWith('#');
+    },
+    20_000,
+    500,
+  );
+  await input.fill('#load_conf');
+  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: 'load_config' }).first();
+  await row.waitFor({ state: 'visible', timeout: 20_000 });
+  const rowText = await row.innerText();
+  log(`symbol row: ${rowText.replace(/\s+/g, ' ')}`);
+  assert.match(rowText, /config\.py/, `the entry names its file: ${rowText}`);
+  await page.keyboard.press('Escape');
+}, 60_000);
+
+step('clicking the status bar item opens the Gloss status document', async () => {
+  await statusBarItem().click();
+  const editor = page.locator('.monaco-editor .view-lines', { hasText: '# Gloss status' }).first();
+  await editor.waitFor({ state: 'visible', timeout: 20_000 });
+  const text = await editor.innerText();
+  assert.match(text, /Glossed/, text);
+  assert.match(text, /Backends/, text);
+}, 60_000);
