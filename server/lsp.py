@@ -19,6 +19,7 @@ from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
+from enrich_core.config import ConfigError
 from enrich_core.engine import Engine
 from enrich_core.pool import WorkPool
 
@@ -45,6 +46,7 @@ class GlossServer(LanguageServer):
         super().__init__("gloss", VERSION)
         self.folders: list[Folder] = []
         self.init_options: dict[str, Any] = {}
+        self.settings_error: ConfigError | None = None  # initializationOptions were not a table
         self.ready = asyncio.Event()
         # One pool for every folder: a backend's cap holds across folders, and
         # the workers share out their time fairly (enrich_core/pool.py).

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 import threading
 
@@ -24,11 +25,17 @@ log = logging.getLogger(__name__)
 def serve() -> None:
     # vscode-languageclient appends --stdio; stdio is the only transport, so
     # any such argument is accepted and ignored.
+    # Editors show a server's stderr as errors (Neovim logs every line at ERROR):
+    # only warnings by default; GLOSS_LOG_LEVEL=INFO (or `gloss -v serve`) for more.
+    level = os.environ.get("GLOSS_LOG_LEVEL", "WARNING").upper()
+    known = level in logging.getLevelNamesMapping()
     logging.basicConfig(
-        level=logging.INFO,
+        level=level if known else logging.WARNING,
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if not known:
+        log.warning("GLOSS_LOG_LEVEL=%r is not a level (DEBUG, INFO, WARNING, ERROR)", level)
     # pygls logs every message at INFO; that is a debugging aid, not a log.
     logging.getLogger("pygls").setLevel(logging.WARNING)
     logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from lsprotocol import types
 
-from tests.conftest import SAMPLE, gloss_toml
+from tests.conftest import SAMPLE, as_dict, gloss_toml
 from tests.llm_server import Behavior, LLMServer
 
 SHAPES = "pkg/shapes.py"
@@ -228,6 +228,20 @@ async def test_bad_configuration_is_shown_and_the_server_survives(
     assert "index.max_file_bytes" in error
     assert await session.hover("a.py", 0) is None
     assert any("index.max_file_bytes" in m.message for m in session.client.messages)
+
+
+async def test_settings_lua_sends_as_an_empty_list_count_as_none_and_a_non_table_is_named(
+    workspace: Path, start_lsp
+) -> None:
+    # Neovim encodes an empty Lua table as [].
+    session = await start_lsp(workspace, {"gloss": []})
+    await session.progress.wait_idle()
+    assert "fresh" in markdown(await session.hover(SHAPES, LINE_LOAD))
+
+    bad = await start_lsp(workspace, {"gloss": "fast"})
+    result = as_dict(await bad.client.protocol.send_request_async("gloss/status", {}))
+    error = result["folders"][0]["error"]
+    assert "gloss: expected a table of settings, got a str" in error
 
 
 async def test_init_options_override_the_file(tmp_path: Path, start_lsp, llm: LLMServer) -> None:

@@ -34,11 +34,10 @@ def setup(server: GlossServer) -> None:
 
 
 def initialize(ls: GlossServer, params: types.InitializeParams) -> None:
-    options = params.initialization_options
-    if isinstance(options, dict):
-        # Clients nest settings under "gloss" (VS Code's section); accept both.
-        inner = options.get("gloss")
-        ls.init_options = dict(inner) if isinstance(inner, dict) else dict(options)
+    try:
+        ls.init_options = editor_settings(params.initialization_options)
+    except ConfigError as exc:
+        ls.settings_error = exc  # reported per folder in `initialized`
     roots: list[Path] = []
     for folder in params.workspace_folders or []:
         fs = to_fs_path(folder.uri)
@@ -51,6 +50,22 @@ def initialize(ls: GlossServer, params: types.InitializeParams) -> None:
     ls.folders = [Folder(root=r.resolve()) for r in roots]
 
 
+def editor_settings(options: Any) -> dict[str, Any]:
+    """The settings an editor sent, in gloss.toml's structure.
+
+    Clients nest them under "gloss" (VS Code's section); both forms are taken.
+    Lua encodes an empty table as `[]`, so an empty list means no settings. Any
+    other non-table is passed on for the configuration to report by key."""
+    if isinstance(options, dict) and "gloss" in options:
+        options = options["gloss"]
+    if options is None or options == []:
+        return {}
+    if isinstance(options, dict):
+        return dict(options)
+    kind = type(options).__name__
+    raise ConfigError("editor settings", "gloss", f"expected a table of settings, got a {kind}")
+
+
 async def initialized(ls: GlossServer, params: types.InitializedParams) -> None:
     try:
         for folder in ls.folders:
@@ -61,6 +76,8 @@ async def initialized(ls: GlossServer, params: types.InitializedParams) -> None:
 
 async def _start_folder(ls: GlossServer, folder: Folder) -> None:
     try:
+        if ls.settings_error is not None:
+            raise ls.settings_error
         config = load_config(folder.root, ls.init_options)
     except ConfigError as exc:
         folder.error = str(exc)
@@ -102,12 +119,15 @@ async def _scan_then_watch(
 async def did_change_configuration(
     ls: GlossServer, params: types.DidChangeConfigurationParams
 ) -> None:
-    settings: Any = params.settings
-    if isinstance(settings, dict) and isinstance(settings.get("gloss"), dict):
-        settings = settings["gloss"]
-    if not isinstance(settings, dict) or not settings:
+    try:
+        settings = editor_settings(params.settings)
+    except ConfigError as exc:
+        ls.tell_user(f"Gloss: bad configuration, {exc}; the settings in use are kept")
+        return
+    if not settings:
         return  # a bare "something changed" ping: the options we hold are still current
     ls.init_options = settings
+    ls.settings_error = None
     await ls.ready.wait()
     for folder in ls.folders:
         await _stop_folder(folder)
