@@ -254,7 +254,7 @@ after(async () => {
     llm.child.stdin.end(); // it serves until its stdin closes
   }
   await llm?.stop();
-  if (!broken && scratch) {
+  if (!broken && scratch && !process.env.GLOSS_E2E_KEEP) {
     fs.rmSync(scratch, { recursive: true, force: true });
   }
 });
@@ -329,6 +329,8 @@ step('the workbench opens the sample workspace in Chromium', async () => {
     headless: true,
     args: CHROMIUM_FLAGS,
     viewport: { width: 1360, height: 900 },
+    // Chromium keeps a crash database under XDG_CONFIG_HOME: keep it in the scratch directory.
+    env: { ...process.env, XDG_CONFIG_HOME: path.join(scratch, 'xdg-config'), XDG_CACHE_HOME: path.join(scratch, 'xdg-cache') },
   });
   page = context.pages()[0] ?? (await context.newPage());
   page.setDefaultTimeout(30_000);
@@ -457,3 +459,47 @@ step('clicking the status bar item opens the Gloss status document', async () =>
   assert.match(text, /Glossed/, text);
   assert.match(text, /Backends/, text);
 }, 60_000);
+
+step('a bad setting reaches the server, which names its key; the status bar says so', async () => {
+  // The settings path end to end: a workspace setting becomes didChangeConfiguration
+  // {"gloss": {"index": {"max_file_bytes": ...}}}, and the server checks every key.
+  await page.keyboard.press('Escape');
+  writeWorkspaceSettings({ 'gloss.index.max_file_bytes': 'big' });
+  const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'max_file_bytes' }).first();
+  await toast.waitFor({ state: 'visible', timeout: 30_000 });
+  const message = (await toast.innerText()).replace(/\s+/g, ' ');
+  log(`notification: ${message}`);
+  assert.match(message, /bad configuration/, message);
+  assert.match(message, /index\.max_file_bytes: expected an integer/, message);
+  const label = await waitFor(
+    'the status bar to report the configuration error',
+    async () => {
+      const l = await statusBarLabel();
+      return l?.includes('configuration error') ? l : undefined;
+    },
+    30_000,
+    500,
+  );
+  log(`status bar: ${label}`);
+}, 90_000);
+
+step('removing it restarts the server on gloss.toml alone, which works again', async () => {
+  writeWorkspaceSettings({});
+  const label = await waitFor(
+    'the status bar to say Gloss is idle again',
+    async () => {
+      const l = await statusBarLabel();
+      return l?.includes('idle') ? l : undefined;
+    },
+    60_000,
+    500,
+  );
+  log(`status bar: ${label}`);
+  const glossLog = findGlossLog();
+  assert.ok(glossLog && /All Gloss settings removed; restarting/.test(fs.readFileSync(glossLog, 'utf8')), 'no restart in the log');
+}, 90_000);
+
+function writeWorkspaceSettings(settings: Record<string, unknown>): void {
+  fs.mkdirSync(path.join(workspace, '.vscode'), { recursive: true });
+  fs.writeFileSync(path.join(workspace, '.vscode', 'settings.json'), JSON.stringify(settings, null, 2));
+}

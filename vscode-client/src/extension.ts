@@ -23,6 +23,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       statusBar.onProgress(message);
       statusDocument?.refreshSoon();
     },
+    onFolderErrors: (errors) => statusBar.onFolderErrors(errors),
+    onSettingsSent: () => statusBar.onSettingsSent(),
   });
   service = glossService;
   statusDocument = new StatusDocumentProvider(glossService);

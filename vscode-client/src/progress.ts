@@ -67,20 +67,59 @@ export function parseProgress(raw: unknown): ProgressMessage | undefined {
   };
 }
 
-/** The latest message of each folder, in the order folders first reported. */
+/** A workspace folder the server has no engine for (a bad configuration), from gloss/status. */
+export interface FolderError {
+  root: string;
+  error: string;
+}
+
+/** What the server says before a folder's engine is up: not an error yet. */
+export const NOT_STARTED = 'not started';
+
+/** Folders without an engine in a gloss/status answer. */
+export function folderErrors(statusAnswer: unknown): FolderError[] {
+  if (!isRecord(statusAnswer) || !Array.isArray(statusAnswer.folders)) {
+    return [];
+  }
+  const out: FolderError[] = [];
+  for (const f of statusAnswer.folders) {
+    if (isRecord(f) && typeof f.root === 'string' && typeof f.error === 'string') {
+      out.push({ root: f.root, error: f.error });
+    }
+  }
+  return out;
+}
+
+/** The latest message of each folder, in the order folders first reported, and the folders in error. */
 export class ProgressBoard {
   private readonly byRoot = new Map<string, ProgressMessage>();
+  private readonly errorByRoot = new Map<string, string>();
 
   update(message: ProgressMessage): void {
     this.byRoot.set(message.root, message);
+    this.errorByRoot.delete(message.root); // a folder that reports progress has an engine
+  }
+
+  /** The folders in error now (from gloss/status); their old progress no longer holds. */
+  setErrors(errors: readonly FolderError[]): void {
+    this.errorByRoot.clear();
+    for (const e of errors) {
+      this.errorByRoot.set(e.root, e.error);
+      this.byRoot.delete(e.root);
+    }
   }
 
   clear(): void {
     this.byRoot.clear();
+    this.errorByRoot.clear();
   }
 
   folders(): ProgressMessage[] {
     return [...this.byRoot.values()];
+  }
+
+  errors(): FolderError[] {
+    return [...this.errorByRoot].map(([root, error]) => ({ root, error }));
   }
 }
 
@@ -94,7 +133,15 @@ export interface StatusBarView {
 
 export const CLICK_HINT = 'Click for the full Gloss status.';
 
-export function statusBarView(folders: readonly ProgressMessage[]): StatusBarView {
+export function statusBarView(folders: readonly ProgressMessage[], errors: readonly FolderError[] = []): StatusBarView {
+  const errorLines = errors.map((e) => `${e.root}: not indexed: ${e.error}`);
+  if (errors.length > 0 && folders.length === 0) {
+    return {
+      text: '$(error) Gloss: configuration error',
+      tooltip: [...errorLines, CLICK_HINT].join('\n'),
+      severity: 'error',
+    };
+  }
   if (folders.length === 0) {
     return {
       text: '$(sync~spin) Gloss: starting',
@@ -124,11 +171,17 @@ export function statusBarView(folders: readonly ProgressMessage[]): StatusBarVie
   for (const b of unhealthy) {
     parts.push(`$(warning) ${b.name} ${b.state ?? 'unhealthy'}`);
   }
-  let severity: Severity = 'normal';
-  if (unhealthy.length > 0) {
-    severity = unhealthy.length === backends.length ? 'error' : 'warning';
+  if (errors.length > 0) {
+    parts.push(`$(warning) ${errors.length} folder${errors.length === 1 ? '' : 's'} not indexed`);
   }
-  return { text: `${icon} Gloss: ${parts.join(' · ')}`, tooltip: tooltip(folders, backends), severity };
+  let severity: Severity = 'normal';
+  if (unhealthy.length > 0 && unhealthy.length === backends.length) {
+    severity = 'error';
+  } else if (unhealthy.length > 0 || errors.length > 0) {
+    severity = 'warning';
+  }
+  const tip = tooltip(folders, backends);
+  return { text: `${icon} Gloss: ${parts.join(' · ')}`, tooltip: errorLines.length ? `${errorLines.join('\n')}\n${tip}` : tip, severity };
 }
 
 interface NamedBackend extends BackendHealth {

@@ -35,7 +35,7 @@ import {
   resolveInterpreter,
   type RunResult,
 } from './interpreter';
-import { parseProgress, type ProgressMessage } from './progress';
+import { type FolderError, folderErrors, NOT_STARTED, parseProgress, type ProgressMessage } from './progress';
 import { configurationAction, initializationOptions, type GlossSettings, serverSettings } from './settings';
 import * as pythonExtension from './pythonExtension';
 
@@ -43,6 +43,10 @@ export const PROGRESS_METHOD = 'gloss/progress';
 export const STATUS_METHOD = 'gloss/status';
 const CHECK_TIMEOUT_MS = 60_000;
 const STATUS_TIMEOUT_MS = 15_000;
+// A folder with a bad configuration sends no progress; gloss/status says so. Asked this
+// long after a start or new settings, again while a folder is still starting.
+const FOLDER_CHECK_DELAY_MS = 2_000;
+const FOLDER_CHECKS = 5;
 
 export type ServiceState =
   | { kind: 'starting' }
@@ -53,6 +57,8 @@ export type ServiceState =
 export interface ServiceEvents {
   onState(state: ServiceState): void;
   onProgress(message: ProgressMessage): void;
+  onFolderErrors(errors: readonly FolderError[]): void;
+  onSettingsSent(): void;
 }
 
 export class GlossService implements vscode.Disposable {
@@ -61,6 +67,7 @@ export class GlossService implements vscode.Disposable {
   private pythonPathSetting: string | undefined;
   private interpreter: Interpreter | undefined;
   private queue: Promise<void> = Promise.resolve();
+  private folderCheck: NodeJS.Timeout | undefined;
   private readonly disposables: vscode.Disposable[] = [];
 
   constructor(
@@ -113,6 +120,8 @@ export class GlossService implements vscode.Disposable {
         this.output.info(`Settings changed; sending ${JSON.stringify(next)}`);
         await client.sendNotification(DidChangeConfigurationNotification.type, { settings: { gloss: next } });
         this.sentSettings = next;
+        this.events.onSettingsSent();
+        this.scheduleFolderCheck();
       } else if (action === 'restart') {
         this.output.info(
           pythonPathChanged ? 'gloss.pythonPath changed; restarting.' : 'All Gloss settings removed; restarting.',
@@ -202,6 +211,7 @@ export class GlossService implements vscode.Disposable {
   }
 
   private async doStop(): Promise<void> {
+    clearTimeout(this.folderCheck);
     const client = this.client;
     this.client = undefined;
     if (client) {
@@ -266,11 +276,31 @@ export class GlossService implements vscode.Disposable {
     client.onDidChangeState(({ newState }) => {
       if (newState === State.Running) {
         this.events.onState({ kind: 'running' });
+        this.scheduleFolderCheck();
       } else if (newState === State.Stopped && this.client === client) {
         this.events.onState({ kind: 'stopped', reason: 'the server stopped; see the log' });
       }
     });
     return client;
+  }
+
+  /** Tells the status bar which folders have no engine (their errors are settled, not "not started"). */
+  private scheduleFolderCheck(attempt = 1): void {
+    clearTimeout(this.folderCheck);
+    this.folderCheck = setTimeout(() => {
+      this.folderCheck = undefined;
+      this.status().then(
+        (answer) => {
+          const errors = folderErrors(answer);
+          const settled = errors.filter((e) => e.error !== NOT_STARTED);
+          this.events.onFolderErrors(settled);
+          if (settled.length < errors.length && attempt < FOLDER_CHECKS) {
+            this.scheduleFolderCheck(attempt + 1);
+          }
+        },
+        (err: unknown) => this.output.warn(`gloss/status: ${describeError(err)}`),
+      );
+    }, FOLDER_CHECK_DELAY_MS);
   }
 
   /** The interpreter the running server was started with (for messages). */

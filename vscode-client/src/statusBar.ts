@@ -6,7 +6,7 @@
 
 import * as vscode from 'vscode';
 
-import { ProgressBoard, type ProgressMessage, type Severity, statusBarView } from './progress';
+import { type FolderError, ProgressBoard, type ProgressMessage, type Severity, statusBarView } from './progress';
 import type { ServiceState } from './service';
 
 export class GlossStatusBar implements vscode.Disposable {
@@ -34,10 +34,21 @@ export class GlossStatusBar implements vscode.Disposable {
     this.render();
   }
 
+  onFolderErrors(errors: readonly FolderError[]): void {
+    this.board.setErrors(errors);
+    this.render();
+  }
+
+  /** New settings went to the server: its engines restart and report afresh. */
+  onSettingsSent(): void {
+    this.board.clear();
+    this.render();
+  }
+
   private render(): void {
     const state = this.state;
     if (state.kind === 'running' || state.kind === 'starting') {
-      const view = statusBarView(this.board.folders());
+      const view = statusBarView(this.board.folders(), this.board.errors());
       this.show(view.text, view.tooltip, view.severity, 'gloss.showStatus');
     } else if (state.kind === 'unavailable') {
       this.show('$(error) Gloss: not available', `${state.reason}\nClick to open the Gloss log.`, 'error', 'gloss.openLog');

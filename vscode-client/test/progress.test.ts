@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { CLICK_HINT, parseProgress, ProgressBoard, statusBarView } from '../src/progress';
+import { CLICK_HINT, folderErrors, parseProgress, ProgressBoard, statusBarView } from '../src/progress';
 
 // The example from docs/client-protocol.md.
 const EXAMPLE = {
@@ -94,4 +94,31 @@ test('malformed params are not progress', () => {
   assert.equal(parseProgress([1, 2]), undefined);
   const odd = parseProgress({ root: '/r', queued: 'many', in_flight: -1, by_priority: { hover: 'x' } });
   assert.deepEqual(odd && [odd.queued, odd.in_flight, odd.by_priority], [0, 0, {}]);
+});
+
+test('a folder without an engine (bad configuration) is an error, not "starting" forever', () => {
+  const errors = folderErrors({ folders: [{ root: '/bad', error: 'gloss.toml: tiers[0].model: is required' }] });
+  assert.deepEqual(errors, [{ root: '/bad', error: 'gloss.toml: tiers[0].model: is required' }]);
+  const only = statusBarView([], errors);
+  assert.equal(only.text, '$(error) Gloss: configuration error');
+  assert.equal(only.severity, 'error');
+  assert.match(only.tooltip, /\/bad: not indexed: gloss\.toml: tiers\[0\]\.model: is required/);
+  const parsed = parseProgress({ ...EXAMPLE, root: '/good' });
+  assert.ok(parsed);
+  const mixed = statusBarView([parsed], errors);
+  assert.match(mixed.text, /· \$\(warning\) 1 folder not indexed$/);
+  assert.equal(mixed.severity, 'warning');
+});
+
+test('the board: progress from a folder clears its error; an error drops its old progress', () => {
+  const board = new ProgressBoard();
+  const good = parseProgress({ ...EXAMPLE, root: '/a' });
+  assert.ok(good);
+  board.update(good);
+  board.setErrors([{ root: '/a', error: 'bad' }]);
+  assert.deepEqual([board.folders().length, board.errors().length], [0, 1]);
+  board.update(good);
+  assert.deepEqual([board.folders().length, board.errors().length], [1, 0]);
+  assert.deepEqual(folderErrors('nonsense'), []);
+  assert.deepEqual(folderErrors({ folders: [{ root: '/ok', spans: 3 }] }), []);
 });
