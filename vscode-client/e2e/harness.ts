@@ -103,6 +103,11 @@ export class Managed {
     return this.child.exitCode === null && this.child.signalCode === null;
   }
 
+  /** True if it exited within `ms`. */
+  async exitWithin(ms: number): Promise<boolean> {
+    return Promise.race([this.exited.then(() => true), sleep(ms).then(() => false)]);
+  }
+
   async stop(): Promise<void> {
     if (!this.running || this.child.pid === undefined) {
       return;

@@ -226,7 +226,10 @@ async function enlargeHover(hover: Locator): Promise<void> {
   await page.mouse.down();
   await page.mouse.move(x, y + 300, { steps: 10 });
   await page.mouse.up();
-  await page.mouse.move(hoverBox.x + 40, hoverBox.y + 12); // rest on the hover, off the edge
+  await page.mouse.move(hoverBox.x + hoverBox.width - 60, hoverBox.y + hoverBox.height / 2); // rest on the hover, off its edge
+  await waitFor('the edge to lose its highlight', async () => !/\b(hover|active)\b/.test((await sash.getAttribute('class')) ?? ''), 3_000, 100).catch(
+    () => undefined,
+  );
   const after = await hover.boundingBox();
   log(`hover height ${hoverBox.height} -> ${after?.height ?? '?'} px`);
 }
@@ -250,14 +253,16 @@ before(async () => {
 after(async () => {
   await context?.close().catch((err: unknown) => log(`closing the browser: ${String(err)}`));
   await codeServer?.stop();
-  if (llm?.child.stdin) {
-    llm.child.stdin.end(); // it serves until its stdin closes
+  if (llm) {
+    llm.child.stdin?.end(); // it serves until its stdin closes
+    await llm.exitWithin(5_000);
+    await llm.stop();
+    log(llm.output.filter((l) => l.startsWith('test LLM server:')).join('\n'));
   }
-  await llm?.stop();
   if (!broken && scratch && !process.env.GLOSS_E2E_KEEP) {
     fs.rmSync(scratch, { recursive: true, force: true });
   }
-});
+}, { timeout: 60_000 });
 
 step('the test LLM server and code-server start, with the .vsix installed', async () => {
   const started = await startLlmServer();
@@ -451,6 +456,52 @@ step('Ctrl+T (workspace symbols) lists Gloss\'s load_config', async () => {
   await page.keyboard.press('Escape');
 }, 60_000);
 
+step('from the command palette: escalate at the cursor (the hover then names the large tier), re-gloss the file', async () => {
+  await page.locator('.monaco-editor .view-lines').first().click();
+  await page.keyboard.press('Control+G');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible' });
+  await input.fill(':11');
+  await page.keyboard.press('Enter');
+  await waitFor('the cursor on line 11', async () => (await page.locator('.statusbar-item', { hasText: 'Ln 11' }).count()) > 0, 10_000);
+
+  const before = (await glossStatus()).llm_calls;
+  await runCommand('Gloss: Escalate This Gloss to the Next Tier');
+  await page.locator('.notification-toast', { hasText: 'queued to be glossed again by large' }).first().waitFor({ state: 'visible', timeout: 20_000 });
+  await waitFor(
+    'the large tier to gloss load_config',
+    async () => {
+      const s = await glossStatus();
+      return s.llm_calls > before && s.enriched === s.spans;
+    },
+    60_000,
+    500,
+  );
+  const name = page.locator('.monaco-editor .view-line span', { hasText: /^load_config$/ }).first();
+  const hover = page.locator('.monaco-hover:not(.hidden)', { hasText: `gloss by ${LARGE} · tier large` }).first();
+  await waitFor(
+    'the hover to show the large tier\'s gloss',
+    async () => {
+      await page.mouse.move(5, 5);
+      await name.hover();
+      await hover.waitFor({ state: 'visible', timeout: 5_000 });
+      return true;
+    },
+    45_000,
+    0,
+  );
+  const text = await hover.innerText();
+  assert.ok(text.includes(`load_config (test model ${LARGE})`), text);
+  assert.equal(await hover.getByRole('link', { name: /Escalate/ }).count(), 0, 'no tier after large, so no Escalate link');
+  await page.mouse.move(5, 5);
+  await page.keyboard.press('Escape');
+
+  await runCommand('Gloss: Re-gloss This File');
+  const toast = page.locator('.notification-toast', { hasText: 'spans of inventory/config.py' }).first();
+  await toast.waitFor({ state: 'visible', timeout: 20_000 });
+  log(`notification: ${(await toast.innerText()).replace(/\s+/g, ' ')}`);
+}, 120_000);
+
 step('clicking the status bar item opens the Gloss status document', async () => {
   await statusBarItem().click();
   const editor = page.locator('.monaco-editor .view-lines', { hasText: '# Gloss status' }).first();
@@ -498,6 +549,16 @@ step('removing it restarts the server on gloss.toml alone, which works again', a
   const glossLog = findGlossLog();
   assert.ok(glossLog && /All Gloss settings removed; restarting/.test(fs.readFileSync(glossLog, 'utf8')), 'no restart in the log');
 }, 90_000);
+
+/** Runs a command by its title from the command palette (F1). */
+async function runCommand(title: string): Promise<void> {
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible' });
+  await input.fill(`>${title}`);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor({ state: 'visible' });
+  await page.keyboard.press('Enter');
+}
 
 function writeWorkspaceSettings(settings: Record<string, unknown>): void {
   fs.mkdirSync(path.join(workspace, '.vscode'), { recursive: true });
