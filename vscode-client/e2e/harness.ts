@@ -130,6 +130,25 @@ export class Managed {
   }
 }
 
+const started = new Set<Managed>();
+
+// The last resort when the test process ends without its after hook (a crash,
+// an interrupt): no process group it started may outlive it.
+process.once('exit', () => {
+  for (const m of started) {
+    if (m.running && m.child.pid !== undefined) {
+      try {
+        process.kill(-m.child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }
+});
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.once(signal, () => process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 1)));
+}
+
 export function start(name: string, command: string, args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv }): Managed {
   const child = spawn(command, args, {
     cwd: options.cwd,
@@ -137,7 +156,9 @@ export function start(name: string, command: string, args: readonly string[], op
     detached: true, // its own process group
     stdio: ['pipe', 'pipe', 'pipe'],
   });
-  return new Managed(name, child);
+  const managed = new Managed(name, child);
+  started.add(managed);
+  return managed;
 }
 
 /** The test LLM server; resolves with its URL once it listens. */

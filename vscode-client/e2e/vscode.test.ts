@@ -350,13 +350,7 @@ step('Gloss starts and its status bar item appears', async () => {
 }, 60_000);
 
 step('opening a Python file: Gloss glosses the workspace (status bar idle, store complete)', async () => {
-  await page.keyboard.press('Control+P');
-  const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ state: 'visible' });
-  await input.fill('config.py');
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'config.py' }).first().waitFor({ state: 'visible' });
-  await page.keyboard.press('Enter');
-  await page.locator('.monaco-editor .view-lines', { hasText: 'def load_config' }).waitFor({ state: 'visible' });
+  await openConfigPy();
 
   const idle = await waitFor(
     'the status bar to say Gloss is idle (the sample glossed)',
@@ -550,6 +544,17 @@ step('removing it restarts the server on gloss.toml alone, which works again', a
   assert.ok(glossLog && /All Gloss settings removed; restarting/.test(fs.readFileSync(glossLog, 'utf8')), 'no restart in the log');
 }, 90_000);
 
+/** Quick open (Ctrl+P) of the sample's config.py, the active editor after it. */
+async function openConfigPy(): Promise<void> {
+  await page.keyboard.press('Control+P');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible' });
+  await input.fill('config.py');
+  // Clicked, not Enter: the first row may still be a recently opened editor.
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'config.py' }).first().click();
+  await page.locator('.monaco-editor .view-lines', { hasText: 'def load_config' }).waitFor({ state: 'visible' });
+}
+
 /** Runs a command by its title from the command palette (F1). */
 async function runCommand(title: string): Promise<void> {
   await page.keyboard.press('F1');
@@ -564,3 +569,29 @@ function writeWorkspaceSettings(settings: Record<string, unknown>): void {
   fs.mkdirSync(path.join(workspace, '.vscode'), { recursive: true });
   fs.writeFileSync(path.join(workspace, '.vscode', 'settings.json'), JSON.stringify(settings, null, 2));
 }
+
+step('backends from settings replace gloss.toml\'s: a host that refuses shows as unhealthy in the status bar', async () => {
+  const deadPort = await freePort(); // closed again: connections are refused
+  writeWorkspaceSettings({
+    'gloss.backends': [
+      { name: 'refusing', kind: 'ollama', url: `http://127.0.0.1:${deadPort}`, max_retries: 0, retry_base_s: 0.01, breaker_threshold: 1 },
+    ],
+    'gloss.tiers': [{ name: 'small', model: SMALL, backends: ['refusing'] }],
+  });
+  await waitFor('the server to restart on the new settings', async () => /Settings changed; sending \{"backends"/.test(fs.readFileSync(findGlossLog() ?? '', 'utf8')), 20_000);
+  await waitFor('the status bar to report again', async () => (await statusBarLabel())?.includes('idle'), 60_000, 500);
+  await openConfigPy(); // the re-gloss commands are offered for Python editors
+  await runCommand('Gloss: Re-gloss This File');
+  const label = await waitFor(
+    'the status bar to show the refusing backend',
+    async () => {
+      const l = await statusBarLabel();
+      return l?.includes('refusing open') ? l : undefined;
+    },
+    60_000,
+    500,
+  );
+  log(`status bar: ${label}`);
+  const classes = await statusBarItem().evaluate((el) => (el.closest('.statusbar-item') ?? el).className);
+  assert.match(classes, /error-kind/, `its only backend down, the item has the error background: ${classes}`);
+}, 120_000);

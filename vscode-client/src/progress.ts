@@ -11,6 +11,7 @@ export interface BackendHealth {
   url?: string;
   state?: string; // the circuit breaker's: closed | open | half-open
   healthy?: boolean;
+  last_error?: string;
 }
 
 export interface LastGloss {
@@ -52,6 +53,7 @@ export function parseProgress(raw: unknown): ProgressMessage | undefined {
           url: typeof b.url === 'string' ? b.url : undefined,
           state: typeof b.state === 'string' ? b.state : undefined,
           healthy: typeof b.healthy === 'boolean' ? b.healthy : undefined,
+          last_error: typeof b.last_error === 'string' ? b.last_error : undefined,
         };
       }
     }
@@ -214,7 +216,8 @@ function tooltip(folders: readonly ProgressMessage[], backends: readonly NamedBa
   }
   for (const b of backends) {
     const health = b.healthy === false ? 'unhealthy' : b.healthy === true ? 'healthy' : 'health unknown';
-    lines.push(`Backend ${b.name}${b.url ? ` (${b.url})` : ''}: ${b.state ?? 'state unknown'}, ${health}`);
+    const lastError = b.healthy === false && b.last_error ? `; last error: ${b.last_error}` : '';
+    lines.push(`Backend ${b.name}${b.url ? ` (${b.url})` : ''}: ${b.state ?? 'state unknown'}, ${health}${lastError}`);
   }
   const last = [...folders].reverse().find((f) => f.last)?.last;
   if (last) {

@@ -156,7 +156,7 @@ export function esc(text: string): string {
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')
-    .replace(/([\\`*_{}[\]()|~!#])/g, '\\$1')
+    .replace(/([\\`*_{}[\]|~#])/g, '\\$1') // with [ ] escaped, ( ) and ! start no link or image
     .replace(/\s+/g, ' ')
     .trim();
 }

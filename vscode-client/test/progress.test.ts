@@ -58,7 +58,9 @@ test('an open breaker shows as a warning; every backend down is an error', () =>
   const warn = view(twoBackends);
   assert.equal(warn.text, '$(sync~spin) Gloss: 120 queued · 2 in flight · $(warning) local open');
   assert.equal(warn.severity, 'warning');
-  const down = view({ ...EXAMPLE, backends: { local: { url: 'x', state: 'half-open', healthy: false } } });
+  assert.doesNotMatch(warn.tooltip, /last error/);
+  const down = view({ ...EXAMPLE, backends: { local: { url: 'x', state: 'half-open', healthy: false, last_error: 'connection refused' } } });
+  assert.match(down.tooltip, /Backend local \(x\): half-open, unhealthy; last error: connection refused/);
   assert.equal(down.severity, 'error');
   assert.match(down.text, /\$\(warning\) local half-open$/);
 });

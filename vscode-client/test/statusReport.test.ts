@@ -46,7 +46,8 @@ test('server text is escaped: no HTML, no table breaks, no links', () => {
   const md = renderStatus({ folders: [FOLDER] });
   assert.ok(!md.includes('<b>'));
   assert.match(md, /&lt;b&gt;N\/A&lt;\/b&gt; \\\| x/);
-  assert.equal(esc('[click](command:evil)'), '\\[click\\]\\(command:evil\\)');
+  assert.equal(esc('[click](command:evil)'), '\\[click\\](command:evil)');
+  assert.equal(esc('![img](x) <a href=y>'), '!\\[img\\](x) &lt;a href=y&gt;');
   assert.equal(esc('a\nb'), 'a b');
 });
 
