@@ -595,3 +595,18 @@ step('backends from settings replace gloss.toml\'s: a host that refuses shows as
   const classes = await statusBarItem().evaluate((el) => (el.closest('.statusbar-item') ?? el).className);
   assert.match(classes, /error-kind/, `its only backend down, the item has the error background: ${classes}`);
 }, 120_000);
+
+step('pointing gloss.pythonPath at a Python without Gloss says how to install it', async () => {
+  // The venv's base interpreter: a real Python that has no Gloss.
+  const bare = (await run(PYTHON, ['-c', 'import sys; print(sys._base_executable)'], { timeoutMs: 30_000 })).trim();
+  await assert.rejects(run(bare, ['-c', 'import enrich_core'], { timeoutMs: 30_000 }), 'the base interpreter must not have Gloss');
+  fs.writeFileSync(path.join(scratch, 'user-data', 'Machine', 'settings.json'), JSON.stringify({ 'gloss.pythonPath': bare }, null, 2));
+  const toast = page.locator('.notification-toast', { hasText: 'Gloss is not installed in' }).first();
+  await toast.waitFor({ state: 'visible', timeout: 30_000 });
+  const message = (await toast.innerText()).replace(/\s+/g, ' ');
+  log(`notification: ${message}`);
+  assert.ok(message.includes(`Gloss is not installed in ${bare} (the gloss.pythonPath setting)`), message);
+  assert.ok(message.includes(`"${bare}" -m pip install`), message);
+  await toast.getByRole('button', { name: 'Open Settings' }).waitFor({ state: 'visible' });
+  await waitFor('the status bar to say Gloss is not available', async () => (await statusBarLabel())?.includes('not available'), 20_000, 250);
+}, 60_000);
