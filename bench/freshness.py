@@ -58,7 +58,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import platform
 import shutil
@@ -74,7 +73,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from bench.cli_args import positive_float, positive_int
+from bench.cli_args import positive_float, positive_int, write_report
 from bench.pipeline_throughput import bench_config, write_workspace
 from enrich_core.config import Config
 from enrich_core.engine import Engine
@@ -675,11 +674,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         spans_per_file=args.spans_per_file,
     )
     report = asyncio.run(run_benchmark(config))
-    print(format_report(report))
-    if args.json is not None:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report_json(report), indent=2) + "\n")
-        print(f"wrote {args.json}")
+    write_report(format_report(report), report_json(report), args.json)
     return 0
 
 

@@ -69,7 +69,7 @@ from typing import Any, Final, Literal
 
 import httpx
 
-from bench.cli_args import positive_float, positive_int
+from bench.cli_args import positive_float, positive_int, write_report
 from enrich_core.backends import REPEAT_PENALTY
 from enrich_core.config import BackendConfig, Config, TierConfig, parse_config
 from enrich_core.engine import Engine
@@ -748,11 +748,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         naive_spans=args.naive_spans,
     )
     report = asyncio.run(run_benchmark(config))
-    print(format_report(report))
-    if args.json is not None:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report_json(report), indent=2) + "\n")
-        print(f"wrote {args.json}")
+    write_report(format_report(report), report_json(report), args.json)
     return 0
 
 

@@ -50,7 +50,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import platform
 import shutil
@@ -65,7 +64,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from bench.cli_args import positive_float, positive_int
+from bench.cli_args import positive_float, positive_int, write_report
 from bench.freshness import source_commit
 from bench.pipeline_throughput import bench_config
 from enrich_core.config import Config
@@ -487,11 +486,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         gloss_timeout_s=args.gloss_timeout_s,
     )
     report = asyncio.run(run_benchmark(config))
-    print(format_report(report))
-    if args.json is not None:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report_json(report), indent=2) + "\n")
-        print(f"wrote {args.json}")
+    write_report(format_report(report), report_json(report), args.json)
     return 0
 
 

@@ -39,7 +39,6 @@ import argparse
 import asyncio
 import gc
 import hashlib
-import json
 import os
 import platform
 import shutil
@@ -54,7 +53,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from bench.cli_args import positive_float, positive_int
+from bench.cli_args import positive_float, positive_int, write_report
 from enrich_core.db import open_for_writing
 from enrich_core.prompt import PROMPT_VERSION
 from enrich_core.router import GlossResult
@@ -515,11 +514,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         keep=args.keep,
     )
     report = asyncio.run(run_benchmark(config))
-    print(format_report(report))
-    if args.json is not None:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report_json(report), indent=2) + "\n")
-        print(f"wrote {args.json}")
+    write_report(format_report(report), report_json(report), args.json)
     return 0
 
 

@@ -48,6 +48,11 @@ class GlossServer(LanguageServer):
         self.init_options: dict[str, Any] = {}
         self.settings_error: ConfigError | None = None  # initializationOptions were not a table
         self.ready = asyncio.Event()
+        # Engines are started, restarted (new settings) and stopped one at a
+        # time: two overlapping restarts would each start an engine for a
+        # folder and leak one, open store and all.
+        self.engines_lock = asyncio.Lock()
+        self.closing = False
         # One pool for every folder: a backend's cap holds across folders, and
         # the workers share out their time fairly (enrich_core/pool.py).
         self.pool: WorkPool | None = None
@@ -97,6 +102,11 @@ class GlossServer(LanguageServer):
 
     async def close(self) -> None:
         """Stop watchers, background tasks and engines (draining writers). Idempotent."""
+        self.closing = True
+        async with self.engines_lock:
+            await self._close_engines()
+
+    async def _close_engines(self) -> None:
         for folder in self.folders:
             folder.stop_watch.set()
         for timer in self.edit_pauses.values():

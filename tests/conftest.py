@@ -22,6 +22,7 @@ from tests.llm_server import LLMServer
 
 SMALL = "small-model"
 LARGE = "large-model"
+SHUTDOWN_LIMIT_S = 30.0  # shutdown + exit, then the process is gone
 
 
 @pytest.fixture
@@ -205,5 +206,9 @@ async def start_lsp() -> AsyncIterator[Callable[..., Any]]:
 
     yield start
     for client in clients:
-        await client.shutdown_session()
+        process = getattr(client, "_server", None)
+        if process is not None and process.returncode is not None:
+            continue  # the test shut this one down itself
+        # A server that does not exit after `exit` is a bug: fail in bounded time.
+        await asyncio.wait_for(client.shutdown_session(), SHUTDOWN_LIMIT_S)
         await client.stop()

@@ -9,10 +9,11 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 from lsprotocol import types
 
-from tests.conftest import SAMPLE, as_dict, gloss_toml
+from tests.conftest import SAMPLE, SHUTDOWN_LIMIT_S, Session, as_dict, gloss_toml
 from tests.llm_server import Behavior, LLMServer
 
 SHAPES = "pkg/shapes.py"
@@ -319,3 +320,79 @@ async def test_no_progress_bar_without_the_capability(workspace: Path, start_lsp
     session = await start_lsp(workspace)
     await session.progress.wait_idle()
     assert session.client.progress_reports == {}
+
+
+async def wait_for_tier(session: Session, tier: str) -> None:
+    """Until gloss/status lists `tier`: new settings restart the engines asynchronously."""
+
+    async def tiers() -> dict[str, Any]:
+        status = as_dict(await session.client.protocol.send_request_async("gloss/status", {}))
+        return status["folders"][0].get("tiers", {})  # type: ignore[no-any-return]
+
+    for _ in range(200):  # polled, bounded: no notification says "restarted"
+        if tier in await tiers():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"tier {tier} never appeared in gloss/status: {await tiers()}")
+
+
+async def test_gloss_status_answers_a_request_without_params(workspace: Path, start_lsp) -> None:
+    # VS Code's sendRequest("gloss/status") and Neovim's request(..., nil) send no params.
+    session = await start_lsp(workspace)
+    result = as_dict(await session.client.protocol.send_request_async("gloss/status", None))
+    assert result["folders"][0]["root"] == str(workspace)
+
+
+async def test_settings_resent_unchanged_keep_the_engines_and_changed_ones_apply(
+    workspace: Path, start_lsp, llm: LLMServer
+) -> None:
+    options = {
+        "backends": [{"name": "t", "kind": "ollama", "url": llm.url, "max_retries": 0}],
+        "tiers": [{"name": "only", "model": "m-one", "backends": ["t"]}],
+    }
+    llm.set_behavior(Behavior(delay_s=1.0), symbol="load_config")
+    session = await start_lsp(workspace, {"gloss": options})
+    assert await asyncio.to_thread(
+        llm.wait_for, lambda s: any(r.symbol == "load_config" for r in s._requests), 20.0
+    )  # its gloss is in flight now
+    # Neovim sends its `settings` right after `initialized`; a restart here
+    # would cancel the gloss in flight and ask for it again.
+    session.client.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(settings={"gloss": options})
+    )
+
+    def load_config_glossed(events: list[dict[str, Any]]) -> bool:
+        return any((e.get("last") or {}).get("symbol") == "load_config" for e in events)
+
+    await session.progress.wait_for(load_config_glossed)
+    assert (await session.symbols("load_config"))[0].name == "load_config"  # still answering
+    assert llm.symbols().count("load_config") == 1
+
+    changed = {**options, "tiers": [{"name": "renamed", "model": "m-two", "backends": ["t"]}]}
+    session.client.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(settings={"gloss": changed})
+    )
+    await wait_for_tier(session, "renamed")
+
+
+async def test_settings_changed_twice_at_once_restart_once_after_the_other(
+    workspace: Path, start_lsp, llm: LLMServer
+) -> None:
+    # Overlapping restarts used to start two engines for the folder and leak
+    # one (its store never closed), so the server never exited.
+    def settings(tier: str) -> dict[str, Any]:
+        return {
+            "gloss": {
+                "backends": [{"name": "t", "kind": "ollama", "url": llm.url, "max_retries": 0}],
+                "tiers": [{"name": tier, "model": f"m-{tier}", "backends": ["t"]}],
+            }
+        }
+
+    llm.set_behavior(Behavior(delay_s=0.5), symbol="load_config")
+    session = await start_lsp(workspace, settings("first"))
+    for tier in ("second", "third"):
+        session.client.workspace_did_change_configuration(
+            types.DidChangeConfigurationParams(settings=settings(tier))
+        )
+    await wait_for_tier(session, "third")
+    await asyncio.wait_for(session.client.shutdown_session(), SHUTDOWN_LIMIT_S)

@@ -68,8 +68,10 @@ def editor_settings(options: Any) -> dict[str, Any]:
 
 async def initialized(ls: GlossServer, params: types.InitializedParams) -> None:
     try:
-        for folder in ls.folders:
-            await _start_folder(ls, folder)
+        async with ls.engines_lock:
+            for folder in ls.folders:
+                if not ls.closing:
+                    await _start_folder(ls, folder)
     finally:
         ls.ready.set()
 
@@ -126,16 +128,24 @@ async def did_change_configuration(
         return
     if not settings:
         return  # a bare "something changed" ping: the options we hold are still current
-    ls.init_options = settings
-    ls.settings_error = None
     await ls.ready.wait()
-    for folder in ls.folders:
-        await _stop_folder(folder)
-    # New settings may define the backends differently: start from fresh clients.
-    await ls.close_pool()
-    for folder in ls.folders:
-        folder.error = None
-        await _start_folder(ls, folder)
+    async with ls.engines_lock:
+        if ls.closing:
+            return
+        if settings == ls.init_options and ls.settings_error is None:
+            # Neovim sends its `settings` right after `initialized`, and clients
+            # resend unchanged settings: restarting the engines (a rescan, every
+            # in-flight gloss cancelled) would buy nothing.
+            return
+        ls.init_options = settings
+        ls.settings_error = None
+        for folder in ls.folders:
+            await _stop_folder(folder)
+        # New settings may define the backends differently: start from fresh clients.
+        await ls.close_pool()
+        for folder in ls.folders:
+            folder.error = None
+            await _start_folder(ls, folder)
 
 
 async def _stop_folder(folder: Folder) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.llm_server import LLMServer  # noqa: E402
+from tests.llm_server import LLMServer
 
 
 def main() -> None:
