@@ -17,6 +17,7 @@ from typing import Any
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
 from pygls.uris import to_fs_path
 
 from enrich_core.config import ConfigError
@@ -41,9 +42,27 @@ class Folder:
     stop_watch: asyncio.Event = field(default_factory=asyncio.Event)
 
 
+class GlossProtocol(LanguageServerProtocol):
+    """pygls' protocol, taking custom requests and notifications without `params`.
+
+    JSON-RPC lets a request leave `params` out, and VS Code's
+    `sendRequest("gloss/status")` does; pygls' generic message type requires
+    the field, so such a request failed to parse and was never answered."""
+
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        method = data.get("method")
+        if (
+            isinstance(method, str)
+            and "params" not in data
+            and self.get_message_type(method) is None
+        ):
+            data = {**data, "params": None}
+        return super().structure_message(data)
+
+
 class GlossServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__("gloss", VERSION)
+        super().__init__("gloss", VERSION, protocol_cls=GlossProtocol)
         self.folders: list[Folder] = []
         self.init_options: dict[str, Any] = {}
         self.settings_error: ConfigError | None = None  # initializationOptions were not a table

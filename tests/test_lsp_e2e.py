@@ -336,11 +336,49 @@ async def wait_for_tier(session: Session, tier: str) -> None:
     raise AssertionError(f"tier {tier} never appeared in gloss/status: {await tiers()}")
 
 
-async def test_gloss_status_answers_a_request_without_params(workspace: Path, start_lsp) -> None:
-    # VS Code's sendRequest("gloss/status") and Neovim's request(..., nil) send no params.
-    session = await start_lsp(workspace)
-    result = as_dict(await session.client.protocol.send_request_async("gloss/status", None))
-    assert result["folders"][0]["root"] == str(workspace)
+async def test_gloss_status_answers_a_request_without_params(workspace: Path) -> None:
+    # JSON-RPC lets `params` be left out, and VS Code's sendRequest("gloss/status")
+    # does; pytest-lsp's client always sends it, so this test frames its own messages.
+    server = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "server", "--stdio",
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert server.stdin is not None and server.stdout is not None
+    reader, writer = server.stdout, server.stdin
+
+    def send(message: dict[str, Any]) -> None:
+        body = json.dumps({"jsonrpc": "2.0", **message}).encode()
+        writer.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+
+    async def answer_to(request_id: int) -> dict[str, Any]:
+        while True:
+            length = 0
+            while (line := (await reader.readline()).strip()) != b"":
+                name, _, value = line.partition(b":")
+                if name.lower() == b"content-length":
+                    length = int(value)
+            message = json.loads(await reader.readexactly(length))
+            if message.get("id") == request_id and "method" not in message:
+                return message  # type: ignore[no-any-return]
+
+    try:
+        async with asyncio.timeout(60):
+            send({"id": 1, "method": "initialize", "params": {
+                "processId": None, "rootUri": workspace.as_uri(), "capabilities": {}}})  # fmt: skip
+            await answer_to(1)
+            send({"method": "initialized", "params": {}})
+            send({"id": 2, "method": "gloss/status"})
+            answer = await answer_to(2)
+            send({"id": 3, "method": "shutdown"})
+            await answer_to(3)
+            send({"method": "exit"})
+            await server.wait()
+    finally:
+        if server.returncode is None:
+            server.kill()
+            await server.wait()
+    assert "error" not in answer, answer
+    assert answer["result"]["folders"][0]["root"] == str(workspace)
 
 
 async def test_settings_resent_unchanged_keep_the_engines_and_changed_ones_apply(
