@@ -1,4 +1,4 @@
-"""The prompt for one span: its full code, path, enclosing scope and signature.
+"""The prompt for one span: its code (a class's without method bodies), path, scope, signature.
 
 `PROMPT_VERSION` is part of every gloss's cache key; bump it whenever the text
 below changes what a model would write, so old glosses are redone lazily.
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from enrich_core.redact import redact_secrets
 from enrich_core.schema import LIST_MAX_ITEMS, SUMMARY_MAX_WORDS
-from enrich_core.spans import Span
+from enrich_core.spans import Span, SpanKind
 
 PROMPT_VERSION = "1"
 
@@ -54,6 +54,8 @@ def build_prompt(span: Span, code: str | None = None) -> Prompt:
     if span.container:
         lines.append(f"Enclosing scope: {span.container}")
     lines.append(f"Signature: {span.signature}")
+    if span.kind is SpanKind.CLASS:
+        lines.append("Method bodies are shown as `...`: each method has a gloss of its own.")
     fence = "```"
     while fence in code:
         fence += "`"

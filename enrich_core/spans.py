@@ -170,7 +170,10 @@ def _make_span(
     colon = _header_colon(node)
     header_end_line = positions.at(colon.start_byte)[0] if colon is not None else name_line
 
-    text = _decode(data[start:end])
+    if kind is SpanKind.CLASS:
+        text = _class_outline(node, data, positions, start, end)
+    else:
+        text = _decode(data[start:end])
     indent = _decode(data[positions.line_start(start) : start])
     return Span(
         path=path,
@@ -191,6 +194,63 @@ def _make_span(
         text=text,
         content_hash=_content_hash(indent, text),
     )
+
+
+def _class_outline(node: Node, data: bytes, positions: _Positions, start: int, end: int) -> str:
+    """A class's code with each method's body cut to its docstring and `...`.
+
+    Methods are spans of their own with glosses of their own; what a class's
+    gloss says comes from its header, docstring, attributes and method
+    signatures. So its text (what the model reads, and what its hash covers)
+    leaves the bodies out: editing a method body re-glosses that method, not
+    its class as well, and a large class fits a small model's context whole.
+    """
+    cuts: list[tuple[int, int, bytes]] = []
+    stack = list(node.children)
+    while stack:
+        child = stack.pop()
+        if child.type == "function_definition":
+            body = child.child_by_field_name("body")
+            cut = _body_cut(body, data, positions) if body is not None else None
+            if cut is not None:
+                cuts.append(cut)
+            continue  # what is inside a method's body is not part of the outline
+        stack.extend(child.children)
+    out = bytearray()
+    pos = start
+    for cut_start, cut_end, replacement in sorted(cuts):
+        cut_end = min(cut_end, end)  # the span ends at its last code, before trailing comments
+        if cut_start < pos or cut_end < cut_start:
+            continue
+        out += data[pos:cut_start] + replacement
+        pos = cut_end
+    out += data[pos:end]
+    return _decode(bytes(out))
+
+
+def _body_cut(body: Node, data: bytes, positions: _Positions) -> tuple[int, int, bytes] | None:
+    """(start, end, replacement) that cuts a function body down to its docstring and `...`;
+    None when there is nothing to cut."""
+    statements = [c for c in body.named_children if c.type != "comment"]
+    if not statements:
+        return None
+    first = statements[0]
+    has_docstring = (
+        first.type == "expression_statement"
+        and first.named_child_count == 1
+        and first.named_children[0].type in ("string", "concatenated_string")
+    )
+    if has_docstring:
+        if len(statements) == 1:
+            return None
+        indent = data[positions.line_start(first.start_byte) : first.start_byte]
+        same_line = not indent.strip() == b""  # `def f(): "doc"; return 1`
+        separator = b"; " if same_line else b"\n" + indent
+        return first.end_byte, body.end_byte, separator + b"..."
+    if len(statements) == 1 and data[first.start_byte : first.end_byte] == b"...":
+        return None
+    # To the block's end: comments tree-sitter attaches after its last statement go too.
+    return first.start_byte, body.end_byte, b"..."
 
 
 def _last_code_byte(node: Node) -> int:

@@ -270,3 +270,32 @@ async def test_a_root_that_stops_mid_run_leaves_the_other_root_working(
         status = await engine_b.status()
         assert status["enriched"] == status["spans"] == 20
         assert len(slow.requests) <= 2  # nothing more went to the stopped root's host
+
+
+async def test_a_method_body_edit_re_glosses_the_method_not_its_class(
+    tmp_path: Path, open_engine: Factory
+) -> None:
+    source = (
+        "class Cart:\n"
+        '    """Items and their prices."""\n'
+        "\n"
+        "    def total(self, items):\n"
+        "        return sum(items)\n"
+    )
+    with LLMServer() as llm:
+        root = make_root(tmp_path / "ws", llm, {"cart.py": source})
+        engine = await open_engine(root)
+        await engine.scan()
+        await engine.wait_idle()
+        assert sorted(s for s in llm.symbols() if s) == ["Cart", "Cart.total"]
+
+        await engine.document_changed("cart.py", source.replace("sum(items)", "sum(items) * 2"))
+        await engine.wait_idle()
+        assert sorted(s for s in llm.symbols() if s) == ["Cart", "Cart.total", "Cart.total"]
+        info = await engine.hover("cart.py", 0)
+        assert info is not None and info.gloss is not None and not info.stale
+
+        # A new signature is part of what the class is: that re-glosses it.
+        await engine.document_changed("cart.py", source.replace("items):", "items, tax):"))
+        await engine.wait_idle()
+        assert [s for s in llm.symbols() if s].count("Cart") == 2

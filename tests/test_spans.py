@@ -197,6 +197,66 @@ def test_ranges_and_text() -> None:
     assert span.signature == "def f(a, b)"
 
 
+def test_a_class_s_text_is_its_outline_without_method_bodies() -> None:
+    source = textwrap.dedent(
+        """\
+        class Service(Base):
+            \"\"\"Talks to the API.\"\"\"
+
+            retries: int = 3
+
+            def __init__(self, url: str) -> None:
+                \"\"\"Keep the URL.\"\"\"
+                self.url = url
+                # a comment inside the body
+
+            def short(self): return 1
+
+            def stub(self): ...
+
+            class Inner:
+                def g(self):
+                    return 4
+        """
+    )
+    spans = {s.qualname: s for s in extract_spans("m.py", source)}
+    service = spans["Service"]
+    assert service.text == textwrap.dedent(
+        """\
+        class Service(Base):
+            \"\"\"Talks to the API.\"\"\"
+
+            retries: int = 3
+
+            def __init__(self, url: str) -> None:
+                \"\"\"Keep the URL.\"\"\"
+                ...
+
+            def short(self): ...
+
+            def stub(self): ...
+
+            class Inner:
+                def g(self):
+                    ..."""
+    )
+    # The range is still the whole class; the methods keep their whole text.
+    assert (service.start_line, service.end_line) == (0, 16)
+    assert spans["Service.__init__"].text.endswith("self.url = url")
+    assert spans["Service.Inner"].text == "class Inner:\n        def g(self):\n            ..."
+
+
+def test_a_class_s_hash_ignores_method_bodies_but_not_their_signatures() -> None:
+    base = "class C:\n    x = 1\n\n    def m(self, a):\n        return a\n"
+
+    def class_hash(source: str) -> str:
+        return next(s.content_hash for s in extract_spans("m.py", source) if s.name == "C")
+
+    assert class_hash(base.replace("return a", "return a * 2")) == class_hash(base)
+    assert class_hash(base.replace("(self, a)", "(self, a, b)")) != class_hash(base)
+    assert class_hash(base.replace("x = 1", "x = 2")) != class_hash(base)
+
+
 def test_trailing_comments_are_not_part_of_the_span() -> None:
     source = "def f():\n    return 1\n    # old code\n    # more\n\n# about g\ndef g(): pass\n"
     f, _g = extract_spans("m.py", source)
