@@ -15,6 +15,7 @@ from pathlib import Path
 import aiosqlite
 
 from enrich_core.schema import Gloss
+from enrich_core.spans import SPANS_VERSION
 
 SCHEMA_VERSION = 2
 # Columns added since a table was first created: a store written by an older
@@ -134,12 +135,22 @@ def open_for_writing(db_path: Path) -> sqlite3.Connection:
         for name, decl in columns:
             if name not in have:
                 conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {decl}")
-    conn.execute(
-        "INSERT INTO meta (key, value) VALUES ('schema_version', ?) "
-        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        (str(SCHEMA_VERSION),),
-    )
+    _set_meta(conn, "schema_version", str(SCHEMA_VERSION))
+    row = conn.execute("SELECT value FROM meta WHERE key = 'spans_version'").fetchone()
+    if row is None or row[0] != SPANS_VERSION:
+        # Spans are cut differently now: the next scan re-parses every file (one
+        # parse each, no model call for any span whose text is unchanged).
+        conn.execute("UPDATE files SET mtime_ns = -1")
+        _set_meta(conn, "spans_version", SPANS_VERSION)
     return conn
+
+
+def _set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?, ?) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (key, value),
+    )
 
 
 async def connect(db_path: Path, *, readonly: bool = False) -> aiosqlite.Connection:

@@ -61,8 +61,9 @@ def check_quality(gloss: Gloss, span: Span) -> None:
         raise GlossRejected("filler", f"summary is filler: {summary!r}")
     if len(summary.split()) < MIN_SUMMARY_WORDS:
         raise GlossRejected("too_short", f"summary has {len(summary.split())} words")
+    parameters = parameter_names(span)  # parsed once: every gloss passes through here
     # A parameter may well be named `tags` or `summary`: as an input, that is no echo.
-    params = {p.lower() for p in parameter_names(span) or ()}
+    params = {p.lower() for p in parameters or ()}
     for field in ("inputs", "outputs", "side_effects", "pitfalls", "tags"):
         for item in getattr(gloss, field):
             if field == "inputs" and item.strip(" :`").lower() in params:
@@ -70,7 +71,7 @@ def check_quality(gloss: Gloss, span: Span) -> None:
             if item.lower().strip(" .") in FILLER or _JUNK_ITEM.match(item.strip()):
                 raise GlossRejected("filler", f"{field} holds {item!r}")
     _check_not_copied(summary, span)
-    _check_inputs(gloss.inputs, span)
+    _check_inputs(gloss.inputs, parameters)
 
 
 def _check_not_copied(summary: str, span: Span) -> None:
@@ -105,8 +106,7 @@ def parameter_names(span: Span) -> frozenset[str] | None:
     return frozenset(names)
 
 
-def _check_inputs(inputs: tuple[str, ...], span: Span) -> None:
-    params = parameter_names(span)
+def _check_inputs(inputs: tuple[str, ...], params: frozenset[str] | None) -> None:
     if params is None:
         return
     named = []

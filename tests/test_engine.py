@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from pathlib import Path
@@ -57,6 +58,28 @@ async def test_index_glosses_every_span_and_a_rerun_costs_nothing(
     await again.wait_idle()
     assert report.unchanged == 2 and report.parsed == 0 and report.queued == 0
     assert len(llm.requests) == 5  # zero new LLM calls
+
+
+async def test_a_store_from_an_older_span_cutter_re_parses_every_file_once(
+    workspace: Path, llm: LLMServer, open_engine: Factory
+) -> None:
+    engine = await open_engine(workspace)
+    await index(engine)
+    db_path = engine.config.store_path(workspace)
+    await engine.stop()
+    # A store written when classes were hashed differently: Circle's recorded
+    # hash is one no parse of today's file yields, and it has no gloss yet.
+    with sqlite3.connect(db_path) as conn:
+        conn.execute("UPDATE meta SET value = '1' WHERE key = 'spans_version'")
+        conn.execute("UPDATE spans SET content_hash = 'cut-the-old-way' WHERE name = 'Circle'")
+
+    again = await open_engine(workspace)
+    report = await again.scan()
+    status = await index(again)
+    assert report.parsed == 2  # every file once, though none changed on disk
+    assert status["enriched"] == status["spans"] == 5  # Circle is not stuck pending
+    assert len(llm.requests) == 5  # its text is the one glossed before: no model call
+    assert (await again.scan()).parsed == 0  # once only
 
 
 async def test_a_moved_file_costs_no_llm_call(
