@@ -419,9 +419,14 @@ class Engine:
                 max_concurrency=b.max_concurrency,
             )
         metrics = await pipeline_metrics(store, self.config)
+        # Request history of backends no longer configured (renamed, removed)
+        # is kept apart: `backends` holds exactly the configured ones, each
+        # with its health, for status bars and `gloss status`.
+        former: dict[str, dict[str, Any]] = {}
         for name, numbers in metrics.pop("backend_requests").items():
-            backends.setdefault(name, {}).update(numbers)
+            (backends[name] if name in backends else former.setdefault(name, {})).update(numbers)
         out["backends"] = backends
+        out["former_backends"] = former
         out.update(metrics)
         gpu_status = self.pool.gpu_watch.status if self.pool else self.gpu.status
         out["gpu"] = await asyncio.to_thread(gpu_status)

@@ -269,6 +269,23 @@ def test_status_text_names_skipped_files_and_the_gpu(ws: Path) -> None:
     assert "gpu: " in result.stdout
 
 
+def test_status_after_a_backend_is_renamed_lists_only_configured_ones(
+    tmp_path: Path, llm: LLMServer
+) -> None:
+    ws = make_workspace(tmp_path / "ws", gloss_toml(llm.url))
+    indexed(ws)
+    toml = (ws / "gloss.toml").read_text()
+    (ws / "gloss.toml").write_text(
+        toml.replace('name = "test"', 'name = "renamed"').replace('["test"]', '["renamed"]')
+    )
+    status = status_json(ws)
+    assert set(status["backends"]) == {"renamed"}
+    assert {"healthy", "in_flight", "errors"} <= set(status["backends"]["renamed"])
+    assert status["former_backends"]["test"]["requests_ok"] == SAMPLE_SPANS
+    text = gloss("status", str(ws), cwd=ws)  # used to fail: the old name had no URL
+    assert text.returncode == 0, explain(text)
+
+
 def test_status_counts_failures_with_their_reason(tmp_path: Path) -> None:
     ws = make_workspace(tmp_path / "ws", gloss_toml(CLOSED_URL))
     assert gloss("index", str(ws), cwd=ws).returncode == 3
