@@ -79,6 +79,28 @@ def first_line(docstring: str | None) -> str | None:
 _LANGUAGE = Language(tree_sitter_python.language())
 
 _DEFINITIONS = frozenset({"function_definition", "class_definition"})
+# Nodes a definition can be, or be nested in: statements with blocks, and the
+# ERROR nodes of a file that does not parse (definitions inside are recovered).
+_MAY_HOLD_DEFINITIONS = _DEFINITIONS | frozenset(
+    {
+        "module",
+        "block",
+        "decorated_definition",
+        "if_statement",
+        "elif_clause",
+        "else_clause",
+        "for_statement",
+        "while_statement",
+        "try_statement",
+        "except_clause",
+        "except_group_clause",
+        "finally_clause",
+        "with_statement",
+        "match_statement",
+        "case_clause",
+        "ERROR",
+    }
+)
 # Extras that may sit between header tokens but are not part of a signature.
 _SIGNATURE_SKIP = frozenset({"comment", "line_continuation"})
 _OPENERS = frozenset({"(", "[", "{"})
@@ -130,7 +152,13 @@ def _definitions(root: Node) -> Iterator[tuple[Node, str | None, bool]]:
                 child_in_class = node.type == "class_definition"
         # Control-flow blocks (if/try/with/...) are not scopes, so they pass the
         # container through unchanged: a def under `if` in a class body is a method.
-        stack.extend((child, child_container, child_in_class) for child in reversed(node.children))
+        # Only statement containers are entered: expressions, the bulk of a
+        # tree's nodes, cannot hold a definition.
+        stack.extend(
+            (child, child_container, child_in_class)
+            for child in reversed(node.children)
+            if child.type in _MAY_HOLD_DEFINITIONS
+        )
 
 
 def _name_text(node: Node) -> str | None:

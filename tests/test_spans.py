@@ -123,6 +123,20 @@ def test_definitions_inside_blocks_are_found() -> None:
         def outer():
             if True:
                 def nested_in_if(): pass
+
+        while False:
+            pass
+        else:
+            def while_else(): pass
+
+        match sys.argv:
+            case [_, "x"]:
+                def in_case(): pass
+
+        try:
+            pass
+        except* ValueError:
+            def in_except_star(): pass
         """
     )
     assert set(spans) == {
@@ -138,6 +152,9 @@ def test_definitions_inside_blocks_are_found() -> None:
         "Compat.fetch",
         "outer",
         "outer.nested_in_if",
+        "while_else",
+        "in_case",
+        "in_except_star",
     }
     # Blocks are not scopes: a def under `if` in a class body is still a method.
     assert spans["Compat.path"].kind is SpanKind.METHOD
