@@ -8,8 +8,11 @@ keeps it at least 95% as busy as a bare HTTP client holding exactly C requests i
 flight against the same server in the same run, and never exceeds the cap C.
 
 The server under test is `tests.llm_server.LLMServer(capacity=C, latency_s=L)` on
-127.0.0.1 (in this process, on its own threads), in a thin subclass that also
-notes when each chat answer leaves (`TimedLLMServer`). Variants:
+127.0.0.1, in a thin subclass that also notes when each chat answer leaves
+(`TimedLLMServer`), run in a process of its own as a real backend is
+(`bench.server_process`): in this process its threads would share the GIL with
+the client under test and slow down with any Python work the client does.
+Variants:
 
 - `bare`: an `httpx.AsyncClient` with exactly C worker coroutines, so exactly C
   requests in flight, POSTing to `/api/chat` the very bodies Gloss sends for the
@@ -70,6 +73,7 @@ from typing import Any, Final, Literal
 import httpx
 
 from bench.cli_args import positive_float, positive_int, write_report
+from bench.server_process import ServerProcess
 from enrich_core.backends import REPEAT_PENALTY
 from enrich_core.config import BackendConfig, Config, TierConfig, parse_config
 from enrich_core.engine import Engine
@@ -164,6 +168,11 @@ class TimedLLMServer(LLMServer):
     def answered_at(self) -> list[float]:
         with self._left_lock:
             return list(self._left)
+
+
+# What the bench measures against: the server in a process of its own (the
+# benchmark itself), or in this process (the bench's tests, which need no timing).
+TimedServer = TimedLLMServer | ServerProcess
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,7 +336,7 @@ def body_key(body: dict[str, Any]) -> str:
 # --- measuring ------------------------------------------------------------------
 
 
-def host_stats(server: TimedLLMServer) -> HostStats:
+def host_stats(server: TimedServer) -> HostStats:
     requests = server.requests
     answered = server.answered_at
     if requests and not answered:
@@ -357,7 +366,7 @@ def _window(stats: Sequence[HostStats]) -> float:
 
 def _result(
     variant: Variant,
-    servers: Sequence[TimedLLMServer],
+    servers: Sequence[TimedServer],
     *,
     spans: int,
     in_flight: int,
@@ -390,7 +399,7 @@ def _result(
 
 async def run_bare(
     variant: Variant,
-    servers: Sequence[TimedLLMServer],
+    servers: Sequence[TimedServer],
     in_flight: Sequence[int],
     bodies: Sequence[dict[str, Any]],
 ) -> RunResult:
@@ -446,7 +455,7 @@ async def run_bare(
 
 async def run_gloss(
     variant: Variant,
-    servers: Sequence[TimedLLMServer],
+    servers: Sequence[TimedServer],
     caps: Sequence[int],
     workspace: Path,
     db_path: Path,
@@ -536,7 +545,7 @@ async def run_benchmark(config: BenchConfig) -> BenchReport:
         for repeat in range(config.repeats):
             forward = repeat % 2 == 0
             single = SINGLE_HOST if forward else tuple(reversed(SINGLE_HOST))
-            with TimedLLMServer(config.capacity, config.latency_s) as server:
+            with ServerProcess(config.capacity, config.latency_s) as server:
                 for variant in single:
                     db = tmp / f"{variant}-{repeat}.db"
                     if variant == "bare":
@@ -549,7 +558,7 @@ async def run_benchmark(config: BenchConfig) -> BenchReport:
                         )
                     runs[variant].append(_with_repeat(run, repeat))
             two = TWO_HOSTS if forward else tuple(reversed(TWO_HOSTS))
-            pair = [TimedLLMServer(h.capacity, h.latency_s).start() for h in config.hosts]
+            pair = [ServerProcess(h.capacity, h.latency_s).start() for h in config.hosts]
             caps = [h.capacity for h in config.hosts]
             try:
                 for variant in two:
