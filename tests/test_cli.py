@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import LARGE, SAMPLE, SMALL, gloss_toml, write_files
+from tests.jsonrpc import response_to, send
 from tests.llm_server import LLMServer
 
 GLOSS = Path(sys.executable).parent / "gloss"
@@ -462,38 +463,6 @@ def test_doctor_names_the_url_of_an_unreachable_backend_and_exits_3(tmp_path: Pa
 
 
 # --- gloss serve / python -m server -------------------------------------------
-
-
-async def send(proc: asyncio.subprocess.Process, message: dict[str, Any]) -> None:
-    body = json.dumps({"jsonrpc": "2.0", **message}).encode()
-    assert proc.stdin is not None
-    proc.stdin.write(f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
-    await proc.stdin.drain()
-
-
-async def receive(proc: asyncio.subprocess.Process) -> dict[str, Any]:
-    assert proc.stdout is not None
-    length = None
-    while True:
-        line = await proc.stdout.readline()
-        assert line, "the server closed stdout"
-        if line in (b"\r\n", b"\n"):
-            break
-        name, _, value = line.decode("ascii").partition(":")
-        if name.strip().lower() == "content-length":
-            length = int(value.strip())
-    assert length is not None, "a message without Content-Length"
-    message = json.loads(await proc.stdout.readexactly(length))
-    assert isinstance(message, dict)
-    return message
-
-
-async def response_to(proc: asyncio.subprocess.Process, request_id: int) -> dict[str, Any]:
-    """The response with this id; notifications and requests from the server are skipped."""
-    while True:
-        message = await receive(proc)
-        if message.get("id") == request_id and "method" not in message:
-            return message
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import sqlite3
 import subprocess
 import sys
@@ -14,6 +13,7 @@ from typing import Any
 from lsprotocol import types
 
 from tests.conftest import SAMPLE, SHUTDOWN_LIMIT_S, Session, as_dict, gloss_toml
+from tests.jsonrpc import frame, response_to, send
 from tests.llm_server import Behavior, LLMServer
 
 SHAPES = "pkg/shapes.py"
@@ -261,11 +261,6 @@ async def test_init_options_override_the_file(tmp_path: Path, start_lsp, llm: LL
     assert {r.api for r in llm.requests} == {"openai"}
 
 
-def _frame(obj: dict) -> bytes:
-    body = json.dumps(obj).encode()
-    return b"Content-Length: %d\r\n\r\n" % len(body) + body
-
-
 def test_the_server_exits_when_the_editor_goes_away(workspace: Path) -> None:
     """No shutdown, no exit: stdin just closes. The process must end by itself."""
     proc = subprocess.Popen(
@@ -276,8 +271,8 @@ def test_the_server_exits_when_the_editor_goes_away(workspace: Path) -> None:
     )
     assert proc.stdin is not None and proc.stdout is not None
     init = {"processId": None, "rootUri": workspace.as_uri(), "capabilities": {}}
-    proc.stdin.write(_frame({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": init}))
-    proc.stdin.write(_frame({"jsonrpc": "2.0", "method": "initialized", "params": {}}))
+    proc.stdin.write(frame({"id": 1, "method": "initialize", "params": init}))
+    proc.stdin.write(frame({"method": "initialized", "params": {}}))
     proc.stdin.flush()
     header = proc.stdout.readline()  # the initialize answer: the engine is starting
     assert header.startswith(b"Content-Length")
@@ -344,35 +339,17 @@ async def test_gloss_status_answers_a_request_without_params(workspace: Path) ->
         sys.executable, "-m", "server", "--stdio",
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
     )  # fmt: skip
-    assert server.stdin is not None and server.stdout is not None
-    reader, writer = server.stdout, server.stdin
-
-    def send(message: dict[str, Any]) -> None:
-        body = json.dumps({"jsonrpc": "2.0", **message}).encode()
-        writer.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
-
-    async def answer_to(request_id: int) -> dict[str, Any]:
-        while True:
-            length = 0
-            while (line := (await reader.readline()).strip()) != b"":
-                name, _, value = line.partition(b":")
-                if name.lower() == b"content-length":
-                    length = int(value)
-            message = json.loads(await reader.readexactly(length))
-            if message.get("id") == request_id and "method" not in message:
-                return message  # type: ignore[no-any-return]
-
     try:
         async with asyncio.timeout(60):
-            send({"id": 1, "method": "initialize", "params": {
-                "processId": None, "rootUri": workspace.as_uri(), "capabilities": {}}})  # fmt: skip
-            await answer_to(1)
-            send({"method": "initialized", "params": {}})
-            send({"id": 2, "method": "gloss/status"})
-            answer = await answer_to(2)
-            send({"id": 3, "method": "shutdown"})
-            await answer_to(3)
-            send({"method": "exit"})
+            init = {"processId": None, "rootUri": workspace.as_uri(), "capabilities": {}}
+            await send(server, {"id": 1, "method": "initialize", "params": init})
+            await response_to(server, 1)
+            await send(server, {"method": "initialized", "params": {}})
+            await send(server, {"id": 2, "method": "gloss/status"})
+            answer = await response_to(server, 2)
+            await send(server, {"id": 3, "method": "shutdown"})
+            await response_to(server, 3)
+            await send(server, {"method": "exit"})
             await server.wait()
     finally:
         if server.returncode is None:
