@@ -1,0 +1,241 @@
+"""Reading Python source through its tree-sitter tree: positions, headers, docstrings.
+
+What `spans` needs of the syntax, kept apart from what a span is: byte offsets
+as LSP positions (UTF-16 columns), where a definition's code ends, its header
+as one line, and its docstring as Python sees it (string literals unescaped as
+the compiler would). No guessing: what cannot be read exactly is None.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+import unicodedata
+from bisect import bisect_right
+from collections.abc import Iterator
+
+from tree_sitter import Node
+
+# Extras that may sit between header tokens but are not part of a signature.
+_SIGNATURE_SKIP = frozenset({"comment", "line_continuation"})
+_OPENERS = frozenset({"(", "[", "{"})
+_CLOSERS = frozenset({")", "]", "}"})
+_LINE_BREAK = re.compile(rb"\r\n|\r|\n")
+_NEWLINES = re.compile(r"\r\n|\r")
+
+
+def last_code_byte(node: Node) -> int:
+    """End of the last token of ``node`` that is not a comment.
+
+    tree-sitter attaches comments that follow the last statement to the block;
+    a span ends with its code so that its range and hash ignore such trailers.
+    """
+    current = node
+    while True:
+        code_children = [
+            c for c in current.children if c.type != "comment" and c.start_byte != c.end_byte
+        ]
+        if not code_children:
+            return current.end_byte
+        current = code_children[-1]
+
+
+def header_colon(node: Node) -> Node | None:
+    for child in node.children:
+        if child.type == ":":
+            return child
+        if child.type == "block":
+            break
+    return None
+
+
+def signature(node: Node, data: bytes) -> str:
+    """The def/class header as one line, without decorators, comments or the ':'.
+
+    Tokens are re-joined: whitespace between two tokens becomes one space, and
+    none is kept just inside brackets, so a header wrapped over several lines
+    reads like the one-line version. A trailing comma before a closing bracket
+    (left by formatters on wrapped headers) is dropped.
+    """
+    tokens: list[Node] = []
+    for child in node.children:
+        if child.type in (":", "block"):
+            break
+        tokens.extend(_signature_tokens(child))
+    parts: list[str] = []
+    previous: Node | None = None
+    previous_text = ""
+    for token in tokens:
+        token_text = decode(data[token.start_byte : token.end_byte])
+        if "\n" in token_text or "\r" in token_text:
+            # A multi-line string default: the signature must stay on one line.
+            token_text = " ".join(token_text.split())
+        if (
+            previous is not None
+            and token.start_byte > previous.end_byte
+            and previous_text not in _OPENERS
+            and token_text not in _CLOSERS
+        ):
+            parts.append(" ")
+        parts.append(token_text)
+        previous, previous_text = token, token_text
+    return "".join(parts)
+
+
+def _signature_tokens(node: Node) -> Iterator[Node]:
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if current.type in _SIGNATURE_SKIP or current.start_byte == current.end_byte:
+            continue
+        # A string is one token: its inner spacing is its value, not layout.
+        if current.type == "string" or current.child_count == 0:
+            if current.type == "," and _is_trailing_comma(current):
+                continue
+            yield current
+            continue
+        stack.extend(reversed(current.children))
+
+
+def _is_trailing_comma(comma: Node) -> bool:
+    following = comma.next_sibling
+    while following is not None and following.type in _SIGNATURE_SKIP:
+        following = following.next_sibling
+    return following is not None and following.type in _CLOSERS
+
+
+def docstring(node: Node, data: bytes) -> str | None:
+    """The docstring as Python sees it (``__doc__``), cleaned like inspect.cleandoc."""
+    body = node.child_by_field_name("body")
+    if body is None:
+        return None
+    first = next((c for c in body.named_children if c.type != "comment"), None)
+    if first is None or first.type != "expression_statement":
+        return None
+    expressions = [c for c in first.named_children if c.type != "comment"]
+    if len(expressions) != 1:
+        return None
+    expression = expressions[0]
+    while expression.type == "parenthesized_expression":
+        inner = [c for c in expression.named_children if c.type != "comment"]
+        if len(inner) != 1:
+            return None
+        expression = inner[0]
+    if expression.type == "string":
+        pieces = [expression]
+    elif expression.type == "concatenated_string":
+        pieces = [c for c in expression.named_children if c.type == "string"]
+    else:
+        return None
+    values: list[str] = []
+    for piece in pieces:
+        value = _string_value(piece, data)
+        if value is None:
+            return None
+        values.append(value)
+    return inspect.cleandoc("".join(values))
+
+
+def _string_value(node: Node, data: bytes) -> str | None:
+    """Value of a plain or raw str literal; None for f-, t- and bytes literals."""
+    children = node.children
+    if len(children) < 2:
+        return None
+    start, end = children[0], children[-1]
+    if start.type != "string_start" or end.type != "string_end" or end.is_missing:
+        return None
+    opener = decode(data[start.start_byte : start.end_byte])
+    prefix = opener.rstrip("'\"").lower()
+    # An f-string is never a docstring (it is an expression, __doc__ stays None);
+    # a bytes literal is not a str.
+    if any(letter in prefix for letter in "fbt"):
+        return None
+    content = decode(data[start.end_byte : end.start_byte])
+    content = normalise_newlines(content)
+    return content if "r" in prefix else _unescape(content)
+
+
+_ESCAPE = re.compile(
+    r"\\(?:(\n)|([\\'\"abfnrtv])|([0-7]{1,3})|x([0-9a-fA-F]{2})"
+    r"|u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8})|N\{([^}]+)\})"
+)
+_SIMPLE_ESCAPES = {
+    "\\": "\\",
+    "'": "'",
+    '"': '"',
+    "a": "\a",
+    "b": "\b",
+    "f": "\f",
+    "n": "\n",
+    "r": "\r",
+    "t": "\t",
+    "v": "\v",
+}
+
+
+def _unescape(content: str) -> str:
+    """Python's escape rules for str literals.
+
+    Done here rather than with ast.literal_eval or the unicode_escape codec
+    because both emit warnings on unknown escapes such as ``\\d``, and
+    silencing warnings is process-global; unknown escapes stay as written,
+    as Python keeps them.
+    """
+
+    def replace(match: re.Match[str]) -> str:
+        newline, simple, octal, hex2, hex4, hex8, named = match.groups()
+        if newline is not None:
+            return ""
+        if simple is not None:
+            return _SIMPLE_ESCAPES[simple]
+        if octal is not None:
+            return chr(int(octal, 8))
+        digits = hex2 or hex4 or hex8
+        if digits is not None:
+            code = int(digits, 16)
+            return chr(code) if code <= 0x10FFFF else match.group(0)
+        try:
+            return unicodedata.lookup(named)
+        except KeyError:
+            return match.group(0)
+
+    return _ESCAPE.sub(replace, content)
+
+
+class Positions:
+    """Byte offsets to LSP positions (line, UTF-16 column).
+
+    Lines break at \\r\\n, \\r and \\n, as LSP and Python both count them;
+    tree-sitter's own rows only count \\n, so they are not used.
+    """
+
+    __slots__ = ("_data", "_starts")
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+        self._starts = [0, *(m.end() for m in _LINE_BREAK.finditer(data))]
+
+    def line_start(self, offset: int) -> int:
+        return self._starts[bisect_right(self._starts, offset) - 1]
+
+    def at(self, offset: int) -> tuple[int, int]:
+        line = bisect_right(self._starts, offset) - 1
+        prefix = self._data[self._starts[line] : offset]
+        if prefix.isascii():
+            return line, len(prefix)
+        decoded = decode(prefix)
+        return line, len(decoded.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def decode(data: bytes) -> str:
+    try:
+        return data.decode("utf-8", "surrogatepass")
+    except UnicodeDecodeError:
+        # Only reachable when tree-sitter cut through bytes that were never valid
+        # UTF-8; a replacement character is better than losing the whole file.
+        return data.decode("utf-8", "replace")
+
+
+def normalise_newlines(text: str) -> str:
+    """\r\n and lone \r as \n, as Python reads source."""
+    return _NEWLINES.sub("\n", text)
