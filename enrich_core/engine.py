@@ -25,7 +25,7 @@ from enrich_core.discovery import SkippedFile
 from enrich_core.gpu import GpuMonitor
 from enrich_core.gpu_watch import GpuWatch
 from enrich_core.indexer import Indexer, ParsedFile, SpanTexts
-from enrich_core.metrics import pipeline_metrics
+from enrich_core.metrics import backend_health, backend_report, pipeline_metrics
 from enrich_core.pool import WorkPool
 from enrich_core.prompt import PROMPT_VERSION
 from enrich_core.retry import RetryPolicy, RetryQueue
@@ -409,24 +409,11 @@ class Engine:
             "in_flight": self.scheduler.in_flight,
             "by_priority": self.scheduler.queued_by_priority(),
         }
-        backends = self.backend_health()
-        for b in self.config.backends:
-            live = self.backends.get(b.name)
-            backends[b.name].update(
-                kind=b.kind,
-                in_flight=live.in_flight if live else 0,
-                errors=live.errors if live else 0,
-                max_concurrency=b.max_concurrency,
-            )
         metrics = await pipeline_metrics(store, self.config)
-        # Request history of backends no longer configured (renamed, removed)
-        # is kept apart: `backends` holds exactly the configured ones, each
-        # with its health, for status bars and `gloss status`.
-        former: dict[str, dict[str, Any]] = {}
-        for name, numbers in metrics.pop("backend_requests").items():
-            (backends[name] if name in backends else former.setdefault(name, {})).update(numbers)
-        out["backends"] = backends
-        out["former_backends"] = former
+        breakers = self.router.breakers if self.router else {}
+        out["backends"], out["former_backends"] = backend_report(
+            self.config, breakers, self.backends, metrics.pop("backend_requests")
+        )
         out.update(metrics)
         gpu_status = self.pool.gpu_watch.status if self.pool else self.gpu.status
         out["gpu"] = await asyncio.to_thread(gpu_status)
@@ -438,17 +425,7 @@ class Engine:
 
     def backend_health(self) -> dict[str, dict[str, Any]]:
         """Each backend's circuit breaker: cheap, for a status bar after every gloss."""
-        breakers = self.router.breakers if self.router else {}
-        out: dict[str, dict[str, Any]] = {}
-        for b in self.config.backends:
-            breaker = breakers.get(b.name)
-            out[b.name] = {
-                "url": b.url,
-                "healthy": breaker.state.value == "closed" if breaker else None,
-                "state": breaker.state.value if breaker else "not started",
-                "last_error": breaker.last_error if breaker else None,
-            }
-        return out
+        return backend_health(self.config, self.router.breakers if self.router else {})
 
     def relative(self, path: Path) -> str | None:
         """A workspace-relative POSIX path, or None for a file outside the root.

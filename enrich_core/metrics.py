@@ -1,4 +1,5 @@
-"""Pipeline metrics from the store: per tier, per backend, escalations, cost.
+"""Pipeline metrics from the store: per tier, per backend, escalations, cost;
+and each configured backend's live health, as status reports show them.
 
 Everything is computed from what the writer committed (glosses, the per-request
 log, counters), so `gloss status` in a fresh process and the running server
@@ -9,8 +10,11 @@ and the share that is estimated is reported beside them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from enrich_core.backends import Backend
+from enrich_core.breaker import Breaker
 from enrich_core.config import Config
 from enrich_core.store import Store
 
@@ -61,3 +65,41 @@ async def pipeline_metrics(store: Store, config: Config) -> dict[str, Any]:
         },
         "cost": round(sum(t["cost"] for t in tiers.values()), 6),
     }
+
+
+def backend_health(config: Config, breakers: Mapping[str, Breaker]) -> dict[str, dict[str, Any]]:
+    """Each configured backend's circuit breaker: cheap, for a status bar after every gloss."""
+    out: dict[str, dict[str, Any]] = {}
+    for b in config.backends:
+        breaker = breakers.get(b.name)
+        out[b.name] = {
+            "url": b.url,
+            "healthy": breaker.state.value == "closed" if breaker else None,
+            "state": breaker.state.value if breaker else "not started",
+            "last_error": breaker.last_error if breaker else None,
+        }
+    return out
+
+
+def backend_report(
+    config: Config,
+    breakers: Mapping[str, Breaker],
+    live: Mapping[str, Backend],
+    request_totals: Mapping[str, dict[str, Any]],
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """(configured backends with health, load and request totals; request totals of
+    backends no longer configured). Renamed or removed backends are kept apart so
+    `backends` holds exactly the configured ones, each with its health."""
+    backends = backend_health(config, breakers)
+    for b in config.backends:
+        running = live.get(b.name)
+        backends[b.name].update(
+            kind=b.kind,
+            in_flight=running.in_flight if running else 0,
+            errors=running.errors if running else 0,
+            max_concurrency=b.max_concurrency,
+        )
+    former: dict[str, dict[str, Any]] = {}
+    for name, numbers in request_totals.items():
+        (backends[name] if name in backends else former.setdefault(name, {})).update(numbers)
+    return backends, former
