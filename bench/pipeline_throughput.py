@@ -78,7 +78,7 @@ from enrich_core.backends import REPEAT_PENALTY
 from enrich_core.config import BackendConfig, Config, TierConfig, parse_config
 from enrich_core.engine import Engine
 from enrich_core.indexer import Indexer, ParsedFile
-from enrich_core.prompt import build_prompt
+from enrich_core.prompt import prompt_for
 from enrich_core.router import GlossResult
 from enrich_core.scheduler import SpanRef
 from enrich_core.schema import GLOSS_SCHEMA
@@ -316,7 +316,7 @@ def ollama_body(span: Span, tier: TierConfig, backend: BackendConfig) -> dict[st
     """The body `OllamaBackend.complete` POSTs to /api/chat for this span and tier."""
     return {
         "model": tier.model,
-        "messages": build_prompt(span).as_list(),
+        "messages": prompt_for(span).as_list(),
         "stream": False,
         "format": GLOSS_SCHEMA,
         "keep_alive": backend.keep_alive,

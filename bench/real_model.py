@@ -34,7 +34,7 @@ from enrich_core.config import Config, parse_config
 from enrich_core.embedded import default_model_path
 from enrich_core.engine import Engine
 from enrich_core.gate import check_quality
-from enrich_core.prompt import build_prompt
+from enrich_core.prompt import prompt_for
 from enrich_core.schema import GLOSS_SCHEMA, GlossRejected, parse_gloss
 from enrich_core.spans import Span, extract_spans
 
@@ -117,7 +117,7 @@ def run_bare(spans: list[Span]) -> dict[str, Any]:
     started = time.perf_counter()
     for span in spans:
         answer = model.create_chat_completion(
-            messages=build_prompt(span).as_list(),
+            messages=prompt_for(span).as_list(),
             response_format={"type": "json_object", "schema": GLOSS_SCHEMA},
             max_tokens=MAX_TOKENS,
             temperature=0.1,

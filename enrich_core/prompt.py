@@ -1,9 +1,14 @@
-"""The prompt for one span: its code (a class's without method bodies), path, scope, signature.
+"""Every byte of request text built from a span: redacted here, and only here.
+
+A request to a model carries more of a span than its code: its path, its
+qualified name and enclosing scope, its one-line signature (where a default
+argument may hold a token), and later other context. `outbound_span` redacts
+each of those fields once, and `build_prompt` takes nothing but that redacted
+record, so no field can reach a backend without passing through
+`redact_secrets`. No other module builds request text from a span.
 
 `PROMPT_VERSION` is part of every gloss's cache key; bump it whenever the text
 below changes what a model would write, so old glosses are redone lazily.
-Span text is redacted of secret-looking strings here, the last point before a
-request leaves the process; no other module builds request text.
 """
 
 from __future__ import annotations
@@ -31,21 +36,68 @@ such as "N/A" or "none"."""
 
 
 @dataclass(frozen=True, slots=True)
+class OutboundSpan:
+    """The fields of a span a request may carry, each already redacted.
+
+    Made by `outbound_span`; routing measures and trims `code` from here, so a
+    trimmed view is cut from text that holds no secret."""
+
+    path: str
+    qualname: str
+    kind: SpanKind
+    container: str | None
+    signature: str
+    code: str
+    redactions: int  # secrets replaced, counted per field (the signature is also in the code)
+    kinds: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Prompt:
     messages: tuple[dict[str, str], ...]
     redactions: int
+    kinds: tuple[str, ...]
 
     def as_list(self) -> list[dict[str, str]]:
         return [dict(m) for m in self.messages]
 
 
-def build_prompt(span: Span, code: str | None = None) -> Prompt:
-    """The request for one span. `code` is the view to send (already redacted, perhaps
-    trimmed); by default the span's whole text, redacted here."""
-    redactions = 0
-    if code is None:
-        redaction = redact_secrets(span.text)
-        code, redactions = redaction.text, redaction.count
+def outbound_span(span: Span) -> OutboundSpan:
+    """Redact every field of `span` that a request can carry."""
+    count = 0
+    kinds: set[str] = set()
+
+    def clean(text: str) -> str:
+        nonlocal count
+        redaction = redact_secrets(text)
+        count += redaction.count
+        kinds.update(redaction.kinds)
+        return redaction.text
+
+    return OutboundSpan(
+        path=clean(span.path),
+        qualname=clean(span.qualname),
+        kind=span.kind,
+        container=clean(span.container) if span.container else None,
+        signature=clean(span.signature),
+        code=clean(span.text),
+        redactions=count,
+        kinds=tuple(sorted(kinds)),
+    )
+
+
+def build_prompt(span: OutboundSpan, code: str | None = None) -> Prompt:
+    """The request for one redacted span. `code` is the view to send when it is not the
+    whole code: a trimmed view cut from `span.code`, which is redacted once more (a
+    no-op for text that came from `span.code`) so no caller can slip raw text in."""
+    redactions, kinds = span.redactions, span.kinds
+    if code is None or code is span.code:
+        code = span.code
+    else:
+        again = redact_secrets(code)
+        code = again.text
+        redactions += again.count
+        kinds = tuple(sorted({*kinds, *again.kinds}))
     lines = [
         f"Path: {span.path}",
         f"Symbol: {span.qualname}",
@@ -66,4 +118,10 @@ def build_prompt(span: Span, code: str | None = None) -> Prompt:
             {"role": "user", "content": "\n".join(lines)},
         ),
         redactions=redactions,
+        kinds=kinds,
     )
+
+
+def prompt_for(span: Span) -> Prompt:
+    """The whole-code request for `span` (benchmarks and tools that do not route)."""
+    return build_prompt(outbound_span(span))

@@ -24,8 +24,7 @@ from enrich_core.backends import Backend, BackendError, CompletionRequest, Error
 from enrich_core.breaker import Breaker
 from enrich_core.config import TierConfig
 from enrich_core.gate import check_quality
-from enrich_core.prompt import build_prompt
-from enrich_core.redact import redact_secrets
+from enrich_core.prompt import build_prompt, outbound_span
 from enrich_core.routing import choose_route, estimate_tokens
 from enrich_core.schema import GLOSS_SCHEMA, Gloss, GlossRejected, parse_gloss
 from enrich_core.spans import Span
@@ -111,13 +110,14 @@ class Router:
     async def gloss(self, span: Span, start_tier: int = 0) -> GlossResult:
         """`start_tier`: the user asked for a bigger model than the span's shape calls for."""
         started = time.monotonic()
-        redaction = redact_secrets(span.text)
-        overhead = estimate_tokens(str(build_prompt(span, "").messages))
-        route = choose_route(self.tiers, redaction.text, overhead)
+        # Every byte sent below comes from this redacted record, trimmed views too.
+        outbound = outbound_span(span)
+        overhead = estimate_tokens(str(build_prompt(outbound, "").messages))
+        route = choose_route(self.tiers, outbound.code, overhead)
         if start_tier > route.tier_index:
             asked = f"escalated by the user to {self.tiers[start_tier].name}"
             route = dataclasses.replace(route, tier_index=start_tier, reason=asked)
-        prompt = build_prompt(span, route.code)
+        prompt = build_prompt(outbound, route.code)
         tally = _Tally()
 
         def result(gloss: Gloss | None, **found: str | None) -> GlossResult:
