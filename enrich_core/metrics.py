@@ -16,7 +16,7 @@ from typing import Any
 from enrich_core.backends import Backend
 from enrich_core.breaker import Breaker
 from enrich_core.config import Config
-from enrich_core.store import Store
+from enrich_core.store.reads import Store
 
 QUANTILES = (0.5, 0.95)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from enrich_core.store import HoverInfo
+from enrich_core.store.reads import HoverInfo
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]|~])")
 # Only at the start of a paragraph do these begin a block (heading, list, rule).

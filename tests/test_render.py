@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enrich_core.render import escape_markdown, hover_json, render_hover
 from enrich_core.schema import Gloss
-from enrich_core.store import GlossRecord, HoverInfo, SpanRecord
+from enrich_core.store.reads import GlossRecord, HoverInfo, SpanRecord
 
 SPAN = SpanRecord(
     path="a.py", name="f", qualname="f", kind="function", container=None,

@@ -11,7 +11,7 @@ import asyncio
 from lsprotocol import types
 from pygls.uris import from_fs_path
 
-from enrich_core.store import SymbolHit
+from enrich_core.store.reads import SymbolHit
 from server.lsp import GlossServer
 from server.positions import Converter, column_converter
 
