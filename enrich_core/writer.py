@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from enrich_core.db import open_for_writing, search_text
 from enrich_core.router import GlossResult
 from enrich_core.spans import Span
+from enrich_core.store.db import open_for_writing, search_text
 
 log = logging.getLogger(__name__)
 

@@ -19,9 +19,9 @@ from typing import Any
 
 import aiosqlite
 
-from enrich_core.db import connect
 from enrich_core.schema import Gloss
 from enrich_core.spans import first_line
+from enrich_core.store.db import connect
 
 SPAN_COLUMNS = (
     "path, name, qualname, kind, container, start_line, start_col, end_line, end_col, "
