@@ -8,7 +8,7 @@ measured side by side in the same run, on the same file system. Three variants,
 each on a fresh database file in one temp directory (by default under
 `bench/results/`, which git ignores; `--dir` picks another parent):
 
-- `batched`: the real `enrich_core.writer.Writer` (WAL, synchronous=NORMAL, at most
+- `batched`: the real `enrich_core.store.writer.Writer` (WAL, synchronous=NORMAL, at most
   64 rows or 250 ms per commit) fed `RecordResult` ops, each holding a
   `GlossResult` with a real `Gloss` and a distinct content hash. All N ops are
   submitted without awaiting any; the clock runs from the first submit until every
@@ -58,7 +58,7 @@ from enrich_core.prompt import PROMPT_VERSION
 from enrich_core.router import GlossResult
 from enrich_core.schema import Gloss
 from enrich_core.store.db import open_for_writing
-from enrich_core.writer import MAX_BATCH_ROWS, RecordResult, WriteOp, Writer, apply_batch
+from enrich_core.store.writer import MAX_BATCH_ROWS, RecordResult, WriteOp, Writer, apply_batch
 
 Variant = Literal["batched", "per_row_delete", "per_row_wal"]
 VARIANTS: Final[tuple[Variant, ...]] = ("batched", "per_row_delete", "per_row_wal")

@@ -32,7 +32,7 @@ from enrich_core.retry import RetryPolicy, RetryQueue
 from enrich_core.router import GlossResult, Router
 from enrich_core.scheduler import Priority, Scheduler, SpanRef
 from enrich_core.store.reads import HoverInfo, SpanRecord, Store, SymbolHit, Unglossed
-from enrich_core.writer import RecordResult, RemoveFiles, ReplaceFile, SkipFile, Writer
+from enrich_core.store.writer import RecordResult, RemoveFiles, ReplaceFile, SkipFile, Writer
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from bench.writer_throughput import (
     run_per_row,
 )
 from enrich_core.schema import parse_gloss
-from enrich_core.writer import MAX_BATCH_ROWS
+from enrich_core.store.writer import MAX_BATCH_ROWS
 
 
 def test_results_are_valid_glosses_with_distinct_hashes() -> None:

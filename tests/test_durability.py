@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from enrich_core.writer import MAX_BATCH_ROWS
+from enrich_core.store.writer import MAX_BATCH_ROWS
 from tests.conftest import gloss_toml
 from tests.llm_server import LLMServer
 
