@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from enrich_core.config import IndexConfig
-from enrich_core.discovery import (
+from enrich_core.source.discovery import (
     SkippedFile,
     SourceFile,
     WorkspaceFilter,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from enrich_core.discovery import (
+from enrich_core.source.discovery import (
     SkippedFile,
     SourceFile,
     WorkspaceFilter,
