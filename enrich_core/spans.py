@@ -23,8 +23,8 @@ from enum import StrEnum
 import tree_sitter_python
 from tree_sitter import Language, Node, Parser
 
-from enrich_core import python_syntax as syntax
-from enrich_core.python_syntax import Positions
+from enrich_core.source import python_syntax as syntax
+from enrich_core.source.python_syntax import Positions
 
 __all__ = ["Span", "SpanKind", "extract_spans", "first_line"]
 
