@@ -79,7 +79,7 @@ from enrich_core.config import Config
 from enrich_core.engine import Engine
 from enrich_core.router import GlossResult
 from enrich_core.scheduler import Priority, Scheduler, SpanRef
-from enrich_core.spans import extract_spans
+from enrich_core.source.spans import extract_spans
 from tests.llm_server import LLMServer
 
 Variant = Literal["gloss", "fifo"]

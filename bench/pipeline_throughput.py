@@ -82,7 +82,7 @@ from enrich_core.prompt import prompt_for
 from enrich_core.router import GlossResult
 from enrich_core.scheduler import SpanRef
 from enrich_core.schema import GLOSS_SCHEMA
-from enrich_core.spans import Span
+from enrich_core.source.spans import Span
 from tests.llm_server import LLMServer
 
 Variant = Literal["bare", "gloss", "naive", "bare_2hosts", "gloss_2hosts"]

@@ -16,7 +16,7 @@ import re
 
 from enrich_core.prompt import SYSTEM_PROMPT
 from enrich_core.schema import Gloss, GlossRejected
-from enrich_core.spans import Span, SpanKind
+from enrich_core.source.spans import Span, SpanKind
 
 FILLER = frozenset(
     {

@@ -21,7 +21,7 @@ from enrich_core.source.discovery import (
     read_source,
     scan_workspace,
 )
-from enrich_core.spans import Span, extract_spans
+from enrich_core.source.spans import Span, extract_spans
 
 
 @dataclass(frozen=True, slots=True)

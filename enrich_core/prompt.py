@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from enrich_core.redact import redact_secrets
 from enrich_core.schema import LIST_MAX_ITEMS, SUMMARY_MAX_WORDS
-from enrich_core.spans import Span, SpanKind
+from enrich_core.source.spans import Span, SpanKind
 
 PROMPT_VERSION = "1"
 

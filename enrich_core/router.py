@@ -27,7 +27,7 @@ from enrich_core.gate import check_quality
 from enrich_core.prompt import build_prompt, outbound_span
 from enrich_core.routing import choose_route, estimate_tokens
 from enrich_core.schema import GLOSS_SCHEMA, Gloss, GlossRejected, parse_gloss
-from enrich_core.spans import Span
+from enrich_core.source.spans import Span
 
 MAX_BACKOFF_S = 30.0
 # A host answering at all (even "model missing") is reachable: these kinds do

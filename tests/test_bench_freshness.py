@@ -23,7 +23,7 @@ from bench.freshness import (
 )
 from bench.pipeline_throughput import write_workspace
 from enrich_core.scheduler import Priority, Scheduler, SpanRef
-from enrich_core.spans import extract_spans
+from enrich_core.source.spans import extract_spans
 
 C = 2
 L = 0.01

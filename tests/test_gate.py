@@ -6,7 +6,7 @@ import pytest
 
 from enrich_core.gate import check_quality, parameter_names
 from enrich_core.schema import Gloss, GlossRejected
-from enrich_core.spans import extract_spans
+from enrich_core.source.spans import extract_spans
 
 SOURCE = '''\
 def fetch(url, *, timeout=5.0, **headers):

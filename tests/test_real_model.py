@@ -35,7 +35,7 @@ from enrich_core.gate import check_quality
 from enrich_core.router import GlossResult
 from enrich_core.scheduler import SpanRef
 from enrich_core.schema import GLOSS_SCHEMA, parse_gloss
-from enrich_core.spans import extract_spans
+from enrich_core.source.spans import extract_spans
 
 TIER = "smollm2-135m"
 # Small enough to keep each request to a few seconds on 2 cores; an answer cut

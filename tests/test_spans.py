@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from enrich_core.spans import Span, SpanKind, extract_spans
+from enrich_core.source.spans import Span, SpanKind, extract_spans
 
 
 def spans_of(source: str, path: str = "pkg/mod.py") -> dict[str, Span]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from enrich_core.router import GlossResult
 from enrich_core.schema import Gloss
-from enrich_core.spans import extract_spans
+from enrich_core.source.spans import extract_spans
 from enrich_core.store.writer import Barrier, RecordResult, ReplaceFile, Writer
 
 GLOSS = Gloss("Does a thing.", ("x: input",), ("y",), (), (), "f(1)", ("t",))

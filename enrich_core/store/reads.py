@@ -20,7 +20,7 @@ from typing import Any
 import aiosqlite
 
 from enrich_core.schema import Gloss
-from enrich_core.spans import first_line
+from enrich_core.source.spans import first_line
 from enrich_core.store.db import connect
 
 SPAN_COLUMNS = (
