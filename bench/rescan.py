@@ -69,7 +69,7 @@ from bench.freshness import source_commit
 from bench.pipeline_throughput import bench_config
 from enrich_core.config import Config
 from enrich_core.engine import Engine, ScanReport
-from enrich_core.indexer import Indexer, ParsedFile
+from enrich_core.source.indexer import Indexer, ParsedFile
 from tests.llm_server import LLMServer
 
 DJANGO_SPEC: Final = "django"

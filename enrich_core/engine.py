@@ -23,13 +23,13 @@ from enrich_core.backends import Backend
 from enrich_core.config import Config
 from enrich_core.gpu import GpuMonitor
 from enrich_core.gpu_watch import GpuWatch
-from enrich_core.indexer import Indexer, ParsedFile, SpanTexts
 from enrich_core.pool import WorkPool
 from enrich_core.prompt import PROMPT_VERSION
 from enrich_core.retry import RetryPolicy, RetryQueue
 from enrich_core.router import GlossResult, Router
 from enrich_core.scheduler import Priority, Scheduler, SpanRef
 from enrich_core.source.discovery import SkippedFile
+from enrich_core.source.indexer import Indexer, ParsedFile, SpanTexts
 from enrich_core.store.metrics import backend_health, backend_report, pipeline_metrics
 from enrich_core.store.reads import HoverInfo, SpanRecord, Store, SymbolHit, Unglossed
 from enrich_core.store.writer import RecordResult, RemoveFiles, ReplaceFile, SkipFile, Writer
