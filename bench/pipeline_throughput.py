@@ -78,9 +78,9 @@ from enrich_core.backends import REPEAT_PENALTY
 from enrich_core.config import BackendConfig, Config, TierConfig, parse_config
 from enrich_core.engine import Engine
 from enrich_core.prompt import prompt_for
+from enrich_core.records.gloss import GLOSS_SCHEMA
 from enrich_core.router import GlossResult
 from enrich_core.scheduler import SpanRef
-from enrich_core.schema import GLOSS_SCHEMA
 from enrich_core.source.indexer import Indexer, ParsedFile
 from enrich_core.source.spans import Span
 from tests.llm_server import LLMServer

@@ -15,7 +15,7 @@ from typing import TextIO
 from enrich_core.backends import BackendError, CompletionRequest, make_backend
 from enrich_core.config import Config
 from enrich_core.embedded import model_path_of
-from enrich_core.schema import GLOSS_SCHEMA, GlossRejected, parse_gloss
+from enrich_core.records.gloss import GLOSS_SCHEMA, GlossRejected, parse_gloss
 
 _PING = [
     {"role": "system", "content": "Answer with one JSON object describing the code."},

@@ -15,7 +15,7 @@ import ast
 import re
 
 from enrich_core.prompt import SYSTEM_PROMPT
-from enrich_core.schema import Gloss, GlossRejected
+from enrich_core.records.gloss import Gloss, GlossRejected
 from enrich_core.source.spans import Span, SpanKind
 
 FILLER = frozenset(

@@ -22,7 +22,7 @@ from bench.writer_throughput import (
     run_benchmark,
     run_per_row,
 )
-from enrich_core.schema import parse_gloss
+from enrich_core.records.gloss import parse_gloss
 from enrich_core.store.writer import MAX_BATCH_ROWS
 
 

@@ -32,9 +32,9 @@ from enrich_core.doctor import run_doctor
 from enrich_core.embedded import default_model_path
 from enrich_core.engine import Engine
 from enrich_core.gate import check_quality
+from enrich_core.records.gloss import GLOSS_SCHEMA, parse_gloss
 from enrich_core.router import GlossResult
 from enrich_core.scheduler import SpanRef
-from enrich_core.schema import GLOSS_SCHEMA, parse_gloss
 from enrich_core.source.spans import extract_spans
 
 TIER = "smollm2-135m"

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from enrich_core.schema import FIELDS, GLOSS_SCHEMA, Gloss, GlossRejected, parse_gloss
+from enrich_core.records.gloss import FIELDS, GLOSS_SCHEMA, Gloss, GlossRejected, parse_gloss
 
 
 def answer(**changes: Any) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import aiosqlite
 
-from enrich_core.schema import Gloss
+from enrich_core.records.gloss import Gloss
 from enrich_core.source.spans import SPANS_VERSION
 
 SCHEMA_VERSION = 2

@@ -19,7 +19,7 @@ from typing import Any
 
 import aiosqlite
 
-from enrich_core.schema import Gloss
+from enrich_core.records.gloss import Gloss
 from enrich_core.source.spans import first_line
 from enrich_core.store.db import connect
 
