@@ -32,7 +32,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from enrich_core.backends import (
+from enrich_core.config import BackendConfig
+from enrich_core.llm.backends import (
     REPEAT_PENALTY,
     BackendError,
     Completion,
@@ -40,7 +41,6 @@ from enrich_core.backends import (
     ErrorKind,
     parse_chat_completion,
 )
-from enrich_core.config import BackendConfig
 
 log = logging.getLogger(__name__)
 

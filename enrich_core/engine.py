@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from enrich_core.backends import Backend
 from enrich_core.config import Config
 from enrich_core.gpu import GpuMonitor
 from enrich_core.gpu_watch import GpuWatch
+from enrich_core.llm.backends import Backend
 from enrich_core.pool import WorkPool
 from enrich_core.prompt import PROMPT_VERSION
 from enrich_core.retry import RetryPolicy, RetryQueue

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
-from enrich_core.backends import Backend
 from enrich_core.config import GpuConfig
 from enrich_core.gpu import GpuDevice, GpuMonitor
+from enrich_core.llm.backends import Backend
 from enrich_core.slots import SlotLimit
 
 log = logging.getLogger(__name__)

@@ -26,12 +26,12 @@ from typing import Any
 import httpx
 import pytest
 
-from enrich_core.backends import ErrorKind
 from enrich_core.config import parse_config
 from enrich_core.doctor import run_doctor
 from enrich_core.embedded import default_model_path
 from enrich_core.engine import Engine
 from enrich_core.gate import check_quality
+from enrich_core.llm.backends import ErrorKind
 from enrich_core.records.gloss import GLOSS_SCHEMA, parse_gloss
 from enrich_core.router import GlossResult
 from enrich_core.scheduler import SpanRef
@@ -350,7 +350,7 @@ async def test_openai_kind_falls_back_to_json_object_on_llama_cpp_server(
     assert refused.status_code == 500
     assert "json_object" in refused.text
 
-    caplog.set_level(logging.WARNING, logger="enrich_core.backends")
+    caplog.set_level(logging.WARNING, logger="enrich_core.llm.backends")
     root = workspace(tmp_path, {"helpers.py": SOURCE})
     config = {
         "backends": [
@@ -380,7 +380,7 @@ async def test_openai_kind_falls_back_to_json_object_on_llama_cpp_server(
     warnings = [
         r.getMessage()
         for r in caplog.records
-        if r.name == "enrich_core.backends" and "json_schema" in r.getMessage()
+        if r.name == "enrich_core.llm.backends" and "json_schema" in r.getMessage()
     ]
     assert len(warnings) == 1  # learned once, then every request used json_object
     assert "llama-server" in warnings[0] and "json_object" in warnings[0]
