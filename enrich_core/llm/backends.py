@@ -297,7 +297,7 @@ def _refuses_json_schema(exc: BackendError) -> bool:
 def make_backend(config: BackendConfig) -> Backend:
     if config.kind == "embedded":
         # Imported only when configured: llama-cpp-python is an optional extra.
-        from enrich_core.embedded import EmbeddedBackend
+        from enrich_core.llm.embedded import EmbeddedBackend
 
         return EmbeddedBackend(config)
     if config.kind == "ollama":
