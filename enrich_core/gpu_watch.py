@@ -23,7 +23,7 @@ from urllib.parse import urlparse
 from enrich_core.config import GpuConfig
 from enrich_core.gpu import GpuDevice, GpuMonitor
 from enrich_core.llm.backends import Backend
-from enrich_core.slots import SlotLimit
+from enrich_core.llm.slots import SlotLimit
 
 log = logging.getLogger(__name__)
 

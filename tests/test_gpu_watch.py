@@ -72,7 +72,7 @@ async def test_full_vram_throttles_too() -> None:
 
 
 async def test_a_lowered_limit_holds_new_requests_until_running_ones_finish() -> None:
-    from enrich_core.slots import SlotLimit
+    from enrich_core.llm.slots import SlotLimit
 
     slots = SlotLimit(2)
     await slots.__aenter__()

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 import httpx
 
 from enrich_core.config import BackendConfig
-from enrich_core.slots import SlotLimit
+from enrich_core.llm.slots import SlotLimit
 
 log = logging.getLogger(__name__)
 
