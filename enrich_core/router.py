@@ -20,10 +20,10 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from enrich_core.breaker import Breaker
 from enrich_core.config import TierConfig
 from enrich_core.gate import check_quality
 from enrich_core.llm.backends import Backend, BackendError, CompletionRequest, ErrorKind
+from enrich_core.llm.breaker import Breaker
 from enrich_core.prompt import build_prompt, outbound_span
 from enrich_core.records.gloss import GLOSS_SCHEMA, Gloss, GlossRejected, parse_gloss
 from enrich_core.routing import choose_route, estimate_tokens

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enrich_core.breaker import Breaker, BreakerState
+from enrich_core.llm.breaker import Breaker, BreakerState
 
 
 class Clock:

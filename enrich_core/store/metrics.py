@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from enrich_core.breaker import Breaker
 from enrich_core.config import Config
 from enrich_core.llm.backends import Backend
+from enrich_core.llm.breaker import Breaker
 from enrich_core.store.reads import Store
 
 QUANTILES = (0.5, 0.95)
