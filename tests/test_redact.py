@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from enrich_core.redact import Redaction, redact_secrets
+from enrich_core.llm.redact import Redaction, redact_secrets
 
 # Fake secrets are assembled at run time so that this file itself does not
 # trip secret scanners (push protection, pre-commit hooks).
