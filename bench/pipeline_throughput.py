@@ -77,7 +77,7 @@ from bench.server_process import ServerProcess
 from enrich_core.config import BackendConfig, Config, TierConfig, parse_config
 from enrich_core.engine import Engine
 from enrich_core.llm.backends import REPEAT_PENALTY
-from enrich_core.prompt import prompt_for
+from enrich_core.llm.outbound import prompt_for
 from enrich_core.records.gloss import GLOSS_SCHEMA
 from enrich_core.router import GlossResult
 from enrich_core.scheduler import SpanRef

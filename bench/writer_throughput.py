@@ -54,7 +54,7 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 from bench.cli_args import positive_float, positive_int, write_report
-from enrich_core.prompt import PROMPT_VERSION
+from enrich_core.llm.outbound import PROMPT_VERSION
 from enrich_core.records.gloss import Gloss
 from enrich_core.router import GlossResult
 from enrich_core.store.db import open_for_writing

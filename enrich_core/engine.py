@@ -23,8 +23,8 @@ from enrich_core.config import Config
 from enrich_core.gpu import GpuMonitor
 from enrich_core.gpu_watch import GpuWatch
 from enrich_core.llm.backends import Backend
+from enrich_core.llm.outbound import PROMPT_VERSION
 from enrich_core.pool import WorkPool
-from enrich_core.prompt import PROMPT_VERSION
 from enrich_core.retry import RetryPolicy, RetryQueue
 from enrich_core.router import GlossResult, Router
 from enrich_core.scheduler import Priority, Scheduler, SpanRef

@@ -14,7 +14,7 @@ from __future__ import annotations
 import ast
 import re
 
-from enrich_core.prompt import SYSTEM_PROMPT
+from enrich_core.llm.outbound import SYSTEM_PROMPT
 from enrich_core.records.gloss import Gloss, GlossRejected
 from enrich_core.source.spans import Span, SpanKind
 
