@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enrich_core.config import TierConfig
-from enrich_core.routing import choose_route, estimate_tokens, measure, trim
+from enrich_core.llm.first_tier import choose_route, estimate_tokens, measure, trim
 
 SMALL = TierConfig("small", "s", ("b",), max_tokens=100, context_tokens=2048, max_span_lines=30)
 LARGE = TierConfig("large", "l", ("b",), max_tokens=100, context_tokens=4096)
