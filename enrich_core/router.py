@@ -21,10 +21,10 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from enrich_core.config import TierConfig
-from enrich_core.gate import check_quality
 from enrich_core.llm.backends import Backend, BackendError, CompletionRequest, ErrorKind
 from enrich_core.llm.breaker import Breaker
 from enrich_core.llm.first_tier import choose_route, estimate_tokens
+from enrich_core.llm.gate import check_quality
 from enrich_core.llm.outbound import build_prompt, outbound_span
 from enrich_core.records.gloss import GLOSS_SCHEMA, Gloss, GlossRejected, parse_gloss
 from enrich_core.source.spans import Span

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from enrich_core.gate import check_quality, parameter_names
+from enrich_core.llm.gate import check_quality, parameter_names
 from enrich_core.records.gloss import Gloss, GlossRejected
 from enrich_core.source.spans import extract_spans
 
