@@ -24,9 +24,9 @@ from enrich_core.gpu import GpuMonitor
 from enrich_core.gpu_watch import GpuWatch
 from enrich_core.llm.backends import Backend
 from enrich_core.llm.outbound import PROMPT_VERSION
+from enrich_core.llm.router import GlossResult, Router
 from enrich_core.pool import WorkPool
 from enrich_core.retry import RetryPolicy, RetryQueue
-from enrich_core.router import GlossResult, Router
 from enrich_core.scheduler import Priority, Scheduler, SpanRef
 from enrich_core.source.discovery import SkippedFile
 from enrich_core.source.indexer import Indexer, ParsedFile, SpanTexts

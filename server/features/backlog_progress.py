@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from lsprotocol import types
 
 from enrich_core.engine import Engine
-from enrich_core.router import GlossResult
+from enrich_core.llm.router import GlossResult
 from enrich_core.scheduler import SpanRef
 from server.lsp import GlossServer
 

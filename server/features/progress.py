@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from enrich_core.engine import Engine
-from enrich_core.router import GlossResult
+from enrich_core.llm.router import GlossResult
 from enrich_core.scheduler import SpanRef
 from server.lsp import GlossServer
 
