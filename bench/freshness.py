@@ -78,7 +78,7 @@ from bench.pipeline_throughput import bench_config, write_workspace
 from enrich_core.config import Config
 from enrich_core.engine import Engine
 from enrich_core.llm.router import GlossResult
-from enrich_core.scheduler import Priority, Scheduler, SpanRef
+from enrich_core.run.scheduler import Priority, Scheduler, SpanRef
 from enrich_core.source.spans import extract_spans
 from tests.llm_server import LLMServer
 

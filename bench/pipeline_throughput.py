@@ -80,7 +80,7 @@ from enrich_core.llm.backends import REPEAT_PENALTY
 from enrich_core.llm.outbound import prompt_for
 from enrich_core.llm.router import GlossResult
 from enrich_core.records.gloss import GLOSS_SCHEMA
-from enrich_core.scheduler import SpanRef
+from enrich_core.run.scheduler import SpanRef
 from enrich_core.source.indexer import Indexer, ParsedFile
 from enrich_core.source.spans import Span
 from tests.llm_server import LLMServer

@@ -28,7 +28,7 @@ from enrich_core.gpu import GpuMonitor
 from enrich_core.gpu_watch import GpuWatch
 from enrich_core.llm.backends import Backend, make_backend
 from enrich_core.llm.breaker import Breaker
-from enrich_core.scheduler import Priority, Scheduler, SpanRef
+from enrich_core.run.scheduler import Priority, Scheduler, SpanRef
 
 log = logging.getLogger(__name__)
 

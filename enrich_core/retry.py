@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from enrich_core.scheduler import SpanRef
+from enrich_core.run.scheduler import SpanRef
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ from bench.freshness import (
     run_benchmark,
 )
 from bench.pipeline_throughput import write_workspace
-from enrich_core.scheduler import Priority, Scheduler, SpanRef
+from enrich_core.run.scheduler import Priority, Scheduler, SpanRef
 from enrich_core.source.spans import extract_spans
 
 C = 2

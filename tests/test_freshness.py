@@ -21,7 +21,7 @@ from enrich_core.engine import Engine
 from enrich_core.llm.outbound import PROMPT_VERSION
 from enrich_core.pool import WorkPool
 from enrich_core.render import render_hover
-from enrich_core.scheduler import Priority
+from enrich_core.run.scheduler import Priority
 from tests.conftest import gloss_toml
 from tests.llm_server import LLMServer
 

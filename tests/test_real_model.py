@@ -34,7 +34,7 @@ from enrich_core.llm.embedded import default_model_path
 from enrich_core.llm.gate import check_quality
 from enrich_core.llm.router import GlossResult
 from enrich_core.records.gloss import GLOSS_SCHEMA, parse_gloss
-from enrich_core.scheduler import SpanRef
+from enrich_core.run.scheduler import SpanRef
 from enrich_core.source.spans import extract_spans
 
 TIER = "smollm2-135m"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enrich_core.retry import RetryPolicy, RetryQueue
-from enrich_core.scheduler import SpanRef
+from enrich_core.run.scheduler import SpanRef
 
 
 def test_backoff_doubles_up_to_the_cap() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from enrich_core.scheduler import SHARE_EVERY, Priority, Scheduler, SpanRef
+from enrich_core.run.scheduler import SHARE_EVERY, Priority, Scheduler, SpanRef
 
 
 def ref(name: str, h: str | None = None, path: str = "a.py") -> SpanRef:

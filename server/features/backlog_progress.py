@@ -18,7 +18,7 @@ from lsprotocol import types
 
 from enrich_core.engine import Engine
 from enrich_core.llm.router import GlossResult
-from enrich_core.scheduler import SpanRef
+from enrich_core.run.scheduler import SpanRef
 from server.lsp import GlossServer
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ from typing import Any
 
 from enrich_core.engine import Engine
 from enrich_core.llm.router import GlossResult
-from enrich_core.scheduler import SpanRef
+from enrich_core.run.scheduler import SpanRef
 from server.lsp import GlossServer
 
 PROGRESS_METHOD = "gloss/progress"
