@@ -26,7 +26,7 @@ from enrich_core.llm.backends import Backend
 from enrich_core.llm.outbound import PROMPT_VERSION
 from enrich_core.llm.router import GlossResult, Router
 from enrich_core.pool import WorkPool
-from enrich_core.retry import RetryPolicy, RetryQueue
+from enrich_core.run.retry import RetryPolicy, RetryQueue
 from enrich_core.run.scheduler import Priority, Scheduler, SpanRef
 from enrich_core.source.discovery import SkippedFile
 from enrich_core.source.indexer import Indexer, ParsedFile, SpanTexts

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enrich_core.retry import RetryPolicy, RetryQueue
+from enrich_core.run.retry import RetryPolicy, RetryQueue
 from enrich_core.run.scheduler import SpanRef
 
 
