@@ -25,7 +25,7 @@ from enrich_core.gpu_watch import GpuWatch
 from enrich_core.llm.backends import Backend
 from enrich_core.llm.outbound import PROMPT_VERSION
 from enrich_core.llm.router import GlossResult, Router
-from enrich_core.pool import WorkPool
+from enrich_core.run.pool import WorkPool
 from enrich_core.run.retry import RetryPolicy, RetryQueue
 from enrich_core.run.scheduler import Priority, Scheduler, SpanRef
 from enrich_core.source.discovery import SkippedFile

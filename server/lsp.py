@@ -22,7 +22,7 @@ from pygls.uris import to_fs_path
 
 from enrich_core.config import ConfigError
 from enrich_core.engine import Engine
-from enrich_core.pool import WorkPool
+from enrich_core.run.pool import WorkPool
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ class GlossServer(LanguageServer):
         self.engines_lock = asyncio.Lock()
         self.closing = False
         # One pool for every folder: a backend's cap holds across folders, and
-        # the workers share out their time fairly (enrich_core/pool.py).
+        # the workers share out their time fairly (enrich_core/run/pool.py).
         self.pool: WorkPool | None = None
         self.edit_pauses: dict[str, asyncio.TimerHandle] = {}  # uri -> idle re-gloss timer
         self._tasks: set[asyncio.Task[Any]] = set()
