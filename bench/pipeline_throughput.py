@@ -18,7 +18,7 @@ Variants:
   requests in flight, POSTing to `/api/chat` the very bodies Gloss sends for the
   N spans (built here from the same spans, prompt and tier settings; the run
   checks them against the bodies the server recorded from Gloss). The baseline.
-- `gloss`: the real `enrich_core.engine.Engine` on a temp workspace of N small,
+- `gloss`: the real `enrich_core.run.engine.Engine` on a temp workspace of N small,
   distinct functions, configured by `enrich_core.config.parse_config` with one
   Ollama backend at the server (`max_concurrency = C`) and one tier; a fresh
   database per run, so every span needs an LLM call: `start()`, `scan()`,
@@ -75,11 +75,11 @@ import httpx
 from bench.cli_args import positive_float, positive_int, write_report
 from bench.server_process import ServerProcess
 from enrich_core.config import BackendConfig, Config, TierConfig, parse_config
-from enrich_core.engine import Engine
 from enrich_core.llm.backends import REPEAT_PENALTY
 from enrich_core.llm.outbound import prompt_for
 from enrich_core.llm.router import GlossResult
 from enrich_core.records.gloss import GLOSS_SCHEMA
+from enrich_core.run.engine import Engine
 from enrich_core.run.scheduler import SpanRef
 from enrich_core.source.indexer import Indexer, ParsedFile
 from enrich_core.source.spans import Span

@@ -68,7 +68,7 @@ from bench.cli_args import positive_float, positive_int, write_report
 from bench.freshness import source_commit
 from bench.pipeline_throughput import bench_config
 from enrich_core.config import Config
-from enrich_core.engine import Engine, ScanReport
+from enrich_core.run.engine import Engine, ScanReport
 from enrich_core.source.indexer import Indexer, ParsedFile
 from tests.llm_server import LLMServer
 

@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from enrich_core.config import Config, ConfigError, load_config
-from enrich_core.engine import Engine
 from enrich_core.llm.doctor import run_doctor
 from enrich_core.progress import ProgressBar
 from enrich_core.render import hover_json, render_hover
+from enrich_core.run.engine import Engine
 
 EXIT_OK = 0
 EXIT_USAGE = 2

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import watchfiles
 
-from enrich_core.engine import Engine
+from enrich_core.run.engine import Engine
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from pygls.protocol import LanguageServerProtocol
 from pygls.uris import to_fs_path
 
 from enrich_core.config import ConfigError
-from enrich_core.engine import Engine
+from enrich_core.run.engine import Engine
 from enrich_core.run.pool import WorkPool
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from enrich_core.config import Config, load_config, parse_config
-from enrich_core.engine import Engine
+from enrich_core.run.engine import Engine
 from tests.conftest import gloss_toml
 from tests.llm_server import Behavior, LLMServer
 

@@ -15,11 +15,11 @@ from typing import Any
 
 import pytest
 
-import enrich_core.engine as engine_module
+import enrich_core.run.engine as engine_module
 from enrich_core.config import load_config
-from enrich_core.engine import Engine
 from enrich_core.llm.outbound import PROMPT_VERSION
 from enrich_core.render import render_hover
+from enrich_core.run.engine import Engine
 from enrich_core.run.pool import WorkPool
 from enrich_core.run.scheduler import Priority
 from tests.conftest import gloss_toml

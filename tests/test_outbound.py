@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from enrich_core.config import load_config
-from enrich_core.engine import Engine
 from enrich_core.llm.outbound import build_prompt, outbound_span
+from enrich_core.run.engine import Engine
 from enrich_core.source.spans import extract_spans
 from tests.conftest import gloss_toml
 from tests.llm_server import LLMServer

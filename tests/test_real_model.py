@@ -27,13 +27,13 @@ import httpx
 import pytest
 
 from enrich_core.config import parse_config
-from enrich_core.engine import Engine
 from enrich_core.llm.backends import ErrorKind
 from enrich_core.llm.doctor import run_doctor
 from enrich_core.llm.embedded import default_model_path
 from enrich_core.llm.gate import check_quality
 from enrich_core.llm.router import GlossResult
 from enrich_core.records.gloss import GLOSS_SCHEMA, parse_gloss
+from enrich_core.run.engine import Engine
 from enrich_core.run.scheduler import SpanRef
 from enrich_core.source.spans import extract_spans
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from enrich_core.config import load_config
-from enrich_core.engine import Engine, ScanReport
 from enrich_core.llm.router import GlossResult
+from enrich_core.run.engine import Engine, ScanReport
 from enrich_core.run.scheduler import SpanRef
 from enrich_core.watch import watch_workspace
 from tests.conftest import SAMPLE, gloss_toml, write_files

@@ -18,7 +18,7 @@ from lsprotocol import types
 from pygls.uris import to_fs_path
 
 from enrich_core.config import ConfigError, load_config
-from enrich_core.engine import Engine
+from enrich_core.run.engine import Engine
 from enrich_core.watch import start_watching
 from server.features import backlog_progress, progress
 from server.lsp import Folder, GlossServer
