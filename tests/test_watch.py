@@ -19,7 +19,7 @@ from enrich_core.config import load_config
 from enrich_core.llm.router import GlossResult
 from enrich_core.run.engine import Engine, ScanReport
 from enrich_core.run.scheduler import SpanRef
-from enrich_core.watch import watch_workspace
+from enrich_core.run.watch import watch_workspace
 from tests.conftest import SAMPLE, gloss_toml, write_files
 from tests.llm_server import LLMServer
 

@@ -19,7 +19,7 @@ from pygls.uris import to_fs_path
 
 from enrich_core.config import ConfigError, load_config
 from enrich_core.run.engine import Engine
-from enrich_core.watch import start_watching
+from enrich_core.run.watch import start_watching
 from server.features import backlog_progress, progress
 from server.lsp import Folder, GlossServer
 
