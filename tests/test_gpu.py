@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from enrich_core.gpu import GpuMonitor
+from enrich_core.run.gpu import GpuMonitor
 
 MIB = 2**20
 
