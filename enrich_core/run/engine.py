@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from enrich_core.config import Config
-from enrich_core.gpu_watch import GpuWatch
 from enrich_core.llm.backends import Backend
 from enrich_core.llm.outbound import PROMPT_VERSION
 from enrich_core.llm.router import GlossResult, Router
 from enrich_core.run.gpu import GpuMonitor
+from enrich_core.run.gpu_watch import GpuWatch
 from enrich_core.run.pool import WorkPool
 from enrich_core.run.retry import RetryPolicy, RetryQueue
 from enrich_core.run.scheduler import Priority, Scheduler, SpanRef

@@ -24,10 +24,10 @@ from collections.abc import Iterable, Mapping
 from typing import Protocol
 
 from enrich_core.config import BackendConfig, GpuConfig
-from enrich_core.gpu_watch import GpuWatch
 from enrich_core.llm.backends import Backend, make_backend
 from enrich_core.llm.breaker import Breaker
 from enrich_core.run.gpu import GpuMonitor
+from enrich_core.run.gpu_watch import GpuWatch
 from enrich_core.run.scheduler import Priority, Scheduler, SpanRef
 
 log = logging.getLogger(__name__)
