@@ -19,8 +19,8 @@ from typing import Any
 
 from enrich_core.config import Config, ConfigError, load_config
 from enrich_core.llm.doctor import run_doctor
+from enrich_core.present.render import hover_json, render_hover
 from enrich_core.progress import ProgressBar
-from enrich_core.render import hover_json, render_hover
 from enrich_core.run.engine import Engine
 
 EXIT_OK = 0

@@ -209,7 +209,7 @@ async def test_failed_spans_wait_out_a_backoff_that_survives_restarts(
     assert info is not None and info.failure is not None
     due = engine.retries.due_in(info.span.content_hash)
     assert due is not None and 3000 < due <= 3600
-    from enrich_core.render import render_hover
+    from enrich_core.present.render import render_hover
 
     text = render_hover(info, None, due)
     assert "gloss failed" in text and "next try in" in text and " min" in text
@@ -482,7 +482,7 @@ async def test_a_span_too_big_for_the_context_is_glossed_from_a_marked_trimmed_v
     info = await engine.hover("big.py", 0)
     assert info is not None and info.gloss is not None
     assert info.gloss.trimmed is not None and info.gloss.trimmed.endswith("of 402 lines")
-    from enrich_core.render import render_hover
+    from enrich_core.present.render import render_hover
 
     assert "from a trimmed view (kept" in render_hover(info)
 

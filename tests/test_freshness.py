@@ -18,7 +18,7 @@ import pytest
 import enrich_core.run.engine as engine_module
 from enrich_core.config import load_config
 from enrich_core.llm.outbound import PROMPT_VERSION
-from enrich_core.render import render_hover
+from enrich_core.present.render import render_hover
 from enrich_core.run.engine import Engine
 from enrich_core.run.pool import WorkPool
 from enrich_core.run.scheduler import Priority

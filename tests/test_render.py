@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from enrich_core.present.render import escape_markdown, hover_json, render_hover
 from enrich_core.records.gloss import Gloss
-from enrich_core.render import escape_markdown, hover_json, render_hover
 from enrich_core.store.reads import GlossRecord, HoverInfo, SpanRecord
 
 SPAN = SpanRecord(

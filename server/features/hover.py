@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from lsprotocol import types
 
-from enrich_core.render import escape_markdown, render_hover
+from enrich_core.present.render import escape_markdown, render_hover
 from enrich_core.store.reads import HoverInfo
 from server.lsp import GlossServer
 
