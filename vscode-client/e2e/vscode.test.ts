@@ -193,7 +193,7 @@ function findGlossLog(): string | undefined {
 
 async function glossStatus(): Promise<{ spans: number; enriched: number; llm_calls: number }> {
   // `gloss status --json`, through the venv's Python (the console script may not be beside it).
-  const cli = 'import sys; from enrich_core.cli import main; sys.exit(main(sys.argv[1:]))';
+  const cli = 'import sys; from server.cli.main import main; sys.exit(main(sys.argv[1:]))';
   const out = await run(PYTHON, ['-c', cli, 'status', workspace, '--json'], { cwd: REPO_ROOT, timeoutMs: 30_000 });
   return JSON.parse(out);
 }
