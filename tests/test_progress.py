@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from enrich_core.progress import ProgressBar
+from server.cli.progress_bar import ProgressBar
 
 
 class Terminal(io.StringIO):

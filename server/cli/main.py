@@ -20,8 +20,8 @@ from typing import Any
 from enrich_core.config import Config, ConfigError, load_config
 from enrich_core.llm.doctor import run_doctor
 from enrich_core.present.render import hover_json, render_hover
-from enrich_core.progress import ProgressBar
 from enrich_core.run.engine import Engine
+from server.cli.progress_bar import ProgressBar
 
 EXIT_OK = 0
 EXIT_USAGE = 2
