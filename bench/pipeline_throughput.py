@@ -75,7 +75,7 @@ import httpx
 from bench.cli_args import positive_float, positive_int, write_report
 from bench.server_process import ServerProcess
 from enrich_core.config import BackendConfig, Config, TierConfig, parse_config
-from enrich_core.llm.backends import REPEAT_PENALTY
+from enrich_core.llm.backend import REPEAT_PENALTY
 from enrich_core.llm.outbound import prompt_for
 from enrich_core.llm.router import GlossResult
 from enrich_core.records.gloss import GLOSS_SCHEMA

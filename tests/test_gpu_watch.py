@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from enrich_core.config import GpuConfig, parse_config
-from enrich_core.llm.backends import make_backend
+from enrich_core.llm.factory import make_backend
 from enrich_core.run.engine import Engine
 from enrich_core.run.gpu import GpuMonitor
 from enrich_core.run.gpu_watch import GpuWatch

@@ -27,7 +27,7 @@ import httpx
 import pytest
 
 from enrich_core.config import parse_config
-from enrich_core.llm.backends import ErrorKind
+from enrich_core.llm.backend import ErrorKind
 from enrich_core.llm.doctor import run_doctor
 from enrich_core.llm.embedded import default_model_path
 from enrich_core.llm.gate import check_quality
@@ -350,7 +350,7 @@ async def test_openai_kind_falls_back_to_json_object_on_llama_cpp_server(
     assert refused.status_code == 500
     assert "json_object" in refused.text
 
-    caplog.set_level(logging.WARNING, logger="enrich_core.llm.backends")
+    caplog.set_level(logging.WARNING, logger="enrich_core.llm.backend")
     root = workspace(tmp_path, {"helpers.py": SOURCE})
     config = {
         "backends": [
@@ -380,7 +380,7 @@ async def test_openai_kind_falls_back_to_json_object_on_llama_cpp_server(
     warnings = [
         r.getMessage()
         for r in caplog.records
-        if r.name == "enrich_core.llm.backends" and "json_schema" in r.getMessage()
+        if r.name == "enrich_core.llm.backend" and "json_schema" in r.getMessage()
     ]
     assert len(warnings) == 1  # learned once, then every request used json_object
     assert "llama-server" in warnings[0] and "json_object" in warnings[0]

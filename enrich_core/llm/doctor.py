@@ -13,8 +13,9 @@ import time
 from typing import TextIO
 
 from enrich_core.config import Config
-from enrich_core.llm.backends import BackendError, CompletionRequest, make_backend
+from enrich_core.llm.backend import BackendError, CompletionRequest
 from enrich_core.llm.embedded import model_path_of
+from enrich_core.llm.factory import make_backend
 from enrich_core.records.gloss import GLOSS_SCHEMA, GlossRejected, parse_gloss
 
 _PING = [

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from enrich_core.config import BackendConfig
-from enrich_core.llm.backends import (
+from enrich_core.llm.backend import (
     REPEAT_PENALTY,
     BackendError,
     Completion,

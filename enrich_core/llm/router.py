@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from enrich_core.config import TierConfig
-from enrich_core.llm.backends import Backend, BackendError, CompletionRequest, ErrorKind
+from enrich_core.llm.backend import Backend, BackendError, CompletionRequest, ErrorKind
 from enrich_core.llm.breaker import Breaker
 from enrich_core.llm.first_tier import choose_route, estimate_tokens
 from enrich_core.llm.gate import check_quality

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from enrich_core.config import Config
-from enrich_core.llm.backends import Backend
+from enrich_core.llm.backend import Backend
 from enrich_core.llm.outbound import PROMPT_VERSION
 from enrich_core.llm.router import GlossResult, Router
 from enrich_core.run.gpu import GpuMonitor

@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from enrich_core.config import GpuConfig
-from enrich_core.llm.backends import Backend
+from enrich_core.llm.backend import Backend
 from enrich_core.llm.slots import SlotLimit
 from enrich_core.run.gpu import GpuDevice, GpuMonitor
 

@@ -24,8 +24,9 @@ from collections.abc import Iterable, Mapping
 from typing import Protocol
 
 from enrich_core.config import BackendConfig, GpuConfig
-from enrich_core.llm.backends import Backend, make_backend
+from enrich_core.llm.backend import Backend
 from enrich_core.llm.breaker import Breaker
+from enrich_core.llm.factory import make_backend
 from enrich_core.run.gpu import GpuMonitor
 from enrich_core.run.gpu_watch import GpuWatch
 from enrich_core.run.scheduler import Priority, Scheduler, SpanRef

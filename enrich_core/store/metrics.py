@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from enrich_core.config import Config
-from enrich_core.llm.backends import Backend
+from enrich_core.llm.backend import Backend
 from enrich_core.llm.breaker import Breaker
 from enrich_core.store.reads import Store
 

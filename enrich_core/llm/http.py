@@ -14,90 +14,23 @@ import json
 import logging
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Callable
-from dataclasses import dataclass
-from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
 
 from enrich_core.config import BackendConfig
+from enrich_core.llm.backend import (
+    REPEAT_PENALTY,
+    BackendError,
+    Completion,
+    CompletionRequest,
+    ErrorKind,
+    parse_chat_completion,
+    token_count,
+)
 from enrich_core.llm.slots import SlotLimit
 
 log = logging.getLogger(__name__)
-
-
-class ErrorKind(StrEnum):
-    REFUSED = "unreachable"
-    TIMEOUT = "timed out"
-    RATE_LIMITED = "rate limited"
-    SERVER_ERROR = "server error"
-    BAD_RESPONSE = "malformed response"
-    MODEL_MISSING = "model missing"
-    CLIENT_ERROR = "request rejected"
-
-
-RETRYABLE = frozenset(
-    {ErrorKind.REFUSED, ErrorKind.TIMEOUT, ErrorKind.RATE_LIMITED, ErrorKind.SERVER_ERROR}
-)
-
-
-class BackendError(Exception):
-    def __init__(
-        self,
-        backend: BackendConfig,
-        kind: ErrorKind,
-        detail: str,
-        retry_after: float | None = None,
-    ) -> None:
-        self.backend = backend.name
-        self.url = backend.url
-        self.kind = kind
-        self.detail = detail
-        self.retry_after = retry_after
-        super().__init__(f"backend {backend.name!r} ({backend.url}) {kind.value}: {detail}")
-
-    @property
-    def retryable(self) -> bool:
-        return self.kind in RETRYABLE
-
-
-@dataclass(frozen=True, slots=True)
-class CompletionRequest:
-    model: str
-    messages: list[dict[str, str]]
-    schema: dict[str, Any]
-    max_tokens: int
-    temperature: float
-    # The tier's context window. Ollama's default (2048 or 4096) would silently
-    # cut the front of a long prompt, so it is always sent.
-    context_tokens: int = 8192
-
-
-@dataclass(frozen=True, slots=True)
-class Completion:
-    text: str
-    finish_reason: str | None
-    tokens_in: int | None  # None when the backend reported no usage
-    tokens_out: int | None
-
-
-class Backend(Protocol):
-    """The seam between the router and one LLM host."""
-
-    config: BackendConfig
-    in_flight: int
-    errors: int
-
-    async def complete(self, request: CompletionRequest) -> Completion: ...
-
-    async def list_models(self) -> list[str]: ...
-
-    async def aclose(self) -> None: ...
-
-
-# A small model asked for JSON repeats list items without a penalty (LOCAL_LLM.md).
-REPEAT_PENALTY = 1.1
 
 
 class HttpBackend(ABC):
@@ -213,8 +146,8 @@ class OllamaBackend(HttpBackend):
         return Completion(
             text=text,
             finish_reason=data.get("done_reason"),
-            tokens_in=_int_or_none(data.get("prompt_eval_count")),
-            tokens_out=_int_or_none(data.get("eval_count")),
+            tokens_in=token_count(data.get("prompt_eval_count")),
+            tokens_out=token_count(data.get("eval_count")),
         )
 
     async def list_models(self) -> list[str]:
@@ -269,44 +202,11 @@ class OpenAIBackend(HttpBackend):
         return [str(m.get("id")) for m in models if isinstance(m, dict)]
 
 
-def parse_chat_completion(data: Any, error: Callable[[ErrorKind, str], BackendError]) -> Completion:
-    """An OpenAI-shaped chat completion (HTTP servers and llama-cpp-python alike)."""
-    try:
-        choice = data["choices"][0]
-        text = choice["message"]["content"]
-        if not isinstance(text, str):
-            raise TypeError("content is not a string")
-    except (KeyError, IndexError, TypeError) as exc:
-        raise error(ErrorKind.BAD_RESPONSE, f"no choices[0].message.content ({exc})") from None
-    usage = data.get("usage") or {}
-    return Completion(
-        text=text,
-        finish_reason=choice.get("finish_reason"),
-        tokens_in=_int_or_none(usage.get("prompt_tokens")),
-        tokens_out=_int_or_none(usage.get("completion_tokens")),
-    )
-
-
 def _refuses_json_schema(exc: BackendError) -> bool:
     if exc.kind not in (ErrorKind.SERVER_ERROR, ErrorKind.CLIENT_ERROR):
         return False
     detail = exc.detail.lower()
     return "json_object" in detail or ("response_format" in detail and "json_schema" in detail)
-
-
-def make_backend(config: BackendConfig) -> Backend:
-    if config.kind == "embedded":
-        # Imported only when configured: llama-cpp-python is an optional extra.
-        from enrich_core.llm.embedded import EmbeddedBackend
-
-        return EmbeddedBackend(config)
-    if config.kind == "ollama":
-        return OllamaBackend(config)
-    return OpenAIBackend(config)
-
-
-def _int_or_none(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _retry_after(response: httpx.Response) -> float | None:
