@@ -79,10 +79,10 @@ from enrich_core.llm.backend import REPEAT_PENALTY
 from enrich_core.llm.outbound import prompt_for
 from enrich_core.llm.router import GlossResult
 from enrich_core.records.gloss import GLOSS_SCHEMA
+from enrich_core.records.span import Span
 from enrich_core.run.engine import Engine
 from enrich_core.run.scheduler import SpanRef
 from enrich_core.source.indexer import Indexer, ParsedFile
-from enrich_core.source.spans import Span
 from tests.llm_server import LLMServer
 
 Variant = Literal["bare", "gloss", "naive", "bare_2hosts", "gloss_2hosts"]

@@ -35,8 +35,9 @@ from enrich_core.llm.embedded import default_model_path
 from enrich_core.llm.gate import check_quality
 from enrich_core.llm.outbound import prompt_for
 from enrich_core.records.gloss import GLOSS_SCHEMA, GlossRejected, parse_gloss
+from enrich_core.records.span import Span
 from enrich_core.run.engine import Engine
-from enrich_core.source.spans import Span, extract_spans
+from enrich_core.source.spans import extract_spans
 
 SAMPLE = Path(__file__).resolve().parent.parent / "examples" / "sample"
 MAX_TOKENS = 400

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from enrich_core.present.render import escape_markdown, hover_json, render_hover
 from enrich_core.records.gloss import Gloss
-from enrich_core.store.reads import GlossRecord, HoverInfo, SpanRecord
+from enrich_core.records.span import SpanKind, SpanRecord
+from enrich_core.store.reads import GlossRecord, HoverInfo
 
 SPAN = SpanRecord(
-    path="a.py", name="f", qualname="f", kind="function", container=None,
+    path="a.py", name="f", qualname="f", kind=SpanKind.FUNCTION, container=None,
     start_line=0, start_col=0, end_line=3, end_col=0, name_line=0, name_col=4,
     name_end_col=5, header_end_line=0, signature="def f(x)", docstring="Do it.\n\nMore.",
     content_hash="h", prev_hash=None,

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from enrich_core.source.spans import Span, SpanKind, extract_spans
+from enrich_core.records.span import Span, SpanKind
+from enrich_core.source.spans import extract_spans
 
 
 def spans_of(source: str, path: str = "pkg/mod.py") -> dict[str, Span]:

@@ -16,7 +16,7 @@ import re
 
 from enrich_core.llm.outbound import SYSTEM_PROMPT
 from enrich_core.records.gloss import Gloss, GlossRejected
-from enrich_core.source.spans import Span, SpanKind
+from enrich_core.records.span import Span, SpanKind
 
 FILLER = frozenset(
     {

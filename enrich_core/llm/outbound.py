@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from enrich_core.llm.redact import redact_secrets
 from enrich_core.records.gloss import LIST_MAX_ITEMS, SUMMARY_MAX_WORDS
-from enrich_core.source.spans import Span, SpanKind
+from enrich_core.records.span import Span, SpanKind
 
 PROMPT_VERSION = "1"
 

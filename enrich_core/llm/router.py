@@ -27,7 +27,7 @@ from enrich_core.llm.first_tier import choose_route, estimate_tokens
 from enrich_core.llm.gate import check_quality
 from enrich_core.llm.outbound import build_prompt, outbound_span
 from enrich_core.records.gloss import GLOSS_SCHEMA, Gloss, GlossRejected, parse_gloss
-from enrich_core.source.spans import Span
+from enrich_core.records.span import Span
 
 MAX_BACKOFF_S = 30.0
 # A host answering at all (even "model missing") is reachable: these kinds do

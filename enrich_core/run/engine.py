@@ -23,6 +23,7 @@ from enrich_core.config import Config
 from enrich_core.llm.backend import Backend
 from enrich_core.llm.outbound import PROMPT_VERSION
 from enrich_core.llm.router import GlossResult, Router
+from enrich_core.records.span import SpanRecord
 from enrich_core.run.gpu import GpuMonitor
 from enrich_core.run.gpu_watch import GpuWatch
 from enrich_core.run.pool import WorkPool
@@ -31,7 +32,7 @@ from enrich_core.run.scheduler import Priority, Scheduler, SpanRef
 from enrich_core.source.discovery import SkippedFile
 from enrich_core.source.indexer import Indexer, ParsedFile, SpanTexts
 from enrich_core.store.metrics import backend_health, backend_report, pipeline_metrics
-from enrich_core.store.reads import HoverInfo, SpanRecord, Store, SymbolHit, Unglossed
+from enrich_core.store.reads import HoverInfo, Store, SymbolHit, Unglossed
 from enrich_core.store.writer import RecordResult, RemoveFiles, ReplaceFile, SkipFile, Writer
 
 log = logging.getLogger(__name__)

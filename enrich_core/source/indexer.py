@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from enrich_core.config import IndexConfig
+from enrich_core.records.span import Span
 from enrich_core.source.discovery import (
     SkippedFile,
     SourceFile,
@@ -21,7 +22,7 @@ from enrich_core.source.discovery import (
     read_source,
     scan_workspace,
 )
-from enrich_core.source.spans import Span, extract_spans
+from enrich_core.source.spans import extract_spans
 
 
 @dataclass(frozen=True, slots=True)

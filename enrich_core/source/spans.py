@@ -17,59 +17,15 @@ import hashlib
 import re
 import textwrap
 from collections.abc import Iterator
-from dataclasses import dataclass
-from enum import StrEnum
 
 import tree_sitter_python
 from tree_sitter import Language, Node, Parser
 
+from enrich_core.records.span import Span, SpanKind
 from enrich_core.source import python_syntax as syntax
 from enrich_core.source.python_syntax import Positions
 
-__all__ = ["Span", "SpanKind", "extract_spans", "first_line"]
-
-
-class SpanKind(StrEnum):
-    FUNCTION = "function"
-    ASYNC_FUNCTION = "async_function"
-    METHOD = "method"
-    ASYNC_METHOD = "async_method"
-    CLASS = "class"
-
-
-@dataclass(frozen=True, slots=True)
-class Span:
-    """One definition. Lines are 0-based; columns count UTF-16 code units, as LSP does."""
-
-    path: str
-    name: str
-    qualname: str
-    kind: SpanKind
-    container: str | None
-    start_line: int
-    start_col: int
-    end_line: int
-    end_col: int
-    name_line: int
-    name_col: int
-    name_end_col: int
-    header_end_line: int
-    signature: str
-    docstring: str | None
-    text: str
-    content_hash: str
-
-    @property
-    def docstring_first_line(self) -> str | None:
-        return first_line(self.docstring)
-
-
-def first_line(docstring: str | None) -> str | None:
-    """The first non-blank line of a docstring, stripped; None if there is none."""
-    for line in (docstring or "").splitlines():
-        if line.strip():
-            return line.strip()
-    return None
+__all__ = ["extract_spans"]
 
 
 # The Language wraps an immutable, static grammar table, so one is shared by all
@@ -103,11 +59,6 @@ _MAY_HOLD_DEFINITIONS = _DEFINITIONS | frozenset(
 )
 _NON_SPACE = re.compile(r"\S")
 _HASH_PREFIX = b"python\0"
-# How files are cut into spans and hashed. Bump it when a change gives spans of
-# unchanged files other texts or hashes: stores made before then re-parse every
-# file once (their recorded hashes would never be found again otherwise).
-# 2: a class's text is its outline, without method bodies.
-SPANS_VERSION = "2"
 
 
 def extract_spans(path: str, source: str) -> list[Span]:

@@ -15,7 +15,7 @@ from pathlib import Path
 import aiosqlite
 
 from enrich_core.records.gloss import Gloss
-from enrich_core.source.spans import SPANS_VERSION
+from enrich_core.records.span import SPANS_VERSION
 
 SCHEMA_VERSION = 2
 # Columns added since a table was first created: a store written by an older

@@ -20,7 +20,7 @@ from typing import Any
 import aiosqlite
 
 from enrich_core.records.gloss import Gloss
-from enrich_core.source.spans import first_line
+from enrich_core.records.span import SpanKind, SpanRecord
 from enrich_core.store.db import connect
 
 SPAN_COLUMNS = (
@@ -28,31 +28,6 @@ SPAN_COLUMNS = (
     "name_line, name_col, name_end_col, header_end_line, signature, docstring, "
     "content_hash, prev_hash"
 )
-
-
-@dataclass(frozen=True, slots=True)
-class SpanRecord:
-    path: str
-    name: str
-    qualname: str
-    kind: str
-    container: str | None
-    start_line: int
-    start_col: int
-    end_line: int
-    end_col: int
-    name_line: int
-    name_col: int
-    name_end_col: int
-    header_end_line: int
-    signature: str
-    docstring: str | None
-    content_hash: str
-    prev_hash: str | None
-
-    @property
-    def docstring_first_line(self) -> str | None:
-        return first_line(self.docstring)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +81,11 @@ GLOSS_COLUMNS = (
 )
 
 
+def _span(row: Any) -> SpanRecord:
+    """A row of SPAN_COLUMNS, in that order."""
+    return SpanRecord(row[0], row[1], row[2], SpanKind(row[3]), *row[4:])
+
+
 def _gloss_record(row: Any) -> GlossRecord:
     return GlossRecord(
         gloss=Gloss.from_json(row[0]),
@@ -152,7 +132,7 @@ class Store:
         rows = await self._all(
             f"SELECT {SPAN_COLUMNS} FROM spans WHERE path = ? ORDER BY start_line", (path,)
         )
-        return [SpanRecord(*r) for r in rows]
+        return [_span(r) for r in rows]
 
     async def glossed_hashes(self, hashes: Iterable[str]) -> set[str]:
         """Which of these texts have a gloss under the current prompt."""
@@ -191,9 +171,7 @@ class Store:
             "WHERE g.id IS NULL ORDER BY s.path, s.start_line",
             (pv, pv),
         )
-        return [
-            Unglossed(SpanRecord(*r[:-4]), int(r[-4]), r[-3], bool(r[-2]), int(r[-1])) for r in rows
-        ]
+        return [Unglossed(_span(r[:-4]), int(r[-4]), r[-3], bool(r[-2]), int(r[-1])) for r in rows]
 
     async def span_at(self, path: str, line: int) -> SpanRecord | None:
         """The innermost span whose lines hold `line` (a method, not its class)."""
@@ -202,7 +180,7 @@ class Store:
             "AND end_line >= ? ORDER BY start_line DESC LIMIT 1",
             (path, line, line),
         )
-        return SpanRecord(*row) if row is not None else None
+        return _span(row) if row is not None else None
 
     async def hover(self, path: str, line: int) -> HoverInfo | None:
         """The span whose header (decorators through the `def`/`class` line) holds `line`."""
@@ -213,7 +191,7 @@ class Store:
         )
         if not rows:
             return None
-        span = SpanRecord(*rows[0])
+        span = _span(rows[0])
         return await self.hover_for(span)
 
     async def hover_for(self, span: SpanRecord) -> HoverInfo:
@@ -278,7 +256,7 @@ class Store:
                     return
                 if r[0] not in hits:
                     summary = _summary_of(r[-1])
-                    hits[r[0]] = SymbolHit(SpanRecord(*r[1:-1]), summary, match)
+                    hits[r[0]] = SymbolHit(_span(r[1:-1]), summary, match)
 
         add(
             await self._all(

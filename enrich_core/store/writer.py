@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Protocol
 
 from enrich_core.llm.router import GlossResult
-from enrich_core.source.spans import Span
+from enrich_core.records.span import Span
 from enrich_core.store.db import open_for_writing, search_text
 
 log = logging.getLogger(__name__)

@@ -1,0 +1,77 @@
+"""What a span is: one function, method or class, located, named and hashed.
+
+The source stage cuts `Span`s (with their text) from files; the store keeps
+`SpanRecord`s (the same fields without the text, plus the hash the span had
+before its last edit). Both are a `SpanHead`, so no field is written twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+__all__ = ["SPANS_VERSION", "Span", "SpanHead", "SpanKind", "SpanRecord", "first_line"]
+
+# How files are cut into spans and hashed. Bump it when a change gives spans of
+# unchanged files other texts or hashes: stores made before then re-parse every
+# file once (their recorded hashes would never be found again otherwise).
+# 2: a class's text is its outline, without method bodies.
+SPANS_VERSION = "2"
+
+
+class SpanKind(StrEnum):
+    FUNCTION = "function"
+    ASYNC_FUNCTION = "async_function"
+    METHOD = "method"
+    ASYNC_METHOD = "async_method"
+    CLASS = "class"
+
+
+@dataclass(frozen=True, slots=True)
+class SpanHead:
+    """One definition without its text: what the store keeps and reads back.
+
+    Lines are 0-based; columns count UTF-16 code units, as LSP does."""
+
+    path: str
+    name: str
+    qualname: str
+    kind: SpanKind
+    container: str | None
+    start_line: int
+    start_col: int
+    end_line: int
+    end_col: int
+    name_line: int
+    name_col: int
+    name_end_col: int
+    header_end_line: int
+    signature: str
+    docstring: str | None
+    content_hash: str
+
+    @property
+    def docstring_first_line(self) -> str | None:
+        return first_line(self.docstring)
+
+
+@dataclass(frozen=True, slots=True)
+class Span(SpanHead):
+    """A definition as cut from source, with its text: what a model is shown."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class SpanRecord(SpanHead):
+    """A definition as the store holds it, with the hash it had before its last edit."""
+
+    prev_hash: str | None
+
+
+def first_line(docstring: str | None) -> str | None:
+    """The first non-blank line of a docstring, stripped; None if there is none."""
+    for line in (docstring or "").splitlines():
+        if line.strip():
+            return line.strip()
+    return None
