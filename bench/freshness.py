@@ -76,7 +76,7 @@ from typing import Any, Final, Literal
 from bench.cli_args import positive_float, positive_int, write_report
 from bench.pipeline_throughput import bench_config, write_workspace
 from enrich_core.config import Config
-from enrich_core.llm.router import GlossResult
+from enrich_core.records.result import GlossResult
 from enrich_core.run.engine import Engine
 from enrich_core.run.scheduler import Priority, Scheduler, SpanRef
 from enrich_core.source.spans import extract_spans

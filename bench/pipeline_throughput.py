@@ -77,8 +77,8 @@ from bench.server_process import ServerProcess
 from enrich_core.config import BackendConfig, Config, TierConfig, parse_config
 from enrich_core.llm.backend import REPEAT_PENALTY
 from enrich_core.llm.outbound import prompt_for
-from enrich_core.llm.router import GlossResult
 from enrich_core.records.gloss import GLOSS_SCHEMA
+from enrich_core.records.result import GlossResult
 from enrich_core.records.span import Span
 from enrich_core.run.engine import Engine
 from enrich_core.run.scheduler import SpanRef

@@ -55,8 +55,8 @@ from typing import Any, Final, Literal
 
 from bench.cli_args import positive_float, positive_int, write_report
 from enrich_core.llm.outbound import PROMPT_VERSION
-from enrich_core.llm.router import GlossResult
 from enrich_core.records.gloss import Gloss
+from enrich_core.records.result import GlossResult
 from enrich_core.store.db import open_for_writing
 from enrich_core.store.writer import MAX_BATCH_ROWS, RecordResult, WriteOp, Writer, apply_batch
 

@@ -31,8 +31,8 @@ from enrich_core.llm.backend import ErrorKind
 from enrich_core.llm.doctor import run_doctor
 from enrich_core.llm.embedded import default_model_path
 from enrich_core.llm.gate import check_quality
-from enrich_core.llm.router import GlossResult
 from enrich_core.records.gloss import GLOSS_SCHEMA, parse_gloss
+from enrich_core.records.result import GlossResult
 from enrich_core.run.engine import Engine
 from enrich_core.run.scheduler import SpanRef
 from enrich_core.source.spans import extract_spans

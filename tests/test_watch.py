@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from enrich_core.config import load_config
-from enrich_core.llm.router import GlossResult
+from enrich_core.records.result import GlossResult
 from enrich_core.run.engine import Engine, ScanReport
 from enrich_core.run.scheduler import SpanRef
 from enrich_core.run.watch import watch_workspace

@@ -6,8 +6,8 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
-from enrich_core.llm.router import GlossResult
 from enrich_core.records.gloss import Gloss
+from enrich_core.records.result import GlossResult
 from enrich_core.source.spans import extract_spans
 from enrich_core.store.writer import Barrier, RecordResult, ReplaceFile, Writer
 

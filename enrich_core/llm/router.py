@@ -27,6 +27,7 @@ from enrich_core.llm.first_tier import choose_route, estimate_tokens
 from enrich_core.llm.gate import check_quality
 from enrich_core.llm.outbound import build_prompt, outbound_span
 from enrich_core.records.gloss import GLOSS_SCHEMA, Gloss, GlossRejected, parse_gloss
+from enrich_core.records.result import GlossResult, RequestRecord
 from enrich_core.records.span import Span
 
 MAX_BACKOFF_S = 30.0
@@ -35,42 +36,6 @@ MAX_BACKOFF_S = 30.0
 _HOST_FAILURES = frozenset({ErrorKind.REFUSED, ErrorKind.TIMEOUT, ErrorKind.SERVER_ERROR})
 # Weight of the newest latency sample in a host's moving average.
 _EWMA_ALPHA = 0.3
-
-
-@dataclass(frozen=True, slots=True)
-class RequestRecord:
-    """One HTTP (or embedded) request: what metrics are computed from."""
-
-    backend: str
-    tier: str
-    model: str
-    ok: bool  # the host answered (whether or not the answer was a usable gloss)
-    error: str | None  # the error class when it did not
-    ms: float
-    tokens_in: int
-    tokens_out: int
-    estimated: bool  # token counts estimated: the backend reported no usage
-
-
-@dataclass(frozen=True, slots=True)
-class GlossResult:
-    content_hash: str
-    gloss: Gloss | None
-    model: str | None = None
-    tier: str | None = None
-    backend: str | None = None
-    tokens_in: int = 0
-    tokens_out: int = 0
-    tokens_estimated: bool = False
-    duration_ms: float = 0.0
-    attempts: int = 0
-    escalations: tuple[str, ...] = ()
-    failure: str | None = None
-    first_tier: str | None = None
-    route: str | None = None  # why the first tier was chosen
-    trimmed: str | None = None  # "kept 180 of 900 lines" when a trimmed view was sent
-    rejections: tuple[str, ...] = ()  # reason names of answers rejected on the way
-    requests: tuple[RequestRecord, ...] = ()
 
 
 @dataclass

@@ -22,7 +22,8 @@ from typing import Any
 from enrich_core.config import Config
 from enrich_core.llm.backend import Backend
 from enrich_core.llm.outbound import PROMPT_VERSION
-from enrich_core.llm.router import GlossResult, Router
+from enrich_core.llm.router import Router
+from enrich_core.records.result import GlossResult
 from enrich_core.records.span import SpanRecord
 from enrich_core.run.gpu import GpuMonitor
 from enrich_core.run.gpu_watch import GpuWatch

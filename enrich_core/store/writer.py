@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from enrich_core.llm.router import GlossResult
+from enrich_core.records.result import GlossResult
 from enrich_core.records.span import Span
 from enrich_core.store.db import open_for_writing, search_text
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from lsprotocol import types
 
-from enrich_core.llm.router import GlossResult
+from enrich_core.records.result import GlossResult
 from enrich_core.run.engine import Engine
 from enrich_core.run.scheduler import SpanRef
 from server.lsp import GlossServer

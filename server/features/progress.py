@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from enrich_core.llm.router import GlossResult
+from enrich_core.records.result import GlossResult
 from enrich_core.run.engine import Engine
 from enrich_core.run.scheduler import SpanRef
 from server.lsp import GlossServer
