@@ -12,7 +12,7 @@ pipeline benchmark's `write_workspace`, 25 per file unless `--spans-per-file`)
 is scanned once into a store with glossing off (`start(glossing=False)`, the
 preparation: its time is reported but measures nothing here). Each variant
 then gets its own copy of
-that store, a fresh `tests.llm_server.LLMServer(capacity=C, latency_s=L)` on
+that store, a fresh `bench.support.llm_server.LLMServer(capacity=C, latency_s=L)` on
 127.0.0.1 and a real `Engine` with one Ollama backend at it (`max_concurrency =
 C`); `scan()` finds every file unchanged and queues the N spans, and the
 workers start on them. The edits begin `--warmup-ms` after the scan returned,
@@ -75,12 +75,12 @@ from typing import Any, Final, Literal
 
 from bench.cli_args import positive_float, positive_int, write_report
 from bench.pipeline_throughput import bench_config, write_workspace
+from bench.support.llm_server import LLMServer
 from enrich_core.config import Config
 from enrich_core.records.result import GlossResult
 from enrich_core.run.engine import Engine
 from enrich_core.run.scheduler import Priority, Scheduler, SpanRef
 from enrich_core.source.spans import extract_spans
-from tests.llm_server import LLMServer
 
 Variant = Literal["gloss", "fifo"]
 VARIANTS: Final[tuple[Variant, ...]] = ("gloss", "fifo")
@@ -528,7 +528,7 @@ def format_report(report: BenchReport) -> str:
         f"Freshness: save -> new gloss committed, with a backlog waiting "
         f"({m['cpus']} CPUs, Python {m['python']}; load average {m['load_avg_1min_start']:.2f} "
         f"at start, {m['load_avg_1min_end']:.2f} at end; engine at {m['commit']})",
-        f"server: tests.llm_server.LLMServer capacity C={c['capacity']}, latency "
+        f"server: bench.support.llm_server.LLMServer capacity C={c['capacity']}, latency "
         f"L={c['latency_s'] * 1000:g} ms; {c['edits']} saves per backlog, one every "
         f"{c['interval_s'] * 1000:g} ms from {c['warmup_s'] * 1000:g} ms after scan() queued "
         "the backlog (changed body / new function alternating, in the backlog's last files, "

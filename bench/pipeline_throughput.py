@@ -7,7 +7,7 @@ DESIGN.md budget: with a backend that serves C requests at once, L ms each, Glos
 keeps it at least 95% as busy as a bare HTTP client holding exactly C requests in
 flight against the same server in the same run, and never exceeds the cap C.
 
-The server under test is `tests.llm_server.LLMServer(capacity=C, latency_s=L)` on
+The server under test is `bench.support.llm_server.LLMServer(capacity=C, latency_s=L)` on
 127.0.0.1, in a thin subclass that also notes when each chat answer leaves
 (`TimedLLMServer`), run in a process of its own as a real backend is
 (`bench.server_process`): in this process its threads would share the GIL with
@@ -74,6 +74,7 @@ import httpx
 
 from bench.cli_args import positive_float, positive_int, write_report
 from bench.server_process import ServerProcess
+from bench.support.llm_server import LLMServer
 from enrich_core.config import BackendConfig, Config, TierConfig, parse_config
 from enrich_core.llm.backend import REPEAT_PENALTY
 from enrich_core.llm.outbound import prompt_for
@@ -83,7 +84,6 @@ from enrich_core.records.span import Span
 from enrich_core.run.engine import Engine
 from enrich_core.run.scheduler import SpanRef
 from enrich_core.source.indexer import Indexer, ParsedFile
-from tests.llm_server import LLMServer
 
 Variant = Literal["bare", "gloss", "naive", "bare_2hosts", "gloss_2hosts"]
 SINGLE_HOST: Final[tuple[Variant, ...]] = ("bare", "gloss", "naive")
@@ -341,7 +341,7 @@ def host_stats(server: TimedServer) -> HostStats:
     answered = server.answered_at
     if requests and not answered:
         raise RuntimeError(
-            "TimedLLMServer saw requests but no answers: did tests.llm_server stop "
+            "TimedLLMServer saw requests but no answers: did bench.support.llm_server stop "
             "calling LLMServer._leave_flight once per chat request?"
         )
     return HostStats(
@@ -661,7 +661,7 @@ def format_report(report: BenchReport) -> str:
     lines = [
         "Pipeline throughput: Gloss vs a bare client holding C requests in flight "
         f"({m['cpus']} CPUs, Python {m['python']}, httpx {m['httpx']})",
-        f"server: tests.llm_server.LLMServer capacity C={c['capacity']}, latency "
+        f"server: bench.support.llm_server.LLMServer capacity C={c['capacity']}, latency "
         f"L={c['latency_s'] * 1000:g} ms (ideal C/L = {c['capacity'] / c['latency_s']:g}/s); "
         f"{c['spans']} spans ({c['naive_spans']} for naive); two hosts: {hosts}; "
         f"{c['repeats']} repeats, order alternating",

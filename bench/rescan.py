@@ -30,7 +30,7 @@ is timed:
 Rescans and both baselines alternate within each repeat. Medians are reported
 (min and max beside them); ratio = baseline median / rescan median.
 
-Zero LLM calls (unless `--no-gloss-check`): a `tests.llm_server.LLMServer`
+Zero LLM calls (unless `--no-gloss-check`): a `bench.support.llm_server.LLMServer`
 on 127.0.0.1 with no latency, an Engine with glossing glosses every span of the
 rescan store once (information: how long); then a fresh Engine with glossing
 on, against the same server with its records cleared, scans the unchanged
@@ -67,10 +67,10 @@ from typing import Any, Final
 from bench.cli_args import positive_float, positive_int, write_report
 from bench.freshness import source_commit
 from bench.pipeline_throughput import bench_config
+from bench.support.llm_server import LLMServer
 from enrich_core.config import Config
 from enrich_core.run.engine import Engine, ScanReport
 from enrich_core.source.indexer import Indexer, ParsedFile
-from tests.llm_server import LLMServer
 
 DJANGO_SPEC: Final = "django"
 PIP_TIMEOUT_S: Final = 300.0

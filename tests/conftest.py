@@ -18,7 +18,7 @@ import pytest
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
-from tests.llm_server import LLMServer
+from bench.support.llm_server import LLMServer
 
 SMALL = "small-model"
 LARGE = "large-model"

@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
+from bench.support.llm_server import LLMServer
 from tests.conftest import LARGE, SAMPLE, SMALL, gloss_toml, write_files
 from tests.jsonrpc import response_to, send
-from tests.llm_server import LLMServer
 
 GLOSS = Path(sys.executable).parent / "gloss"
 RUN_TIMEOUT_S = 60.0

@@ -8,8 +8,8 @@ from typing import Any
 
 from lsprotocol import types
 
+from bench.support.llm_server import Behavior, LLMServer
 from tests.conftest import LARGE, as_dict
-from tests.llm_server import Behavior, LLMServer
 from tests.test_lsp_e2e import LINE_AREA, LINE_LOAD, SHAPES, markdown
 
 ACTION_LINKS = types.ClientCapabilities(experimental={"gloss": {"actionLinks": True}})

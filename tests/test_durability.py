@@ -8,9 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bench.support.llm_server import LLMServer
 from enrich_core.store.writer import MAX_BATCH_ROWS
 from tests.conftest import gloss_toml
-from tests.llm_server import LLMServer
 
 GLOSS = str(Path(sys.executable).parent / "gloss")
 SPANS = 80

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
+from bench.support.llm_server import Behavior, LLMServer
 from enrich_core.config import Config, load_config, parse_config
 from enrich_core.run.engine import Engine
 from tests.conftest import gloss_toml
-from tests.llm_server import Behavior, LLMServer
 
 Factory = Callable[..., Any]
 

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 import enrich_core.run.engine as engine_module
+from bench.support.llm_server import LLMServer
 from enrich_core.config import load_config
 from enrich_core.llm.outbound import PROMPT_VERSION
 from enrich_core.present.render import render_hover
@@ -23,7 +24,6 @@ from enrich_core.run.engine import Engine
 from enrich_core.run.pool import WorkPool
 from enrich_core.run.scheduler import Priority
 from tests.conftest import gloss_toml
-from tests.llm_server import LLMServer
 
 Factory = Callable[..., Any]
 

@@ -26,8 +26,8 @@ from typing import Any
 import pytest
 from lsprotocol import types
 
+from bench.support.llm_server import LLMServer, RecordedRequest
 from tests.conftest import SAMPLE, Session, gloss_toml, write_files
-from tests.llm_server import LLMServer, RecordedRequest
 
 WAIT_S = 60.0  # an upper bound for waits that normally take well under a second or two
 

@@ -6,12 +6,12 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+from bench.support.llm_server import LLMServer
 from enrich_core.config import GpuConfig, parse_config
 from enrich_core.llm.factory import make_backend
 from enrich_core.run.engine import Engine
 from enrich_core.run.gpu import GpuMonitor
 from enrich_core.run.gpu_watch import GpuWatch
-from tests.llm_server import LLMServer
 from tests.test_gpu import MIB, FakeNVML, device
 
 

@@ -1,4 +1,4 @@
-"""Tests of the fake LLM server (tests/llm_server.py) over real HTTP with httpx."""
+"""Tests of the fake LLM server (bench/support/llm_server.py) over real HTTP with httpx."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.llm_server import (
+from bench.support.llm_server import (
     GLOSS_KEYS,
     REJECT_JSON_SCHEMA_BODY,
     Behavior,

@@ -12,9 +12,9 @@ from typing import Any
 
 from lsprotocol import types
 
+from bench.support.llm_server import Behavior, LLMServer
 from tests.conftest import SAMPLE, SHUTDOWN_LIMIT_S, Session, as_dict, gloss_toml
 from tests.jsonrpc import frame, response_to, send
-from tests.llm_server import Behavior, LLMServer
 
 SHAPES = "pkg/shapes.py"
 LINE_CIRCLE, LINE_INIT, LINE_AREA, LINE_LOAD, LINE_FETCH = 3, 6, 9, 13, 18

@@ -32,8 +32,8 @@ from typing import Any
 
 import pytest
 
+from bench.support.llm_server import LLMServer
 from tests.conftest import gloss_toml, write_files
-from tests.llm_server import LLMServer
 
 REPO = Path(__file__).resolve().parent.parent
 RUNTIME = REPO / "editors" / "nvim"

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from bench.support.llm_server import LLMServer
 from enrich_core.config import load_config
 from enrich_core.llm.outbound import build_prompt, outbound_span
 from enrich_core.run.engine import Engine
 from enrich_core.source.spans import extract_spans
 from tests.conftest import gloss_toml
-from tests.llm_server import LLMServer
 
 # Shapes real keys have; none is a live credential.
 GITHUB = "ghp_a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"

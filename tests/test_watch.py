@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pytest
 
+from bench.support.llm_server import LLMServer
 from enrich_core.config import load_config
 from enrich_core.records.result import GlossResult
 from enrich_core.run.engine import Engine, ScanReport
 from enrich_core.run.scheduler import SpanRef
 from enrich_core.run.watch import watch_workspace
 from tests.conftest import SAMPLE, gloss_toml, write_files
-from tests.llm_server import LLMServer
 
 WAIT_S = 60.0  # an upper bound for a wait that normally takes well under a second
 

@@ -1,4 +1,4 @@
-"""The test LLM server (tests/llm_server.py) as a process, for the VS Code end-to-end test.
+"""The test LLM server (bench/support/llm_server.py) as a process, for the VS Code end-to-end test.
 
 Prints one JSON line, {"url": "http://127.0.0.1:PORT"}, then serves on
 127.0.0.1 until its standard input closes: the test closes it when done, and
@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.llm_server import LLMServer
+from bench.support.llm_server import LLMServer
 
 
 def main() -> None:
