@@ -73,8 +73,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from bench.cli_args import positive_float, positive_int, write_report
 from bench.pipeline_throughput import bench_config, write_workspace
+from bench.support.cli_args import positive_float, positive_int, write_report
 from bench.support.llm_server import LLMServer
 from enrich_core.config import Config
 from enrich_core.records.result import GlossResult

@@ -72,8 +72,8 @@ from typing import Any, Final, Literal
 
 import httpx
 
-from bench.cli_args import positive_float, positive_int, write_report
 from bench.server_process import ServerProcess
+from bench.support.cli_args import positive_float, positive_int, write_report
 from bench.support.llm_server import LLMServer
 from enrich_core.config import BackendConfig, Config, TierConfig, parse_config
 from enrich_core.llm.backend import REPEAT_PENALTY

@@ -53,7 +53,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from bench.cli_args import positive_float, positive_int, write_report
+from bench.support.cli_args import positive_float, positive_int, write_report
 from enrich_core.llm.outbound import PROMPT_VERSION
 from enrich_core.records.gloss import Gloss
 from enrich_core.records.result import GlossResult
