@@ -10,7 +10,7 @@ flight against the same server in the same run, and never exceeds the cap C.
 The server under test is `bench.support.llm_server.LLMServer(capacity=C, latency_s=L)` on
 127.0.0.1, in a thin subclass that also notes when each chat answer leaves
 (`TimedLLMServer`), run in a process of its own as a real backend is
-(`bench.server_process`): in this process its threads would share the GIL with
+(`bench.support.server_process`): in this process its threads would share the GIL with
 the client under test and slow down with any Python work the client does.
 Variants:
 
@@ -72,9 +72,9 @@ from typing import Any, Final, Literal
 
 import httpx
 
-from bench.server_process import ServerProcess
 from bench.support.cli_args import positive_float, positive_int, write_report
 from bench.support.llm_server import LLMServer
+from bench.support.server_process import ServerProcess
 from enrich_core.config import BackendConfig, Config, TierConfig, parse_config
 from enrich_core.llm.backend import REPEAT_PENALTY
 from enrich_core.llm.outbound import prompt_for

@@ -3,7 +3,7 @@
 In the bench's process the server's threads share the GIL with the client
 under test, so any Python work the client does also slows the server down;
 Ollama, llama.cpp and vLLM run in processes of their own. `ServerProcess`
-starts `python -m bench.server_process CAPACITY LATENCY_S` (a
+starts `python -m bench.support.server_process CAPACITY LATENCY_S` (a
 `TimedLLMServer` on 127.0.0.1) and offers the parts of `TimedLLMServer` the
 bench reads. Commands go over the child's stdin and stdout as JSON lines, only
 between runs, never while one is being timed. Both processes read the same
@@ -40,7 +40,13 @@ class ServerProcess:
     def start(self) -> ServerProcess:
         root = Path(__file__).resolve().parents[1]
         self._child = subprocess.Popen(
-            [sys.executable, "-m", "bench.server_process", str(self.capacity), str(self.latency_s)],
+            [
+                sys.executable,
+                "-m",
+                "bench.support.server_process",
+                str(self.capacity),
+                str(self.latency_s),
+            ],
             cwd=root,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
