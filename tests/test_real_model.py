@@ -350,7 +350,7 @@ async def test_openai_kind_falls_back_to_json_object_on_llama_cpp_server(
     assert refused.status_code == 500
     assert "json_object" in refused.text
 
-    caplog.set_level(logging.WARNING, logger="enrich_core.llm.backend")
+    caplog.set_level(logging.WARNING, logger="enrich_core.llm.http")
     root = workspace(tmp_path, {"helpers.py": SOURCE})
     config = {
         "backends": [
@@ -380,7 +380,7 @@ async def test_openai_kind_falls_back_to_json_object_on_llama_cpp_server(
     warnings = [
         r.getMessage()
         for r in caplog.records
-        if r.name == "enrich_core.llm.backend" and "json_schema" in r.getMessage()
+        if r.name == "enrich_core.llm.http" and "json_schema" in r.getMessage()
     ]
     assert len(warnings) == 1  # learned once, then every request used json_object
     assert "llama-server" in warnings[0] and "json_object" in warnings[0]
