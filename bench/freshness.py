@@ -63,7 +63,6 @@ import platform
 import shutil
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -73,9 +72,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from bench.pipeline_throughput import bench_config, write_workspace
 from bench.support.cli_args import positive_float, positive_int, write_report
 from bench.support.llm_server import LLMServer
+from bench.support.workspace import bench_config, source_commit, write_workspace
 from enrich_core.config import Config
 from enrich_core.records.result import GlossResult
 from enrich_core.run.engine import Engine
@@ -196,32 +195,6 @@ class BenchReport:
     passed: bool
     wall_seconds: float
     notes: list[str] = field(default_factory=list)
-
-
-def source_commit() -> str | None:
-    """The checked-out commit, "+dirty" if enrich_core/ has changes: the engine under test
-    (read when a run starts, as the engine is imported then)."""
-    repo = Path(__file__).resolve().parent.parent
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=repo,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", "enrich_core"],
-            cwd=repo,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return head + ("+dirty" if dirty else "")
 
 
 # --- the workspace and the edits --------------------------------------------------

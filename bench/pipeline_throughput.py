@@ -63,7 +63,6 @@ import shutil
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -73,9 +72,14 @@ from typing import Any, Final, Literal
 import httpx
 
 from bench.support.cli_args import positive_float, positive_int, write_report
-from bench.support.llm_server import LLMServer
 from bench.support.server_process import ServerProcess
-from enrich_core.config import BackendConfig, Config, TierConfig, parse_config
+from bench.support.timed_server import TimedLLMServer
+from bench.support.workspace import (
+    REQUEST_TIMEOUT_S,
+    bench_config,
+    write_workspace,
+)
+from enrich_core.config import BackendConfig, Config, TierConfig
 from enrich_core.llm.backend import REPEAT_PENALTY
 from enrich_core.llm.outbound import prompt_for
 from enrich_core.records.gloss import GLOSS_SCHEMA
@@ -100,10 +104,6 @@ BUDGET_RATIO: Final = 0.95
 # DESIGN.md: on 2 cores the bare client reaches ~0.86-0.89 of C / L. Well above
 # that, L dwarfs any client's per-request overhead and the comparison is lenient.
 LENIENT_FRACTION: Final = 0.92
-MODEL: Final = "bench-model:7b"
-TIER: Final = "bench"
-SPANS_PER_FILE: Final = 25
-REQUEST_TIMEOUT_S: Final = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,43 +131,6 @@ class BenchConfig:
     @property
     def single(self) -> HostSpec:
         return HostSpec(self.capacity, self.latency_s)
-
-
-class TimedLLMServer(LLMServer):
-    """The test server, also noting when each chat request leaves flight (is answered).
-
-    `LLMServer` records arrivals (`RecordedRequest.received_at`); the moment an
-    answer is about to be written is `_leave_flight`, which it calls exactly once
-    per chat request, before writing the answer. Both clocks are `time.monotonic()`.
-    """
-
-    def __init__(self, capacity: int, latency_s: float) -> None:
-        super().__init__(capacity=capacity, latency_s=latency_s)
-        self._left: list[float] = []
-        self._left_lock = threading.Lock()
-
-    def start(self) -> TimedLLMServer:
-        super().start()
-        return self
-
-    def __enter__(self) -> TimedLLMServer:
-        return self.start()
-
-    def _leave_flight(self) -> None:
-        now = time.monotonic()
-        with self._left_lock:
-            self._left.append(now)
-        super()._leave_flight()
-
-    def reset(self) -> None:
-        super().reset()
-        with self._left_lock:
-            self._left.clear()
-
-    @property
-    def answered_at(self) -> list[float]:
-        with self._left_lock:
-            return list(self._left)
 
 
 # What the bench measures against: the server in a process of its own (the
@@ -247,57 +210,6 @@ class BenchReport:
 
 
 # --- the workspace and the request bodies ------------------------------------
-
-
-def function_source(i: int) -> str:
-    """A small function, distinct for each `i` (so each has its own content hash)."""
-    return (
-        f"def scaled_total_{i:05d}(values: list[int], scale: int = {i % 7 + 2}) -> int:\n"
-        f'    """Sum the values, each scaled and offset by {i} (bench span {i})."""\n'
-        f"    total = {i}\n"
-        f"    for value in values:\n"
-        f"        if value % {i % 5 + 2} == 0:\n"
-        f"            total += value * scale\n"
-        f"        else:\n"
-        f"            total -= value\n"
-        f"    return total\n"
-    )
-
-
-def write_workspace(root: Path, count: int, per_file: int = SPANS_PER_FILE) -> list[str]:
-    """`count` functions in files of `per_file` under `root/src`; their relative paths."""
-    src = root / "src"
-    src.mkdir(parents=True, exist_ok=True)
-    paths: list[str] = []
-    for start in range(0, count, per_file):
-        rel = f"src/module_{start // per_file:03d}.py"
-        funcs = [function_source(i) for i in range(start, min(count, start + per_file))]
-        (root / rel).write_text(f'"""Bench module {rel}."""\n\n\n' + "\n\n".join(funcs))
-        paths.append(rel)
-    return paths
-
-
-def bench_config(
-    hosts: Sequence[tuple[str, int]], db_path: Path, *, timeout_s: float = REQUEST_TIMEOUT_S
-) -> Config:
-    """One Ollama backend per (url, max_concurrency), all in one tier, in that order."""
-    names = [f"host{i}" for i in range(len(hosts))]
-    data: dict[str, Any] = {
-        "store": {"path": str(db_path)},
-        "backends": [
-            {
-                "name": name,
-                "kind": "ollama",
-                "url": url,
-                "max_concurrency": cap,
-                "timeout_s": timeout_s,
-                "max_retries": 0,
-            }
-            for name, (url, cap) in zip(names, hosts, strict=True)
-        ],
-        "tiers": [{"name": TIER, "model": MODEL, "backends": names}],
-    }
-    return parse_config(data, source="bench")
 
 
 def load_spans(root: Path, config: Config) -> list[Span]:

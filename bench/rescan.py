@@ -64,10 +64,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from bench.freshness import source_commit
-from bench.pipeline_throughput import bench_config
 from bench.support.cli_args import positive_float, positive_int, write_report
 from bench.support.llm_server import LLMServer
+from bench.support.workspace import bench_config, source_commit
 from enrich_core.config import Config
 from enrich_core.run.engine import Engine, ScanReport
 from enrich_core.source.indexer import Indexer, ParsedFile

@@ -21,7 +21,7 @@ from bench.freshness import (
     report_json,
     run_benchmark,
 )
-from bench.pipeline_throughput import write_workspace
+from bench.support.workspace import write_workspace
 from enrich_core.run.scheduler import Priority, Scheduler, SpanRef
 from enrich_core.source.spans import extract_spans
 

@@ -16,8 +16,6 @@ from bench.pipeline_throughput import (
     BenchConfig,
     HostSpec,
     HostStats,
-    TimedLLMServer,
-    bench_config,
     body_key,
     format_report,
     load_spans,
@@ -27,8 +25,9 @@ from bench.pipeline_throughput import (
     run_bare,
     run_benchmark,
     run_gloss,
-    write_workspace,
 )
+from bench.support.timed_server import TimedLLMServer
+from bench.support.workspace import bench_config, write_workspace
 
 N = 12
 C = 2

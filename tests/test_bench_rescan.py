@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from bench.pipeline_throughput import write_workspace
 from bench.rescan import (
     BenchConfig,
     django_tree,
@@ -22,6 +21,7 @@ from bench.rescan import (
     main,
     run_benchmark,
 )
+from bench.support.workspace import write_workspace
 
 SPANS = 24
 PER_FILE = 5

@@ -21,6 +21,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
+from bench.support.timed_server import TimedLLMServer
+
 
 @dataclass(frozen=True, slots=True)
 class RemoteRequest:
@@ -38,7 +40,7 @@ class ServerProcess:
         self._child: subprocess.Popen[str] | None = None
 
     def start(self) -> ServerProcess:
-        root = Path(__file__).resolve().parents[1]
+        root = Path(__file__).resolve().parents[2]
         self._child = subprocess.Popen(
             [
                 sys.executable,
@@ -114,7 +116,6 @@ class ServerProcess:
 
 def serve(capacity: int, latency_s: float, commands: IO[str], answers: IO[str]) -> None:
     """The child: one TimedLLMServer, answering commands until its input ends."""
-    from bench.pipeline_throughput import TimedLLMServer
 
     def send(message: dict[str, Any]) -> None:
         answers.write(json.dumps(message) + "\n")
