@@ -161,12 +161,3 @@ class GlossServer(LanguageServer):
     def tell_user(self, message: str, kind: types.MessageType = types.MessageType.Error) -> None:
         log.warning("%s", message)
         self.window_show_message(types.ShowMessageParams(type=kind, message=message))
-
-
-def build_server() -> GlossServer:
-    from server.features import commands, documents, hover, lifecycle, status, symbols
-
-    server = GlossServer()
-    for feature in (lifecycle, documents, hover, symbols, status, commands):
-        feature.setup(server)
-    return server

@@ -17,7 +17,8 @@ import threading
 
 from pygls.io_ import StdinAsyncReader, StdoutWriter, run_async
 
-from server.lsp import GlossServer, build_server
+from server.features import build_server
+from server.lsp import GlossServer
 
 log = logging.getLogger(__name__)
 
