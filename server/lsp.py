@@ -20,13 +20,14 @@ from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 from pygls.uris import to_fs_path
 
+from enrich_core import __version__
 from enrich_core.config import ConfigError
 from enrich_core.run.engine import Engine
 from enrich_core.run.pool import WorkPool
 
 log = logging.getLogger(__name__)
 
-VERSION = "0.1.0"
+VERSION = __version__  # what serverInfo says and the editor clients check
 # Engines open in the `initialized` handler: a store opens in milliseconds, so a
 # request that arrives first waits at most this long for it.
 READY_TIMEOUT_S = 5.0
