@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import os
+import pickle
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -14,6 +21,55 @@ from enrich_core.source.discovery import (
     read_source,
     scan_workspace,
 )
+
+T = TypeVar("T")
+NOBODY = 65534  # uid and gid of Debian's `nobody`
+
+
+@dataclass(frozen=True, slots=True)
+class Unprivileged:
+    """A directory any user can reach, and a way to run code there as a user whom
+    file modes bind. As root (CI runs as root) that is `nobody` in a forked child:
+    root reads mode-000 files, so the real denial can only be seen without root."""
+
+    root: Path
+
+    def run(self, job: Callable[[], T]) -> T:
+        if os.geteuid() != 0:
+            return job()
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: drop root for good, run the job, send back its result
+            code = 0
+            try:
+                os.close(read_end)
+                os.setgroups([])
+                os.setgid(NOBODY)
+                os.setuid(NOBODY)
+                answer: tuple[str, object] = ("ok", job())
+            except BaseException as exc:
+                answer, code = ("error", f"{type(exc).__name__}: {exc}"), 1
+            with os.fdopen(write_end, "wb") as out:
+                out.write(pickle.dumps(answer))
+            os._exit(code)
+        os.close(write_end)
+        with os.fdopen(read_end, "rb") as answers:
+            data = answers.read()
+        os.waitpid(pid, 0)
+        kind, value = pickle.loads(data)
+        assert kind == "ok", f"the unprivileged child failed: {value}"
+        return value  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def unprivileged() -> Iterator[Unprivileged]:
+    # pytest's tmp_path sits under a 0700 directory of root's: nobody cannot enter it.
+    root = Path(tempfile.mkdtemp(prefix="gloss-unprivileged-"))
+    root.chmod(0o755)
+    try:
+        yield Unprivileged(root)
+    finally:
+        shutil.rmtree(root)
 
 
 def write(root: Path, rel: str, content: str | bytes = "x = 1\n") -> Path:
@@ -319,16 +375,13 @@ def test_read_source_not_utf8(tmp_path: Path) -> None:
     )
 
 
-def test_read_source_unreadable(tmp_path: Path) -> None:
-    path = write(tmp_path, "locked.py")
+def test_read_source_unreadable(unprivileged: Unprivileged) -> None:
+    path = write(unprivileged.root, "locked.py")
     path.chmod(0)
-    try:
-        if os.access(path, os.R_OK):
-            pytest.skip("running with privileges that read a mode-000 file (root)")
-        result = read_source(source_file(path, "locked.py"), 1000)
-    finally:
-        path.chmod(0o644)
-    assert result == SkippedFile("locked.py", "unreadable: PermissionError: Permission denied")
+    f = source_file(path, "locked.py")
+    assert unprivileged.run(functools.partial(read_source, f, 1000)) == SkippedFile(
+        "locked.py", "unreadable: PermissionError: Permission denied"
+    )
 
 
 def test_read_source_vanished_file(tmp_path: Path) -> None:
@@ -355,17 +408,15 @@ def test_read_source_refuses_a_fifo(tmp_path: Path) -> None:
     assert read_source(f, 1000) == SkippedFile("pipe.py", "not a regular file")
 
 
-def test_unreadable_directory_is_skipped(tmp_path: Path) -> None:
-    write(tmp_path, "locked/a.py")
-    write(tmp_path, "open.py")
-    (tmp_path / "locked").chmod(0)
+def test_unreadable_directory_is_skipped(unprivileged: Unprivileged) -> None:
+    root = unprivileged.root
+    write(root, "locked/a.py")
+    write(root, "open.py")
+    (root / "locked").chmod(0)
     try:
-        if os.access(tmp_path / "locked", os.R_OK):
-            pytest.skip("running with privileges that list a mode-000 directory (root)")
-        result = scanned(tmp_path)
+        assert unprivileged.run(functools.partial(scanned, root)) == ["open.py"]
     finally:
-        (tmp_path / "locked").chmod(0o755)
-    assert result == ["open.py"]
+        (root / "locked").chmod(0o755)  # so the fixture can remove it
 
 
 def test_filter_must_match_the_scanned_root(tmp_path: Path) -> None:
