@@ -413,7 +413,7 @@ async def run_gloss(
         scan_s=scan_s,
         end_to_end_s=end_to_end,
         end_to_end_per_s=glossed / end_to_end if end_to_end > 0 else 0.0,
-        store_enriched=int(status["enriched"]),
+        store_enriched=int(status.counts.enriched),
         bodies_match=bodies_match,
     )
 

@@ -93,19 +93,19 @@ async def run_gloss(workdir: Path) -> dict[str, Any]:
         (gen_s,) = conn.execute("SELECT coalesce(sum(ms), 0) / 1000.0 FROM llm_requests").fetchone()
     finally:
         conn.close()
-    spans = status["spans"]
+    spans = status.counts.spans
     return {
         "spans": spans,
-        "glossed": status["enriched"],
-        "failed": status["failed"],
-        "requests": sum(t["requests"] for t in status["tiers"].values()),
+        "glossed": status.counts.enriched,
+        "failed": status.counts.failed,
+        "requests": sum(t.requests for t in status.tiers.values()),
         "wall_s": round(wall, 2),
-        "glosses_per_s": round(status["enriched"] / wall, 4),
-        "tokens_out": status["tokens_out"],
-        "generated_tokens_per_s": round(status["tokens_out"] / gen_s, 1) if gen_s else 0.0,
+        "glosses_per_s": round(status.counts.enriched / wall, 4),
+        "tokens_out": status.counts.tokens_out,
+        "generated_tokens_per_s": round(status.counts.tokens_out / gen_s, 1) if gen_s else 0.0,
         "valid_on_first_tier": round(first_try / spans, 3) if spans else 0.0,
-        "escalation_rate": status["escalation"]["rate"],
-        "rejections": status["escalation"]["rejections"],
+        "escalation_rate": status.escalation.rate,
+        "rejections": dict(status.escalation.rejections),
     }
 
 

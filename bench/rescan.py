@@ -215,7 +215,7 @@ async def timed_scan(root: Path, config: Config) -> tuple[Timed, int]:
         start = time.perf_counter()
         report = await engine.scan()
         seconds = time.perf_counter() - start
-        spans = int((await engine.status())["spans"])
+        spans = int((await engine.status()).counts.spans)
     finally:
         await engine.stop()
     return Timed(seconds, report), spans
@@ -255,20 +255,22 @@ async def gloss_everything(root: Path, db: Path, timeout_s: float) -> GlossCheck
         try:
             rescan = await engine.scan()
             await engine.wait_idle()
-            waiting = int((await engine.status())["queue"]["waiting_to_retry"])
+            queue = (await engine.status()).queue
+            assert queue is not None  # a live engine always reports its queue
+            waiting = queue.waiting_to_retry
         finally:
             await engine.stop()
         rescan_requests = len(server.requests)
     return GlossCheck(
-        spans_glossed=int(status["enriched"]),
-        failed=int(status["failed"]),
+        spans_glossed=int(status.counts.enriched),
+        failed=int(status.counts.failed),
         gloss_s=gloss_s,
         gloss_requests=gloss_requests,
         rescan=rescan,
         rescan_requests=rescan_requests,
         rescan_waiting_to_retry=waiting,
         max_in_flight=max_in_flight,
-        failure_reasons=[(r["reason"], int(r["spans"])) for r in status["failure_reasons"]],
+        failure_reasons=[(r.reason, r.spans) for r in status.failure_reasons],
     )
 
 

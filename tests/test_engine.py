@@ -14,6 +14,7 @@ import pytest
 
 from bench.support.llm_server import Behavior, LLMServer
 from enrich_core.config import Config, load_config, parse_config
+from enrich_core.records.status import WorkspaceStatus
 from enrich_core.run.engine import Engine
 from tests.conftest import gloss_toml
 
@@ -35,7 +36,7 @@ async def open_engine() -> AsyncIterator[Factory]:
         await engine.stop()
 
 
-async def index(engine: Engine) -> dict[str, Any]:
+async def index(engine: Engine) -> WorkspaceStatus:
     await engine.scan()
     await engine.wait_idle()
     return await engine.status()
@@ -46,11 +47,11 @@ async def test_index_glosses_every_span_and_a_rerun_costs_nothing(
 ) -> None:
     engine = await open_engine(workspace)
     status = await index(engine)
-    assert status["spans"] == status["enriched"] == 5
-    assert status["pending"] == status["failed"] == 0
-    assert status["by_tier"] == {"small": 5}
-    assert status["llm_calls"] == 5
-    assert status["tokens_in"] > 0 and status["tokens_out"] > 0
+    assert status.counts.spans == status.counts.enriched == 5
+    assert status.counts.pending == status.counts.failed == 0
+    assert status.by_tier == {"small": 5}
+    assert status.counts.llm_calls == 5
+    assert status.counts.tokens_in > 0 and status.counts.tokens_out > 0
     await engine.stop()
 
     again = await open_engine(workspace)
@@ -77,7 +78,7 @@ async def test_a_store_from_an_older_span_cutter_re_parses_every_file_once(
     report = await again.scan()
     status = await index(again)
     assert report.parsed == 2  # every file once, though none changed on disk
-    assert status["enriched"] == status["spans"] == 5  # Circle is not stuck pending
+    assert status.counts.enriched == status.counts.spans == 5  # Circle is not stuck pending
     assert len(llm.requests) == 5  # its text is the one glossed before: no model call
     assert (await again.scan()).parsed == 0  # once only
 
@@ -89,7 +90,7 @@ async def test_a_moved_file_costs_no_llm_call(
     await index(engine)
     (workspace / "pkg/shapes.py").rename(workspace / "pkg/geometry.py")
     status = await index(engine)
-    assert status["enriched"] == status["spans"] == 5
+    assert status.counts.enriched == status.counts.spans == 5
     assert len(llm.requests) == 5
     hover = await engine.hover("pkg/geometry.py", 13)
     assert hover is not None and hover.gloss is not None
@@ -137,12 +138,12 @@ async def test_retries_then_fails_over_to_the_next_backend(
         (tmp_path / "one.py").write_text("def f(x):\n    return x\n")
         engine = await open_engine(tmp_path, config)
         status = await index(engine)
-        assert status["enriched"] == 1
+        assert status.counts.enriched == 1
         assert len(down.requests) == 3  # first try + 2 retries
         assert len(up.requests) == 1
         info = await engine.hover("one.py", 0)
         assert info is not None and info.gloss is not None and info.gloss.backend == "b"
-        assert status["backends"]["a"]["errors"] == 3
+        assert status.backends["a"].errors == 3
 
 
 async def test_rate_limit_is_retried_after_the_server_says(
@@ -153,7 +154,7 @@ async def test_rate_limit_is_retried_after_the_server_says(
     (tmp_path / "one.py").write_text("def f(x):\n    return x\n")
     engine = await open_engine(tmp_path)
     status = await index(engine)
-    assert status["enriched"] == 1
+    assert status.counts.enriched == 1
     assert len(llm.requests) == 2
 
 
@@ -164,7 +165,7 @@ async def test_bad_answers_escalate_and_never_become_a_gloss(
     llm.set_behavior(Behavior(mode=mode))  # both tiers answer badly
     engine = await open_engine(workspace)
     status = await index(engine)
-    assert status["enriched"] == 0 and status["failed"] == 5
+    assert status.counts.enriched == 0 and status.counts.failed == 5
     info = await engine.hover("pkg/shapes.py", 13)
     assert info is not None and info.gloss is None
     assert info.failure is not None and "small" in info.failure and "large" in info.failure
@@ -183,10 +184,10 @@ async def test_an_unreachable_backend_fails_fast_and_names_its_url(
     )
     engine = await open_engine(workspace, config)
     status = await index(engine)
-    assert status["failed"] == 5
-    reasons = " ".join(r["reason"] for r in status["failure_reasons"])
+    assert status.counts.failed == 5
+    reasons = " ".join(r.reason for r in status.failure_reasons)
     assert "'gone' (http://127.0.0.1:9)" in reasons and "unreachable" in reasons
-    assert status["backends"]["gone"]["healthy"] is False
+    assert status.backends["gone"].health.healthy is False
 
 
 async def test_failed_spans_wait_out_a_backoff_that_survives_restarts(
@@ -195,7 +196,7 @@ async def test_failed_spans_wait_out_a_backoff_that_survives_restarts(
     llm.set_behavior(Behavior(mode="status", status=500))
     slow_retry = load_config(workspace, {"retry": {"base_s": 3600}})
     engine = await open_engine(workspace, slow_retry)
-    assert (await index(engine))["failed"] == 5
+    assert (await index(engine)).counts.failed == 5
     assert engine.retries.waiting == 5
     await engine.stop()
     llm.reset()
@@ -217,7 +218,7 @@ async def test_failed_spans_wait_out_a_backoff_that_survives_restarts(
     # Once the backoff has passed (zero here), the next start retries them.
     engine = await open_engine(workspace, load_config(workspace, {"retry": {"base_s": 0}}))
     status = await index(engine)
-    assert status["enriched"] == 5 and status["failed"] == 0
+    assert status.counts.enriched == 5 and status.counts.failed == 0
 
 
 async def test_a_failed_span_is_retried_by_the_timer_without_a_restart(
@@ -234,7 +235,7 @@ async def test_a_failed_span_is_retried_by_the_timer_without_a_restart(
         await glossed.wait()
     await engine.wait_idle()
     status = await engine.status()
-    assert status["enriched"] == 1 and status["failed"] == 0
+    assert status.counts.enriched == 1 and status.counts.failed == 0
 
 
 async def test_edit_shows_old_gloss_as_stale_until_the_new_one_lands(
@@ -254,7 +255,7 @@ async def test_edit_shows_old_gloss_as_stale_until_the_new_one_lands(
     assert info is not None and info.stale and info.gloss is not None
     assert info.failure is not None
     status = await engine.status()
-    assert status["stale"] == 1
+    assert status.counts.stale == 1
 
 
 async def test_search_by_name_and_by_gloss_text(
@@ -285,7 +286,7 @@ async def test_skipped_files_are_listed_with_a_reason(
     config = load_config(workspace, {"index": {"max_file_bytes": 40}})
     engine = await open_engine(workspace, config)
     await engine.scan()
-    skipped = (await engine.status())["skipped_files"]
+    skipped = (await engine.status()).skipped_files
     assert "max_file_bytes" in skipped["big.py"]
     assert "binary" in skipped["bin.py"]
     assert "UTF-8" in skipped["latin.py"]
@@ -343,7 +344,7 @@ async def test_openai_kind_sends_the_bearer_key_and_the_json_schema(
     )
     (tmp_path / "one.py").write_text("def f(x):\n    return x\n")
     engine = await open_engine(tmp_path, config)
-    assert (await index(engine))["enriched"] == 1
+    assert (await index(engine)).counts.enriched == 1
     request = llm.requests[0]
     assert request.headers["Authorization"] == "Bearer sk-test-123"
     assert request.body["response_format"]["type"] == "json_schema"
@@ -363,7 +364,7 @@ async def test_a_server_refusing_json_schema_gets_json_object_once_learned(
         (tmp_path / "two.py").write_text("def f(x):\n    return x\n\n\ndef g():\n    pass\n")
         engine = await open_engine(tmp_path, config)
         status = await index(engine)
-        assert status["enriched"] == 2
+        assert status.counts.enriched == 2
         kinds = [r.body["response_format"]["type"] for r in llm.requests]
         # Refused (once per request already in flight, at most max_concurrency = 2),
         # then json_object for everything after.
@@ -384,8 +385,8 @@ async def test_a_missing_api_key_is_named(
     (tmp_path / "one.py").write_text("def f(x):\n    return x\n")
     engine = await open_engine(tmp_path, config)
     status = await index(engine)
-    assert status["failed"] == 1 and not llm.requests
-    assert "NOPE_UNSET" in status["failure_reasons"][0]["reason"]
+    assert status.counts.failed == 1 and not llm.requests
+    assert "NOPE_UNSET" in status.failure_reasons[0].reason
 
 
 async def test_an_edit_goes_ahead_of_the_backlog_and_the_cap_holds(
@@ -418,20 +419,19 @@ async def test_status_reports_metrics_per_tier_and_backend_with_cost(
     priced = [replace(t, cost_per_1k_input=1.0, cost_per_1k_output=2.0) for t in config.tiers]
     engine = await open_engine(workspace, replace(config, tiers=tuple(priced)))
     status = await index(engine)
-    assert status["enriched"] == 5 and status["by_tier"] == {"large": 5}
-    tiers = status["tiers"]
-    assert tiers["small"]["glosses"] == 0 and tiers["small"]["requests"] == 5
-    assert tiers["large"]["glosses"] == 5 and tiers["large"]["tokens_in"] > 0
-    expected = sum(
-        t["tokens_in"] / 1000 * 1.0 + t["tokens_out"] / 1000 * 2.0 for t in tiers.values()
-    )
-    assert status["cost"] == pytest.approx(expected, rel=1e-4) and status["cost"] > 0
-    escalation = status["escalation"]
-    assert escalation["rate"] == 1.0 and escalation["escalated"] == 5
-    assert escalation["rejections"] == {"filler": 5}
-    backend = status["backends"]["test"]
-    assert backend["requests_ok"] == 10 and backend["requests_failed"] == 0
-    assert 0 < backend["p50_ms"] <= backend["p95_ms"]
+    assert status.counts.enriched == 5 and status.by_tier == {"large": 5}
+    tiers = status.tiers
+    assert tiers["small"].glosses == 0 and tiers["small"].requests == 5
+    assert tiers["large"].glosses == 5 and tiers["large"].tokens_in > 0
+    expected = sum(t.tokens_in / 1000 * 1.0 + t.tokens_out / 1000 * 2.0 for t in tiers.values())
+    assert status.cost == pytest.approx(expected, rel=1e-4) and status.cost > 0
+    escalation = status.escalation
+    assert escalation.rate == 1.0 and escalation.escalated == 5
+    assert escalation.rejections == {"filler": 5}
+    requests = status.backends["test"].requests
+    assert requests is not None
+    assert requests.requests_ok == 10 and requests.requests_failed == 0
+    assert 0 < requests.p50_ms <= requests.p95_ms
     info = await engine.hover("pkg/shapes.py", 13)
     assert info is not None and info.gloss is not None
     assert info.gloss.escalations and "filler" in info.gloss.escalations[0]
@@ -455,7 +455,7 @@ async def test_two_hosts_of_one_tier_both_stay_busy(tmp_path: Path, open_engine:
         (tmp_path / "many.py").write_text(body)
         engine = await open_engine(tmp_path, config)
         status = await index(engine)
-        assert status["enriched"] == 40
+        assert status.counts.enriched == 40
         # Not failover: both hosts served, each within its cap, and the faster more.
         assert slow.requests and fast.requests
         assert len(fast.requests) >= len(slow.requests)
@@ -476,7 +476,7 @@ async def test_a_span_too_big_for_the_context_is_glossed_from_a_marked_trimmed_v
     (tmp_path / "big.py").write_text(f"def long_one(x):\n{body}    return x\n")
     engine = await open_engine(tmp_path, config)
     status = await index(engine)
-    assert status["enriched"] == 1
+    assert status.counts.enriched == 1
     sent = llm.requests[0].body["messages"][1]["content"]
     assert "lines omitted by Gloss" in sent and "return x" in sent
     info = await engine.hover("big.py", 0)
@@ -502,8 +502,8 @@ async def test_a_host_that_comes_back_is_used_again_without_a_restart(
     llm.set_behavior(Behavior(mode="status", status=503))
     (tmp_path / "one.py").write_text("def f(x):\n    return x\n")
     engine = await open_engine(tmp_path, config)
-    assert (await index(engine))["failed"] == 1
-    assert (await engine.status())["backends"]["b"]["healthy"] is False
+    assert (await index(engine)).counts.failed == 1
+    assert (await engine.status()).backends["b"].health.healthy is False
     llm.reset()  # the host recovers
     (tmp_path / "two.py").write_text("def g(y):\n    return y\n")
     queued = await engine.files_changed(["two.py"])
@@ -511,6 +511,6 @@ async def test_a_host_that_comes_back_is_used_again_without_a_restart(
     await engine.wait_idle()
     status = await engine.status()
     # After the cooldown (zero here) one probe went through and closed the breaker.
-    assert status["backends"]["b"]["healthy"] is True
+    assert status.backends["b"].health.healthy is True
     info = await engine.hover("two.py", 0)
     assert info is not None and info.gloss is not None

@@ -133,7 +133,7 @@ async def test_an_older_prompt_s_glosses_are_shown_and_refreshed_after_the_backl
         assert info is not None and info.gloss is not None
         assert info.older_prompt == PROMPT_VERSION and not info.stale
         assert "written by an older prompt" in render_hover(info)
-        assert (await engine.status())["outdated"] == 3
+        assert (await engine.status()).counts.outdated == 3
 
         await engine.scan()
         assert engine.scheduler.queued_by_priority()["refresh"] >= 2
@@ -142,7 +142,7 @@ async def test_an_older_prompt_s_glosses_are_shown_and_refreshed_after_the_backl
         assert llm.symbols() == ["never_glossed", "in_new", "in_mid", "in_old"]
         info = await engine.hover("old.py", 0)
         assert info is not None and info.older_prompt is None and info.gloss is not None
-        assert (await engine.status())["outdated"] == 0
+        assert (await engine.status()).counts.outdated == 0
 
 
 async def test_text_edited_away_leaves_the_queue_but_text_another_file_shares_stays(
@@ -268,7 +268,7 @@ async def test_a_root_that_stops_mid_run_leaves_the_other_root_working(
         assert pool.worker_count() == 1
         await engine_b.wait_idle()
         status = await engine_b.status()
-        assert status["enriched"] == status["spans"] == 20
+        assert status.counts.enriched == status.counts.spans == 20
         assert len(slow.requests) <= 2  # nothing more went to the stopped root's host
 
 

@@ -102,7 +102,7 @@ def test_devices_are_reported_in_mb_percent_celsius_and_watts() -> None:
         ]
     )
     gpu = monitor(fake)
-    status = gpu.status()
+    status = gpu.status().to_json()
     assert status["available"] is True
     first, second = status["devices"]
     assert first == {
@@ -133,7 +133,7 @@ def test_a_missing_sensor_gives_none_for_it_only() -> None:
             device(util=NVMLError("Not Supported"), temp=NVMLError("Not Supported")),
         ]
     )
-    status = monitor(fake).status()
+    status = monitor(fake).status().to_json()
     assert status["available"] is True
     laptop, other = status["devices"]
     assert laptop["power_w"] is None
@@ -146,7 +146,7 @@ def test_a_missing_sensor_gives_none_for_it_only() -> None:
 def test_nvml_init_failing_means_no_gpu_with_the_reason() -> None:
     fake = FakeNVML([device()], init_error=NVMLError("Driver Not Loaded"))
     gpu = monitor(fake)
-    status = gpu.status()
+    status = gpu.status().to_json()
     assert status["available"] is False
     assert "no GPU" in status["reason"]
     assert "Driver Not Loaded" in status["reason"]
@@ -158,7 +158,7 @@ def test_nvml_init_failing_means_no_gpu_with_the_reason() -> None:
 
 def test_zero_devices_means_no_gpu() -> None:
     gpu = monitor(FakeNVML([]))
-    status = gpu.status()
+    status = gpu.status().to_json()
     assert status == {"available": False, "reason": status["reason"]}
     assert "no GPU" in status["reason"]
     assert "no devices" in status["reason"]
@@ -168,14 +168,14 @@ def test_zero_devices_means_no_gpu() -> None:
 def test_every_successful_init_is_shut_down_even_without_devices() -> None:
     fake = FakeNVML([])
     gpu = monitor(fake)
-    assert gpu.status()["available"] is False
+    assert gpu.status().available is False
     gpu.close()
     assert fake.shutdowns == fake.inits == 1
 
 
 def test_a_query_failing_after_init_is_reported_not_raised() -> None:
     fake = FakeNVML([device(used=NVMLError("GPU is lost"))])
-    status = monitor(fake).status()
+    status = monitor(fake).status().to_json()
     assert status["available"] is False
     assert "GPU is lost" in status["reason"]
 
@@ -183,7 +183,7 @@ def test_a_query_failing_after_init_is_reported_not_raised() -> None:
 def test_the_real_pynvml_here_says_no_gpu_and_does_not_raise() -> None:
     gpu = GpuMonitor()
     try:
-        status = gpu.status()
+        status = gpu.status().to_json()
     finally:
         gpu.close()
     if status["available"]:

@@ -51,7 +51,7 @@ async def test_hot_gpu_halves_local_concurrency_and_recovers_one_slot_at_a_time(
         fake.devices[0]["temp"] = 60
         await watch.apply_limits(monitor.sample())
         assert local.limit == 3
-        status = watch.status()
+        status = watch.status().to_json()
         assert status["available"] and status["local_backend_limits"] == {"local": 3}
     finally:
         for b in found.values():
@@ -106,8 +106,9 @@ async def test_peak_vram_is_stored_with_each_gloss(tmp_path: Path) -> None:
             status = await engine.status()
         finally:
             await engine.stop()
-    assert status["enriched"] == 1
-    assert status["gpu"]["available"] is True and status["gpu"]["throttled"] is None
+    assert status.counts.enriched == 1
+    assert status.gpu.available is True and status.gpu.watch is not None
+    assert status.gpu.watch.throttled is None
     import sqlite3
 
     conn = sqlite3.connect(tmp_path / ".gloss" / "index.db")

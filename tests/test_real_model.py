@@ -33,6 +33,7 @@ from enrich_core.llm.embedded import default_model_path
 from enrich_core.llm.gate import check_quality
 from enrich_core.records.gloss import GLOSS_SCHEMA, parse_gloss
 from enrich_core.records.result import GlossResult
+from enrich_core.records.status import WorkspaceStatus
 from enrich_core.run.engine import Engine
 from enrich_core.run.scheduler import SpanRef
 from enrich_core.source.spans import extract_spans
@@ -129,7 +130,7 @@ def workspace(root: Path, files: dict[str, str]) -> Path:
     return root
 
 
-async def assert_every_span_settled(run: Run, paths: list[str]) -> dict[str, Any]:
+async def assert_every_span_settled(run: Run, paths: list[str]) -> WorkspaceStatus:
     """Each span has a gloss that passes schema and gate, or a named failure; counts add up."""
     engine = run.engine
     assert engine.store is not None
@@ -159,21 +160,21 @@ async def assert_every_span_settled(run: Run, paths: list[str]) -> dict[str, Any
                 assert failure, f"{where} is neither glossed nor failed"
                 named = _REJECTED.search(failure) or any(k.value in failure for k in ErrorKind)
                 assert named, f"{where} failed without a named reason: {failure}"
-    assert seen == status["spans"] > 0
-    assert status["pending"] == 0
-    assert status["enriched"] + status["failed"] == status["spans"]
+    assert seen == status.counts.spans > 0
+    assert status.counts.pending == 0
+    assert status.counts.enriched + status.counts.failed == status.counts.spans
     return status
 
 
-def assert_tokens_come_from_usage(run: Run, status: dict[str, Any]) -> None:
+def assert_tokens_come_from_usage(run: Run, status: WorkspaceStatus) -> None:
     assert run.results, "no span was glossed or failed"
     answered = [q for r in run.results for q in r.requests if q.ok]
     assert answered, "the model never answered"
     assert all(not q.estimated for q in answered)  # usage reported by the model
     assert all(not r.tokens_estimated for r in run.results)
-    assert status["llm_calls"] >= len(answered) > 0
-    assert status["tokens_in"] == sum(r.tokens_in for r in run.results) > 0
-    assert status["tokens_out"] == sum(r.tokens_out for r in run.results) > 0
+    assert status.counts.llm_calls >= len(answered) > 0
+    assert status.counts.tokens_in == sum(r.tokens_in for r in run.results) > 0
+    assert status.counts.tokens_out == sum(r.tokens_out for r in run.results) > 0
 
 
 def embedded_config(context_tokens: int = 2048, tier_context: int = 2048) -> dict[str, Any]:
@@ -206,10 +207,10 @@ async def test_embedded_backend_glosses_a_workspace_or_names_why_not(
     root = workspace(tmp_path, {"helpers.py": SOURCE})
     run = await run_engine(root, embedded_config())
     status = await assert_every_span_settled(run, ["helpers.py"])
-    assert status["spans"] == 4
+    assert status.counts.spans == 4
     assert_tokens_come_from_usage(run, status)
-    backend = status["backends"]["embedded"]
-    assert backend["in_flight"] == 0
+    backend = status.backends["embedded"]
+    assert backend.in_flight == 0
 
 
 async def test_a_prompt_too_long_for_the_embedded_context_is_a_named_failure(
@@ -221,7 +222,7 @@ async def test_a_prompt_too_long_for_the_embedded_context_is_a_named_failure(
     root = workspace(tmp_path, {"sizes.py": source})
     run = await run_engine(root, embedded_config(context_tokens=512, tier_context=8192))
     status = await assert_every_span_settled(run, ["sizes.py"])
-    assert status["spans"] == 2
+    assert status.counts.spans == 2
     engine = run.engine
     info = await engine.hover("sizes.py", 4)
     assert info is not None and info.span.name == "big"
@@ -232,7 +233,7 @@ async def test_a_prompt_too_long_for_the_embedded_context_is_a_named_failure(
     small = await engine.hover("sizes.py", 0)
     assert small is not None
     assert small.failure is None or "does not fit" not in small.failure
-    assert status["backends"]["embedded"]["in_flight"] == 0
+    assert status.backends["embedded"].in_flight == 0
 
 
 async def test_doctor_loads_the_model_file_and_times_a_request(
@@ -375,7 +376,7 @@ async def test_openai_kind_falls_back_to_json_object_on_llama_cpp_server(
     }
     run = await run_engine(root, config)
     status = await assert_every_span_settled(run, ["helpers.py"])
-    assert status["spans"] == 4
+    assert status.counts.spans == 4
     assert_tokens_come_from_usage(run, status)
     warnings = [
         r.getMessage()
@@ -384,4 +385,4 @@ async def test_openai_kind_falls_back_to_json_object_on_llama_cpp_server(
     ]
     assert len(warnings) == 1  # learned once, then every request used json_object
     assert "llama-server" in warnings[0] and "json_object" in warnings[0]
-    assert status["backends"]["llama-server"]["errors"] == 0
+    assert status.backends["llama-server"].errors == 0

@@ -174,7 +174,7 @@ async def test_a_new_file_is_glossed_and_an_edit_is_glossed_again(ws: Path, llm:
 async def test_a_deleted_file_loses_its_spans(ws: Path, llm: LLMServer) -> None:
     async with watched(ws) as engine:
         before = await engine.status()
-        assert before["spans"] == 5
+        assert before.counts.spans == 5
         assert await engine.hover("pkg/shapes.py", 13) is not None
 
         seen = len(engine.batches)
@@ -185,7 +185,7 @@ async def test_a_deleted_file_loses_its_spans(ws: Path, llm: LLMServer) -> None:
         assert await engine.hover("pkg/shapes.py", 13) is None
         assert await engine.hover("pkg/shapes.py", 3) is None
         after = await engine.status()
-        assert after["spans"] == 0
+        assert after.counts.spans == 0
         assert await engine.search("load_config") == []
     assert len(llm.requests) == 5  # a deletion costs no LLM call
 
@@ -300,6 +300,6 @@ async def test_a_burst_of_200_files_is_handled_in_few_batches(ws: Path, llm: LLM
         assert len(calls) < count  # debounced into batches, not one call per file
 
         status = await engine.status()
-        assert status["spans"] == status["enriched"] == 5 + count
-        assert status["pending"] == status["failed"] == 0
+        assert status.counts.spans == status.counts.enriched == 5 + count
+        assert status.counts.pending == status.counts.failed == 0
     assert len(llm.requests) == 5 + count  # each new span glossed once

@@ -17,22 +17,31 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from enrich_core.config import Config
 from enrich_core.llm.backend import Backend
+from enrich_core.llm.breaker import Breaker
 from enrich_core.llm.outbound import PROMPT_VERSION
 from enrich_core.llm.router import Router
 from enrich_core.records.result import GlossResult
 from enrich_core.records.span import SpanRecord
+from enrich_core.records.status import (
+    BackendHealth,
+    FailureReason,
+    LastResult,
+    Progress,
+    QueueStatus,
+    WorkspaceStatus,
+)
 from enrich_core.run.gpu import GpuMonitor
 from enrich_core.run.gpu_watch import GpuWatch
 from enrich_core.run.pool import WorkPool
 from enrich_core.run.retry import RetryPolicy, RetryQueue
 from enrich_core.run.scheduler import Priority, Scheduler, SpanRef
+from enrich_core.run.status import backend_health, backend_report
 from enrich_core.source.discovery import SkippedFile
 from enrich_core.source.indexer import Indexer, ParsedFile, SpanTexts
-from enrich_core.store.metrics import backend_health, backend_report, pipeline_metrics
+from enrich_core.store.metrics import pipeline_metrics
 from enrich_core.store.reads import HoverInfo, Store, SymbolHit, Unglossed
 from enrich_core.store.writer import RecordResult, RemoveFiles, ReplaceFile, SkipFile, Writer
 
@@ -398,36 +407,59 @@ class Engine:
     async def search(self, query: str, limit: int = 100) -> list[SymbolHit]:
         return await self._store().search(query, limit)
 
-    async def status(self) -> dict[str, Any]:
+    async def status(self, *, live_queue: bool = True) -> WorkspaceStatus:
+        """This folder's report; without `live_queue` (a headless read) no queue is given."""
         store = self._store()
-        out: dict[str, Any] = await store.status_counts()
-        out["root"] = str(self.root)
-        out["prompt_version"] = PROMPT_VERSION
-        out["config_source"] = self.config.source
-        out["by_tier"] = await store.by_tier()
-        out["queue"] = {
-            "waiting_to_retry": self.retries.waiting,
-            "queued": self.scheduler.queued,
-            "in_flight": self.scheduler.in_flight,
-            "by_priority": self.scheduler.queued_by_priority(),
-        }
         metrics = await pipeline_metrics(store, self.config)
-        breakers = self.router.breakers if self.router else {}
-        out["backends"], out["former_backends"] = backend_report(
-            self.config, breakers, self.backends, metrics.pop("backend_requests")
+        backends, former = backend_report(
+            self.config, self._breakers(), self.backends, metrics.backend_requests
         )
-        out.update(metrics)
         gpu_status = self.pool.gpu_watch.status if self.pool else self.gpu.status
-        out["gpu"] = await asyncio.to_thread(gpu_status)
-        out["skipped_files"] = await store.skipped_files()
-        out["failure_reasons"] = [
-            {"reason": reason, "spans": n} for reason, n in await store.failure_reasons()
-        ]
-        return out
+        return WorkspaceStatus(
+            counts=await store.status_counts(),
+            root=str(self.root),
+            prompt_version=PROMPT_VERSION,
+            config_source=self.config.source,
+            by_tier=await store.by_tier(),
+            queue=self.queue_status() if live_queue else None,
+            backends=backends,
+            former_backends=former,
+            tiers=metrics.tiers,
+            escalation=metrics.escalation,
+            cost=metrics.cost,
+            gpu=await asyncio.to_thread(gpu_status),
+            skipped_files=await store.skipped_files(),
+            failure_reasons=tuple(
+                FailureReason(reason, n) for reason, n in await store.failure_reasons()
+            ),
+        )
 
-    def backend_health(self) -> dict[str, dict[str, Any]]:
+    def queue_status(self) -> QueueStatus:
+        return QueueStatus(
+            waiting_to_retry=self.retries.waiting,
+            queued=self.scheduler.queued,
+            in_flight=self.scheduler.in_flight,
+            by_priority=self.scheduler.queued_by_priority(),
+        )
+
+    def progress(self, last: LastResult | None = None) -> Progress:
+        """The live queue and backend health: cheap, sent after every committed gloss."""
+        return Progress(
+            root=str(self.root),
+            scanned=self.scanned.is_set(),
+            queued=self.scheduler.queued,
+            in_flight=self.scheduler.in_flight,
+            by_priority=self.scheduler.queued_by_priority(),
+            last=last,
+            backends=self.backend_health(),
+        )
+
+    def backend_health(self) -> dict[str, BackendHealth]:
         """Each backend's circuit breaker: cheap, for a status bar after every gloss."""
-        return backend_health(self.config, self.router.breakers if self.router else {})
+        return backend_health(self.config, self._breakers())
+
+    def _breakers(self) -> Mapping[str, Breaker]:
+        return self.router.breakers if self.router else {}
 
     def relative(self, path: Path) -> str | None:
         """A workspace-relative POSIX path, or None for a file outside the root.

@@ -9,20 +9,10 @@ from __future__ import annotations
 
 import importlib
 import warnings
-from dataclasses import asdict, dataclass
 from types import ModuleType
 from typing import Any
 
-
-@dataclass(frozen=True, slots=True)
-class GpuDevice:
-    index: int
-    name: str
-    memory_used_mb: float
-    memory_total_mb: float
-    utilization_pct: float | None
-    temperature_c: float | None
-    power_w: float | None
+from enrich_core.records.status import GpuDevice, GpuStatus
 
 
 class GpuMonitor:
@@ -84,14 +74,14 @@ class GpuMonitor:
             )
         return devices
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> GpuStatus:
         try:
             devices = self.sample()
         except Exception as exc:
-            return {"available": False, "reason": f"NVML query failed: {exc}"}
+            return GpuStatus.unavailable(f"NVML query failed: {exc}")
         if not devices:
-            return {"available": False, "reason": self.reason or "no GPU"}
-        return {"available": True, "devices": [asdict(d) for d in devices]}
+            return GpuStatus.unavailable(self.reason or "no GPU")
+        return GpuStatus(available=True, devices=tuple(devices))
 
     def close(self) -> None:
         if self._ready and self._nvml is not None:

@@ -16,14 +16,14 @@ import asyncio
 import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
 from urllib.parse import urlparse
 
 from enrich_core.config import GpuConfig
 from enrich_core.llm.backend import Backend
 from enrich_core.llm.slots import SlotLimit
-from enrich_core.run.gpu import GpuDevice, GpuMonitor
+from enrich_core.records.status import GpuDevice, GpuStatus, GpuThrottle
+from enrich_core.run.gpu import GpuMonitor
 
 log = logging.getLogger(__name__)
 
@@ -130,15 +130,12 @@ class GpuWatch:
                 return f"device {d.index} at {d.temperature_c:.0f} °C over {temp_limit:.0f} °C"
         return None
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> GpuStatus:
         out = self.monitor.status()
-        if out.get("available"):
-            out["throttled"] = self.throttled_reason
-            out["local_backend_limits"] = {
-                name: _slots_of(b).limit  # type: ignore[union-attr]
-                for name, b in self._local.items()
-            }
-        return out
+        if not out.available:
+            return out
+        limits = {name: _slots_of(b).limit for name, b in self._local.items()}  # type: ignore[union-attr]
+        return replace(out, watch=GpuThrottle(self.throttled_reason, limits))
 
 
 def _used_mb(devices: list[GpuDevice]) -> float:

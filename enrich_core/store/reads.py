@@ -21,6 +21,7 @@ import aiosqlite
 
 from enrich_core.records.gloss import Gloss
 from enrich_core.records.span import SpanKind, SpanRecord
+from enrich_core.records.status import SpanCounts
 from enrich_core.store.db import connect
 
 SPAN_COLUMNS = (
@@ -320,7 +321,7 @@ class Store:
             )
         return list(hits.values())
 
-    async def status_counts(self) -> dict[str, int]:
+    async def status_counts(self) -> SpanCounts:
         pv = self.prompt_version
         row = await self._one(
             "SELECT count(*), "
@@ -338,19 +339,18 @@ class Store:
         spans, enriched, failed, stale, outdated = (int(v) for v in row)
         counters = dict(await self._all("SELECT name, value FROM counters"))
         files = await self._one("SELECT count(*) FROM files")
-        return {
-            "files": int(files[0]),
-            "spans": spans,
-            "enriched": enriched,
-            "pending": spans - enriched - failed,
-            "failed": failed,
-            "stale": stale,
-            # Glossed only by an older prompt version: shown, and re-glossed lazily.
-            "outdated": outdated,
-            "llm_calls": int(counters.get("llm_calls", 0)),
-            "tokens_in": int(counters.get("tokens_in", 0)),
-            "tokens_out": int(counters.get("tokens_out", 0)),
-        }
+        return SpanCounts(
+            files=int(files[0]),
+            spans=spans,
+            enriched=enriched,
+            pending=spans - enriched - failed,
+            failed=failed,
+            stale=stale,
+            outdated=outdated,
+            llm_calls=int(counters.get("llm_calls", 0)),
+            tokens_in=int(counters.get("tokens_in", 0)),
+            tokens_out=int(counters.get("tokens_out", 0)),
+        )
 
     async def failure_reasons(self, limit: int = 5) -> list[tuple[str, int]]:
         """The commonest reasons current spans have no gloss, with how many spans each."""

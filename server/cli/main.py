@@ -15,11 +15,11 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from enrich_core.config import Config, ConfigError, load_config
 from enrich_core.llm.doctor import run_doctor
 from enrich_core.present.render import hover_json, render_hover
+from enrich_core.records.status import SpanCounts, WorkspaceStatus
 from enrich_core.run.engine import Engine
 from server.cli.progress_bar import ProgressBar
 
@@ -149,29 +149,28 @@ async def cmd_index(root: Path) -> int:
         status = await engine.status()
     finally:
         await engine.stop()
-    print(_summary_line(status))
-    if status["skipped_files"]:
-        print(f"{len(status['skipped_files'])} files skipped (see `gloss status`)")
-    if status["enriched"] == status["spans"]:
+    print(_summary_line(status.counts))
+    if status.skipped_files:
+        print(f"{len(status.skipped_files)} files skipped (see `gloss status`)")
+    if status.counts.enriched == status.counts.spans:
         return EXIT_OK
-    for item in status["failure_reasons"]:
-        print(f"  {item['spans']} spans failed: {item['reason']}")
+    for item in status.failure_reasons:
+        print(f"  {item.spans} spans failed: {item.reason}")
     hint = _hint(status, config)
     if hint:
         print(hint)
     return EXIT_INCOMPLETE
 
 
-def _summary_line(status: dict[str, Any]) -> str:
+def _summary_line(c: SpanCounts) -> str:
     return (
-        f"{status['enriched']}/{status['spans']} spans glossed, {status['pending']} pending, "
-        f"{status['failed']} failed; {status['llm_calls']} LLM calls, "
-        f"{status['tokens_in']} tokens in, {status['tokens_out']} out"
+        f"{c.enriched}/{c.spans} spans glossed, {c.pending} pending, {c.failed} failed; "
+        f"{c.llm_calls} LLM calls, {c.tokens_in} tokens in, {c.tokens_out} out"
     )
 
 
-def _hint(status: dict[str, Any], config: Config) -> str:
-    reasons = " ".join(item["reason"] for item in status["failure_reasons"])
+def _hint(status: WorkspaceStatus, config: Config) -> str:
+    reasons = " ".join(item.reason for item in status.failure_reasons)
     lines = []
     if "unreachable" in reasons or "timed out" in reasons:
         for b in config.backends:
@@ -202,38 +201,40 @@ async def cmd_status(root: Path, as_json: bool) -> int:
     engine = await _open(root, load_config(root), glossing=False)
     try:
         await engine.scan()
-        status = await engine.status()
+        status = await engine.status(live_queue=False)  # a headless read has no live queue
     finally:
         await engine.stop()
-    status.pop("queue", None)  # a headless read has no live queue
     if as_json:
-        print(json.dumps(status, indent=2, sort_keys=True))
+        print(json.dumps(status.to_json(), indent=2, sort_keys=True))
         return EXIT_OK
-    print(f"workspace {status['root']} ({status['config_source']})")
-    outdated = f"; {status['outdated']} by an older prompt" if status["outdated"] else ""
-    print(_summary_line(status) + f"; {status['stale']} stale{outdated}")
-    for name, t in status["tiers"].items():
+    counts = status.counts
+    print(f"workspace {status.root} ({status.config_source})")
+    outdated = f"; {counts.outdated} by an older prompt" if counts.outdated else ""
+    print(_summary_line(counts) + f"; {counts.stale} stale{outdated}")
+    for name, t in status.tiers.items():
         print(
-            f"tier {name}: {t['glosses']} glosses, {t['requests']} requests, "
-            f"{t['tokens_in']} tokens in, {t['tokens_out']} out, cost {t['cost']:g}"
+            f"tier {name}: {t.glosses} glosses, {t.requests} requests, "
+            f"{t.tokens_in} tokens in, {t.tokens_out} out, cost {t.cost:g}"
         )
-    esc = status["escalation"]
-    if esc["glosses"]:
-        reasons = ", ".join(f"{k} {v}" for k, v in esc["rejections"].items()) or "none"
-        share = f"{esc['escalated']}/{esc['glosses']} ({esc['rate']:.0%})"
+    esc = status.escalation
+    if esc.glosses:
+        reasons = ", ".join(f"{k} {v}" for k, v in esc.rejections.items()) or "none"
+        share = f"{esc.escalated}/{esc.glosses} ({esc.rate:.0%})"
         print(f"escalated: {share}; rejected: {reasons}")
-    for name, b in status["backends"].items():
-        if b.get("requests_ok") or b.get("requests_failed"):
+    for name, b in status.backends.items():
+        r = b.requests
+        if r and (r.requests_ok or r.requests_failed):
             print(
-                f"backend {name} ({b['url']}): {b['requests_ok']} answered, "
-                f"{b['requests_failed']} failed, p50 {b['p50_ms']:.0f} ms, p95 {b['p95_ms']:.0f} ms"
+                f"backend {name} ({b.health.url}): {r.requests_ok} answered, "
+                f"{r.requests_failed} failed, p50 {r.p50_ms:.0f} ms, p95 {r.p95_ms:.0f} ms"
             )
-    for item in status["failure_reasons"]:
-        print(f"  {item['spans']} spans failed: {item['reason']}")
-    for path, reason in status["skipped_files"].items():
+    for item in status.failure_reasons:
+        print(f"  {item.spans} spans failed: {item.reason}")
+    for path, reason in status.skipped_files.items():
         print(f"skipped {path}: {reason}")
-    gpu = status["gpu"]
-    print("gpu: " + (f"{len(gpu['devices'])} device(s)" if gpu["available"] else gpu["reason"]))
+    gpu = status.gpu
+    devices = f"{len(gpu.devices or ())} device(s)"
+    print("gpu: " + (devices if gpu.available else gpu.reason or "no GPU"))
     return EXIT_OK
 
 

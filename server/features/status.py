@@ -20,5 +20,5 @@ async def status(ls: GlossServer, params: Any) -> dict[str, Any]:
         if folder.engine is None:
             folders.append({"root": str(folder.root), "error": folder.error or "not started"})
         else:
-            folders.append(await folder.engine.status())
+            folders.append((await folder.engine.status()).to_json())
     return {"folders": folders}

@@ -136,7 +136,9 @@ function renderFolder(f: Json): string[] {
     if (g.available === false) {
       out.push(`**GPU:** none (${esc(str(g.reason) ?? 'not available')})`);
     } else {
-      out.push(`**GPU:** ${g.throttled === true ? 'throttled' : 'available'}`, '', '```json', safeJson(g), '```');
+      // `throttled` is the reason local backends were slowed (a string), or null.
+      const state = typeof g.throttled === 'string' ? `throttled (${esc(g.throttled)})` : 'available';
+      out.push(`**GPU:** ${state}`, '', '```json', safeJson(g), '```');
     }
   }
   return out;

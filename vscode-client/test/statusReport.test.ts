@@ -42,6 +42,13 @@ test('a folder renders its counts, queue, backends, tiers, failures and GPU', ()
   assert.match(md, /\*\*GPU:\*\* none \(no GPU\)/);
 });
 
+test('a GPU the watch throttled says why', () => {
+  const gpu = { available: true, devices: [], throttled: 'GPU 0 at 91 C', local_backend_limits: { local: 1 } };
+  assert.match(renderStatus({ folders: [{ ...FOLDER, gpu }] }), /\*\*GPU:\*\* throttled \(GPU 0 at 91 C\)/);
+  const calm = { ...gpu, throttled: null };
+  assert.match(renderStatus({ folders: [{ ...FOLDER, gpu: calm }] }), /\*\*GPU:\*\* available/);
+});
+
 test('server text is escaped: no HTML, no table breaks, no links', () => {
   const md = renderStatus({ folders: [FOLDER] });
   assert.ok(!md.includes('<b>'));

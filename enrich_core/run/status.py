@@ -1,0 +1,54 @@
+"""Live backend health for status reports: breakers, requests in flight, load.
+
+The store knows what was committed (request totals, latencies); only the run
+stage knows what is happening now (each breaker's state, each backend's
+requests in flight). This joins the two per configured backend. Renamed or
+removed backends keep their totals, apart, so `backends` holds exactly the
+configured ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from enrich_core.config import Config
+from enrich_core.llm.backend import Backend
+from enrich_core.llm.breaker import Breaker
+from enrich_core.records.status import BackendHealth, BackendStatus, RequestTotals
+
+
+def backend_health(config: Config, breakers: Mapping[str, Breaker]) -> dict[str, BackendHealth]:
+    """Each configured backend's circuit breaker: cheap, for a status bar after every gloss."""
+    out: dict[str, BackendHealth] = {}
+    for b in config.backends:
+        breaker = breakers.get(b.name)
+        if breaker is None:
+            out[b.name] = BackendHealth(b.url, healthy=None, state="not started", last_error=None)
+        else:
+            state = breaker.state.value
+            out[b.name] = BackendHealth(b.url, state == "closed", state, breaker.last_error)
+    return out
+
+
+def backend_report(
+    config: Config,
+    breakers: Mapping[str, Breaker],
+    live: Mapping[str, Backend],
+    request_totals: Mapping[str, RequestTotals],
+) -> tuple[dict[str, BackendStatus], dict[str, RequestTotals]]:
+    """(configured backends with health, load and request totals; request totals of
+    backends no longer configured)."""
+    health = backend_health(config, breakers)
+    backends: dict[str, BackendStatus] = {}
+    for b in config.backends:
+        running = live.get(b.name)
+        backends[b.name] = BackendStatus(
+            health=health[b.name],
+            kind=b.kind,
+            in_flight=running.in_flight if running else 0,
+            errors=running.errors if running else 0,
+            max_concurrency=b.max_concurrency,
+            requests=request_totals.get(b.name),
+        )
+    former = {name: t for name, t in request_totals.items() if name not in backends}
+    return backends, former
