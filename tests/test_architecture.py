@@ -196,6 +196,31 @@ def cycles(edges: Iterable[Edge]) -> list[list[str]]:
     return found
 
 
+# The engine's parts: drivers and the watcher ask the engine, never its parts.
+ENGINE_PARTS = frozenset(
+    {"scheduler", "retries", "indexer", "config", "writer", "router", "pool", "store", "texts"}
+)
+# Who must go through the engine's own methods (the pool shares its scheduler by design).
+ENGINE_CLIENTS = ("server", "enrich_core.run.watch")
+
+
+def engine_reach_violations(source: str, where: str) -> list[str]:
+    """`engine.scheduler...`, `self.engine.config...` and the like in one module."""
+    found = []
+    for node in ast.walk(ast.parse(source, filename=where)):
+        if not isinstance(node, ast.Attribute) or node.attr not in ENGINE_PARTS:
+            continue
+        base = node.value
+        named_engine = (isinstance(base, ast.Name) and base.id == "engine") or (
+            isinstance(base, ast.Attribute) and base.attr == "engine"
+        )
+        if named_engine:
+            found.append(
+                f"{where}:{node.lineno}: reaches into Engine.{node.attr}; add an Engine method"
+            )
+    return found
+
+
 @pytest.fixture(scope="module")
 def edges() -> list[Edge]:
     return project_edges()
@@ -223,6 +248,17 @@ def test_the_product_never_imports_tests_or_benches(edges: list[Edge]) -> None:
 
 def test_no_import_cycles(edges: list[Edge]) -> None:
     assert cycles(edges) == []
+
+
+def test_drivers_and_the_watcher_use_only_the_engines_methods() -> None:
+    files = [*(ROOT / "server").rglob("*.py"), ROOT / "enrich_core/run/watch.py"]
+    assert [module_name(p) for p in files if under(module_name(p), ENGINE_CLIENTS)] != []
+    found = [
+        v
+        for p in sorted(files)
+        for v in engine_reach_violations(p.read_text(), p.relative_to(ROOT).as_posix())
+    ]
+    assert found == []
 
 
 # --- each rule catches what it is for --------------------------------------------
@@ -254,3 +290,17 @@ def test_cycles_are_found_through_lazy_imports(tmp_path: Path) -> None:
     assert lazy, "the factory's lazy import of the embedded kind is an edge"
     back = [*lazy, _edge("enrich_core.llm.embedded", "enrich_core.llm.factory.make_backend")]
     assert cycles(back)
+
+
+def test_reaching_into_the_engine_is_caught() -> None:
+    source = (
+        "def f(engine, self):\n"
+        "    engine.scheduler.queued\n"
+        "    self.engine.retries.due_in('x')\n"
+        "    engine.hover('a', 1)\n"
+        "    other.config\n"
+    )
+    assert engine_reach_violations(source, "probe.py") == [
+        "probe.py:2: reaches into Engine.scheduler; add an Engine method",
+        "probe.py:3: reaches into Engine.retries; add an Engine method",
+    ]

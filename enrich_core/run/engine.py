@@ -350,6 +350,37 @@ class Engine:
             except Exception:
                 log.exception("a result listener failed")
 
+    # --- what drivers and the watcher ask ----------------------------------
+
+    def wants(self, rel: str) -> bool:
+        """Whether Gloss reads this workspace path (not ignored, not secret-looking)."""
+        return self.indexer.filter.wants(rel)
+
+    def reload_ignore_rules(self) -> None:
+        """Read .gitignore and .git/info/exclude again after they changed."""
+        self.indexer.reload_filter()
+
+    @property
+    def store_file(self) -> Path:
+        return self.config.store_path(self.root)
+
+    @property
+    def edit_pause_s(self) -> float:
+        """How long typing must pause before an unsaved buffer is glossed; 0 is never."""
+        return self.config.index.idle_pause_ms / 1000.0
+
+    @property
+    def tier_names(self) -> list[str]:
+        return [t.name for t in self.config.tiers]
+
+    def outstanding(self) -> int:
+        """Spans queued or being glossed now (not those waiting out a retry delay)."""
+        return self.scheduler.queued + self.scheduler.in_flight
+
+    def retry_in(self, content_hash: str) -> float | None:
+        """Seconds until a failed span is tried again, or None if no retry is waiting."""
+        return self.retries.due_in(content_hash)
+
     # --- reads -------------------------------------------------------------
 
     async def hover(self, rel: str, line: int) -> HoverInfo | None:

@@ -43,7 +43,7 @@ async def watch_workspace(engine: Engine, stop: asyncio.Event) -> None:
     root = engine.root
     async for changes in watchfiles.awatch(
         root,
-        watch_filter=_SourceChanges(engine.config.store_path(root)),
+        watch_filter=_SourceChanges(engine.store_file),
         stop_event=stop,
         debounce=DEBOUNCE_MS,
         step=STEP_MS,
@@ -60,7 +60,7 @@ async def watch_workspace(engine: Engine, stop: asyncio.Event) -> None:
                 continue
             if rel.endswith(".gitignore") or rel == ".git/info/exclude":
                 reload_rules = True
-            elif engine.indexer.filter.wants(rel):
+            elif engine.wants(rel):
                 rels.add(rel)
             elif _is_or_was_directory(path):
                 # A renamed, moved or deleted directory reports only itself, not
@@ -68,7 +68,7 @@ async def watch_workspace(engine: Engine, stop: asyncio.Event) -> None:
                 rescan = True
         try:
             if reload_rules:
-                engine.indexer.reload_filter()
+                engine.reload_ignore_rules()
             if reload_rules or rescan:
                 await engine.scan()
             if rels:

@@ -56,8 +56,7 @@ class BacklogProgress:
                 title="Gloss", message=f"0/{queued} spans", percentage=0, cancellable=False
             ),
         )
-        scheduler = self.engine.scheduler
-        if scheduler.queued == 0 and scheduler.in_flight == 0:  # all done while we asked
+        if self.engine.outstanding() == 0:  # all done while we asked
             self.ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message="done"))
             self.token = None
 
@@ -65,8 +64,8 @@ class BacklogProgress:
         if self.token is None:
             return
         self.done += 1
-        scheduler = self.engine.scheduler
-        if scheduler.queued == 0 and scheduler.in_flight == 0:
+        outstanding = self.engine.outstanding()
+        if outstanding == 0:
             self.ls.work_done_progress.end(
                 self.token, types.WorkDoneProgressEnd(message=f"{self.done} spans done")
             )
@@ -76,7 +75,7 @@ class BacklogProgress:
         if now - self.last_report < REPORT_EVERY_S:
             return
         self.last_report = now
-        total = max(self.total, self.done + scheduler.queued + scheduler.in_flight)
+        total = max(self.total, self.done + outstanding)
         self.ls.work_done_progress.report(
             self.token,
             types.WorkDoneProgressReport(

@@ -32,10 +32,10 @@ def did_change(ls: GlossServer, params: types.DidChangeTextDocumentParams) -> No
         return
     engine, _ = located
     _cancel_pause(ls, uri)
-    pause_ms = engine.config.index.idle_pause_ms
-    if pause_ms > 0:
+    pause_s = engine.edit_pause_s
+    if pause_s > 0:
         loop = asyncio.get_running_loop()
-        ls.edit_pauses[uri] = loop.call_later(pause_ms / 1000.0, _paused, ls, uri)
+        ls.edit_pauses[uri] = loop.call_later(pause_s, _paused, ls, uri)
 
 
 def _paused(ls: GlossServer, uri: str) -> None:
@@ -64,7 +64,7 @@ async def _send_buffer(ls: GlossServer, uri: str, text: str | None, *, saved: bo
     if located is None:
         return
     engine, rel = located
-    if not engine.indexer.filter.wants(rel):
+    if not engine.wants(rel):
         return  # ignored or secret-looking: never read, never sent
     if text is None:
         text = ls.workspace.get_text_document(uri).source

@@ -37,10 +37,10 @@ async def hover(ls: GlossServer, params: types.HoverParams) -> types.Hover | Non
     if info is None:
         return None
     position = engine.request_gloss(info)
-    retry_in = engine.retries.due_in(info.span.content_hash)
+    retry_in = engine.retry_in(info.span.content_hash)
     text = render_hover(info, position, retry_in)
     if client_runs_action_links(ls):
-        links = action_links(params.text_document.uri, info, [t.name for t in engine.config.tiers])
+        links = action_links(params.text_document.uri, info, engine.tier_names)
         if links:
             text += "\n\n" + links
     return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=text))
