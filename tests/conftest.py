@@ -12,7 +12,7 @@ import sys
 import textwrap
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 from lsprotocol import types
@@ -170,8 +170,20 @@ class Session:
         return list(result or [])  # type: ignore[arg-type]
 
 
+class StartLsp(Protocol):
+    """The `start_lsp` fixture: start `gloss serve` for a workspace, get a session."""
+
+    async def __call__(
+        self,
+        root: Path,
+        init_options: dict[str, Any] | None = None,
+        capabilities: types.ClientCapabilities | None = None,
+        folders: list[Path] | None = None,
+    ) -> Session: ...
+
+
 @pytest.fixture
-async def start_lsp() -> AsyncIterator[Callable[..., Any]]:
+async def start_lsp() -> AsyncIterator[StartLsp]:
     """Start `gloss serve` over stdio for a workspace; shut every session down after."""
     clients: list[LanguageClient] = []
 

@@ -9,7 +9,7 @@ from typing import Any
 from lsprotocol import types
 
 from bench.support.llm_server import Behavior, LLMServer
-from tests.conftest import LARGE, as_dict
+from tests.conftest import LARGE, StartLsp, as_dict
 from tests.test_lsp_e2e import LINE_AREA, LINE_LOAD, SHAPES, markdown
 
 ACTION_LINKS = types.ClientCapabilities(experimental={"gloss": {"actionLinks": True}})
@@ -36,7 +36,7 @@ async def glossed_again(session: Any, symbol: str, after: int) -> dict[str, Any]
 
 
 async def test_regloss_asks_the_model_again_and_keeps_the_gloss_fresh(
-    workspace: Path, start_lsp, llm: LLMServer
+    workspace: Path, start_lsp: StartLsp, llm: LLMServer
 ) -> None:
     session = await start_lsp(workspace)
     await session.progress.wait_idle()
@@ -51,7 +51,7 @@ async def test_regloss_asks_the_model_again_and_keeps_the_gloss_fresh(
 
 
 async def test_escalate_glosses_with_the_next_tier_and_stops_at_the_last(
-    workspace: Path, start_lsp, llm: LLMServer
+    workspace: Path, start_lsp: StartLsp, llm: LLMServer
 ) -> None:
     session = await start_lsp(workspace)
     await session.progress.wait_idle()
@@ -67,7 +67,7 @@ async def test_escalate_glosses_with_the_next_tier_and_stops_at_the_last(
 
 
 async def test_regloss_file_asks_again_for_every_span_of_it(
-    workspace: Path, start_lsp, llm: LLMServer
+    workspace: Path, start_lsp: StartLsp, llm: LLMServer
 ) -> None:
     session = await start_lsp(workspace)
     await session.progress.wait_idle()
@@ -82,7 +82,7 @@ async def test_regloss_file_asks_again_for_every_span_of_it(
 
 
 async def test_a_failed_regloss_keeps_the_gloss_and_is_not_retried_on_a_timer(
-    workspace: Path, start_lsp, llm: LLMServer
+    workspace: Path, start_lsp: StartLsp, llm: LLMServer
 ) -> None:
     session = await start_lsp(workspace)
     await session.progress.wait_idle()
@@ -97,7 +97,7 @@ async def test_a_failed_regloss_keeps_the_gloss_and_is_not_retried_on_a_timer(
     assert folder["queue"]["waiting_to_retry"] == 0 and folder["failed"] == 0
 
 
-async def test_bad_arguments_get_a_readable_answer(workspace: Path, start_lsp) -> None:
+async def test_bad_arguments_get_a_readable_answer(workspace: Path, start_lsp: StartLsp) -> None:
     session = await start_lsp(workspace)
     uri = session.uri(SHAPES)
     for command, args in (
@@ -113,7 +113,7 @@ async def test_bad_arguments_get_a_readable_answer(workspace: Path, start_lsp) -
 
 
 async def test_action_links_only_for_clients_that_run_them(
-    workspace: Path, start_lsp, llm: LLMServer
+    workspace: Path, start_lsp: StartLsp, llm: LLMServer
 ) -> None:
     plain = await start_lsp(workspace)
     await plain.progress.wait_idle()
@@ -128,7 +128,7 @@ async def test_action_links_only_for_clients_that_run_them(
     assert text.count("command:") == 2  # nothing else in the hover is a link
 
 
-async def test_progress_carries_each_backend_s_health(workspace: Path, start_lsp) -> None:
+async def test_progress_carries_each_backend_s_health(workspace: Path, start_lsp: StartLsp) -> None:
     session = await start_lsp(workspace)
     await session.progress.wait_idle()
     backends = session.progress.events[-1]["backends"]

@@ -229,7 +229,7 @@ async def test_a_failed_span_is_retried_by_the_timer_without_a_restart(
     llm.set_behavior(Behavior(mode="status", status=500, fail_times=2))  # both tiers fail once
     engine = await open_engine(tmp_path)
     glossed = asyncio.Event()
-    engine.add_listener(lambda ref, result: result.gloss is not None and glossed.set())
+    engine.add_listener(lambda ref, result: glossed.set() if result.gloss is not None else None)
     await engine.scan()
     async with asyncio.timeout(20):
         await glossed.wait()

@@ -27,7 +27,7 @@ import pytest
 from lsprotocol import types
 
 from bench.support.llm_server import LLMServer, RecordedRequest
-from tests.conftest import SAMPLE, Session, gloss_toml, write_files
+from tests.conftest import SAMPLE, Session, StartLsp, gloss_toml, write_files
 
 WAIT_S = 60.0  # an upper bound for waits that normally take well under a second or two
 
@@ -205,7 +205,7 @@ def backlog_workspace(root: Path, llm: LLMServer) -> None:
     (root / "gloss.toml").write_text(gloss_toml(llm.url, concurrency=CAPACITY))
 
 
-async def start_with_backlog(tmp_path: Path, llm: LLMServer, start_lsp: Any) -> Session:
+async def start_with_backlog(tmp_path: Path, llm: LLMServer, start_lsp: StartLsp) -> Session:
     """The server started on the backlog workspace; returns once the scan has queued
     the backlog and the first file's two spans (first in file order) are glossed."""
     root = tmp_path / "ws"
@@ -223,7 +223,7 @@ async def start_with_backlog(tmp_path: Path, llm: LLMServer, start_lsp: Any) -> 
 
 
 async def test_a_save_is_glossed_next_while_thousands_wait(
-    tmp_path: Path, slow_llm: LLMServer, start_lsp: Any
+    tmp_path: Path, slow_llm: LLMServer, start_lsp: StartLsp
 ) -> None:
     llm = slow_llm
     session = await start_with_backlog(tmp_path, llm, start_lsp)
@@ -273,7 +273,7 @@ async def test_a_save_is_glossed_next_while_thousands_wait(
 
 @pytest.mark.parametrize("via", ["editor", "disk"])
 async def test_a_change_in_a_file_still_in_the_backlog_is_glossed_next(
-    via: str, tmp_path: Path, slow_llm: LLMServer, start_lsp: Any
+    via: str, tmp_path: Path, slow_llm: LLMServer, start_lsp: StartLsp
 ) -> None:
     llm = slow_llm
     session = await start_with_backlog(tmp_path, llm, start_lsp)
@@ -354,7 +354,7 @@ MAIN_SPANS = {"changed_fn", "mover", "stays_a", "stays_b", "Gamma", "Gamma.metho
 
 
 async def test_a_branch_switch_and_back_costs_no_llm_call(
-    tmp_path: Path, llm: LLMServer, start_lsp: Any
+    tmp_path: Path, llm: LLMServer, start_lsp: StartLsp
 ) -> None:
     root = tmp_path / "repo"
     root.mkdir()
@@ -436,7 +436,7 @@ EDITED_SIG = "def load_config(path: str, strict: bool = False) -> dict:"
 
 
 async def test_saving_the_original_text_again_costs_no_call(
-    tmp_path: Path, llm: LLMServer, start_lsp: Any
+    tmp_path: Path, llm: LLMServer, start_lsp: StartLsp
 ) -> None:
     root = tmp_path / "ws"
     root.mkdir()

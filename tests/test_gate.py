@@ -72,7 +72,7 @@ def test_useless_answers_are_rejected_by_name(changes: dict[str, object], reason
 
 
 def test_parameters_come_from_the_real_signature() -> None:
-    assert parameter_names(FETCH) == {"url", "timeout", "headers"}
+    assert parameter_names(FETCH) == frozenset({"url", "timeout", "headers"})
     assert parameter_names(BOX) is None  # a class: its inputs cannot be checked this way
     check_quality(gloss(inputs=("anything: goes",)), BOX)
 

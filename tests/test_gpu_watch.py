@@ -10,9 +10,9 @@ from bench.support.llm_server import LLMServer
 from enrich_core.config import GpuConfig, parse_config
 from enrich_core.llm.factory import make_backend
 from enrich_core.run.engine import Engine
-from enrich_core.run.gpu import GpuMonitor
 from enrich_core.run.gpu_watch import GpuWatch
 from tests.test_gpu import MIB, FakeNVML, device
+from tests.test_gpu import monitor as fake_monitor
 
 
 def backends(url_local: str, url_remote: str) -> dict[str, Any]:
@@ -31,8 +31,8 @@ def backends(url_local: str, url_remote: str) -> dict[str, Any]:
 async def test_hot_gpu_halves_local_concurrency_and_recovers_one_slot_at_a_time() -> None:
     fake = FakeNVML([device(temp=70)])
     found = backends("http://127.0.0.1:11434", "http://gpu-box.example:8000")
-    watch = GpuWatch(GpuMonitor(fake), GpuConfig(max_temperature_c=85), found)
-    local, remote = found["local"].slots, found["remote"].slots  # type: ignore[attr-defined]
+    watch = GpuWatch(fake_monitor(fake), GpuConfig(max_temperature_c=85), found)
+    local, remote = found["local"].slots, found["remote"].slots
     try:
         monitor = watch.monitor
         await watch.apply_limits(monitor.sample())
@@ -61,10 +61,10 @@ async def test_hot_gpu_halves_local_concurrency_and_recovers_one_slot_at_a_time(
 async def test_full_vram_throttles_too() -> None:
     fake = FakeNVML([device(used=23_900 * MIB, total=24_000 * MIB, temp=50)])
     found = backends("http://localhost:11434", "http://10.9.9.9:8000")
-    watch = GpuWatch(GpuMonitor(fake), GpuConfig(max_vram_fraction=0.95), found)
+    watch = GpuWatch(fake_monitor(fake), GpuConfig(max_vram_fraction=0.95), found)
     try:
         await watch.apply_limits(watch.monitor.sample())
-        assert found["local"].slots.limit == 4  # type: ignore[attr-defined]
+        assert found["local"].slots.limit == 4
         assert "VRAM" in (watch.throttled_reason or "")
     finally:
         for b in found.values():
@@ -98,7 +98,7 @@ async def test_peak_vram_is_stored_with_each_gloss(tmp_path: Path) -> None:
                 "gpu": {"sample_interval_s": 0.01},
             }
         )
-        engine = Engine(tmp_path, config, gpu=GpuMonitor(fake))
+        engine = Engine(tmp_path, config, gpu=fake_monitor(fake))
         await engine.start()
         try:
             await engine.scan()

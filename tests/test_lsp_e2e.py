@@ -13,7 +13,7 @@ from typing import Any
 from lsprotocol import types
 
 from bench.support.llm_server import Behavior, LLMServer
-from tests.conftest import SAMPLE, SHUTDOWN_LIMIT_S, Session, as_dict, gloss_toml
+from tests.conftest import SAMPLE, SHUTDOWN_LIMIT_S, Session, StartLsp, as_dict, gloss_toml
 from tests.jsonrpc import frame, response_to, send
 
 SHAPES = "pkg/shapes.py"
@@ -27,7 +27,9 @@ def markdown(hover: types.Hover | None) -> str:
     return hover.contents.value
 
 
-async def test_hover_shows_the_gloss_with_model_and_tier(workspace: Path, start_lsp, llm) -> None:
+async def test_hover_shows_the_gloss_with_model_and_tier(
+    workspace: Path, start_lsp: StartLsp, llm: LLMServer
+) -> None:
     session = await start_lsp(workspace)
     await session.progress.wait_idle()
     text = markdown(await session.hover(SHAPES, LINE_LOAD))
@@ -35,14 +37,14 @@ async def test_hover_shows_the_gloss_with_model_and_tier(workspace: Path, start_
     assert "**Inputs**" in text
     assert "gloss by small-model · tier small · fresh" in text
     # Every span was sent once, to the first tier.
-    assert sorted(s for s in llm.symbols()) == sorted(
+    assert sorted(s or "" for s in llm.symbols()) == sorted(
         ["Circle", "Circle.__init__", "Circle.area", "load_config", "fetch_all"]
     )
     assert {r.model for r in llm.requests} == {"small-model"}
 
 
 async def test_hover_off_a_definition_header_or_outside_the_workspace_is_empty(
-    workspace: Path, start_lsp
+    workspace: Path, start_lsp: StartLsp
 ) -> None:
     session = await start_lsp(workspace)
     await session.progress.wait_idle()
@@ -59,7 +61,7 @@ async def test_hover_off_a_definition_header_or_outside_the_workspace_is_empty(
 
 
 async def test_workspace_symbol_by_prefix_and_substring_any_case(
-    workspace: Path, start_lsp
+    workspace: Path, start_lsp: StartLsp
 ) -> None:
     session = await start_lsp(workspace)
     await session.progress.wait_idle()
@@ -88,7 +90,7 @@ async def test_workspace_symbol_by_prefix_and_substring_any_case(
 
 
 async def test_saving_an_edit_reglosses_only_the_changed_spans(
-    workspace: Path, start_lsp, llm: LLMServer
+    workspace: Path, start_lsp: StartLsp, llm: LLMServer
 ) -> None:
     session = await start_lsp(workspace)
     await session.progress.wait_idle()
@@ -111,7 +113,7 @@ async def test_saving_an_edit_reglosses_only_the_changed_spans(
         )
     )
 
-    def area_reglossed(events: list[dict]) -> bool:
+    def area_reglossed(events: list[dict[str, Any]]) -> bool:
         return any((e.get("last") or {}).get("symbol") == "Circle.area" for e in events[5:])
 
     await session.progress.wait_for(area_reglossed)
@@ -124,7 +126,7 @@ async def test_saving_an_edit_reglosses_only_the_changed_spans(
 
 
 async def test_a_pause_in_typing_reglosses_the_editor_s_text_without_a_save(
-    workspace: Path, start_lsp, llm: LLMServer
+    workspace: Path, start_lsp: StartLsp, llm: LLMServer
 ) -> None:
     (workspace / "gloss.toml").write_text(
         gloss_toml(llm.url, extra="[index]\nidle_pause_ms = 300\n")
@@ -151,7 +153,7 @@ async def test_a_pause_in_typing_reglosses_the_editor_s_text_without_a_save(
             )
         )
 
-    def typed_glossed(events: list[dict]) -> bool:
+    def typed_glossed(events: list[dict[str, Any]]) -> bool:
         return any((e.get("last") or {}).get("symbol") == "typed_v3" for e in events)
 
     await session.progress.wait_for(typed_glossed)
@@ -163,7 +165,7 @@ async def test_a_pause_in_typing_reglosses_the_editor_s_text_without_a_save(
 
 
 async def test_two_workspace_folders_share_one_host_s_cap_and_both_get_glosses(
-    tmp_path: Path, start_lsp
+    tmp_path: Path, start_lsp: StartLsp
 ) -> None:
     with LLMServer(latency_s=0.01) as llm:
         roots = []
@@ -191,7 +193,7 @@ async def test_two_workspace_folders_share_one_host_s_cap_and_both_get_glosses(
 
 
 async def test_a_broken_backend_gives_gloss_failed_and_no_summary(
-    workspace: Path, start_lsp, llm: LLMServer
+    workspace: Path, start_lsp: StartLsp, llm: LLMServer
 ) -> None:
     llm.set_behavior(Behavior(mode="status", status=500))
     session = await start_lsp(workspace)
@@ -206,7 +208,7 @@ async def test_a_broken_backend_gives_gloss_failed_and_no_summary(
 
 
 async def test_garbage_from_the_first_tier_escalates_to_the_second(
-    workspace: Path, start_lsp, llm: LLMServer
+    workspace: Path, start_lsp: StartLsp, llm: LLMServer
 ) -> None:
     llm.set_behavior(Behavior(mode="garbage"), model="small-model")
     session = await start_lsp(workspace)
@@ -217,7 +219,7 @@ async def test_garbage_from_the_first_tier_escalates_to_the_second(
 
 
 async def test_bad_configuration_is_shown_and_the_server_survives(
-    tmp_path: Path, start_lsp, llm: LLMServer
+    tmp_path: Path, start_lsp: StartLsp, llm: LLMServer
 ) -> None:
     root = tmp_path / "bad"
     root.mkdir()
@@ -233,7 +235,7 @@ async def test_bad_configuration_is_shown_and_the_server_survives(
 
 
 async def test_settings_lua_sends_as_an_empty_list_count_as_none_and_a_non_table_is_named(
-    workspace: Path, start_lsp
+    workspace: Path, start_lsp: StartLsp
 ) -> None:
     # Neovim encodes an empty Lua table as [].
     session = await start_lsp(workspace, {"gloss": []})
@@ -246,7 +248,9 @@ async def test_settings_lua_sends_as_an_empty_list_count_as_none_and_a_non_table
     assert "gloss: expected a table of settings, got a str" in error
 
 
-async def test_init_options_override_the_file(tmp_path: Path, start_lsp, llm: LLMServer) -> None:
+async def test_init_options_override_the_file(
+    tmp_path: Path, start_lsp: StartLsp, llm: LLMServer
+) -> None:
     root = tmp_path / "opts"
     root.mkdir()
     (root / "m.py").write_text(textwrap.dedent(SAMPLE["pkg/shapes.py"]))
@@ -270,7 +274,7 @@ def test_the_server_exits_when_the_editor_goes_away(workspace: Path) -> None:
         stderr=subprocess.DEVNULL,
     )
     assert proc.stdin is not None and proc.stdout is not None
-    init = {"processId": None, "rootUri": workspace.as_uri(), "capabilities": {}}
+    init: dict[str, Any] = {"processId": None, "rootUri": workspace.as_uri(), "capabilities": {}}
     proc.stdin.write(frame({"id": 1, "method": "initialize", "params": init}))
     proc.stdin.write(frame({"method": "initialized", "params": {}}))
     proc.stdin.flush()
@@ -291,7 +295,7 @@ def test_the_server_exits_when_the_editor_goes_away(workspace: Path) -> None:
 
 
 async def test_backlog_progress_is_shown_only_to_clients_that_can_show_it(
-    workspace: Path, start_lsp, llm: LLMServer
+    workspace: Path, start_lsp: StartLsp, llm: LLMServer
 ) -> None:
     llm.set_behavior(Behavior(delay_s=0.05))  # slow enough that the bar has a life
     capable = types.ClientCapabilities(
@@ -300,19 +304,19 @@ async def test_backlog_progress_is_shown_only_to_clients_that_can_show_it(
     session = await start_lsp(workspace, capabilities=capable)
     await session.progress.wait_idle()
 
-    def ended(reports: dict) -> bool:
+    def ended(reports: dict[Any, Any]) -> bool:
         return any(getattr(r, "kind", None) == "end" for rs in reports.values() for r in rs)
 
     async with asyncio.timeout(30):
         while not ended(session.client.progress_reports):
             await session.client.wait_for_notification("$/progress")
     (reports,) = session.client.progress_reports.values()
-    kinds = [r.kind for r in reports]
+    kinds = [getattr(r, "kind", None) for r in reports]
     assert kinds[0] == "begin" and kinds[-1] == "end"
-    assert reports[0].title == "Gloss"
+    assert isinstance(reports[0], types.WorkDoneProgressBegin) and reports[0].title == "Gloss"
 
 
-async def test_no_progress_bar_without_the_capability(workspace: Path, start_lsp) -> None:
+async def test_no_progress_bar_without_the_capability(workspace: Path, start_lsp: StartLsp) -> None:
     session = await start_lsp(workspace)
     await session.progress.wait_idle()
     assert session.client.progress_reports == {}
@@ -341,7 +345,11 @@ async def test_gloss_status_answers_a_request_without_params(workspace: Path) ->
     )  # fmt: skip
     try:
         async with asyncio.timeout(60):
-            init = {"processId": None, "rootUri": workspace.as_uri(), "capabilities": {}}
+            init: dict[str, Any] = {
+                "processId": None,
+                "rootUri": workspace.as_uri(),
+                "capabilities": {},
+            }
             await send(server, {"id": 1, "method": "initialize", "params": init})
             await response_to(server, 1)
             await send(server, {"method": "initialized", "params": {}})
@@ -360,7 +368,7 @@ async def test_gloss_status_answers_a_request_without_params(workspace: Path) ->
 
 
 async def test_settings_resent_unchanged_keep_the_engines_and_changed_ones_apply(
-    workspace: Path, start_lsp, llm: LLMServer
+    workspace: Path, start_lsp: StartLsp, llm: LLMServer
 ) -> None:
     options = {
         "backends": [{"name": "t", "kind": "ollama", "url": llm.url, "max_retries": 0}],
@@ -392,7 +400,7 @@ async def test_settings_resent_unchanged_keep_the_engines_and_changed_ones_apply
 
 
 async def test_settings_changed_twice_at_once_restart_once_after_the_other(
-    workspace: Path, start_lsp, llm: LLMServer
+    workspace: Path, start_lsp: StartLsp, llm: LLMServer
 ) -> None:
     # Overlapping restarts used to start two engines for the folder and leak
     # one (its store never closed), so the server never exited.

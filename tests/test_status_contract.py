@@ -34,9 +34,9 @@ def json_keys(cls: type) -> set[str]:
     keys: set[str] = set()
     for f in fields(cls):
         if f.metadata.get("flatten"):
-            nested = [t for t in typing.get_args(hints[f.name]) if is_dataclass(t)] or [
-                hints[f.name]
-            ]
+            hint = hints[f.name]
+            nested = [t for t in typing.get_args(hint) if is_dataclass(t) and isinstance(t, type)]
+            nested = nested or [hint]
             for t in nested:
                 keys |= json_keys(t)
         else:

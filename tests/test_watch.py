@@ -49,9 +49,9 @@ class WatchedEngine(Engine):
             self.batches.append(rels)
             self._tick.set()
 
-    async def scan(self) -> ScanReport:
+    async def scan(self, *, retry_failed_now: bool = False) -> ScanReport:
         try:
-            return await super().scan()
+            return await super().scan(retry_failed_now=retry_failed_now)
         finally:
             self.scans += 1
             self._tick.set()
