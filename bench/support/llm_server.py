@@ -743,27 +743,29 @@ class LLMServer:
         with self._lock:
             return [r.symbol for r in self._requests]
 
+    def _count(self, name: str) -> int:
+        # The handler threads update these under the lock; read them under it too.
+        with self._lock:
+            value: int = getattr(self, name)
+            return value
+
     @property
     def max_in_flight(self) -> int:
         """Peak number of chat requests between arrival and answer."""
-        with self._lock:
-            return self._max_in_flight
+        return self._count("_max_in_flight")
 
     @property
     def max_serving(self) -> int:
         """Peak number of chat requests holding a capacity slot."""
-        with self._lock:
-            return self._max_serving
+        return self._count("_max_serving")
 
     @property
     def in_flight(self) -> int:
-        with self._lock:
-            return self._in_flight
+        return self._count("_in_flight")
 
     @property
     def serving(self) -> int:
-        with self._lock:
-            return self._serving
+        return self._count("_serving")
 
     def wait_for_requests(self, n: int, timeout: float = 10.0) -> bool:
         """Block until at least ``n`` chat requests were recorded; False on timeout."""

@@ -46,6 +46,16 @@ def to_json(value: Any) -> Any:
     return value
 
 
+class JsonRecord:
+    """A record that is sent as JSON: a status report or one of its parts."""
+
+    __slots__ = ()
+
+    def to_json(self) -> JsonObject:
+        result: JsonObject = to_json(self)
+        return result
+
+
 @dataclass(frozen=True, slots=True)
 class SpanCounts:
     """Spans in their current state; a span failed once and then glossed is enriched."""
@@ -110,17 +120,13 @@ class PipelineMetrics:
 
 
 @dataclass(frozen=True, slots=True)
-class BackendHealth:
+class BackendHealth(JsonRecord):
     """A configured backend's circuit breaker; `healthy` is None before it started."""
 
     url: str
     healthy: bool | None
     state: str
     last_error: str | None
-
-    def to_json(self) -> JsonObject:
-        result: JsonObject = to_json(self)
-        return result
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +159,7 @@ class GpuThrottle:
 
 
 @dataclass(frozen=True, slots=True)
-class GpuStatus:
+class GpuStatus(JsonRecord):
     """Devices, or `available: false` with the reason in plain words."""
 
     available: bool
@@ -165,10 +171,6 @@ class GpuStatus:
     def unavailable(cls, reason: str) -> GpuStatus:
         return cls(available=False, reason=reason)
 
-    def to_json(self) -> JsonObject:
-        result: JsonObject = to_json(self)
-        return result
-
 
 @dataclass(frozen=True, slots=True)
 class FailureReason:
@@ -177,7 +179,7 @@ class FailureReason:
 
 
 @dataclass(frozen=True, slots=True)
-class WorkspaceStatus:
+class WorkspaceStatus(JsonRecord):
     """One workspace folder's report, as `gloss status --json` prints it."""
 
     counts: SpanCounts = field(metadata=FLATTEN)
@@ -197,10 +199,6 @@ class WorkspaceStatus:
     skipped_files: Mapping[str, str]
     failure_reasons: tuple[FailureReason, ...]
 
-    def to_json(self) -> JsonObject:
-        result: JsonObject = to_json(self)
-        return result
-
 
 @dataclass(frozen=True, slots=True)
 class LastResult:
@@ -214,7 +212,7 @@ class LastResult:
 
 
 @dataclass(frozen=True, slots=True)
-class Progress:
+class Progress(JsonRecord):
     """The `gloss/progress` notification's params: the live queue, cheap to build."""
 
     root: str
@@ -224,7 +222,3 @@ class Progress:
     by_priority: Mapping[str, int]
     last: LastResult | None
     backends: Mapping[str, BackendHealth]
-
-    def to_json(self) -> JsonObject:
-        result: JsonObject = to_json(self)
-        return result
