@@ -59,7 +59,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import platform
 import shutil
 import sqlite3
 import statistics
@@ -68,12 +67,14 @@ import tempfile
 import time
 from collections.abc import Sequence
 from contextlib import closing
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from bench.support.cli_args import positive_float, positive_int, write_report
+from bench.support.cli_args import BenchArgs, Option, positive_float, positive_int, run_bench
 from bench.support.llm_server import LLMServer
+from bench.support.report import finish_report, loaded_machine_facts, machine_summary
+from bench.support.report import report_json as report_json  # the bench's JSON, re-exported
 from bench.support.workspace import bench_config, source_commit, write_workspace
 from enrich_core.config import Config
 from enrich_core.records.result import GlossResult
@@ -457,15 +458,7 @@ def build_report(
                 "fewer edits or a shorter --interval-ms keep it large"
             )
     return BenchReport(
-        machine={
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            # Other processes on the machine slow the CPU-bound parts (scans): say so.
-            "load_avg_1min_start": load_start,
-            "load_avg_1min_end": os.getloadavg()[0],
-            "commit": commit,
-        },
+        machine=loaded_machine_facts(load_start, commit),
         config={
             "backlogs": list(config.backlogs),
             "capacity": config.capacity,
@@ -496,11 +489,10 @@ def _s(value: float | None, digits: int = 2) -> str:
 
 
 def format_report(report: BenchReport) -> str:
-    m, c = report.machine, report.config
+    c = report.config
     lines = [
-        f"Freshness: save -> new gloss committed, with a backlog waiting "
-        f"({m['cpus']} CPUs, Python {m['python']}; load average {m['load_avg_1min_start']:.2f} "
-        f"at start, {m['load_avg_1min_end']:.2f} at end; engine at {m['commit']})",
+        "Freshness: save -> new gloss committed, with a backlog waiting "
+        f"({machine_summary(report.machine)})",
         f"server: bench.support.llm_server.LLMServer capacity C={c['capacity']}, latency "
         f"L={c['latency_s'] * 1000:g} ms; {c['edits']} saves per backlog, one every "
         f"{c['interval_s'] * 1000:g} ms from {c['warmup_s'] * 1000:g} ms after scan() queued "
@@ -559,13 +551,7 @@ def format_report(report: BenchReport) -> str:
         f"every edited span glossed (Gloss): {'yes' if report.all_glossed else 'NO'}",
         f"freshness budget at every N and cap held: {'PASS' if report.passed else 'FAIL'}",
     ]
-    lines += [f"note: {n}" for n in report.notes]
-    lines.append(f"wall time {report.wall_seconds:.1f} s")
-    return "\n".join(lines)
-
-
-def report_json(report: BenchReport) -> dict[str, Any]:
-    return asdict(report)
+    return finish_report(lines, report.notes, report.wall_seconds)
 
 
 def backlog_list(text: str) -> tuple[int, ...]:
@@ -578,77 +564,61 @@ def backlog_list(text: str) -> tuple[int, ...]:
     return values
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    d = BenchConfig()
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.freshness",
-        description="Save -> new gloss while a backlog waits, Gloss vs a FIFO queue "
-        "(DESIGN.md budgets).",
-    )
-    parser.add_argument(
+OPTIONS: Final = (
+    Option(
         "--backlogs",
-        type=backlog_list,
-        default=d.backlogs,
-        help="backlog sizes N, comma-separated (default 300,3000,30000)",
-    )
-    parser.add_argument(
-        "--capacity", type=positive_int, default=d.capacity, help="C (default %(default)s)"
-    )
-    parser.add_argument(
-        "--latency-ms",
-        type=positive_float,
-        default=d.latency_s * 1000,
-        help="L (default %(default)g)",
-    )
-    parser.add_argument(
-        "--edits", type=positive_int, default=d.edits, help="saves per N (default %(default)s)"
-    )
-    parser.add_argument(
+        "backlogs",
+        "backlog sizes N, comma-separated (default 300,3000,30000)",
+        backlog_list,
+    ),
+    Option("--capacity", "capacity", "C (default %(default)s)", positive_int),
+    Option("--latency-ms", "latency_s", "L (default %(default)g)", positive_float, scale=1000),
+    Option("--edits", "edits", "saves per N (default %(default)s)", positive_int),
+    Option(
         "--interval-ms",
-        type=positive_float,
-        default=d.interval_s * 1000,
-        help="between saves (default %(default)g)",
-    )
-    parser.add_argument(
+        "interval_s",
+        "between saves (default %(default)g)",
+        positive_float,
+        scale=1000,
+    ),
+    Option(
         "--warmup-ms",
-        type=positive_float,
-        default=d.warmup_s * 1000,
-        help="from the scan's end to the first save (default %(default)g)",
-    )
-    parser.add_argument(
+        "warmup_s",
+        "from the scan's end to the first save (default %(default)g)",
+        positive_float,
+        scale=1000,
+    ),
+    Option(
         "--fifo-cap-s",
-        type=positive_float,
-        default=d.fifo_cap_s,
-        help="longest wait for a FIFO save before projecting (default %(default)g)",
-    )
-    parser.add_argument(
+        "fifo_cap_s",
+        "longest wait for a FIFO save before projecting (default %(default)g)",
+        positive_float,
+    ),
+    Option(
         "--timeout-s",
-        type=positive_float,
-        default=d.timeout_s,
-        help="longest wait for a Gloss save (default %(default)g)",
-    )
-    parser.add_argument(
+        "timeout_s",
+        "longest wait for a Gloss save (default %(default)g)",
+        positive_float,
+    ),
+    Option(
         "--spans-per-file",
-        type=positive_int,
-        default=d.spans_per_file,
-        help="functions per generated file (default %(default)s)",
+        "spans_per_file",
+        "functions per generated file (default %(default)s)",
+        positive_int,
+    ),
+)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    cli = BenchArgs(
+        "python -m bench.freshness",
+        "Save -> new gloss while a backlog waits, Gloss vs a FIFO queue (DESIGN.md budgets).",
+        BenchConfig(),
     )
-    parser.add_argument("--json", type=Path, metavar="PATH", help="also write results as JSON")
-    args = parser.parse_args(argv)
-    config = BenchConfig(
-        backlogs=args.backlogs,
-        capacity=args.capacity,
-        latency_s=args.latency_ms / 1000,
-        edits=args.edits,
-        interval_s=args.interval_ms / 1000,
-        warmup_s=args.warmup_ms / 1000,
-        fifo_cap_s=args.fifo_cap_s,
-        timeout_s=args.timeout_s,
-        spans_per_file=args.spans_per_file,
-    )
-    report = asyncio.run(run_benchmark(config))
-    write_report(format_report(report), report_json(report), args.json)
-    return 0
+    cli.add(*OPTIONS)
+    cli.add_json()
+    config, json_path = cli.parse(argv)
+    return run_bench(run_benchmark(config), format_report, report_json, json_path)
 
 
 if __name__ == "__main__":

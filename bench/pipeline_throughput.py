@@ -53,12 +53,9 @@ PASS/FAIL and exits 0 either way.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import gc
 import json
-import os
-import platform
 import shutil
 import statistics
 import sys
@@ -71,7 +68,9 @@ from typing import Any, Final, Literal
 
 import httpx
 
-from bench.support.cli_args import positive_float, positive_int, write_report
+from bench.support.cli_args import BenchArgs, Option, positive_float, positive_int, run_bench
+from bench.support.report import finish_report, machine_facts
+from bench.support.report import report_json as report_json  # the bench's JSON, re-exported
 from bench.support.server_process import ServerProcess
 from bench.support.timed_server import TimedLLMServer
 from bench.support.workspace import (
@@ -528,12 +527,7 @@ async def run_benchmark(config: BenchConfig) -> BenchReport:
             + " idle with two hosts in one tier: it used them as failover only"
         )
     return BenchReport(
-        machine={
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "httpx": httpx.__version__,
-            "platform": platform.platform(),
-        },
+        machine=machine_facts(httpx=httpx.__version__),
         config={
             "spans": config.spans,
             "capacity": config.capacity,
@@ -619,58 +613,44 @@ def format_report(report: BenchReport) -> str:
         f"ratio gloss / bare (medians): {report.ratio:.3f}   budget >= {report.budget_ratio:g} "
         f"and cap held: {'PASS' if report.passed else 'FAIL'}",
     ]
-    lines += [f"note: {n}" for n in report.notes]
-    lines.append(f"wall time {report.wall_seconds:.1f} s")
-    return "\n".join(lines)
+    return finish_report(lines, report.notes, report.wall_seconds)
 
 
-def report_json(report: BenchReport) -> dict[str, Any]:
-    return asdict(report)
+OPTIONS: Final = (
+    Option("--spans", "spans", "default %(default)s", positive_int),
+    Option(
+        "--capacity",
+        "capacity",
+        "C, requests the server serves at once (default %(default)s)",
+        positive_int,
+    ),
+    Option(
+        "--latency-ms",
+        "latency_s",
+        "L, each request's service time (default %(default)g)",
+        positive_float,
+        scale=1000,
+    ),
+    Option("--repeats", "repeats", "default %(default)s", positive_int),
+    Option(
+        "--naive-spans",
+        "naive_spans",
+        "spans for the sequential baseline (default %(default)s)",
+        positive_int,
+    ),
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    defaults = BenchConfig()
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.pipeline_throughput",
-        description="Gloss's pipeline vs a bare client holding C requests in flight "
-        "(DESIGN.md budgets).",
+    cli = BenchArgs(
+        "python -m bench.pipeline_throughput",
+        "Gloss's pipeline vs a bare client holding C requests in flight (DESIGN.md budgets).",
+        BenchConfig(),
     )
-    parser.add_argument(
-        "--spans", type=positive_int, default=defaults.spans, help="default %(default)s"
-    )
-    parser.add_argument(
-        "--capacity",
-        type=positive_int,
-        default=defaults.capacity,
-        help="C, requests the server serves at once (default %(default)s)",
-    )
-    parser.add_argument(
-        "--latency-ms",
-        type=positive_float,
-        default=defaults.latency_s * 1000,
-        help="L, each request's service time (default %(default)g)",
-    )
-    parser.add_argument(
-        "--repeats", type=positive_int, default=defaults.repeats, help="default %(default)s"
-    )
-    parser.add_argument(
-        "--naive-spans",
-        type=positive_int,
-        default=defaults.naive_spans,
-        help="spans for the sequential baseline (default %(default)s)",
-    )
-    parser.add_argument("--json", type=Path, metavar="PATH", help="also write results as JSON")
-    args = parser.parse_args(argv)
-    config = BenchConfig(
-        spans=args.spans,
-        capacity=args.capacity,
-        latency_s=args.latency_ms / 1000,
-        repeats=args.repeats,
-        naive_spans=args.naive_spans,
-    )
-    report = asyncio.run(run_benchmark(config))
-    write_report(format_report(report), report_json(report), args.json)
-    return 0
+    cli.add(*OPTIONS)
+    cli.add_json()
+    config, json_path = cli.parse(argv)
+    return run_bench(run_benchmark(config), format_report, report_json, json_path)
 
 
 if __name__ == "__main__":

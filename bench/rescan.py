@@ -48,10 +48,8 @@ A benchmark reports: it prints its figures and exits 0.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -64,8 +62,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from bench.support.cli_args import positive_float, positive_int, write_report
+from bench.support.cli_args import BenchArgs, Option, positive_float, positive_int, run_bench
 from bench.support.llm_server import LLMServer
+from bench.support.report import finish_report, loaded_machine_facts, machine_summary
 from bench.support.workspace import bench_config, source_commit
 from enrich_core.config import Config
 from enrich_core.run.engine import Engine, ScanReport
@@ -330,15 +329,7 @@ async def run_benchmark(config: BenchConfig) -> BenchReport:
             "retries them later: calls for failures, not for unchanged glossed spans"
         )
     return BenchReport(
-        machine={
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            # Other processes on the machine slow the CPU-bound parts (scans): say so.
-            "load_avg_1min_start": load_start,
-            "load_avg_1min_end": os.getloadavg()[0],
-            "commit": commit,
-        },
+        machine=loaded_machine_facts(load_start, commit),
         config={
             "source": str(config.source) if config.source else None,
             "repeats": config.repeats,
@@ -377,11 +368,9 @@ def _scan(report: ScanReport | None) -> str:
 
 
 def format_report(report: BenchReport) -> str:
-    m = report.machine
     lines = [
-        f"Rescan of an unchanged workspace beside a full re-read ({m['cpus']} CPUs, "
-        f"Python {m['python']}; load average {m['load_avg_1min_start']:.2f} at start, "
-        f"{m['load_avg_1min_end']:.2f} at end; engine at {m['commit']})",
+        "Rescan of an unchanged workspace beside a full re-read "
+        f"({machine_summary(report.machine)})",
         f"tree: {report.tree}: {report.files:,} files, {report.spans:,} spans "
         f"({report.distinct_spans:,} distinct texts); every scan: a fresh Engine, "
         "start(glossing=False), only scan() timed",
@@ -425,9 +414,7 @@ def format_report(report: BenchReport) -> str:
             f"RSS (bench process, engine included): {report.rss_mb:.0f} MB after the timed "
             f"scans, peak {report.peak_rss_mb:.0f} MB"
         )
-    lines += [f"note: {n}" for n in report.notes]
-    lines.append(f"wall time {report.wall_seconds:.1f} s")
-    return "\n".join(lines)
+    return finish_report(lines, report.notes, report.wall_seconds)
 
 
 def report_json(report: BenchReport) -> dict[str, Any]:
@@ -440,55 +427,48 @@ def report_json(report: BenchReport) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    d = BenchConfig()
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.rescan",
-        description="Rescan of an unchanged workspace beside a full re-read (DESIGN.md budgets).",
+    cli = BenchArgs(
+        "python -m bench.rescan",
+        "Rescan of an unchanged workspace beside a full re-read (DESIGN.md budgets).",
+        BenchConfig(),
     )
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument("--source", type=Path, metavar="DIR", help="scan this tree, not Django")
-    where.add_argument(
-        "--cache-dir",
-        type=Path,
-        metavar="DIR",
-        help=f"where Django's wheel and tree are kept (default {default_cache_dir()})",
+    cli.add(
+        Option("--source", "source", "scan this tree, not Django", Path, metavar="DIR"),
+        Option(
+            "--cache-dir",
+            "cache_dir",
+            f"where Django's wheel and tree are kept (default {default_cache_dir()})",
+            Path,
+            metavar="DIR",
+        ),
+        exclusive=True,
     )
-    parser.add_argument(
-        "--django",
-        default=d.django_spec,
-        metavar="SPEC",
-        help="pip requirement to download when the cache has no wheel (default %(default)s)",
+    cli.add(
+        Option(
+            "--django",
+            "django_spec",
+            "pip requirement to download when the cache has no wheel (default %(default)s)",
+            metavar="SPEC",
+        ),
+        Option("--repeats", "repeats", "default %(default)s", positive_int),
+        Option(
+            "--no-gloss-check",
+            "gloss_check",
+            "skip glossing the tree once to show the rescan makes no LLM call",
+            action="store_false",
+        ),
+        Option(
+            "--gloss-timeout-s",
+            "gloss_timeout_s",
+            "longest the gloss check may take (default %(default)g)",
+            positive_float,
+        ),
     )
-    parser.add_argument(
-        "--repeats", type=positive_int, default=d.repeats, help="default %(default)s"
-    )
-    parser.add_argument(
-        "--no-gloss-check",
-        dest="gloss_check",
-        action="store_false",
-        help="skip glossing the tree once to show the rescan makes no LLM call",
-    )
-    parser.add_argument(
-        "--gloss-timeout-s",
-        type=positive_float,
-        default=d.gloss_timeout_s,
-        help="longest the gloss check may take (default %(default)g)",
-    )
-    parser.add_argument("--json", type=Path, metavar="PATH", help="also write results as JSON")
-    args = parser.parse_args(argv)
-    if args.source is not None and not args.source.is_dir():
-        parser.error(f"--source {args.source}: not a directory")
-    config = BenchConfig(
-        source=args.source,
-        cache_dir=args.cache_dir,
-        django_spec=args.django,
-        repeats=args.repeats,
-        gloss_check=args.gloss_check,
-        gloss_timeout_s=args.gloss_timeout_s,
-    )
-    report = asyncio.run(run_benchmark(config))
-    write_report(format_report(report), report_json(report), args.json)
-    return 0
+    cli.add_json()
+    config, json_path = cli.parse(argv)
+    if config.source is not None and not config.source.is_dir():
+        cli.parser.error(f"--source {config.source}: not a directory")
+    return run_bench(run_benchmark(config), format_report, report_json, json_path)
 
 
 if __name__ == "__main__":

@@ -35,12 +35,9 @@ reports: it prints PASS/FAIL against the budget and exits 0 either way.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import gc
 import hashlib
-import os
-import platform
 import shutil
 import sqlite3
 import statistics
@@ -49,11 +46,13 @@ import tempfile
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from bench.support.cli_args import positive_float, positive_int, write_report
+from bench.support.cli_args import BenchArgs, Option, positive_float, positive_int, run_bench
+from bench.support.report import finish_report, machine_facts
+from bench.support.report import report_json as report_json  # the bench's JSON, re-exported
 from enrich_core.llm.outbound import PROMPT_VERSION
 from enrich_core.records.gloss import Gloss
 from enrich_core.records.result import GlossResult
@@ -392,12 +391,7 @@ async def run_benchmark(config: BenchConfig) -> BenchReport:
             "before writing every row (rates are still rows/s)"
         )
     return BenchReport(
-        machine={
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "sqlite": sqlite3.sqlite_version,
-            "platform": platform.platform(),
-        },
+        machine=machine_facts(sqlite=sqlite3.sqlite_version),
         config={
             "rows": config.rows,
             "per_row_rows": config.per_row_rows,
@@ -457,65 +451,44 @@ def format_report(report: BenchReport) -> str:
         f"ratio batched / commit-per-row WAL/NORMAL  (medians): {report.ratio_vs_wal:,.1f}x"
         "   (information only)",
     ]
-    lines += [f"note: {n}" for n in report.notes]
-    lines.append(f"wall time {report.wall_seconds:.1f} s")
-    return "\n".join(lines)
+    return finish_report(lines, report.notes, report.wall_seconds)
 
 
-def report_json(report: BenchReport) -> dict[str, Any]:
-    return asdict(report)
+OPTIONS: Final = (
+    Option("--rows", "rows", "glosses per batched run (default %(default)s)", positive_int),
+    Option(
+        "--per-row-rows",
+        "per_row_rows",
+        "glosses per commit-per-row run (default %(default)s)",
+        positive_int,
+    ),
+    Option("--repeats", "repeats", "runs of each variant (default %(default)s)", positive_int),
+    Option(
+        "--per-row-seconds",
+        "per_row_seconds",
+        "stop a commit-per-row run after this long (default %(default)s)",
+        positive_float,
+    ),
+    Option(
+        "--dir",
+        "parent",
+        "parent of the temp directory for the databases (default %(default)s)",
+        Path,
+    ),
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    defaults = BenchConfig()
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.writer_throughput",
-        description="Batched Writer glosses/s vs commit-per-row baselines (DESIGN.md budgets).",
+    cli = BenchArgs(
+        "python -m bench.writer_throughput",
+        "Batched Writer glosses/s vs commit-per-row baselines (DESIGN.md budgets).",
+        BenchConfig(),
     )
-    parser.add_argument(
-        "--rows",
-        type=positive_int,
-        default=defaults.rows,
-        help="glosses per batched run (default %(default)s)",
-    )
-    parser.add_argument(
-        "--per-row-rows",
-        type=positive_int,
-        default=defaults.per_row_rows,
-        help="glosses per commit-per-row run (default %(default)s)",
-    )
-    parser.add_argument(
-        "--repeats",
-        type=positive_int,
-        default=defaults.repeats,
-        help="runs of each variant (default %(default)s)",
-    )
-    parser.add_argument(
-        "--per-row-seconds",
-        type=positive_float,
-        default=defaults.per_row_seconds,
-        help="stop a commit-per-row run after this long (default %(default)s)",
-    )
-    parser.add_argument(
-        "--dir",
-        type=Path,
-        default=defaults.parent,
-        help="parent of the temp directory for the databases (default %(default)s)",
-    )
-    parser.add_argument("--json", type=Path, metavar="PATH", help="also write results as JSON")
-    parser.add_argument("--keep", action="store_true", help="keep the database files")
-    args = parser.parse_args(argv)
-    config = BenchConfig(
-        rows=args.rows,
-        per_row_rows=args.per_row_rows,
-        repeats=args.repeats,
-        per_row_seconds=args.per_row_seconds,
-        parent=args.dir,
-        keep=args.keep,
-    )
-    report = asyncio.run(run_benchmark(config))
-    write_report(format_report(report), report_json(report), args.json)
-    return 0
+    cli.add(*OPTIONS)
+    cli.add_json()
+    cli.add(Option("--keep", "keep", "keep the database files", action="store_true"))
+    config, json_path = cli.parse(argv)
+    return run_bench(run_benchmark(config), format_report, report_json, json_path)
 
 
 if __name__ == "__main__":
