@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from enrich_core.llm.redact import Redaction, redact_secrets
+from enrich_core.llm.redact import Redaction, redact_every_rule, redact_secrets
 
 # Fake secrets are assembled at run time so that this file itself does not
 # trip secret scanners (push protection, pre-commit hooks).
@@ -306,5 +309,52 @@ def test_long_pathological_lines_stay_linear() -> None:
     started = time.perf_counter()
     for line in lines:
         assert redact_secrets(line).count == 0
+        assert redact_every_rule(line).count == 0  # the full scan, past the pre-check
     # Generous bound: quadratic behaviour would take minutes, not seconds.
     assert time.perf_counter() - started < 10
+
+
+def _strings(value: object) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, tuple | list):
+        for item in value:
+            yield from _strings(item)
+    elif hasattr(value, "values"):  # pytest.param(...)
+        yield from _strings(value.values)
+
+
+def _known_secrets_in_context() -> list[str]:
+    """Every string these tests redact or keep: the module's fake secrets, each
+    parametrized case here and in test_outbound.py, and each secret assigned,
+    keyed and passed the ways code holds them."""
+    texts: list[str] = []
+    for module in (sys.modules[__name__], sys.modules["tests.test_outbound"]):
+        for value in vars(module).values():
+            if isinstance(value, str):
+                texts.append(value)
+            for mark in getattr(value, "pytestmark", []):
+                if mark.name == "parametrize":
+                    texts += _strings(mark.args[1])
+    secrets = [v for k, v in globals().items() if k.isupper() and isinstance(v, str)]
+    for secret in secrets:
+        texts += [
+            f'token = "{secret}"',
+            f"headers = {{'Authorization': 'Bearer {secret}'}}",
+            f"connect(dsn='postgres://app:{secret}@db/app')",
+            f"def connect(key={secret!r}):",
+        ]
+    return texts
+
+
+def test_the_pre_check_never_changes_what_is_redacted() -> None:
+    import tests.test_outbound  # noqa: F401  # its cases join the corpus
+
+    texts = _known_secrets_in_context()
+    assert sum(redact_every_rule(t).count for t in texts) > 50  # the corpus holds secrets
+    root = Path(__file__).resolve().parents[1]
+    for path in sorted(root.glob("[!.]*/**/*.py")):  # real code, this repository's
+        source = path.read_text()
+        texts += [source, *source.splitlines()]
+    for text in texts:
+        assert redact_secrets(text) == redact_every_rule(text), text[:200]

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from itertools import pairwise
 
-__all__ = ["Redaction", "redact_secrets"]
+__all__ = ["Redaction", "might_hold_secret", "redact_every_rule", "redact_secrets"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +117,17 @@ _GENERIC_KIND = "generic_secret"
 _MARKER = re.compile(r"\[REDACTED:\w+\]")
 
 
+# Each rule above matches only text holding one of these literals (its key
+# prefix, its name word, `://`), and the generic rule needs a secret word in
+# the name. Most code holds none, so one search stands in for fifteen scans:
+# ~10 us instead of ~150 us for a short function (bench/redaction.py), and
+# every span's signature, path, names and docstring are redacted too.
+_TRIGGER = re.compile(
+    r"-----BEGIN|AKIA|ASIA|gh[pousr]_|github_pat_|glpat-|xox|sk-|AIza|_live_|eyJ|://"
+    r"|(?i:secret|authorization|token|passw(?:or)?d|api[\W_\d]*key)"
+)
+
+
 def redact_secrets(text: str) -> Redaction:
     """Replace every secret in ``text`` with ``[REDACTED:<kind>]``.
 
@@ -126,6 +137,22 @@ def redact_secrets(text: str) -> Redaction:
     of whose words ends in password, passwd, secret, token or api key
     (`db_password`, `mytoken`, `apiKey`, `X-API-KEY`, `client_secrets`;
     not `tokenizer`, `secretary`). Its content is replaced; the quotes stay.
+    """
+    if not might_hold_secret(text):
+        return Redaction(text=text, count=0, kinds=())
+    return redact_every_rule(text)
+
+
+def might_hold_secret(text: str) -> bool:
+    """Whether `text` holds a literal some rule needs; False means no rule can match."""
+    return _TRIGGER.search(text) is not None
+
+
+def redact_every_rule(text: str) -> Redaction:
+    """`redact_secrets` without the trigger pre-check: every rule scans the text.
+
+    The reference the pre-check is tested and measured against; callers use
+    `redact_secrets`.
     """
     candidates: list[tuple[int, int, int, str]] = []
     for rule in _RULES:
