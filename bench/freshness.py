@@ -71,7 +71,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from bench.support.cli_args import BenchArgs, Option, positive_float, positive_int, run_bench
+from bench.support.cli_args import BenchArgs, Option, positive_float, positive_int
 from bench.support.llm_server import LLMServer
 from bench.support.report import finish_report, loaded_machine_facts, machine_summary
 from bench.support.report import report_json as report_json  # the bench's JSON, re-exported
@@ -609,16 +609,14 @@ OPTIONS: Final = (
 )
 
 
+DESCRIPTION: Final = (
+    "Save -> new gloss while a backlog waits, Gloss vs a FIFO queue (DESIGN.md budgets)."
+)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    cli = BenchArgs(
-        "python -m bench.freshness",
-        "Save -> new gloss while a backlog waits, Gloss vs a FIFO queue (DESIGN.md budgets).",
-        BenchConfig(),
-    )
-    cli.add(*OPTIONS)
-    cli.add_json()
-    config, json_path = cli.parse(argv)
-    return run_bench(run_benchmark(config), format_report, report_json, json_path)
+    cli = BenchArgs.with_options("python -m bench.freshness", DESCRIPTION, BenchConfig(), OPTIONS)
+    return cli.run(argv, run_benchmark, format_report, report_json)
 
 
 if __name__ == "__main__":

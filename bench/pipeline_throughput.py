@@ -68,7 +68,7 @@ from typing import Any, Final, Literal
 
 import httpx
 
-from bench.support.cli_args import BenchArgs, Option, positive_float, positive_int, run_bench
+from bench.support.cli_args import BenchArgs, Option, positive_float, positive_int
 from bench.support.report import finish_report, machine_facts
 from bench.support.report import report_json as report_json  # the bench's JSON, re-exported
 from bench.support.server_process import ServerProcess
@@ -641,16 +641,16 @@ OPTIONS: Final = (
 )
 
 
+DESCRIPTION: Final = (
+    "Gloss's pipeline vs a bare client holding C requests in flight (DESIGN.md budgets)."
+)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    cli = BenchArgs(
-        "python -m bench.pipeline_throughput",
-        "Gloss's pipeline vs a bare client holding C requests in flight (DESIGN.md budgets).",
-        BenchConfig(),
+    cli = BenchArgs.with_options(
+        "python -m bench.pipeline_throughput", DESCRIPTION, BenchConfig(), OPTIONS
     )
-    cli.add(*OPTIONS)
-    cli.add_json()
-    config, json_path = cli.parse(argv)
-    return run_bench(run_benchmark(config), format_report, report_json, json_path)
+    return cli.run(argv, run_benchmark, format_report, report_json)
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
-from bench.support.cli_args import BenchArgs, Option, positive_int, run_bench
+from bench.support.cli_args import BenchArgs, Option, positive_int
 from bench.support.report import finish_report, machine_facts
 from bench.support.report import report_json as report_json  # the bench's JSON, re-exported
 from enrich_core.llm.redact import (
@@ -203,16 +203,12 @@ OPTIONS: Final = (
 )
 
 
+DESCRIPTION: Final = "Redaction per span, with the pre-check vs every rule (DESIGN.md budgets)."
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    cli = BenchArgs(
-        "python -m bench.redaction",
-        "Redaction per span, with the pre-check vs every rule (DESIGN.md budgets).",
-        BenchConfig(),
-    )
-    cli.add(*OPTIONS)
-    cli.add_json()
-    config, json_path = cli.parse(argv)
-    return run_bench(run_benchmark(config), format_report, report_json, json_path)
+    cli = BenchArgs.with_options("python -m bench.redaction", DESCRIPTION, BenchConfig(), OPTIONS)
+    return cli.run(argv, run_benchmark, format_report, report_json)
 
 
 if __name__ == "__main__":

@@ -50,7 +50,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from bench.support.cli_args import BenchArgs, Option, positive_float, positive_int, run_bench
+from bench.support.cli_args import BenchArgs, Option, positive_float, positive_int
 from bench.support.report import finish_report, machine_facts
 from bench.support.report import report_json as report_json  # the bench's JSON, re-exported
 from enrich_core.llm.outbound import PROMPT_VERSION
@@ -478,17 +478,15 @@ OPTIONS: Final = (
 )
 
 
+DESCRIPTION: Final = "Batched Writer glosses/s vs commit-per-row baselines (DESIGN.md budgets)."
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    cli = BenchArgs(
-        "python -m bench.writer_throughput",
-        "Batched Writer glosses/s vs commit-per-row baselines (DESIGN.md budgets).",
-        BenchConfig(),
+    cli = BenchArgs.with_options(
+        "python -m bench.writer_throughput", DESCRIPTION, BenchConfig(), OPTIONS
     )
-    cli.add(*OPTIONS)
-    cli.add_json()
     cli.add(Option("--keep", "keep", "keep the database files", action="store_true"))
-    config, json_path = cli.parse(argv)
-    return run_bench(run_benchmark(config), format_report, report_json, json_path)
+    return cli.run(argv, run_benchmark, format_report, report_json)
 
 
 if __name__ == "__main__":

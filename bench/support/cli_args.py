@@ -64,6 +64,27 @@ class BenchArgs(Generic[ConfigT]):
         self.defaults = defaults
         self._bound: list[tuple[str, Option]] = []  # (argparse dest, option)
 
+    @classmethod
+    def with_options(
+        cls, prog: str, description: str, defaults: ConfigT, options: Sequence[Option]
+    ) -> BenchArgs[ConfigT]:
+        """The usual bench command line: these flags, then `--json PATH`."""
+        cli = cls(prog, description, defaults)
+        cli.add(*options)
+        cli.add_json()
+        return cli
+
+    def run(
+        self,
+        argv: Sequence[str] | None,
+        benchmark: Callable[[ConfigT], Coroutine[Any, Any, ReportT]],
+        format_report: Callable[[ReportT], str],
+        report_json: Callable[[ReportT], Any],
+    ) -> int:
+        """Parse `argv`, run the bench on the config it describes, report: exit status."""
+        config, json_path = self.parse(argv)
+        return run_bench(benchmark(config), format_report, report_json, json_path)
+
     def add(self, *options: Option, exclusive: bool = False) -> None:
         """Add the flags in this order (the order --help lists them); `exclusive`:
         as one mutually exclusive group, at most one of them given."""
