@@ -2,21 +2,22 @@
 
 Run:  .venv/bin/python -m bench.redaction [--source DIR] [--repeats R] [--json PATH]
 
-Every request redacts each field built from its span (path, name, scope,
-signature, docstring, code: `llm/outbound.py`). Two variants over the same
+Every request redacts each field built from its span: `outbound_span` in
+`llm/outbound.py` (path, name, scope, signature, code). Variants over the same
 spans, cut from a real tree (default: this repository, whose tests hold many
 fake secrets; `--source` for any other, e.g. the Django tree `bench.rescan`
 unpacks under ~/.cache/gloss-bench/trees):
 
-- `pre-check`: `redact_secrets`, which first looks for any literal a rule
-  needs and returns the text untouched when there is none;
-- `every rule`: the baseline, `redact_every_rule`, every rule scanning every
-  field;
+- `pre-check`: `outbound_span` as requests call it, with `redact_secrets`,
+  which first looks for any literal a rule needs and returns the text
+  untouched when there is none;
+- `every rule`: the baseline, `outbound_span` with `redact_every_rule`, every
+  rule scanning every field;
 - `code only`: for information, what requests paid before every field was
   redacted: every rule over the code alone (which let a secret in a signature
   through).
 
-Both must give the same redactions for every field of every span; the bench
+The first two must give the same redacted span for every span; the bench
 counts any difference (it must be 0). Passes alternate order between repeats;
 medians of microseconds per span are reported. DESIGN.md's budget is Gloss's
 whole cost per span <= 1 ms; this is one part of it. A benchmark reports: it
@@ -36,6 +37,7 @@ from typing import Final
 from bench.support.cli_args import BenchArgs, Option, positive_int
 from bench.support.report import finish_report, machine_facts
 from bench.support.report import report_json as report_json  # the bench's JSON, re-exported
+from enrich_core.llm.outbound import outbound_span
 from enrich_core.llm.redact import (
     Redaction,
     might_hold_secret,
@@ -48,8 +50,6 @@ from enrich_core.source.spans import extract_spans
 REPO = Path(__file__).resolve().parents[1]
 SKIP_DIRS = frozenset({".git", ".venv", "node_modules", "__pycache__", ".gloss"})
 BUDGET_PER_SPAN_US = 1000.0  # all of Gloss's own work per span (DESIGN.md)
-
-Redactor = Callable[[str], Redaction]
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +74,6 @@ class BenchReport:
     source: str
     files: int
     spans: int
-    fields: int
     spans_past_pre_check: int  # spans with a field holding a literal some rule needs
     redactions: int
     mismatches: int
@@ -82,18 +81,6 @@ class BenchReport:
     ratio: float
     wall_seconds: float
     notes: list[str] = field(default_factory=list)
-
-
-def fields_of(span: Span) -> list[str]:
-    """The span's text a request can carry, as `outbound_span` redacts it."""
-    return [
-        span.path,
-        span.qualname,
-        span.container or "",
-        span.signature,
-        span.docstring or "",
-        span.text,
-    ]
 
 
 def collect_spans(source: Path) -> tuple[int, list[Span]]:
@@ -111,20 +98,24 @@ def collect_spans(source: Path) -> tuple[int, list[Span]]:
     return files, spans
 
 
-def _code_only(redact: Redactor) -> Callable[[list[str]], object]:
-    return lambda span_fields: redact(span_fields[-1])
-
-
-def _every_field(redact: Redactor) -> Callable[[list[str]], object]:
-    return lambda span_fields: [redact(t) for t in span_fields]
-
-
-def timed_pass(redact_span: Callable[[list[str]], object], texts: list[list[str]]) -> float:
-    """Microseconds per span to redact every field of every span once."""
+def timed_pass(redact_span: Callable[[Span], object], spans: list[Span]) -> float:
+    """Microseconds per span to redact what a request carries of every span once."""
     started = time.perf_counter()
-    for span_fields in texts:
-        redact_span(span_fields)
-    return (time.perf_counter() - started) / len(texts) * 1e6
+    for span in spans:
+        redact_span(span)
+    return (time.perf_counter() - started) / len(spans) * 1e6
+
+
+def _reaches_the_rules(span: Span) -> bool:
+    """Whether any field `outbound_span` redacts of this span gets past the pre-check."""
+    seen: list[bool] = []
+
+    def noting(text: str) -> Redaction:
+        seen.append(might_hold_secret(text))
+        return redact_secrets(text)
+
+    outbound_span(span, noting)
+    return any(seen)
 
 
 async def run_benchmark(config: BenchConfig) -> BenchReport:
@@ -132,34 +123,28 @@ async def run_benchmark(config: BenchConfig) -> BenchReport:
     files, spans = collect_spans(config.source)
     if not spans:
         raise SystemExit(f"bench.redaction: no Python spans under {config.source}")
-    texts = [fields_of(s) for s in spans]
-    mismatches = redactions = past = 0
-    for span_fields in texts:
-        checked = [redact_secrets(t) for t in span_fields]
-        reference = [redact_every_rule(t) for t in span_fields]
-        mismatches += sum(a != b for a, b in zip(checked, reference, strict=True))
-        redactions += sum(r.count for r in reference)
-        past += any(might_hold_secret(t) for t in span_fields)
-    redactors = {
-        "pre-check": _every_field(redact_secrets),
-        "every rule": _every_field(redact_every_rule),
-        "code only": _code_only(redact_every_rule),
+    mismatches = sum(outbound_span(s) != outbound_span(s, redact_every_rule) for s in spans)
+    past = sum(_reaches_the_rules(s) for s in spans)
+    redactions = sum(outbound_span(s).redactions for s in spans)
+    redactors: dict[str, Callable[[Span], object]] = {
+        "pre-check": outbound_span,
+        "every rule": lambda span: outbound_span(span, redact_every_rule),
+        "code only": lambda span: redact_every_rule(span.text),
     }
     variants = {name: Variant(name) for name in redactors}
     order = list(variants)
     for repeat in range(config.repeats):
         for name in order if repeat % 2 == 0 else reversed(order):
-            variants[name].us_per_span.append(timed_pass(redactors[name], texts))
+            variants[name].us_per_span.append(timed_pass(redactors[name], spans))
     ratio = variants["every rule"].median / variants["pre-check"].median
     notes = []
     if mismatches:
-        notes.append(f"{mismatches} fields redacted differently with the pre-check: a rule lost")
+        notes.append(f"{mismatches} spans redacted differently with the pre-check: a rule lost")
     return BenchReport(
         machine=machine_facts(),
         source=str(config.source),
         files=files,
         spans=len(spans),
-        fields=sum(len(f) for f in texts),
         spans_past_pre_check=past,
         redactions=redactions,
         mismatches=mismatches,
@@ -175,8 +160,8 @@ def format_report(report: BenchReport) -> str:
     lines = [
         f"Redaction per span, every field a request carries ({m['cpus']} CPUs, "
         f"Python {m['python']})",
-        f"source {report.source}: {report.files} files, {report.spans:,} spans, "
-        f"{report.fields:,} fields; {report.redactions} secrets redacted; "
+        f"source {report.source}: {report.files} files, {report.spans:,} spans; "
+        f"{report.redactions} secrets redacted; "
         f"{report.spans_past_pre_check:,} spans ({report.spans_past_pre_check / report.spans:.0%})"
         " hold a literal some rule needs",
         f"{'variant':<12} {'median us/span':>15} {'min':>9} {'max':>9}",
@@ -188,7 +173,8 @@ def format_report(report: BenchReport) -> str:
     pre = report.variants["pre-check"].median
     lines += [
         "",
-        f"same redactions for every field: {'yes' if report.mismatches == 0 else 'NO'}",
+        "same redacted request fields for every span: "
+        + ("yes" if report.mismatches == 0 else "NO"),
         f"every rule / pre-check (medians): {report.ratio:.1f}x; pre-check uses "
         f"{pre / BUDGET_PER_SPAN_US:.1%} of the 1 ms per-span budget",
         f"code only, every rule (before every field was redacted; information): "
