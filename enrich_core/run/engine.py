@@ -27,7 +27,6 @@ from enrich_core.records.result import GlossResult
 from enrich_core.records.span import SpanRecord
 from enrich_core.records.status import (
     BackendHealth,
-    FailureReason,
     LastResult,
     Progress,
     QueueStatus,
@@ -38,10 +37,9 @@ from enrich_core.run.gpu_watch import GpuWatch
 from enrich_core.run.pool import WorkPool
 from enrich_core.run.retry import RetryPolicy, RetryQueue
 from enrich_core.run.scheduler import Priority, Scheduler, SpanRef
-from enrich_core.run.status import backend_health, backend_report
+from enrich_core.run.status import backend_health, workspace_status
 from enrich_core.source.discovery import SkippedFile
 from enrich_core.source.indexer import Indexer, ParsedFile, SpanTexts
-from enrich_core.store.metrics import pipeline_metrics
 from enrich_core.store.reads import HoverInfo, Store, SymbolHit, Unglossed
 from enrich_core.store.writer import RecordResult, RemoveFiles, ReplaceFile, SkipFile, Writer
 
@@ -414,7 +412,7 @@ class Engine:
             if span is None:
                 return 0, f"no function, method or class at {rel}:{line + 1}"
             spans = [span]
-        names = [t.name for t in self.config.tiers]
+        names = self.tier_names
         queued = 0
         tier_note = ""
         for span in spans:
@@ -440,29 +438,14 @@ class Engine:
 
     async def status(self, *, live_queue: bool = True) -> WorkspaceStatus:
         """This folder's report; without `live_queue` (a headless read) no queue is given."""
-        store = self._store()
-        metrics = await pipeline_metrics(store, self.config)
-        backends, former = backend_report(
-            self.config, self._breakers(), self.backends, metrics.backend_requests
-        )
-        gpu_status = self.pool.gpu_watch.status if self.pool else self.gpu.status
-        return WorkspaceStatus(
-            counts=await store.status_counts(),
-            root=str(self.root),
-            prompt_version=PROMPT_VERSION,
-            config_source=self.config.source,
-            by_tier=await store.by_tier(),
+        return await workspace_status(
+            self._store(),
+            self.config,
+            root=self.root,
+            breakers=self._breakers(),
+            live=self.backends,
             queue=self.queue_status() if live_queue else None,
-            backends=backends,
-            former_backends=former,
-            tiers=metrics.tiers,
-            escalation=metrics.escalation,
-            cost=metrics.cost,
-            gpu=await asyncio.to_thread(gpu_status),
-            skipped_files=await store.skipped_files(),
-            failure_reasons=tuple(
-                FailureReason(reason, n) for reason, n in await store.failure_reasons()
-            ),
+            gpu=self.pool.gpu_watch.status if self.pool else self.gpu.status,
         )
 
     def queue_status(self) -> QueueStatus:

@@ -1,20 +1,67 @@
-"""Live backend health for status reports: breakers, requests in flight, load.
+"""A workspace's status report: what the store committed joined with what runs now.
 
-The store knows what was committed (request totals, latencies); only the run
-stage knows what is happening now (each breaker's state, each backend's
-requests in flight). This joins the two per configured backend. Renamed or
-removed backends keep their totals, apart, so `backends` holds exactly the
-configured ones.
+The store knows what was committed (counts, request totals, latencies); only
+the run stage knows what is happening now (each breaker's state, each
+backend's requests in flight, the queue, the GPU). This joins the two per
+configured backend and builds the whole `WorkspaceStatus`. Renamed or removed
+backends keep their totals, apart, so `backends` holds exactly the configured
+ones.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+from collections.abc import Callable, Mapping
+from pathlib import Path
 
 from enrich_core.config import Config
 from enrich_core.llm.backend import Backend
 from enrich_core.llm.breaker import Breaker
-from enrich_core.records.status import BackendHealth, BackendStatus, RequestTotals
+from enrich_core.llm.outbound import PROMPT_VERSION
+from enrich_core.records.status import (
+    BackendHealth,
+    BackendStatus,
+    FailureReason,
+    GpuStatus,
+    QueueStatus,
+    RequestTotals,
+    WorkspaceStatus,
+)
+from enrich_core.store.metrics import pipeline_metrics
+from enrich_core.store.reads import Store
+
+
+async def workspace_status(
+    store: Store,
+    config: Config,
+    *,
+    root: Path,
+    breakers: Mapping[str, Breaker],
+    live: Mapping[str, Backend],
+    queue: QueueStatus | None,
+    gpu: Callable[[], GpuStatus],
+) -> WorkspaceStatus:
+    """The report for one folder. `gpu` reads NVML, which blocks: it runs in a thread."""
+    metrics = await pipeline_metrics(store, config)
+    backends, former = backend_report(config, breakers, live, metrics.backend_requests)
+    return WorkspaceStatus(
+        counts=await store.status_counts(),
+        root=str(root),
+        prompt_version=PROMPT_VERSION,
+        config_source=config.source,
+        by_tier=await store.by_tier(),
+        queue=queue,
+        backends=backends,
+        former_backends=former,
+        tiers=metrics.tiers,
+        escalation=metrics.escalation,
+        cost=metrics.cost,
+        gpu=await asyncio.to_thread(gpu),
+        skipped_files=await store.skipped_files(),
+        failure_reasons=tuple(
+            FailureReason(reason, n) for reason, n in await store.failure_reasons()
+        ),
+    )
 
 
 def backend_health(config: Config, breakers: Mapping[str, Breaker]) -> dict[str, BackendHealth]:
