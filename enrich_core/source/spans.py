@@ -22,8 +22,8 @@ import tree_sitter_python
 from tree_sitter import Language, Node, Parser
 
 from enrich_core.records.span import Span, SpanKind
-from enrich_core.source import python_syntax as syntax
-from enrich_core.source.python_syntax import Positions
+from enrich_core.source import tree_text as syntax
+from enrich_core.source.tree_text import Positions
 
 __all__ = ["extract_spans"]
 

@@ -1,4 +1,4 @@
-"""Reading Python source through its tree-sitter tree: positions, headers, docstrings.
+"""Reading source through its tree-sitter tree: positions, headers, docstrings.
 
 What `spans` needs of the syntax, kept apart from what a span is: byte offsets
 as LSP positions (UTF-16 columns), where a definition's code ends, its header
