@@ -70,23 +70,23 @@ function targetOr<T>(parsed: Parsed<T>, fallback: () => T | string): T | string 
   }
 }
 
-function activePythonEditor(): vscode.TextEditor | string {
+function activeFileEditor(): vscode.TextEditor | string {
   const editor = vscode.window.activeTextEditor;
   if (!editor || editor.document.uri.scheme !== 'file') {
-    return 'open a Python file first (this command acts on the active editor)';
+    return 'open a source file first (this command acts on the active editor)';
   }
   return editor;
 }
 
 function cursorTarget(): SpanTarget | string {
-  const editor = activePythonEditor();
+  const editor = activeFileEditor();
   return typeof editor === 'string'
     ? editor
     : { uri: editor.document.uri.toString(), line: editor.selection.active.line };
 }
 
 function fileTarget(): FileTarget | string {
-  const editor = activePythonEditor();
+  const editor = activeFileEditor();
   return typeof editor === 'string' ? editor : { uri: editor.document.uri.toString() };
 }
 

@@ -7,6 +7,7 @@
 import * as vscode from 'vscode';
 
 import { registerCommands } from './commands';
+import { LANGUAGE_IDS, LANGUAGES_CONTEXT_KEY } from './languages';
 import { GlossService } from './service';
 import { GlossStatusBar } from './statusBar';
 import { STATUS_SCHEME, StatusDocumentProvider } from './statusDocument';
@@ -14,6 +15,8 @@ import { STATUS_SCHEME, StatusDocumentProvider } from './statusDocument';
 let service: GlossService | undefined;
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  // The menus offer the re-gloss commands where `editorLangId in gloss.languages`.
+  await vscode.commands.executeCommand('setContext', LANGUAGES_CONTEXT_KEY, [...LANGUAGE_IDS]);
   const output = vscode.window.createOutputChannel('Gloss', { log: true });
   const statusBar = new GlossStatusBar();
   let statusDocument: StatusDocumentProvider | undefined;

@@ -35,6 +35,7 @@ import {
   resolveInterpreter,
   type RunResult,
 } from './interpreter';
+import { documentSelector } from './languages';
 import { type FolderError, folderErrors, NOT_STARTED, parseProgress, type ProgressMessage } from './progress';
 import { configurationAction, initializationOptions, type GlossSettings, serverSettings } from './settings';
 import * as pythonExtension from './pythonExtension';
@@ -249,7 +250,7 @@ export class GlossService implements vscode.Disposable {
       options: { cwd: firstFolder()?.fsPath ?? os.homedir() },
     };
     const clientOptions: LanguageClientOptions = {
-      documentSelector: [{ scheme: 'file', language: 'python' }],
+      documentSelector: documentSelector(),
       outputChannel: this.output,
       traceOutputChannel: this.output,
       initializationOptions: initializationOptions(settings),

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 
 import { ACTION_COMMANDS } from '../src/actionLinks';
+import { documentSelector, EDITOR_WHEN, LANGUAGE_IDS, LANGUAGES_CONTEXT_KEY } from '../src/languages';
 import { CLIENT_KEYS, SERVER_KEYS } from '../src/settings';
 
 const manifest = JSON.parse(readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8'));
@@ -33,4 +34,66 @@ test('every command the issue names is contributed, and the hover link commands 
   for (const id of ACTION_COMMANDS) {
     assert.ok(ids.includes(id), id);
   }
+});
+
+// The languages the server indexes (DESIGN.md, Languages), as VS Code language ids.
+const EVERY_LANGUAGE = [
+  'c',
+  'cpp',
+  'csharp',
+  'go',
+  'java',
+  'javascript',
+  'javascriptreact',
+  'php',
+  'python',
+  'ruby',
+  'rust',
+  'typescript',
+  'typescriptreact',
+];
+
+test('the client serves every language Gloss indexes, each once', () => {
+  assert.deepEqual([...LANGUAGE_IDS].sort(), EVERY_LANGUAGE);
+  assert.equal(new Set(LANGUAGE_IDS).size, LANGUAGE_IDS.length);
+  assert.deepEqual(
+    documentSelector(),
+    LANGUAGE_IDS.map((language) => ({ scheme: 'file', language })),
+  );
+});
+
+test('package.json activates on every language of the client, on gloss.toml, and on nothing else', () => {
+  const events: string[] = manifest.activationEvents;
+  const languages = events.filter((e) => e.startsWith('onLanguage:')).map((e) => e.slice('onLanguage:'.length));
+  assert.deepEqual(languages.sort(), [...LANGUAGE_IDS].sort());
+  assert.deepEqual(
+    events.filter((e) => !e.startsWith('onLanguage:')),
+    ['workspaceContains:gloss.toml'],
+  );
+});
+
+test('the menus offer the editor commands in every language (the context key), never by one language id', () => {
+  assert.equal(EDITOR_WHEN, `editorLangId in ${LANGUAGES_CONTEXT_KEY}`);
+  const items: { command: string; when?: string }[] = Object.values(
+    manifest.contributes.menus as Record<string, { command: string; when?: string }[]>,
+  ).flat();
+  const editorCommands = ['gloss.escalate', 'gloss.reglossFile', 'gloss.reglossSymbol'];
+  for (const item of items) {
+    const when = item.when ?? '';
+    assert.doesNotMatch(when, /editorLangId\s*(==|!=|=~)/, `${item.command}: ${when}`);
+    if (editorCommands.includes(item.command)) {
+      assert.ok(when.split('&&').map((c) => c.trim()).includes(EDITOR_WHEN), `${item.command}: ${when}`);
+    }
+  }
+  const palette = manifest.contributes.menus.commandPalette.map((i: { command: string }) => i.command).sort();
+  assert.deepEqual(palette, editorCommands);
+});
+
+test('the descriptions no longer say Python only', () => {
+  assert.doesNotMatch(manifest.description, /Python (functions|code|only)/);
+  for (const name of ['JavaScript', 'TypeScript', 'Go', 'Rust', 'Java', 'C++', 'C#', 'Ruby', 'PHP']) {
+    assert.ok(manifest.description.includes(name), `${name} in "${manifest.description}"`);
+  }
+  const readme = readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
+  assert.doesNotMatch(readme, /every Python\s+function/);
 });
