@@ -1,8 +1,11 @@
--- Gloss for Neovim (0.7+): starts `gloss serve` beside your Python language server.
+-- Gloss for Neovim (0.7+): starts `gloss serve` beside your language server.
 --
 --   require('gloss').setup({
 --     cmd = { 'gloss', 'serve' },   -- how to start the server
---     filetypes = { 'python' },      -- buffers that get a Gloss client
+--     filetypes = M.FILETYPES,       -- buffers that get a Gloss client: every
+--                                    -- language Gloss indexes (python, javascript,
+--                                    -- javascriptreact, typescript, typescriptreact,
+--                                    -- go, rust, java, c, cpp, cs, ruby, php)
 --     settings = nil,                -- the structure of gloss.toml; sent as
 --                                    -- initializationOptions = { gloss = settings }
 --                                    -- and it wins over the workspace's gloss.toml
@@ -42,9 +45,21 @@ local NAME = 'gloss'
 local HAS_START = vim.lsp.start ~= nil -- 0.8+
 local METHOD_CALLS = vim.fn.has('nvim-0.11') == 1 -- client:request() rather than client.request()
 
+--- The Neovim filetypes of the languages Gloss indexes. A buffer needs a Gloss client
+--- for Gloss's hovers, and also for Gloss's results in `vim.lsp.buf.workspace_symbol`,
+--- which asks only the clients attached to the current buffer.
+M.FILETYPES = {
+  'python',
+  'javascript', 'javascriptreact',
+  'typescript', 'typescriptreact',
+  'go', 'rust', 'java',
+  'c', 'cpp', 'cs',
+  'ruby', 'php',
+}
+
 local defaults = {
   cmd = { 'gloss', 'serve' },
-  filetypes = { 'python' },
+  filetypes = M.FILETYPES,
   settings = nil,
   root_markers = { 'gloss.toml', { 'pyproject.toml', '.git' } },
   root_dir = nil,
@@ -432,6 +447,17 @@ function M.setup(opts)
   end
 
   local group = api.nvim_create_augroup('gloss', { clear = true })
+  -- Neovim 0.7 gives .mts and .cts files no filetype (0.8+ says typescript).
+  api.nvim_create_autocmd({ 'BufNewFile', 'BufRead' }, {
+    group = group,
+    pattern = { '*.mts', '*.cts' },
+    callback = function(args)
+      if vim.bo[args.buf].filetype == '' then
+        vim.bo[args.buf].filetype = 'typescript'
+      end
+    end,
+    desc = 'Gloss: TypeScript modules are typescript',
+  })
   api.nvim_create_autocmd('FileType', {
     group = group,
     pattern = M.config.filetypes,
