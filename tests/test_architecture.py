@@ -3,7 +3,8 @@
 Layers, highest first: drivers (`server`: the LSP server and the CLI) >
 orchestration (`enrich_core.run`, `enrich_core.present`) > stages
 (`enrich_core.source`, `enrich_core.llm`, `enrich_core.store`) > records
-(`enrich_core.records`, `enrich_core.config`). A module imports its own
+(`enrich_core.records`, `enrich_core.config`, and the language table
+`enrich_core.source.languages`). A module imports its own
 unit or a lower layer; units of one layer do not import each other, so the
 store never imports the LLM layer. Each outside library with a job belongs to
 the one unit that does that job: pygls and lsprotocol to the LSP server,
@@ -36,6 +37,9 @@ UNITS: dict[str, int] = {
     "enrich_core.store": 1,
     "enrich_core.records": 0,
     "enrich_core.config": 0,
+    # The language table is data every stage reads (prompts name the language,
+    # hovers fence code with it); it sits in source/ beside its query files.
+    "enrich_core.source.languages": 0,
 }
 LAYER_NAMES = {3: "driver", 2: "orchestration", 1: "stage", 0: "records"}
 

@@ -11,7 +11,7 @@ SPAN = SpanRecord(
     path="a.py", name="f", qualname="f", kind=SpanKind.FUNCTION, container=None,
     start_line=0, start_col=0, end_line=3, end_col=0, name_line=0, name_col=4,
     name_end_col=5, header_end_line=0, signature="def f(x)", docstring="Do it.\n\nMore.",
-    content_hash="h", prev_hash=None,
+    content_hash="h", language="python", prev_hash=None,
 )  # fmt: skip
 
 

@@ -1,4 +1,4 @@
-"""What a span is: one function, method or class, located, named and hashed.
+"""What a span is: one function, method, class or kin, located, named and hashed.
 
 The source stage cuts `Span`s (with their text) from files; the store keeps
 `SpanRecord`s (the same fields without the text, plus the hash the span had
@@ -10,7 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-__all__ = ["SPANS_VERSION", "Span", "SpanHead", "SpanKind", "SpanRecord", "first_line"]
+__all__ = [
+    "OUTLINED_KINDS",
+    "SPANS_VERSION",
+    "Span",
+    "SpanHead",
+    "SpanKind",
+    "SpanRecord",
+    "first_line",
+]
 
 # How files are cut into spans and hashed. Bump it when a change gives spans of
 # unchanged files other texts or hashes: stores made before then re-parse every
@@ -25,13 +33,35 @@ class SpanKind(StrEnum):
     METHOD = "method"
     ASYNC_METHOD = "async_method"
     CLASS = "class"
+    INTERFACE = "interface"
+    STRUCT = "struct"
+    ENUM = "enum"
+    TRAIT = "trait"
+    MODULE = "module"
+
+
+# Types and their kin: their text is an outline with member bodies cut to `...`,
+# since each member has a span and a gloss of its own.
+OUTLINED_KINDS: frozenset[SpanKind] = frozenset(
+    {
+        SpanKind.CLASS,
+        SpanKind.INTERFACE,
+        SpanKind.STRUCT,
+        SpanKind.ENUM,
+        SpanKind.TRAIT,
+        SpanKind.MODULE,
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
 class SpanHead:
     """One definition without its text: what the store keeps and reads back.
 
-    Lines are 0-based; columns count UTF-16 code units, as LSP does."""
+    Lines are 0-based; columns count UTF-16 code units, as LSP does. The
+    docstring is the language's documentation of the definition: Python's
+    docstring, or the doc comment above it (JSDoc, `///`, Go's `//` block...)
+    with the comment markers removed."""
 
     path: str
     name: str
@@ -49,6 +79,8 @@ class SpanHead:
     signature: str
     docstring: str | None
     content_hash: str
+    # The language row's name (`python`, `go`, `tsx`, ...): see source/languages.
+    language: str
 
     @property
     def docstring_first_line(self) -> str | None:
@@ -60,6 +92,9 @@ class Span(SpanHead):
     """A definition as cut from source, with its text: what a model is shown."""
 
     text: str
+    # The parameter names read from its header; None where they cannot be known
+    # (a type, or a language whose query names no parameters).
+    parameters: frozenset[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,14 +1,17 @@
-"""Cut Python source into spans: every function, method and class, at any depth.
+"""Cut source into spans: every function, method, class and kin, in any language.
 
 A span is the unit Gloss enriches, caches and shows: its exact LSP range (UTF-16
-columns), its qualified name, a one-line signature, its docstring, its text and
-a content hash that decides whether an existing gloss is still valid.
+columns), its qualified name, a one-line signature, its documentation, its text
+and a content hash that decides whether an existing gloss is still valid.
 
-The spans come from tree-sitter, so a file with a syntax error still yields
-every definition the parser can recover, with exact ranges.
+One extractor serves every language: what a definition is in each is a
+tree-sitter query and a row of `source.languages`, and this module only turns
+the query's captures into spans. tree-sitter recovers from syntax errors, so a
+file that does not parse still yields every definition the parser can find,
+with exact ranges.
 
-This module must never guess: no regex parsing of Python, no invented names or
-docstrings, and no I/O. It gets a path and a string and returns plain records.
+This module must never guess: no regexes over code, no invented names or
+docs, and no I/O. It gets a path and a string and returns plain records.
 """
 
 from __future__ import annotations
@@ -16,149 +19,280 @@ from __future__ import annotations
 import hashlib
 import re
 import textwrap
-from collections.abc import Iterator
+from dataclasses import dataclass
 
-import tree_sitter_python
-from tree_sitter import Language, Node, Parser
+from tree_sitter import Node, QueryCursor
 
-from enrich_core.records.span import Span, SpanKind
+from enrich_core.records.span import OUTLINED_KINDS, Span, SpanKind
+from enrich_core.source import grammars
 from enrich_core.source import tree_text as syntax
+from enrich_core.source.doc_comments import doc_comment
+from enrich_core.source.languages import DocStyle, LanguageSpec, language_for_path
 from enrich_core.source.tree_text import Positions
 
 __all__ = ["extract_spans"]
 
-
-# The Language wraps an immutable, static grammar table, so one is shared by all
-# callers. Parsers are not thread-safe, but creating one costs well under a
-# microsecond (measured against tens of microseconds for even a tiny parse), so
-# extract_spans makes its own and can be called from any number of threads.
-_LANGUAGE = Language(tree_sitter_python.language())
-
-_DEFINITIONS = frozenset({"function_definition", "class_definition"})
-# Nodes a definition can be, or be nested in: statements with blocks, and the
-# ERROR nodes of a file that does not parse (definitions inside are recovered).
-_MAY_HOLD_DEFINITIONS = _DEFINITIONS | frozenset(
-    {
-        "module",
-        "block",
-        "decorated_definition",
-        "if_statement",
-        "elif_clause",
-        "else_clause",
-        "for_statement",
-        "while_statement",
-        "try_statement",
-        "except_clause",
-        "except_group_clause",
-        "finally_clause",
-        "with_statement",
-        "match_statement",
-        "case_clause",
-        "ERROR",
-    }
-)
 _NON_SPACE = re.compile(r"\S")
-_HASH_PREFIX = b"python\0"
+# Where no body is found (a Rust trait's `fn f();`, a Go `type A int`), the whole
+# node is the header; past this many characters the signature is cut, marked `…`.
+_HEADERLESS_SIGNATURE_CHARS = 300
+
+_KINDS: dict[str, SpanKind] = {
+    "function": SpanKind.FUNCTION,
+    "method": SpanKind.METHOD,
+    "class": SpanKind.CLASS,
+    "interface": SpanKind.INTERFACE,
+    "struct": SpanKind.STRUCT,
+    "enum": SpanKind.ENUM,
+    "trait": SpanKind.TRAIT,
+    "module": SpanKind.MODULE,
+}
+_FUNCTION_KINDS = frozenset({SpanKind.FUNCTION, SpanKind.METHOD})
+_CALLABLE_KINDS = _FUNCTION_KINDS | {SpanKind.ASYNC_FUNCTION, SpanKind.ASYNC_METHOD}
 
 
-def extract_spans(path: str, source: str) -> list[Span]:
+@dataclass(slots=True)
+class _Definition:
+    """One capture of `@definition.*` or `@scope.*`, before it becomes a span."""
+
+    node: Node
+    name: Node
+    capture: str  # "function", "class", ... or "scope.type" / "scope.namespace"
+    pattern: int
+    explicit_container: tuple[str, ...]
+    qualname: str = ""
+    container: str | None = None
+    kind: SpanKind | None = None  # None for scopes, which are not spans
+    parent: _Definition | None = None
+
+    @property
+    def is_scope(self) -> bool:
+        return self.capture.startswith("scope.")
+
+    @property
+    def holds_methods(self) -> bool:
+        """Whether a function directly inside is a method."""
+        return self.capture == "scope.type" or (self.kind in OUTLINED_KINDS)
+
+
+def extract_spans(path: str, source: str, spec: LanguageSpec | None = None) -> list[Span]:
     """Return the spans of ``source`` in source order (a class before its methods).
 
-    ``path`` is stored on each span as given (a workspace-relative POSIX path).
+    ``path`` is stored on each span as given (a workspace-relative POSIX path);
+    its suffix picks the language unless ``spec`` is given. A path of no known
+    language has no spans.
     """
+    spec = spec or language_for_path(path)
+    if spec is None:
+        return []
     # surrogatepass: editor buffers can carry lone surrogates; they must not make
     # the whole file unparsable, and decoding back restores them unchanged.
     data = source.encode("utf-8", "surrogatepass")
-    tree = Parser(_LANGUAGE).parse(data)
+    tree = grammars.parser(spec).parse(data)
     positions = Positions(data)
+    definitions, parameters = _captures(spec, tree.root_node, data)
+    _nest(spec, definitions, data)
     spans: list[Span] = []
-    for node, container, in_class in _definitions(tree.root_node):
-        span = _make_span(path, data, positions, node, container, in_class)
-        if span is not None:
-            spans.append(span)
+    for index, definition in enumerate(definitions):
+        if definition.kind is None:
+            continue
+        members = _members(definitions, index) if definition.kind in OUTLINED_KINDS else []
+        spans.append(_make_span(spec, path, data, positions, definition, members, parameters))
     return spans
 
 
-def _definitions(root: Node) -> Iterator[tuple[Node, str | None, bool]]:
-    """Yield (definition node, container qualname, directly in a class) in pre-order.
+def _captures(
+    spec: LanguageSpec, root: Node, data: bytes
+) -> tuple[list[_Definition], list[Node] | None]:
+    """The definitions (source order, each node once) and the parameter names captured.
 
-    Iterative, because deeply nested code (or a pathological generated file)
-    must not hit Python's recursion limit.
+    When one node matches several definition patterns, the first pattern in the
+    query file wins. Parameters are None when the query names none: then they
+    cannot be known, which is not the same as a function without parameters.
     """
-    stack: list[tuple[Node, str | None, bool]] = [(root, None, False)]
-    while stack:
-        node, container, in_class = stack.pop()
-        child_container, child_in_class = container, in_class
-        if node.type in _DEFINITIONS:
-            name = _name_text(node)
-            if name is not None:
-                yield node, container, in_class
-                child_container = f"{container}.{name}" if container else name
-                child_in_class = node.type == "class_definition"
-        # Control-flow blocks (if/try/with/...) are not scopes, so they pass the
-        # container through unchanged: a def under `if` in a class body is a method.
-        # Only statement containers are entered: expressions, the bulk of a
-        # tree's nodes, cannot hold a definition.
-        stack.extend(
-            (child, child_container, child_in_class)
-            for child in reversed(node.children)
-            if child.type in _MAY_HOLD_DEFINITIONS
-        )
+    query = grammars.query(spec)
+    chosen: dict[int, _Definition] = {}
+    parameters: list[Node] = []
+    for pattern, captures in QueryCursor(query).matches(root):
+        if "parameter" in captures:
+            parameters.extend(captures["parameter"])
+            continue
+        names = captures.get("name")
+        if not names or _is_empty(names[0]):
+            continue
+        for capture, nodes in captures.items():
+            if not capture.startswith(("definition.", "scope.")):
+                continue
+            node = nodes[0]
+            known = chosen.get(node.id)
+            if known is not None and known.pattern <= pattern:
+                continue
+            containers = tuple(syntax.decode(_text(c, data)) for c in captures.get("container", ()))
+            chosen[node.id] = _Definition(
+                node=node,
+                name=names[0],
+                capture=capture.removeprefix("definition."),
+                pattern=pattern,
+                explicit_container=containers,
+            )
+    definitions = sorted(chosen.values(), key=lambda d: (d.node.start_byte, -d.node.end_byte))
+    has_parameters = any(query.capture_name(i) == "parameter" for i in range(query.capture_count))
+    parameters.sort(key=lambda n: n.start_byte)
+    return definitions, parameters if has_parameters else None
 
 
-def _name_text(node: Node) -> str | None:
-    name = node.child_by_field_name("name")
+def _is_empty(name: Node) -> bool:
     # A MISSING name is a zero-width node tree-sitter inserted during recovery.
-    if name is None or name.is_missing or name.start_byte == name.end_byte:
-        return None
-    text = name.text
-    return syntax.decode(text) if text is not None else None
+    return name.is_missing or name.start_byte == name.end_byte
+
+
+def _text(node: Node, data: bytes) -> bytes:
+    return data[node.start_byte : node.end_byte]
+
+
+def _nest(spec: LanguageSpec, definitions: list[_Definition], data: bytes) -> None:
+    """Give each definition its parent, container, qualified name and kind.
+
+    Definitions come sorted by start, outer before inner, so a stack of the
+    definitions still open is each one's ancestry. Control-flow blocks are not
+    scopes: a def under `if` in a class body is a method.
+    """
+    open_stack: list[_Definition] = []
+    for definition in definitions:
+        node = definition.node
+        while open_stack and open_stack[-1].node.end_byte <= node.start_byte:
+            open_stack.pop()
+        parent = open_stack[-1] if open_stack else None
+        definition.parent = parent
+        outer = [parent.qualname] if parent is not None else []
+        container = spec.separator.join([*outer, *definition.explicit_container]) or None
+        name = syntax.decode(_text(definition.name, data))
+        definition.container = container
+        definition.qualname = f"{container}{spec.separator}{name}" if container else name
+        if not definition.is_scope:
+            kind = _KINDS[definition.capture]
+            if kind is SpanKind.FUNCTION and (
+                definition.explicit_container or (parent is not None and parent.holds_methods)
+            ):
+                kind = SpanKind.METHOD
+            if kind in _FUNCTION_KINDS and _is_async(node, data):
+                kind = SpanKind.ASYNC_METHOD if kind is SpanKind.METHOD else SpanKind.ASYNC_FUNCTION
+            definition.kind = kind
+        open_stack.append(definition)
+
+
+def _is_async(node: Node, data: bytes) -> bool:
+    for child in node.children:
+        if child.type == "async":
+            return True
+        # Rust's `function_modifiers`, C#'s `modifier`: a keyword among others.
+        if "modifier" in child.type and b"async" in _text(child, data).split():
+            return True
+    return False
+
+
+def _members(definitions: list[_Definition], index: int) -> list[_Definition]:
+    """The functions of a type whose bodies its outline cuts: those inside it that
+    are not inside another function (whose body is cut already), nested types' too."""
+    owner = definitions[index]
+    members: list[_Definition] = []
+    for definition in definitions[index + 1 :]:
+        if definition.node.start_byte >= owner.node.end_byte:
+            break
+        if definition.kind not in _CALLABLE_KINDS:
+            continue
+        ancestor = definition.parent
+        while (
+            ancestor is not None and ancestor is not owner and ancestor.kind not in _CALLABLE_KINDS
+        ):
+            ancestor = ancestor.parent
+        if ancestor is owner:
+            members.append(definition)
+    return members
+
+
+def _outer(spec: LanguageSpec, node: Node) -> tuple[Node, Node]:
+    """(the node the span starts at, the node its signature starts at).
+
+    A wrapper (decorators, `export`, `template <...>`) belongs to the definition
+    unless it holds others like it (`const a = () => 1, b = ...`, Go's
+    `type ( A int; B struct{...} )`).
+    """
+    outer = signature_start = node
+    parent = node.parent
+    while parent is not None and parent.type in spec.wrappers:
+        if any(c.type == outer.type and c.id != outer.id for c in parent.named_children):
+            break
+        outer = parent
+        if spec.wrappers[parent.type]:
+            signature_start = parent
+        parent = parent.parent
+    return outer, signature_start
+
+
+def _body(node: Node) -> Node | None:
+    """The definition's body: its `body` field, or that of the function it holds
+    (`const f = () => {...}`: the declarator's value)."""
+    body = node.child_by_field_name("body")
+    if body is not None:
+        return body
+    for field_name in ("value", "declarator", "type"):
+        child = node.child_by_field_name(field_name)
+        if child is not None:
+            inner = child.child_by_field_name("body")
+            if inner is not None:
+                return inner
+    return None
 
 
 def _make_span(
+    spec: LanguageSpec,
     path: str,
     data: bytes,
     positions: Positions,
-    node: Node,
-    container: str | None,
-    in_class: bool,
-) -> Span | None:
-    name_node = node.child_by_field_name("name")
-    name = _name_text(node)
-    if name_node is None or name is None:
-        return None
-    parent = node.parent
-    outer = parent if parent is not None and parent.type == "decorated_definition" else node
+    definition: _Definition,
+    members: list[_Definition],
+    parameters: list[Node] | None,
+) -> Span:
+    node, name_node = definition.node, definition.name
+    kind = definition.kind
+    assert kind is not None  # scopes are skipped by the caller
+    outer, signature_start = _outer(spec, node)
     start = outer.start_byte
-    end = syntax.last_code_byte(node)
-
-    if node.type == "class_definition":
-        kind = SpanKind.CLASS
-    else:
-        is_async = any(child.type == "async" for child in node.children)
-        if in_class:
-            kind = SpanKind.ASYNC_METHOD if is_async else SpanKind.METHOD
-        else:
-            kind = SpanKind.ASYNC_FUNCTION if is_async else SpanKind.FUNCTION
+    end = syntax.last_code_byte(node, spec.comments)
+    body = _body(node)
+    header_end = body.start_byte if body is not None else end
+    tokens = syntax.header_tokens(signature_start, header_end, spec.comments)
+    if body is None:
+        # A type with no body field (Go's `type Store struct {...}`): up to its brace.
+        brace = next((i for i, t in enumerate(tokens) if t.type == "{"), None)
+        tokens = tokens[:brace] if brace is not None else tokens
+    header_end_line = positions.at(tokens[-1].start_byte)[0] if tokens else None
+    while tokens and tokens[-1].type in spec.header_trailers:
+        tokens = tokens[:-1]  # Python's ':', a prototype's ';': not the signature
+    signature = syntax.join_tokens(tokens, data)
+    if body is None and len(signature) > _HEADERLESS_SIGNATURE_CHARS:
+        signature = signature[:_HEADERLESS_SIGNATURE_CHARS].rstrip() + "…"
 
     start_line, start_col = positions.at(start)
     end_line, end_col = positions.at(end)
     name_line, name_col = positions.at(name_node.start_byte)
     _, name_end_col = positions.at(name_node.end_byte)
-    colon = syntax.header_colon(node)
-    header_end_line = positions.at(colon.start_byte)[0] if colon is not None else name_line
-
-    if kind is SpanKind.CLASS:
-        text = _class_outline(node, data, positions, start, end)
+    if kind in OUTLINED_KINDS:
+        text = _outline(spec, data, positions, members, start, end)
     else:
         text = syntax.decode(data[start:end])
+    if spec.doc is DocStyle.DOCSTRING:
+        docstring = syntax.docstring(node, data)
+    else:
+        docstring = doc_comment(spec, outer, data, positions)
     indent = syntax.decode(data[positions.line_start(start) : start])
     return Span(
         path=path,
-        name=name,
-        qualname=f"{container}.{name}" if container else name,
+        name=syntax.decode(_text(name_node, data)),
+        qualname=definition.qualname,
         kind=kind,
-        container=container,
+        container=definition.container,
         start_line=start_line,
         start_col=start_col,
         end_line=end_line,
@@ -166,35 +300,57 @@ def _make_span(
         name_line=name_line,
         name_col=name_col,
         name_end_col=name_end_col,
-        header_end_line=header_end_line,
-        signature=syntax.signature(node, data),
-        docstring=syntax.docstring(node, data),
+        header_end_line=name_line if header_end_line is None else header_end_line,
+        signature=signature,
+        docstring=docstring,
+        content_hash=_content_hash(spec, indent, text),
+        language=spec.name,
         text=text,
-        content_hash=_content_hash(indent, text),
+        parameters=_parameter_names(kind, node, header_end, parameters, data),
     )
 
 
-def _class_outline(node: Node, data: bytes, positions: Positions, start: int, end: int) -> str:
-    """A class's code with each method's body cut to its docstring and `...`.
+def _parameter_names(
+    kind: SpanKind, node: Node, header_end: int, parameters: list[Node] | None, data: bytes
+) -> frozenset[str] | None:
+    """The parameters captured in a function's header (before its body)."""
+    if parameters is None or kind not in _CALLABLE_KINDS:
+        return None
+    return frozenset(
+        syntax.decode(_text(p, data))
+        for p in parameters
+        if node.start_byte <= p.start_byte < header_end
+    )
 
-    Methods are spans of their own with glosses of their own; what a class's
-    gloss says comes from its header, docstring, attributes and method
-    signatures. So its text (what the model reads, and what its hash covers)
-    leaves the bodies out: editing a method body re-glosses that method, not
-    its class as well, and a large class fits a small model's context whole.
+
+def _outline(
+    spec: LanguageSpec,
+    data: bytes,
+    positions: Positions,
+    members: list[_Definition],
+    start: int,
+    end: int,
+) -> str:
+    """A type's code with each method's body cut to `...` (Python keeps the docstring).
+
+    Methods are spans of their own with glosses of their own; what a type's
+    gloss says comes from its header, docs, fields and method signatures. So its
+    text (what the model reads, and what its hash covers) leaves the bodies out:
+    editing a method body re-glosses that method, not its type as well, and a
+    large type fits a small model's context whole.
     """
     cuts: list[tuple[int, int, bytes]] = []
-    stack = [c for c in node.children if c.type in _MAY_HOLD_DEFINITIONS]
-    while stack:
-        child = stack.pop()
-        if child.type == "function_definition":
-            body = child.child_by_field_name("body")
-            cut = _body_cut(body, data, positions) if body is not None else None
-            if cut is not None:
-                cuts.append(cut)
-            continue  # what is inside a method's body is not part of the outline
-        stack.extend(c for c in child.children if c.type in _MAY_HOLD_DEFINITIONS)
-    # Bodies never nest here (none is entered), so the cuts are disjoint.
+    for member in members:
+        body = _body(member.node)
+        if body is None:
+            continue
+        if spec.doc is DocStyle.DOCSTRING:
+            cut = syntax.docstring_body_cut(body, data, positions)
+        else:
+            cut = _braced_body_cut(body, data, spec)
+        if cut is not None:
+            cuts.append(cut)
+    # No member is inside another's body (see _members), so the cuts are disjoint.
     out = bytearray()
     pos = start
     for cut_start, cut_end, replacement in sorted(cuts):
@@ -204,43 +360,31 @@ def _class_outline(node: Node, data: bytes, positions: Positions, start: int, en
     return syntax.decode(bytes(out))
 
 
-def _body_cut(body: Node, data: bytes, positions: Positions) -> tuple[int, int, bytes] | None:
-    """(start, end, replacement) that cuts a function body down to its docstring and `...`;
-    None when there is nothing to cut."""
-    statements = [c for c in body.named_children if c.type != "comment"]
-    if not statements:
+def _braced_body_cut(body: Node, data: bytes, spec: LanguageSpec) -> tuple[int, int, bytes] | None:
+    """A `{ ... }` block becomes `{ ... }`; a body without braces (Ruby's, an arrow
+    function's expression) becomes `...`. An empty body is left as it is."""
+    if not any(c.type not in spec.comments for c in body.named_children) and body.child_count:
         return None
-    first = statements[0]
-    has_docstring = (
-        first.type == "expression_statement"
-        and first.named_child_count == 1
-        and first.named_children[0].type in ("string", "concatenated_string")
-    )
-    if has_docstring:
-        if len(statements) == 1:
-            return None
-        indent = data[positions.line_start(first.start_byte) : first.start_byte]
-        same_line = indent.strip() != b""  # `def f(): "doc"; return 1`
-        separator = b"; " if same_line else b"\n" + indent
-        return first.end_byte, body.end_byte, separator + b"..."
-    if len(statements) == 1 and data[first.start_byte : first.end_byte] == b"...":
-        return None
-    # To the block's end: comments tree-sitter attaches after its last statement go too.
-    return first.start_byte, body.end_byte, b"..."
+    text = _text(body, data)
+    if text.startswith(b"{") and text.endswith(b"}"):
+        return body.start_byte, body.end_byte, b"{ ... }"
+    return body.start_byte, body.end_byte, b"..."
 
 
-def _content_hash(indent: str, text: str) -> str:
+def _content_hash(spec: LanguageSpec, indent: str, text: str) -> str:
     """sha256 of the span's code with its common indentation removed.
 
     The first line's indentation is restored before dedenting so the span
     dedents as a block: a method moved to module level (or a module-level
     function re-indented) keeps its hash, any other edit changes it. Line
     endings are normalised so that a checkout with CRLF endings does not make
-    every span look changed.
+    every span look changed. The language's name comes first, so the same text
+    in two languages (`f() {}` is C and C++) never shares a gloss.
     """
     # Anything but whitespace before the span on its first line (`x = 1; def f()`)
     # counts as indentation of the same width.
     prefix = _NON_SPACE.sub(" ", indent)
     normalised = syntax.normalise_newlines(prefix + text)
     dedented = textwrap.dedent(normalised)
-    return hashlib.sha256(_HASH_PREFIX + dedented.encode("utf-8", "surrogatepass")).hexdigest()
+    tag = spec.name.encode() + b"\0"
+    return hashlib.sha256(tag + dedented.encode("utf-8", "surrogatepass")).hexdigest()

@@ -12,19 +12,19 @@ import inspect
 import re
 import unicodedata
 from bisect import bisect_right
-from collections.abc import Iterator
 
 from tree_sitter import Node
 
-# Extras that may sit between header tokens but are not part of a signature.
-_SIGNATURE_SKIP = frozenset({"comment", "line_continuation"})
+_COMMENTS = frozenset({"comment"})
+# Layout that may sit between header tokens but is not part of a signature.
+_LAYOUT = frozenset({"line_continuation"})
 _OPENERS = frozenset({"(", "[", "{"})
 _CLOSERS = frozenset({")", "]", "}"})
 _LINE_BREAK = re.compile(rb"\r\n|\r|\n")
 _NEWLINES = re.compile(r"\r\n|\r")
 
 
-def last_code_byte(node: Node) -> int:
+def last_code_byte(node: Node, comments: frozenset[str] = _COMMENTS) -> int:
     """End of the last token of ``node`` that is not a comment.
 
     tree-sitter attaches comments that follow the last statement to the block;
@@ -33,35 +33,42 @@ def last_code_byte(node: Node) -> int:
     current = node
     while True:
         code_children = [
-            c for c in current.children if c.type != "comment" and c.start_byte != c.end_byte
+            c for c in current.children if c.type not in comments and c.start_byte != c.end_byte
         ]
         if not code_children:
             return current.end_byte
         current = code_children[-1]
 
 
-def header_colon(node: Node) -> Node | None:
-    for child in node.children:
-        if child.type == ":":
-            return child
-        if child.type == "block":
-            break
-    return None
+def header_tokens(node: Node, end_byte: int, comments: frozenset[str]) -> list[Node]:
+    """The tokens of ``node`` that start before ``end_byte`` (where its body begins),
+    without comments, zero-width tokens or a trailing comma before a closing bracket."""
+    skip = comments | _LAYOUT
+    tokens: list[Node] = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if current.start_byte >= end_byte:
+            continue
+        if current.type in skip or current.start_byte == current.end_byte:
+            continue
+        # A string is one token: its inner spacing is its value, not layout.
+        if "string" in current.type or current.child_count == 0:
+            if current.type == "," and _is_trailing_comma(current, skip):
+                continue
+            tokens.append(current)
+            continue
+        stack.extend(reversed(current.children))
+    return tokens
 
 
-def signature(node: Node, data: bytes) -> str:
-    """The def/class header as one line, without decorators, comments or the ':'.
+def join_tokens(tokens: list[Node], data: bytes) -> str:
+    """A header as one line.
 
     Tokens are re-joined: whitespace between two tokens becomes one space, and
     none is kept just inside brackets, so a header wrapped over several lines
-    reads like the one-line version. A trailing comma before a closing bracket
-    (left by formatters on wrapped headers) is dropped.
+    reads like the one-line version.
     """
-    tokens: list[Node] = []
-    for child in node.children:
-        if child.type in (":", "block"):
-            break
-        tokens.extend(_signature_tokens(child))
     parts: list[str] = []
     previous: Node | None = None
     previous_text = ""
@@ -82,24 +89,10 @@ def signature(node: Node, data: bytes) -> str:
     return "".join(parts)
 
 
-def _signature_tokens(node: Node) -> Iterator[Node]:
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        if current.type in _SIGNATURE_SKIP or current.start_byte == current.end_byte:
-            continue
-        # A string is one token: its inner spacing is its value, not layout.
-        if current.type == "string" or current.child_count == 0:
-            if current.type == "," and _is_trailing_comma(current):
-                continue
-            yield current
-            continue
-        stack.extend(reversed(current.children))
-
-
-def _is_trailing_comma(comma: Node) -> bool:
+def _is_trailing_comma(comma: Node, skip: frozenset[str]) -> bool:
+    """A comma formatters leave before the closing bracket of a wrapped header."""
     following = comma.next_sibling
-    while following is not None and following.type in _SIGNATURE_SKIP:
+    while following is not None and following.type in skip:
         following = following.next_sibling
     return following is not None and following.type in _CLOSERS
 
@@ -134,6 +127,33 @@ def docstring(node: Node, data: bytes) -> str | None:
             return None
         values.append(value)
     return inspect.cleandoc("".join(values))
+
+
+def docstring_body_cut(
+    body: Node, data: bytes, positions: Positions
+) -> tuple[int, int, bytes] | None:
+    """(start, end, replacement) that cuts a Python function body down to its
+    docstring and `...`; None when there is nothing to cut."""
+    statements = [c for c in body.named_children if c.type != "comment"]
+    if not statements:
+        return None
+    first = statements[0]
+    has_docstring = (
+        first.type == "expression_statement"
+        and first.named_child_count == 1
+        and first.named_children[0].type in ("string", "concatenated_string")
+    )
+    if has_docstring:
+        if len(statements) == 1:
+            return None
+        indent = data[positions.line_start(first.start_byte) : first.start_byte]
+        same_line = indent.strip() != b""  # `def f(): "doc"; return 1`
+        separator = b"; " if same_line else b"\n" + indent
+        return first.end_byte, body.end_byte, separator + b"..."
+    if len(statements) == 1 and data[first.start_byte : first.end_byte] == b"...":
+        return None
+    # To the block's end: comments tree-sitter attaches after its last statement go too.
+    return first.start_byte, body.end_byte, b"..."
 
 
 def _string_value(node: Node, data: bytes) -> str | None:

@@ -22,6 +22,8 @@ SCHEMA_VERSION = 2
 # Gloss gains them on open (ALTER TABLE ADD COLUMN), and nothing is re-glossed.
 ADDED_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
     "glosses": (("first_tier", "TEXT"), ("route", "TEXT"), ("trimmed", "TEXT")),
+    # Every span before there were other languages was Python's.
+    "spans": (("language", "TEXT NOT NULL DEFAULT 'python'"),),
 }
 
 # The two FTS5 indexes are external-content tables kept in step by the writer
@@ -53,7 +55,8 @@ CREATE TABLE IF NOT EXISTS spans (
     docstring TEXT,
     content_hash TEXT NOT NULL,
     prev_hash TEXT,
-    name_lower TEXT NOT NULL
+    name_lower TEXT NOT NULL,
+    language TEXT NOT NULL DEFAULT 'python'
 );
 CREATE INDEX IF NOT EXISTS spans_by_path ON spans (path, start_line);
 CREATE INDEX IF NOT EXISTS spans_by_name ON spans (name_lower);

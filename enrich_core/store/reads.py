@@ -27,7 +27,7 @@ from enrich_core.store.db import connect
 SPAN_COLUMNS = (
     "path, name, qualname, kind, container, start_line, start_col, end_line, end_col, "
     "name_line, name_col, name_end_col, header_end_line, signature, docstring, "
-    "content_hash, prev_hash"
+    "content_hash, language, prev_hash"
 )
 
 

@@ -84,13 +84,14 @@ class ReplaceFile:
                     s.start_line, s.start_col, s.end_line, s.end_col,
                     s.name_line, s.name_col, s.name_end_col, s.header_end_line,
                     s.signature, s.docstring, s.content_hash, prev, s.name.lower(),
+                    s.language,
                 )
             )  # fmt: skip
         conn.executemany(
             "INSERT INTO spans (path, name, qualname, kind, container, start_line, start_col, "
             "end_line, end_col, name_line, name_col, name_end_col, header_end_line, signature, "
-            "docstring, content_hash, prev_hash, name_lower) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "docstring, content_hash, prev_hash, name_lower, language) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             rows,
         )
         conn.execute(

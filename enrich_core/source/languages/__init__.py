@@ -1,0 +1,216 @@
+"""The languages Gloss cuts into spans: one row of data each, and its query file.
+
+What a definition is in a language is not code but data: a tree-sitter query
+(`queries/<name>.scm`, captures described in `queries/README.md`) and the row
+below, which says where the grammar comes from, how the language writes doc
+comments, and which nodes wrap a definition. One extractor (`source.spans`)
+turns the captures of any row into spans. Adding a language is a grammar
+dependency in pyproject.toml, a query file, a row, and a sample test.
+
+This module is plain data that every stage reads (the prompt names the
+language, the hover fences code with it, the status counts by it), so it
+imports nothing: `source.grammars` loads the grammars and queries it names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import PurePosixPath
+
+__all__ = [
+    "LANGUAGES",
+    "SOURCE_SUFFIXES",
+    "DocStyle",
+    "LanguageSpec",
+    "language_for_path",
+    "language_named",
+]
+
+
+class DocStyle(Enum):
+    """Where a definition's documentation is written, and how it is marked."""
+
+    # The first statement of the body, a string literal (Python's __doc__).
+    DOCSTRING = "docstring"
+    # A `/** ... */` block right above (JSDoc, Javadoc, PHPDoc).
+    STAR_BLOCK = "star_block"
+    # `///` lines or a `/** */` block right above (rustdoc, Doxygen).
+    SLASH_OR_STAR = "slash_or_star"
+    # `///` lines holding XML (C#): the text of its elements.
+    XML_SLASH = "xml_slash"
+    # Any comment lines right above, no blank line between (Go, C, C++, Ruby).
+    ANY_ABOVE = "any_above"
+
+
+@dataclass(frozen=True, slots=True)
+class LanguageSpec:
+    """One language: its grammar, its query and how its syntax is read."""
+
+    # Stored on every span, counted in `gloss status`, fence tag in hovers.
+    name: str
+    # Named in prompts.
+    title: str
+    suffixes: tuple[str, ...]
+    # (module, function) giving the grammar pointer, e.g. ("tree_sitter_go", "language").
+    grammar: tuple[str, str]
+    # Query files in queries/, concatenated (TypeScript stacks JavaScript's under its own).
+    queries: tuple[str, ...]
+    doc: DocStyle
+    # Joins a container and a member in qualified names: `Store.Put`, `Counter::bump`.
+    separator: str = "."
+    # Node types a definition can sit in that belong to it: decorators, `export`,
+    # `template <...>`, Go's `type`. The span starts at the outermost one; the
+    # value says whether the signature starts there too (Python's leaves the
+    # decorators out, TypeScript's keeps `export`).
+    wrappers: dict[str, bool] = field(default_factory=dict)
+    # Siblings allowed between a doc comment and its definition (Rust's attributes).
+    between_doc: frozenset[str] = frozenset()
+    # Node types of comments.
+    comments: frozenset[str] = frozenset({"comment"})
+    # Header tokens left out of the one-line signature when they end it.
+    header_trailers: frozenset[str] = frozenset({";"})
+    # Starts a line comment: marks the gap in a trimmed view of a span's code.
+    line_comment: str = "//"
+
+    @property
+    def fence(self) -> str:
+        """The Markdown code-fence tag: every name in the table is one editors know."""
+        return self.name
+
+
+# `export function f`, `export const f = () => ...`: the statement documents it.
+_ECMASCRIPT_WRAPPERS = {
+    "export_statement": True,
+    "lexical_declaration": True,
+    "variable_declaration": True,
+}
+
+LANGUAGES: tuple[LanguageSpec, ...] = (
+    LanguageSpec(
+        name="python",
+        title="Python",
+        suffixes=(".py", ".pyi"),
+        grammar=("tree_sitter_python", "language"),
+        queries=("python.scm",),
+        doc=DocStyle.DOCSTRING,
+        wrappers={"decorated_definition": False},
+        header_trailers=frozenset({":"}),
+        line_comment="#",
+    ),
+    LanguageSpec(
+        name="javascript",
+        title="JavaScript",
+        suffixes=(".js", ".mjs", ".cjs", ".jsx"),
+        grammar=("tree_sitter_javascript", "language"),
+        queries=("javascript.scm", "ecmascript.scm"),
+        doc=DocStyle.STAR_BLOCK,
+        wrappers=_ECMASCRIPT_WRAPPERS,
+    ),
+    LanguageSpec(
+        name="typescript",
+        title="TypeScript",
+        suffixes=(".ts", ".mts", ".cts"),
+        grammar=("tree_sitter_typescript", "language_typescript"),
+        queries=("typescript.scm", "ecmascript.scm"),
+        doc=DocStyle.STAR_BLOCK,
+        wrappers=_ECMASCRIPT_WRAPPERS,
+    ),
+    LanguageSpec(
+        name="tsx",
+        title="TypeScript (TSX)",
+        suffixes=(".tsx",),
+        grammar=("tree_sitter_typescript", "language_tsx"),
+        queries=("typescript.scm", "ecmascript.scm"),
+        doc=DocStyle.STAR_BLOCK,
+        wrappers=_ECMASCRIPT_WRAPPERS,
+    ),
+    LanguageSpec(
+        name="go",
+        title="Go",
+        suffixes=(".go",),
+        grammar=("tree_sitter_go", "language"),
+        queries=("go.scm",),
+        doc=DocStyle.ANY_ABOVE,
+        wrappers={"type_declaration": True},
+    ),
+    LanguageSpec(
+        name="rust",
+        title="Rust",
+        suffixes=(".rs",),
+        grammar=("tree_sitter_rust", "language"),
+        queries=("rust.scm",),
+        doc=DocStyle.SLASH_OR_STAR,
+        separator="::",
+        between_doc=frozenset({"attribute_item"}),
+        comments=frozenset({"line_comment", "block_comment"}),
+    ),
+    LanguageSpec(
+        name="java",
+        title="Java",
+        suffixes=(".java",),
+        grammar=("tree_sitter_java", "language"),
+        queries=("java.scm",),
+        doc=DocStyle.STAR_BLOCK,
+        comments=frozenset({"line_comment", "block_comment"}),
+    ),
+    LanguageSpec(
+        name="c",
+        title="C",
+        suffixes=(".c", ".h"),
+        grammar=("tree_sitter_c", "language"),
+        queries=("c.scm",),
+        doc=DocStyle.ANY_ABOVE,
+    ),
+    LanguageSpec(
+        name="cpp",
+        title="C++",
+        suffixes=(".cc", ".cpp", ".cxx", ".c++", ".hpp", ".hh", ".hxx", ".h++"),
+        grammar=("tree_sitter_cpp", "language"),
+        queries=("cpp.scm",),
+        doc=DocStyle.ANY_ABOVE,
+        separator="::",
+        wrappers={"template_declaration": True},
+    ),
+    LanguageSpec(
+        name="csharp",
+        title="C#",
+        suffixes=(".cs",),
+        grammar=("tree_sitter_c_sharp", "language"),
+        queries=("csharp.scm",),
+        doc=DocStyle.XML_SLASH,
+    ),
+    LanguageSpec(
+        name="ruby",
+        title="Ruby",
+        suffixes=(".rb",),
+        grammar=("tree_sitter_ruby", "language"),
+        queries=("ruby.scm",),
+        doc=DocStyle.ANY_ABOVE,
+        header_trailers=frozenset({";", "end"}),  # `def self.build; end`
+        line_comment="#",
+    ),
+    LanguageSpec(
+        name="php",
+        title="PHP",
+        suffixes=(".php",),
+        grammar=("tree_sitter_php", "language_php"),
+        queries=("php.scm",),
+        doc=DocStyle.STAR_BLOCK,
+    ),
+)
+
+_BY_SUFFIX: dict[str, LanguageSpec] = {s: spec for spec in LANGUAGES for s in spec.suffixes}
+_BY_NAME: dict[str, LanguageSpec] = {spec.name: spec for spec in LANGUAGES}
+
+SOURCE_SUFFIXES: frozenset[str] = frozenset(_BY_SUFFIX)
+
+
+def language_for_path(path: str) -> LanguageSpec | None:
+    """The language of a file by its suffix, case and all (`.C` is C++ by an old
+    convention, not C; such a file is left out rather than guessed)."""
+    return _BY_SUFFIX.get(PurePosixPath(path).suffix)
+
+
+def language_named(name: str) -> LanguageSpec | None:
+    return _BY_NAME.get(name)

@@ -1,0 +1,9 @@
+; JavaScript's own forms; ecmascript.scm holds the shared ones.
+; Class fields holding a function: handler = (e) => {}
+(field_definition
+  property: (_) @name
+  value: [(arrow_function) (function_expression)]) @definition.method
+
+(formal_parameters (identifier) @parameter)
+(formal_parameters (assignment_pattern left: (identifier) @parameter))
+(formal_parameters (rest_pattern (identifier) @parameter))
