@@ -22,8 +22,23 @@ from enrich_core.config import TierConfig
 # toward overestimating, which only moves a span up a tier.
 CHARS_PER_TOKEN = 3.2
 # A name followed by "(" that is not being defined: a call (or a class instantiation).
-_CALL = re.compile(r"(?<!def )(?<!class )\b([A-Za-z_]\w*)\s*\(")
-_NON_CALLS = frozenset(keyword.kwlist) | {"print"}
+# The lookbehinds are the definition keywords of the languages Gloss reads
+# (Python's def/class, JavaScript's function, Go's func, Rust's fn).
+_CALL = re.compile(r"(?<!def )(?<!class )(?<!function )(?<!func )(?<!fn )\b([A-Za-z_]\w*)\s*\(")
+# Words written like a call that are not one: Python's keywords, and the
+# C-family control keywords and operators that take parentheses.
+_NON_CALLS = frozenset(keyword.kwlist) | {
+    "print",
+    "switch",
+    "catch",
+    "foreach",
+    "elseif",
+    "sizeof",
+    "typeof",
+    "alignof",
+    "decltype",
+    "synchronized",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +88,11 @@ def _fits(tier: TierConfig, shape: SpanShape) -> str | None:
     return None
 
 
-def choose_route(tiers: Sequence[TierConfig], code: str, overhead_tokens: int) -> Route:
+def choose_route(
+    tiers: Sequence[TierConfig], code: str, overhead_tokens: int, line_comment: str = "#"
+) -> Route:
+    """The first tier the span fits, with its code whole or trimmed; `line_comment`
+    is the span's language's, so a trimmed view's gap marker is a comment in it."""
     shape = measure(code, overhead_tokens)
     skipped: list[str] = []
     for i, tier in enumerate(tiers):
@@ -89,11 +108,11 @@ def choose_route(tiers: Sequence[TierConfig], code: str, overhead_tokens: int) -
     budget = tier.context_tokens - tier.max_tokens - overhead_tokens
     if shape.prompt_tokens - overhead_tokens <= budget:
         return Route(biggest, code, None, "; ".join(skipped))
-    view, kept, total = trim(code, max(budget, 64))
+    view, kept, total = trim(code, max(budget, 64), line_comment)
     return Route(biggest, view, f"kept {kept} of {total} lines", "; ".join(skipped))
 
 
-def trim(code: str, token_budget: int) -> tuple[str, int, int]:
+def trim(code: str, token_budget: int, line_comment: str = "#") -> tuple[str, int, int]:
     """Head and tail of the code within the budget, the gap marked. (view, kept, total)."""
     lines = code.splitlines()
     total = len(lines)
@@ -119,5 +138,6 @@ def trim(code: str, token_budget: int) -> tuple[str, int, int]:
     if omitted <= 0:
         return code, total, total
     indent = " " * (len(lines[len(head)]) - len(lines[len(head)].lstrip()))
-    gap = f"{indent}# ... {omitted} lines omitted by Gloss to fit the model's context ..."
+    note = f"... {omitted} lines omitted by Gloss to fit the model's context ..."
+    gap = f"{indent}{line_comment} {note}"
     return "\n".join([*head, gap, *tail]), len(head) + len(tail), total

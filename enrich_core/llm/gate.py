@@ -11,12 +11,11 @@ The gate never edits an answer: it passes it whole or rejects it.
 
 from __future__ import annotations
 
-import ast
 import re
 
 from enrich_core.llm.outbound import SYSTEM_PROMPT
 from enrich_core.records.gloss import Gloss, GlossRejected
-from enrich_core.records.span import Span, SpanKind
+from enrich_core.records.span import OUTLINED_KINDS, Span
 
 FILLER = frozenset(
     {
@@ -47,6 +46,7 @@ _FLAT_SYSTEM_PROMPT = " ".join(SYSTEM_PROMPT.split()).lower()
 # A code line this long found verbatim in the summary means it was copied.
 _COPIED_LINE_CHARS = 30
 _NAME_LIKE_ITEM = re.compile(r"^\W*([A-Za-z_]\w*)`?\s*(?:\([^)]*\))?\s*[:—–-]")
+_WORD = re.compile(r"[A-Za-z_]\w*")
 _NOT_PARAMETERS = frozenset({"self", "cls", "returns", "return", "raises", "yields"})
 
 
@@ -71,7 +71,7 @@ def check_quality(gloss: Gloss, span: Span) -> None:
             if item.lower().strip(" .") in FILLER or _JUNK_ITEM.match(item.strip()):
                 raise GlossRejected("filler", f"{field} holds {item!r}")
     _check_not_copied(summary, span)
-    _check_inputs(gloss.inputs, parameters)
+    _check_inputs(gloss.inputs, parameters, _signature_words(span))
 
 
 def _check_not_copied(summary: str, span: Span) -> None:
@@ -90,25 +90,35 @@ def _check_not_copied(summary: str, span: Span) -> None:
 
 
 def parameter_names(span: Span) -> frozenset[str] | None:
-    """The parameters of a function span, or None when they cannot be known (classes)."""
-    if span.kind is SpanKind.CLASS:
+    """The parameters of a function span, or None when they cannot be known.
+
+    They are what the span's language query captured in the header (see
+    source/languages/queries): None for types and their kin, whose inputs are
+    not one parameter list, and for a language whose query names no
+    parameters, so the check is skipped rather than guessed."""
+    if span.kind in OUTLINED_KINDS:
         return None
-    try:
-        tree = ast.parse(span.signature.strip() + ": pass")
-    except SyntaxError:
-        return None
-    node = tree.body[0] if tree.body else None
-    if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-        return None
-    a = node.args
-    names = [p.arg for p in (*a.posonlyargs, *a.args, *a.kwonlyargs)]
-    names += [p.arg for p in (a.vararg, a.kwarg) if p is not None]
-    return frozenset(names)
+    return span.parameters
 
 
-def _check_inputs(inputs: tuple[str, ...], params: frozenset[str] | None) -> None:
+def _signature_words(span: Span) -> frozenset[str]:
+    """Words of the signature a claimed input may name without being invented.
+
+    Empty for Python, whose query captures every form a parameter can take; the
+    other languages' queries capture the common forms; a destructured JavaScript
+    parameter (`{ id, name }`) or a C function pointer's name is in the signature
+    but not captured, and a true claim about it must not read as invented."""
+    if span.language == "python":
+        return frozenset()
+    return frozenset(_WORD.findall(span.signature))
+
+
+def _check_inputs(
+    inputs: tuple[str, ...], params: frozenset[str] | None, signature_words: frozenset[str]
+) -> None:
     if params is None:
         return
+    known_words = params | signature_words
     named = []
     for item in inputs:
         m = _NAME_LIKE_ITEM.match(item.strip().lstrip("`*"))
@@ -117,7 +127,7 @@ def _check_inputs(inputs: tuple[str, ...], params: frozenset[str] | None) -> Non
     # Inputs may also be things the code reads (a file, os.environ); only items
     # written as "name: meaning" claim to be parameters. Reject when most of
     # those claims are false, so one loose item does not cost an escalation.
-    invented = [n for n in named if n not in params and n.lstrip("*") not in params]
+    invented = [n for n in named if n not in known_words and n.lstrip("*") not in known_words]
     if invented and len(invented) * 2 >= len(named):
         known = ", ".join(sorted(params)) or "none"
         raise GlossRejected(

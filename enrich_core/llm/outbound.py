@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 from enrich_core.llm.redact import Redaction, redact_secrets
 from enrich_core.records.gloss import LIST_MAX_ITEMS, SUMMARY_MAX_WORDS
-from enrich_core.records.span import Span, SpanKind
+from enrich_core.records.span import OUTLINED_KINDS, Span, SpanKind
+from enrich_core.source.languages import language_named
 
 PROMPT_VERSION = "1"
 
@@ -49,6 +50,7 @@ class OutboundSpan:
     container: str | None
     signature: str
     code: str
+    language: str  # the language table's row name: not from the code, never redacted
     redactions: int  # secrets replaced, counted per field (the signature is also in the code)
     kinds: tuple[str, ...]
 
@@ -83,6 +85,7 @@ def outbound_span(span: Span, redact: Callable[[str], Redaction] = redact_secret
         container=clean(span.container) if span.container else None,
         signature=clean(span.signature),
         code=clean(span.text),
+        language=span.language,
         redactions=count,
         kinds=tuple(sorted(kinds)),
     )
@@ -100,20 +103,32 @@ def build_prompt(span: OutboundSpan, code: str | None = None) -> Prompt:
         code = again.text
         redactions += again.count
         kinds = tuple(sorted({*kinds, *again.kinds}))
-    lines = [
-        f"Path: {span.path}",
+    spec = language_named(span.language)
+    # Python's request is the text every stored Python gloss was written from, so
+    # it stays byte for byte (PROMPT_VERSION holds): the fence names the language.
+    # Every other language is named in words as well, since a fence tag such as
+    # `c` or `cs` is easy for a small model to miss.
+    python = span.language == "python"
+    lines = [f"Path: {span.path}"]
+    if not python:
+        lines.append(f"Language: {spec.title if spec else span.language}")
+    lines += [
         f"Symbol: {span.qualname}",
         f"Kind: {span.kind.value.replace('_', ' ')}",
     ]
     if span.container:
         lines.append(f"Enclosing scope: {span.container}")
     lines.append(f"Signature: {span.signature}")
-    if span.kind is SpanKind.CLASS:
-        lines.append("Method bodies are shown as `...`: each method has a gloss of its own.")
+    if span.kind in OUTLINED_KINDS:
+        lines.append(
+            "Method bodies are shown as `...`: each method has a gloss of its own."
+            if python
+            else "Member bodies are cut to `...`: each member has a gloss of its own."
+        )
     fence = "```"
     while fence in code:
         fence += "`"
-    lines += ["Code:", f"{fence}python", code.rstrip("\n"), fence]
+    lines += ["Code:", f"{fence}{spec.fence if spec else span.language}", code.rstrip("\n"), fence]
     return Prompt(
         messages=(
             {"role": "system", "content": SYSTEM_PROMPT},

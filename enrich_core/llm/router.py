@@ -29,6 +29,7 @@ from enrich_core.llm.outbound import build_prompt, outbound_span
 from enrich_core.records.gloss import GLOSS_SCHEMA, Gloss, GlossRejected, parse_gloss
 from enrich_core.records.result import GlossResult, RequestRecord
 from enrich_core.records.span import Span
+from enrich_core.source.languages import language_named
 
 MAX_BACKOFF_S = 30.0
 # A host answering at all (even "model missing") is reachable: these kinds do
@@ -78,7 +79,10 @@ class Router:
         # Every byte sent below comes from this redacted record, trimmed views too.
         outbound = outbound_span(span)
         overhead = estimate_tokens(str(build_prompt(outbound, "").messages))
-        route = choose_route(self.tiers, outbound.code, overhead)
+        spec = language_named(span.language)
+        route = choose_route(
+            self.tiers, outbound.code, overhead, spec.line_comment if spec else "#"
+        )
         if start_tier > route.tier_index:
             asked = f"escalated by the user to {self.tiers[start_tier].name}"
             route = dataclasses.replace(route, tier_index=start_tier, reason=asked)

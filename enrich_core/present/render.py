@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from enrich_core.source.languages import language_named
 from enrich_core.store.reads import HoverInfo
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]|~])")
@@ -31,11 +32,14 @@ def escape_markdown(text: str) -> str:
     return _MD_ORDERED_START.sub(r"\1\\\2", text)
 
 
-def code_block(code: str, language: str = "python") -> str:
+def code_block(code: str, language: str) -> str:
+    """`code` fenced for `language` (a row name of the language table)."""
+    spec = language_named(language)
+    tag = spec.fence if spec else language
     fence = "```"
     while fence in code:
         fence += "`"
-    return f"{fence}{language}\n{code.rstrip()}\n{fence}"
+    return f"{fence}{tag}\n{code.rstrip()}\n{fence}"
 
 
 def render_hover(
@@ -58,7 +62,7 @@ def render_hover(
                 lines = "\n".join(f"- {escape_markdown(item)}" for item in items if item)
                 parts.append(f"**{title}**\n{lines}")
         if g.usage_snippet:
-            parts.append("**Usage**\n" + code_block(g.usage_snippet))
+            parts.append("**Usage**\n" + code_block(g.usage_snippet, span.language))
         if info.stale:
             freshness = "stale: the code changed since this gloss"
         elif info.older_prompt is not None:
@@ -74,7 +78,7 @@ def render_hover(
         parts.append("---\n*" + footer + "*")
         return "\n\n".join(parts)
 
-    parts.append(code_block(span.signature))
+    parts.append(code_block(span.signature, span.language))
     first = span.docstring_first_line
     if first:
         parts.append(escape_markdown(first))

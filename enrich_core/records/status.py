@@ -74,6 +74,14 @@ class SpanCounts:
 
 
 @dataclass(frozen=True, slots=True)
+class LanguageCounts:
+    """One language's spans, and how many of them have a current gloss."""
+
+    spans: int
+    enriched: int
+
+
+@dataclass(frozen=True, slots=True)
 class QueueStatus:
     waiting_to_retry: int
     queued: int
@@ -187,6 +195,8 @@ class WorkspaceStatus(JsonRecord):
     prompt_version: str
     config_source: str
     by_tier: Mapping[str, int]
+    # Language row name (`python`, `go`, `tsx`, ...) -> its spans, most first.
+    by_language: Mapping[str, LanguageCounts]
     # None for a headless read (`gloss status`), which has no live queue.
     queue: QueueStatus | None = field(metadata=OMIT_IF_NONE)
     backends: Mapping[str, BackendStatus]

@@ -50,6 +50,7 @@ async def workspace_status(
         prompt_version=PROMPT_VERSION,
         config_source=config.source,
         by_tier=await store.by_tier(),
+        by_language=await store.by_language(),
         queue=queue,
         backends=backends,
         former_backends=former,

@@ -21,7 +21,7 @@ import aiosqlite
 
 from enrich_core.records.gloss import Gloss
 from enrich_core.records.span import SpanKind, SpanRecord
-from enrich_core.records.status import SpanCounts
+from enrich_core.records.status import LanguageCounts, SpanCounts
 from enrich_core.store.db import connect
 
 SPAN_COLUMNS = (
@@ -362,6 +362,16 @@ class Store:
             (self.prompt_version, self.prompt_version, limit),
         )
         return [(r[0], int(r[1])) for r in rows]
+
+    async def by_language(self) -> dict[str, LanguageCounts]:
+        """Spans per language, and how many have a gloss of the current prompt."""
+        rows = await self._all(
+            "SELECT s.language, count(*), coalesce(sum(g.id IS NOT NULL), 0) FROM spans s "
+            "LEFT JOIN glosses g ON g.content_hash = s.content_hash AND g.prompt_version = ? "
+            "GROUP BY s.language ORDER BY count(*) DESC, s.language",
+            (self.prompt_version,),
+        )
+        return {r[0]: LanguageCounts(spans=int(r[1]), enriched=int(r[2])) for r in rows}
 
     async def by_tier(self) -> dict[str, int]:
         rows = await self._all(

@@ -211,6 +211,11 @@ async def cmd_status(root: Path, as_json: bool) -> int:
     print(f"workspace {status.root} ({status.config_source})")
     outdated = f"; {counts.outdated} by an older prompt" if counts.outdated else ""
     print(_summary_line(counts) + f"; {counts.stale} stale{outdated}")
+    if status.by_language:
+        print(
+            "languages: "
+            + ", ".join(f"{name} {c.enriched}/{c.spans}" for name, c in status.by_language.items())
+        )
     for name, t in status.tiers.items():
         print(
             f"tier {name}: {t.glosses} glosses, {t.requests} requests, "

@@ -23,6 +23,12 @@ KINDS = {
     "async_method": types.SymbolKind.Method,
     "function": types.SymbolKind.Function,
     "async_function": types.SymbolKind.Function,
+    "interface": types.SymbolKind.Interface,
+    "struct": types.SymbolKind.Struct,
+    "enum": types.SymbolKind.Enum,
+    # LSP has no trait: a trait is an interface with default methods.
+    "trait": types.SymbolKind.Interface,
+    "module": types.SymbolKind.Module,
 }
 
 
