@@ -39,6 +39,11 @@ JS = """\
 export function greet({ name, title }, punctuation = "!") {
   return `Hello ${title} ${name}${punctuation}`;
 }
+
+/** Greets the first of a pair. */
+export function greetPair([first, second], { user: { nick } }) {
+  return `Hello ${first.name}, ${nick}`;
+}
 """
 
 
@@ -107,11 +112,20 @@ def test_the_gate_checks_parameters_the_language_s_query_read() -> None:
     assert rejected.value.reason == "invented_inputs"
 
 
-def test_a_destructured_parameter_the_query_does_not_name_is_not_invented() -> None:
+def test_destructured_object_keys_are_parameters() -> None:
     greet = spans("web/greet.js", JS)["greet"]
-    # `punctuation` is captured; the destructured names are only in the signature.
-    assert parameter_names(greet) == frozenset({"punctuation"})
+    assert parameter_names(greet) == frozenset({"name", "title", "punctuation"})
     check_quality(gloss(("name: who to greet", "title: how to address them")), greet)
+    with pytest.raises(GlossRejected) as rejected:
+        check_quality(gloss(("user: who to greet", "greeting: the words")), greet)
+    assert rejected.value.reason == "invented_inputs"
+
+
+def test_a_destructured_parameter_the_query_does_not_name_is_not_invented() -> None:
+    pair = spans("web/greet.js", JS)["greetPair"]
+    # An array pattern and a nested object pattern: their names are only in the signature.
+    assert parameter_names(pair) == frozenset()
+    check_quality(gloss(("first: who is greeted", "nick: what they are called")), pair)
 
 
 def test_where_parameters_cannot_be_known_the_check_is_skipped() -> None:

@@ -1,6 +1,7 @@
 """Which files of a workspace Gloss reads, and in what order.
 
-A file is read only if it has a Python source suffix, is not ignored (git's
+A file is read only if its suffix is one of a language Gloss cuts
+(`source.languages`), is not ignored (git's
 .gitignore files at every level, .git/info/exclude, the configured exclude
 patterns, VCS and Gloss directories, virtual environments) and does not look
 like a secret store. The walk is a sorted depth-first traversal, so the backlog
@@ -24,6 +25,8 @@ from pathlib import Path, PurePosixPath
 
 import pathspec
 
+from enrich_core.source.languages import SOURCE_SUFFIXES
+
 __all__ = [
     "SOURCE_SUFFIXES",
     "SkippedFile",
@@ -34,8 +37,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-SOURCE_SUFFIXES: frozenset[str] = frozenset({".py", ".pyi"})
 
 # Repository metadata and Gloss's own store: never source, whatever the rules say.
 ALWAYS_IGNORED_NAMES: frozenset[str] = frozenset({".git", ".hg", ".svn", ".gloss"})

@@ -14,3 +14,6 @@
   right: [(arrow_function) (function_expression)]) @definition.function
 
 (arrow_function parameter: (identifier) @parameter)
+; Error recovery can turn `function f() {}` after a broken one into an
+; expression inside the ERROR node: still a declaration to a reader.
+(ERROR (function_expression name: (identifier) @name) @definition.function)

@@ -11,3 +11,7 @@
 (formal_parameters (required_parameter pattern: (identifier) @parameter))
 (formal_parameters (optional_parameter pattern: (identifier) @parameter))
 (formal_parameters (required_parameter pattern: (rest_pattern (identifier) @parameter)))
+; A destructured object parameter, `({ label, start = 0 }: Props)`: its keys are the inputs.
+(formal_parameters (required_parameter pattern: (object_pattern (shorthand_property_identifier_pattern) @parameter)))
+(formal_parameters (required_parameter pattern: (object_pattern (object_assignment_pattern left: (shorthand_property_identifier_pattern) @parameter))))
+(formal_parameters (optional_parameter pattern: (object_pattern (shorthand_property_identifier_pattern) @parameter)))
