@@ -86,6 +86,7 @@ from enrich_core.records.result import GlossResult
 from enrich_core.records.span import Span
 from enrich_core.run.engine import Engine
 from enrich_core.run.scheduler import SpanRef
+from enrich_core.source.discovery import SourceFile
 from enrich_core.source.indexer import Indexer, ParsedFile
 
 Variant = Literal["bare", "gloss", "naive", "bare_2hosts", "gloss_2hosts"]
@@ -215,7 +216,8 @@ def load_spans(root: Path, config: Config) -> list[Span]:
     """The workspace's spans in file order, parsed as the engine parses them."""
     indexer = Indexer(root.resolve(), config.index)
     spans: list[Span] = []
-    for source in sorted(indexer.walk(), key=lambda f: f.path):
+    sources = [f for f in indexer.walk() if isinstance(f, SourceFile)]
+    for source in sorted(sources, key=lambda f: f.path):
         parsed = indexer.parse_file(source)
         if not isinstance(parsed, ParsedFile):
             raise RuntimeError(f"bench workspace file skipped: {parsed}")

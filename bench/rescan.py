@@ -68,6 +68,7 @@ from bench.support.report import finish_report, loaded_machine_facts, machine_su
 from bench.support.workspace import bench_config, source_commit
 from enrich_core.config import Config
 from enrich_core.run.engine import Engine, ScanReport
+from enrich_core.source.discovery import SourceFile
 from enrich_core.source.indexer import Indexer, ParsedFile
 
 DJANGO_SPEC: Final = "django"
@@ -224,7 +225,11 @@ def read_and_parse(root: Path, config: Config) -> Timed:
     """Walk, read and parse every file, as the scan does for a changed one; no store."""
     indexer = Indexer(root.resolve(), config.index)
     start = time.perf_counter()
-    parsed = sum(isinstance(indexer.parse_file(f), ParsedFile) for f in indexer.walk())
+    parsed = sum(
+        isinstance(indexer.parse_file(f), ParsedFile)
+        for f in indexer.walk()
+        if isinstance(f, SourceFile)
+    )
     seconds = time.perf_counter() - start
     if parsed == 0:
         raise RuntimeError(f"read + parse found no source file under {root}")

@@ -38,9 +38,25 @@ class StoreConfig:
     path: str = ".gloss/index.db"
 
 
+# Directories of code a workspace uses but does not write: installed and vendored
+# dependencies, build output. Not entered, and listed in `gloss status` with the
+# reason (unlike `exclude`, which is silent), so a user who wants one can say so.
+DEFAULT_SKIP_DIRS: tuple[str, ...] = (
+    "node_modules",
+    "bower_components",
+    "vendor",
+    "target",
+    "dist",
+    "build",
+    ".next",
+    ".nuxt",
+)
+
+
 @dataclass(frozen=True, slots=True)
 class IndexConfig:
-    exclude: tuple[str, ...] = ("**/node_modules/**",)
+    exclude: tuple[str, ...] = ()
+    skip_dirs: tuple[str, ...] = DEFAULT_SKIP_DIRS
     max_file_bytes: int = 1_000_000
     # An open document's unsaved text is re-glossed once the user has stopped
     # typing this long; 0 waits for a save.
@@ -319,8 +335,16 @@ def parse_config(data: Mapping[str, Any], source: str = "defaults") -> Config:
         except ValueError as exc:
             key = f"index.exclude[{i}]"
             raise ConfigError(source, key, f"not a valid pattern: {exc}") from None
+    skip_dirs = index_r.str_list("skip_dirs", INDEX_DEFAULTS.skip_dirs)
+    for i, name in enumerate(skip_dirs):
+        if not name or "/" in name or "\\" in name or name in (".", ".."):
+            key = f"index.skip_dirs[{i}]"
+            raise ConfigError(
+                source, key, f"expected a directory name such as 'vendor', got {name!r}"
+            )
     index = IndexConfig(
         exclude=exclude,
+        skip_dirs=skip_dirs,
         max_file_bytes=index_r.int_("max_file_bytes", INDEX_DEFAULTS.max_file_bytes, 1),
         idle_pause_ms=index_r.int_("idle_pause_ms", INDEX_DEFAULTS.idle_pause_ms, 0),
     )

@@ -83,7 +83,9 @@ def write(root: Path, rel: str, content: str | bytes = "x = 1\n") -> Path:
 
 
 def scanned(root: Path, exclude: tuple[str, ...] = ()) -> list[str]:
-    return [f.path for f in scan_workspace(root, WorkspaceFilter(root, exclude))]
+    """The files the walk yields to be read (not those it reports skipped)."""
+    flt = WorkspaceFilter(root, exclude)
+    return [f.path for f in scan_workspace(root, flt) if isinstance(f, SourceFile)]
 
 
 def source_file(path: Path, rel: str) -> SourceFile:
@@ -106,6 +108,7 @@ def test_order_is_sorted_depth_first_and_deterministic(tmp_path: Path) -> None:
 def test_source_file_fields(tmp_path: Path) -> None:
     path = write(tmp_path, "pkg/mod.py", "print('hi')\n")
     (found,) = scan_workspace(tmp_path, WorkspaceFilter(tmp_path, []))
+    assert isinstance(found, SourceFile)
     assert found.path == "pkg/mod.py"
     assert found.abs_path == path
     assert found.abs_path.is_absolute()

@@ -169,8 +169,10 @@ class Engine:
         async with self._scan_lock:
             store = self._store()
             stamps = await store.file_stamps()
+            skipped_before = set(await store.skipped_files())
             files = await asyncio.to_thread(self.indexer.walk)
             seen: set[str] = set()
+            skipped_now: set[str] = set()
             parsed = unchanged = skipped = 0
             while True:
                 chunk = await asyncio.to_thread(
@@ -188,11 +190,15 @@ class Engine:
                         self.texts.remember(p)
                 for s in chunk.skipped:
                     self.writer.submit(SkipFile(s.path, s.reason))
+                    skipped_now.add(s.path)
                 parsed += len(chunk.parsed)
                 skipped += len(chunk.skipped)
             removed = sorted(set(stamps) - seen)
-            if removed:
-                self.writer.submit(RemoveFiles(removed))
+            # A file skipped before and gone since, or now read, or a directory no
+            # longer skipped: its reason no longer describes the workspace.
+            removed_skips = sorted(skipped_before - skipped_now - seen)
+            if removed or removed_skips:
+                self.writer.submit(RemoveFiles(removed + removed_skips))
             await self.writer.flush()
             queued = 0
             refresh: list[Unglossed] = []
@@ -224,6 +230,9 @@ class Engine:
         An unsaved buffer's spans are stored with no disk stamp, so the next scan
         or a close without saving reads the disk's text again."""
         parsed = await asyncio.to_thread(self.indexer.parse_text, rel, text, saved)
+        if isinstance(parsed, SkippedFile):
+            self.writer.submit(SkipFile(parsed.path, parsed.reason))
+            return 0
         self.texts.set_buffer(parsed)
         if saved:
             self._unsaved.discard(rel)

@@ -3,9 +3,11 @@
 A file is read only if its suffix is one of a language Gloss cuts
 (`source.languages`), is not ignored (git's
 .gitignore files at every level, .git/info/exclude, the configured exclude
-patterns, VCS and Gloss directories, virtual environments) and does not look
-like a secret store. The walk is a sorted depth-first traversal, so the backlog
-is in file order, the same order on every run.
+patterns, VCS and Gloss directories, virtual environments), does not look
+like a secret store, and is the workspace's own code: dependencies, build
+output, minified and generated files are skipped with the reason listed
+(`source.not_authored`). The walk is a sorted depth-first traversal, so the
+backlog is in file order, the same order on every run.
 
 This module must never open a file that looks like a secret store (the name is
 checked before anything touches the file), never follow a symbolic link (a link
@@ -26,6 +28,11 @@ from pathlib import Path, PurePosixPath
 import pathspec
 
 from enrich_core.source.languages import SOURCE_SUFFIXES
+from enrich_core.source.not_authored import (
+    generated_reason,
+    minified_name_reason,
+    skip_dir_reason,
+)
 
 __all__ = [
     "SOURCE_SUFFIXES",
@@ -106,8 +113,10 @@ class WorkspaceFilter:
     .git/info/exclude changes.
     """
 
-    def __init__(self, root: Path, exclude: Sequence[str]) -> None:
+    def __init__(self, root: Path, exclude: Sequence[str], skip_dirs: Sequence[str] = ()) -> None:
         self.root = Path(root).absolute()
+        self._skip_dirs = frozenset(skip_dirs)
+        self._skip_reasons: dict[str, str | None] = {}
         try:
             self._exclude = pathspec.GitIgnoreSpec.from_lines(list(exclude))
         except ValueError as error:
@@ -132,11 +141,35 @@ class WorkspaceFilter:
         return self._matches(parts, is_dir=False)
 
     def wants(self, rel_path: str) -> bool:
+        """Whether the file is one Gloss reads: any event or buffer for another is dropped."""
+        return self.is_candidate(rel_path) and minified_name_reason(rel_path) is None
+
+    def is_candidate(self, rel_path: str) -> bool:
+        """Source of a known language, not secret-looking, not ignored, not in a
+        skipped directory: read unless its name or first lines say it is not code of
+        the workspace's own (a skip that is listed, unlike these)."""
         return (
             PurePosixPath(rel_path).suffix in SOURCE_SUFFIXES
             and not self.is_secret(rel_path)
             and not self.is_ignored(rel_path)
+            and self.skipped_dir(rel_path) is None
         )
+
+    def skip_reason(self, rel_dir: str) -> str | None:
+        """Why this directory (not ignored) holds no code of the workspace's own, if so."""
+        if rel_dir not in self._skip_reasons:
+            self._skip_reasons[rel_dir] = skip_dir_reason(self.root, rel_dir, self._skip_dirs)
+        return self._skip_reasons[rel_dir]
+
+    def skipped_dir(self, rel_path: str) -> str | None:
+        """The skipped directory a file is under, if any."""
+        parts = _parts(rel_path)
+        for depth in range(1, len(parts)):
+            if parts[depth - 1] in self._skip_dirs:
+                rel_dir = "/".join(parts[:depth])
+                if self.skip_reason(rel_dir) is not None:
+                    return rel_dir
+        return None
 
     def _dir_is_ignored(self, parts: Sequence[str]) -> bool:
         """Whether this directory itself matches a rule (its ancestors are not checked)."""
@@ -282,12 +315,14 @@ def _secret_pattern(rel_path: str) -> str | None:
     return next((p for p in SECRET_NAME_PATTERNS if fnmatch.fnmatchcase(name, p)), None)
 
 
-def scan_workspace(root: Path, flt: WorkspaceFilter) -> Iterator[SourceFile]:
+def scan_workspace(root: Path, flt: WorkspaceFilter) -> Iterator[SourceFile | SkippedFile]:
     """Yield the wanted files under ``root`` in sorted depth-first order.
 
     Entries of a directory are taken in name order, files and subdirectories
     interleaved, so `a.py`, `b/x.py`, `c.py` come out in that order. Ignored
-    directories are not entered. Symbolic links are not followed: a link
+    directories are not entered; nor are dependency and build directories,
+    each yielded once as a SkippedFile whose path ends in `/`, and a minified
+    file is yielded as a SkippedFile unread. Symbolic links are not followed: a link
     either points inside the workspace, whose target is found under its own
     path, or outside it, which is not the workspace's to send.
     """
@@ -310,11 +345,20 @@ def scan_workspace(root: Path, flt: WorkspaceFilter) -> Iterator[SourceFile]:
             if entry.is_symlink():
                 continue
             if entry.is_dir(follow_symlinks=False):
-                if not flt.is_ignored(rel, is_dir=True):
-                    pending.append(iter(_sorted_entries(Path(entry.path))))
-                    prefixes.append(rel + "/")
+                if flt.is_ignored(rel, is_dir=True):
+                    continue
+                reason = flt.skip_reason(rel)
+                if reason is not None:
+                    yield SkippedFile(rel + "/", reason)
+                    continue
+                pending.append(iter(_sorted_entries(Path(entry.path))))
+                prefixes.append(rel + "/")
                 continue
-            if not entry.is_file(follow_symlinks=False) or not flt.wants(rel):
+            if not entry.is_file(follow_symlinks=False) or not flt.is_candidate(rel):
+                continue
+            minified = minified_name_reason(rel)
+            if minified is not None:
+                yield SkippedFile(rel, minified)
                 continue
             info = entry.stat(follow_symlinks=False)
         except OSError as error:
@@ -367,9 +411,13 @@ def read_source(f: SourceFile, max_file_bytes: int) -> str | SkippedFile:
         return SkippedFile(f.path, "binary file (NUL byte in the first 8 KiB)")
     bom = len(_UTF8_BOM) if data.startswith(_UTF8_BOM) else 0
     try:
-        return data[bom:].decode("utf-8")
+        text = data[bom:].decode("utf-8")
     except UnicodeDecodeError as error:
         return SkippedFile(f.path, f"not UTF-8 text: {error.reason} at offset {error.start + bom}")
+    generated = generated_reason(text)
+    if generated is not None:
+        return SkippedFile(f.path, generated)
+    return text
 
 
 def _too_large(path: str, max_file_bytes: int, actual: str) -> SkippedFile:

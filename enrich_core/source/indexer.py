@@ -22,6 +22,7 @@ from enrich_core.source.discovery import (
     read_source,
     scan_workspace,
 )
+from enrich_core.source.not_authored import generated_reason
 from enrich_core.source.spans import extract_spans
 
 
@@ -45,21 +46,31 @@ class Indexer:
     def __init__(self, root: Path, config: IndexConfig) -> None:
         self.root = root
         self.config = config
-        self.filter = WorkspaceFilter(root, config.exclude)
+        self.filter = self._new_filter()
+
+    def _new_filter(self) -> WorkspaceFilter:
+        return WorkspaceFilter(self.root, self.config.exclude, self.config.skip_dirs)
 
     def reload_filter(self) -> None:
         """After a .gitignore changed."""
-        self.filter = WorkspaceFilter(self.root, self.config.exclude)
+        self.filter = self._new_filter()
 
-    def walk(self) -> Iterator[SourceFile]:
+    def walk(self) -> Iterator[SourceFile | SkippedFile]:
+        """The wanted files in file order, and what is skipped unread on the way."""
         return scan_workspace(self.root, self.filter)
 
     def next_chunk(
-        self, files: Iterator[SourceFile], stamps: Mapping[str, tuple[int, int]], size: int
+        self,
+        files: Iterator[SourceFile | SkippedFile],
+        stamps: Mapping[str, tuple[int, int]],
+        size: int,
     ) -> ScanChunk | None:
         """Up to `size` files from the walk, parsed unless unchanged; None when done."""
         chunk = ScanChunk()
         for f in files:
+            if isinstance(f, SkippedFile):
+                chunk.skipped.append(f)
+                continue
             chunk.seen.append(f.path)
             if stamps.get(f.path) == (f.mtime_ns, f.size):
                 chunk.unchanged += 1
@@ -108,9 +119,13 @@ class Indexer:
 
         return sorted(rels, key=mtime)
 
-    def parse_text(self, rel: str, text: str, saved: bool = True) -> ParsedFile:
+    def parse_text(self, rel: str, text: str, saved: bool = True) -> ParsedFile | SkippedFile:
         """An editor buffer: its text wins over the disk's. Unsaved (or a file not on
-        disk yet), it gets no stamp, so the next scan reads the disk again."""
+        disk yet), it gets no stamp, so the next scan reads the disk again. A buffer
+        whose first lines say it is generated is skipped, as the scan skips the file."""
+        generated = generated_reason(text)
+        if generated is not None:
+            return SkippedFile(rel, generated)
         mtime_ns, size = 0, -1
         if saved:
             try:
