@@ -1,0 +1,311 @@
+"""Spans of a real sample file in every language but Python (tests/test_spans.py).
+
+Each sample under tests/samples/ is realistic code in its language: doc comments
+in the language's own style, nested types, methods, constructors, the
+language's interfaces/traits/impl blocks and namespaces, and one syntax error
+in the middle. The expectations below were written by reading the samples: the
+exact list of spans (qualified name, kind, container, range, name position,
+one-line signature, doc comment), the outline of types, the parameters the
+quality gate reads, and which hashes an edit of one method body changes.
+
+Positions are LSP's: 0-based lines, UTF-16 columns. Each sample has a line with
+non-ASCII text before or inside a definition, where UTF-16 columns differ
+from bytes and from code points (`🍮` is two UTF-16 units, `é` one).
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from enrich_core.records.span import OUTLINED_KINDS, Span
+from enrich_core.source.spans import extract_spans
+
+SAMPLES = Path(__file__).parent / "samples"
+
+# (qualname, kind, container, "start_line:start_col-end_line:end_col",
+#  "name_line:name_col-name_end_col", signature, docstring)
+Row = tuple[str, str, str | None, str, str, str, str | None]
+
+
+@dataclass(frozen=True)
+class Sample:
+    file: str
+    spans: list[Row]
+    # Types' text, member bodies cut; written dedented as a reader sees the block.
+    outlines: dict[str, str]
+    parameters: dict[str, set[str]]
+    # (method, text in its body, replacement): only that method's hash may change.
+    edit: tuple[str, str, str]
+    # Spans whose type holds the edited method: their hashes must not change.
+    edit_keeps: tuple[str, ...] = field(default=())
+
+    @property
+    def source(self) -> str:
+        return (SAMPLES / self.file).read_text("utf-8")
+
+
+def spans_of(sample: Sample, source: str | None = None) -> list[Span]:
+    return extract_spans(f"src/{sample.file}", sample.source if source is None else source)
+
+
+def row(span: Span) -> Row:
+    return (
+        span.qualname,
+        span.kind.value,
+        span.container,
+        f"{span.start_line}:{span.start_col}-{span.end_line}:{span.end_col}",
+        f"{span.name_line}:{span.name_col}-{span.name_end_col}",
+        span.signature,
+        span.docstring,
+    )
+
+
+def outline(span: Span, source: str) -> str:
+    """The span's text as a block: its first line gets back the indentation it
+    has in the file, then the block is dedented."""
+    line = source.splitlines()[span.start_line]
+    indent = re.match(r"[ \t]*", line)
+    assert indent is not None
+    return textwrap.dedent(indent.group()[: span.start_col] + span.text)
+
+
+def block(text: str) -> str:
+    return textwrap.dedent(text).strip("\n")
+
+
+# The tables keep one span to a few lines, as a reader scans them.
+# fmt: off
+TYPESCRIPT = Sample(
+    "scheduler.ts",
+    spans=[
+        ("Priority", "enum", None, "3:0-7:1", "3:12-20",
+         "export enum Priority", "How urgent a job is; lower runs first."),
+        # `run(signal)` has no body: it shows in the interface's outline, not as a span.
+        ("Job", "interface", None, "12:0-17:1", "12:17-20",
+         "export interface Job<T = unknown>", "Something the scheduler can run."),
+        # A namespace is no span; it prefixes what it holds.
+        ("Backoff.Policy", "interface", "Backoff", "21:2-24:3", "21:19-25",
+         "export interface Policy", "How retries are spaced out."),
+        ("Backoff.delay", "function", "Backoff", "27:2-29:3", "27:18-23",
+         "export function delay(attempt: number, policy: Policy = {baseMs: 100, maxMs: 30_000})"
+         ": number",
+         "Delay before retry number `attempt`, in milliseconds."),
+        # An overload signature is a definition of its own (as in a .d.ts file),
+        # and the doc comment is written above it, not above the implementation.
+        ("parsePriority", "function", None, "33:0-33:54", "33:16-29",
+         "export function parsePriority(name: string): Priority",
+         "Parses a priority name; unknown names are Normal."),
+        ("parsePriority", "function", None, "34:0-36:1", "34:16-29",
+         "export function parsePriority(name: string | undefined): Priority", None),
+        ("Scheduler", "class", None, "41:0-70:1", "41:22-31",
+         "export abstract class Scheduler<T> extends EventEmitter",
+         "Runs jobs by priority, a few at a time."),
+        ("Scheduler.constructor", "method", "Scheduler", "44:2-46:3", "44:2-13",
+         "constructor(private readonly limit: number)", None),
+        ("Scheduler.submit", "method", "Scheduler", "49:2-52:3", "49:2-8",
+         "submit(job: Job<T>): void", "Queues a job and starts it when a slot frees up."),
+        ("Scheduler.drain", "async_method", "Scheduler", "55:2-62:3", "55:8-13",
+         "async drain({signal}: {signal: AbortSignal}): Promise<T[]>",
+         "Runs every queued job; resolves when all are done."),
+        # `protected abstract log(...)` has no body: outline only.
+        ("Scheduler.onFailure", "method", "Scheduler", "67:2-69:3", "67:2-11",
+         "onFailure = (job: Job<T>, error: Error): void =>",
+         "Called when a job fails for good."),
+        ("ConsoleScheduler", "class", None, "72:0-76:1", "72:13-29",
+         "export class ConsoleScheduler extends Scheduler<string>", None),
+        # The syntax error, `console.log(message;`: what follows is still found.
+        ("ConsoleScheduler.log", "method", "ConsoleScheduler", "73:2-75:3", "73:12-15",
+         "protected log(message: string): void", None),
+        ("SleepJob", "class", None, "79:0-91:1", "79:13-21",
+         "export class SleepJob implements Job<number>", "A job that only waits, for tests."),
+        ("SleepJob.constructor", "method", "SleepJob", "83:2-83:45", "83:2-13",
+         "constructor(private readonly ms: number)", None),
+        ("SleepJob.run", "async_method", "SleepJob", "86:2-90:3", "86:8-11",
+         "async run(signal: AbortSignal): Promise<number>",
+         "Resolves with the time slept, or rejects when aborted."),
+        # After `const étiquette = "file d'attente 🚦"; `: 39 UTF-16 units, 43 bytes.
+        ("label", "function", None, "93:39-93:92", "93:55-60",
+         "export function label(): string", None),
+    ],
+    outlines={
+        "Job": """
+            export interface Job<T = unknown> {
+              readonly id: string;
+              priority: Priority;
+              /** Does the work; may be retried. */
+              run(signal: AbortSignal): Promise<T>;
+            }
+            """,
+        "Scheduler": """
+            export abstract class Scheduler<T> extends EventEmitter {
+              private queue: Job<T>[] = [];
+
+              constructor(private readonly limit: number) { ... }
+
+              /** Queues a job and starts it when a slot frees up. */
+              submit(job: Job<T>): void { ... }
+
+              /** Runs every queued job; resolves when all are done. */
+              async drain({ signal }: { signal: AbortSignal }): Promise<T[]> { ... }
+
+              protected abstract log(message: string): void;
+
+              /** Called when a job fails for good. */
+              onFailure = (job: Job<T>, error: Error): void => { ... };
+            }
+            """,
+        "Priority": """
+            export enum Priority {
+              High = 0,
+              Normal = 1,
+              Low = 2,
+            }
+            """,
+    },
+    parameters={
+        "Backoff.delay": {"attempt", "policy"},
+        "Scheduler.constructor": {"limit"},
+        "Scheduler.drain": {"signal"},
+        "Scheduler.onFailure": {"job", "error"},
+    },
+    edit=("SleepJob.run", "return this.ms;", "return this.ms * 2;"),
+    edit_keeps=("SleepJob",),
+)
+
+JAVA = Sample(
+    "Ledger.java",
+    spans=[
+        ("Ledger", "class", None, "13:0-103:1", "13:13-19",
+         "public class Ledger",
+         "A ledger of account balances, changed only by applying entries.\n\n"
+         "<p>Not thread-safe: callers serialise access."),
+        ("Ledger.Kind", "enum", "Ledger", "15:4-22:5", "15:16-20",
+         "public enum Kind", "Which way an entry moves money."),
+        ("Ledger.Kind.sign", "method", "Ledger.Kind", "19:8-21:9", "19:12-16",
+         "int sign()", "+1 for a credit, -1 for a debit."),
+        ("Ledger.Entry", "class", "Ledger", "25:4-32:5", "25:18-23",
+         "public record Entry(String account, long cents, Kind kind)",
+         "One movement of money on one account, in cents."),
+        # A record's compact constructor.
+        ("Ledger.Entry.Entry", "method", "Ledger.Entry", "27:8-31:9", "27:15-20",
+         "public Entry", "Rejects negative amounts: the kind carries the sign."),
+        # `void applied(...);` has no body: outline only. A default method has one.
+        ("Ledger.Listener", "interface", "Ledger", "35:4-40:5", "35:21-29",
+         "public interface Listener", "Told about every entry the ledger applies or rejects."),
+        ("Ledger.Listener.rejected", "method", "Ledger.Listener", "39:8-39:60", "39:21-29",
+         "default void rejected(Entry entry, String reason)", "Does nothing unless overridden."),
+        ("Ledger.Ledger", "method", "Ledger", "51:4-53:5", "51:11-17",
+         "public Ledger(long overdraft)",
+         "An empty ledger.\n\n@param overdraft how far below zero a balance may go, in cents"),
+        ("Ledger.apply", "method", "Ledger", "62:4-71:5", "62:16-21",
+         "public long apply(Entry entry)",
+         "Applies an entry to its account.\n\n@param entry the entry to apply\n"
+         "@return the account's new balance\n"
+         "@throws IllegalStateException when the overdraft would be exceeded"),
+        # The syntax error, `getOrDefault(account, 0L;`: what follows is still found.
+        ("Ledger.balance", "method", "Ledger", "74:4-76:5", "74:16-23",
+         "public long balance(String account)",
+         "The balance of an account; zero when it has none."),
+        ("Ledger.listen", "method", "Ledger", "79:4-81:5", "79:16-22",
+         "public void listen(Listener listener)",
+         "Adds a listener; listeners are told in the order they were added."),
+        ("Ledger.applyAllAsync", "method", "Ledger", "84:4-86:5", "84:35-48",
+         "public CompletableFuture<Long> applyAllAsync(List<Entry> entries)",
+         "Applies entries one by one off the caller's thread."),
+        ("Ledger.Snapshot", "class", "Ledger", "89:4-99:5", "89:23-31",
+         "static final class Snapshot", "A copy of the balances at one moment."),
+        ("Ledger.Snapshot.Snapshot", "method", "Ledger.Snapshot", "92:8-94:9", "92:8-16",
+         "Snapshot(Ledger ledger)", None),
+        ("Ledger.Snapshot.total", "method", "Ledger.Snapshot", "96:8-98:9", "96:13-18",
+         "long total()", None),
+        # Annotations are modifiers, part of the method and of its header. Ends
+        # after `"Ledger « " + ... + " comptes »"; }`: 85 UTF-16 units, 87 bytes.
+        ("Ledger.toString", "method", "Ledger", "101:4-102:85", "102:18-26",
+         "@Override public String toString()", None),
+    ],
+    outlines={
+        "Ledger.Listener": """
+            public interface Listener {
+                void applied(Entry entry, long balance);
+
+                /** Does nothing unless overridden. */
+                default void rejected(Entry entry, String reason) {}
+            }
+            """,
+        "Ledger.Snapshot": """
+            static final class Snapshot {
+                private final Map<String, Long> balances;
+
+                Snapshot(Ledger ledger) { ... }
+
+                long total() { ... }
+            }
+            """,
+        "Ledger.Entry": """
+            public record Entry(String account, long cents, Kind kind) {
+                /** Rejects negative amounts: the kind carries the sign. */
+                public Entry { ... }
+            }
+            """,
+    },
+    parameters={
+        "Ledger.apply": {"entry"},
+        "Ledger.Ledger": {"overdraft"},
+        "Ledger.Listener.rejected": {"entry", "reason"},
+        "Ledger.Snapshot.total": set(),
+    },
+    edit=("Ledger.Snapshot.total", "Long::longValue", "v -> v"),
+    edit_keeps=("Ledger", "Ledger.Snapshot"),
+)
+
+# fmt: on
+
+ALL = [TYPESCRIPT, JAVA]
+IDS = [s.file for s in ALL]
+
+
+@pytest.mark.parametrize("sample", ALL, ids=IDS)
+def test_spans_of_the_sample(sample: Sample) -> None:
+    assert [row(span) for span in spans_of(sample)] == sample.spans
+
+
+@pytest.mark.parametrize("sample", ALL, ids=IDS)
+def test_a_type_s_text_is_its_outline(sample: Sample) -> None:
+    by_name = {span.qualname: span for span in spans_of(sample)}
+    for qualname, expected in sample.outlines.items():
+        span = by_name[qualname]
+        assert span.kind in OUTLINED_KINDS
+        assert outline(span, sample.source) == block(expected), qualname
+
+
+@pytest.mark.parametrize("sample", ALL, ids=IDS)
+def test_parameters_are_the_inputs_the_header_names(sample: Sample) -> None:
+    by_name = {span.qualname: span for span in spans_of(sample)}
+    expected = {q: frozenset(names) for q, names in sample.parameters.items()}
+    assert {q: by_name[q].parameters for q in sample.parameters} == expected
+    # A type has no parameters to check answers against.
+    assert all(s.parameters is None for s in by_name.values() if s.kind in OUTLINED_KINDS)
+
+
+@pytest.mark.parametrize("sample", ALL, ids=IDS)
+def test_editing_a_method_body_rehashes_that_method_only(sample: Sample) -> None:
+    method, old, new = sample.edit
+    before = spans_of(sample)
+    (edited,) = [s for s in before if s.qualname == method]
+    at = sample.source.index(old)
+    assert sample.source.count(old) == 1, old
+    assert edited.start_line <= sample.source.count("\n", 0, at) <= edited.end_line, old
+
+    after = spans_of(sample, sample.source.replace(old, new))
+    assert [a.qualname for a in after] == [b.qualname for b in before]
+    changed = {
+        b.qualname for b, a in zip(before, after, strict=True) if b.content_hash != a.content_hash
+    }
+    assert changed == {method}
+    # The types holding the method among them: their outlines cut its body.
+    assert set(sample.edit_keeps) <= {b.qualname for b in before} - changed
