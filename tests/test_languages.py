@@ -263,9 +263,77 @@ JAVA = Sample(
     edit_keeps=("Ledger", "Ledger.Snapshot"),
 )
 
+PHP = Sample(
+    "Cart.php",
+    spans=[
+        # `public function price(): int;` has no body: outline only.
+        ("Priced", "interface", None, "11:0-15:1", "11:10-16",
+         "interface Priced", "Something with a price."),
+        ("Discountable", "trait", None, "20:0-38:1", "20:6-18",
+         "trait Discountable", "Gives a percentage off to anything priced."),
+        ("Discountable.discount", "method", "Discountable", "30:4-37:5", "30:20-28",
+         "public function discount(int $percent): static",
+         "Sets the discount.\n\n@param int $percent from 0 to 100\n"
+         "@throws InvalidArgumentException outside that range"),
+        ("Currency", "enum", None, "41:0-54:1", "41:5-13",
+         "enum Currency: string", "The currencies a cart can be priced in."),
+        ("Currency.symbol", "method", "Currency", "47:4-53:5", "47:20-26",
+         "public function symbol(): string", "The symbol shown before amounts."),
+        ("Cart", "class", None, "59:0-106:1", "59:12-16",
+         "final class Cart implements Priced, \\Countable",
+         "A shopping cart: SKUs and quantities, priced from a catalogue."),
+        # A header wrapped over lines reads as one, without the trailing comma.
+        ("Cart.__construct", "method", "Cart", "66:4-69:8", "66:20-31",
+         "public function __construct(private readonly array $catalogue, "
+         "private readonly Currency $currency = Currency::Euro)", None),
+        ("Cart.add", "method", "Cart", "76:4-80:5", "76:20-23",
+         "public function add(string $sku, int $quantity = 1): self",
+         "Adds a quantity of one SKU.\n\n@param string $sku a SKU of the catalogue"),
+        # The syntax error, `array_sum($this->lines;`: what follows is still found.
+        ("Cart.count", "method", "Cart", "82:4-85:5", "82:20-25",
+         "public function count(): int", None),
+        ("Cart.price", "method", "Cart", "88:4-95:5", "88:20-25",
+         "public function price(): int", "The total in cents, with the discount applied."),
+        ("Cart.fromRows", "method", "Cart", "98:4-105:5", "98:27-35",
+         "public static function fromRows(array $catalogue, array $rows): self",
+         "A cart filled from rows of [sku, quantity]."),
+        # Ends after `" — TTC"; }`: 143 UTF-16 units, 145 bytes.
+        ("format_price", "function", None, "108:0-108:143", "108:9-21",
+         "function format_price(int $cents, Currency $currency): string", None),
+    ],
+    outlines={
+        "Priced": """
+            interface Priced
+            {
+                /** The price in cents. */
+                public function price(): int;
+            }
+            """,
+        "Currency": """
+            enum Currency: string
+            {
+                case Euro = 'EUR';
+                case Pound = 'GBP';
+
+                /** The symbol shown before amounts. */
+                public function symbol(): string
+                { ... }
+            }
+            """,
+    },
+    parameters={
+        "Cart.__construct": {"catalogue", "currency"},
+        "Cart.add": {"sku", "quantity"},
+        "format_price": {"cents", "currency"},
+        "Cart.count": set(),
+    },
+    edit=("Cart.price", "return intdiv(", "return (int) intdiv("),
+    edit_keeps=("Cart",),
+)
+
 # fmt: on
 
-ALL = [TYPESCRIPT, JAVA]
+ALL = [TYPESCRIPT, JAVA, PHP]
 IDS = [s.file for s in ALL]
 
 
