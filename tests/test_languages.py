@@ -177,6 +177,80 @@ TYPESCRIPT = Sample(
     edit_keeps=("SleepJob",),
 )
 
+GO = Sample(
+    "store.go",
+    spans=[
+        ("Entry", "struct", None, "15:0-18:1", "15:5-10",
+         "type Entry[V any] struct", "Entry is one stored value and the time it expires."),
+        # The anonymous `stats struct {...}` field is no span of its own.
+        ("Store", "struct", None, "21:0-28:1", "21:5-10",
+         "type Store[K comparable, V any] struct",
+         "Store holds values by key. The zero value is not usable: call New."),
+        ("Getter", "interface", None, "31:0-33:1", "31:5-11",
+         "type Getter[K comparable, V any] interface",
+         "Getter reads values by key; *Store implements it."),
+        ("New", "function", None, "36:0-38:1", "36:5-8",
+         "func New[K comparable, V any]() *Store[K, V]", "New returns an empty store."),
+        # Methods are top level; the receiver's type is their container.
+        ("Store.Put", "method", "Store", "42:0-50:1", "42:22-25",
+         "func (s *Store[K, V]) Put(key K, value V, ttl time.Duration)",
+         "Put stores value under key until ttl has passed.\n"
+         "A zero ttl keeps the value until it is replaced."),
+        ("Store.Get", "method", "Store", "53:0-67:1", "53:22-25",
+         "func (s *Store[K, V]) Get(ctx context.Context, key K) (V, error)",
+         "Get returns the value under key, or ErrNotFound once it has expired."),
+        ("Store.Len", "method", "Store", "70:0-70:54", "70:21-24",
+         "func (s Store[K, V]) Len() int", "Len counts the entries, expired ones included."),
+        # The syntax error, `make([]K, 0, len(s.items)`: recovery keeps the method whole.
+        ("Store.Keys", "method", "Store", "73:0-79:1", "73:22-26",
+         "func (s *Store[K, V]) Keys() []K", "Keys lists the keys in no particular order."),
+        ("Store.Sweep", "method", "Store", "82:0-92:1", "82:22-27",
+         "func (s *Store[K, V]) Sweep(now time.Time) (removed int)",
+         "Sweep removes the entries that expired before now and says how many."),
+        ("Store.Soonest", "method", "Store", "95:0-110:1", "95:22-29",
+         "func (s *Store[K, V]) Soonest(n int) []K",
+         "Soonest lists up to n keys, the ones that expire first."),
+        ("Store.Soonest.pending", "struct", "Store.Soonest", "96:1-99:2", "96:6-13",
+         "type pending struct", None),
+        # Ends after `"Größe 📦: " + ...String() }`: 79 UTF-16 units, 83 bytes.
+        ("Describe", "function", None, "113:0-113:79", "113:5-13",
+         "func Describe(n int) string",
+         'Describe names a store for logs: "Größe" is German for size.'),
+    ],
+    outlines={
+        "Store": """
+            type Store[K comparable, V any] struct {
+            \tmu    sync.RWMutex
+            \titems map[K]Entry[V]
+            \t// stats counts lookups since the store was made.
+            \tstats struct {
+            \t\thits, misses int
+            \t}
+            }
+            """,
+        "Getter": """
+            type Getter[K comparable, V any] interface {
+            \tGet(ctx context.Context, key K) (V, error)
+            }
+            """,
+        "Store.Soonest.pending": """
+            type pending struct {
+            \tkey     K
+            \texpires time.Time
+            }
+            """,
+    },
+    parameters={
+        # The receiver is an input; a named result (`removed`) is an output.
+        "Store.Sweep": {"s", "now"},
+        "Store.Put": {"s", "key", "value", "ttl"},
+        "New": set(),
+        "Describe": {"n"},
+    },
+    edit=("Store.Len", "return len(s.items)", "return len(s.items) + 0"),
+    edit_keeps=("Store",),
+)
+
 JAVA = Sample(
     "Ledger.java",
     spans=[
@@ -333,7 +407,7 @@ PHP = Sample(
 
 # fmt: on
 
-ALL = [TYPESCRIPT, JAVA, PHP]
+ALL = [TYPESCRIPT, GO, JAVA, PHP]
 IDS = [s.file for s in ALL]
 
 

@@ -11,5 +11,12 @@
 (type_spec name: (type_identifier) @name type: (struct_type)) @definition.struct
 (type_spec name: (type_identifier) @name type: (interface_type)) @definition.interface
 
-(parameter_list (parameter_declaration name: (identifier) @parameter))
-(parameter_list (variadic_parameter_declaration name: (identifier) @parameter))
+; The receiver and the parameters are inputs; named results (`(n int, err error)`)
+; are outputs, so the `result` list is left out.
+(method_declaration receiver: (parameter_list (parameter_declaration name: (identifier) @parameter)))
+(function_declaration
+  parameters: (parameter_list [(parameter_declaration name: (identifier) @parameter)
+                               (variadic_parameter_declaration name: (identifier) @parameter)]))
+(method_declaration
+  parameters: (parameter_list [(parameter_declaration name: (identifier) @parameter)
+                               (variadic_parameter_declaration name: (identifier) @parameter)]))
