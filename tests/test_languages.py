@@ -251,6 +251,88 @@ GO = Sample(
     edit_keeps=("Store",),
 )
 
+RUST = Sample(
+    "counter.rs",
+    spans=[
+        # Attributes belong to the item: its span starts at `#[derive(...)]`, above
+        # which the doc comment sits; the signature starts at the item.
+        ("Overflow", "enum", None, "5:0-11:1", "6:9-17",
+         "pub enum Overflow", "What a counter does when it reaches its limit."),
+        # A trait's bodiless `fn reset(&mut self);` shows in its outline only.
+        ("Reset", "trait", None, "14:0-23:1", "14:10-15",
+         "pub trait Reset", "Something that can go back to its initial state."),
+        ("Reset::reset_changed", "method", "Reset", "19:4-22:5", "19:7-20",
+         "fn reset_changed(&mut self) -> bool",
+         "Resets, and says whether the value was not initial already."),
+        ("Counter", "struct", None, "28:0-33:1", "29:11-18",
+         "pub struct Counter",
+         "A counter that never passes `limit`.\n\n"
+         "See [`Overflow`] for what happens at the limit."),
+        # An impl block is no span: it names the type its functions belong to.
+        ("Counter::new", "method", "Counter", "37:4-39:5", "37:11-14",
+         "pub fn new(limit: u64, overflow: Overflow) -> Self", "A counter at zero."),
+        ("Counter::bump", "method", "Counter", "42:4-49:5", "42:11-15",
+         "pub fn bump(&mut self, by: u64) -> u64",
+         "Adds `by`, then saturates or wraps at the limit; returns the new value."),
+        ("Counter::value", "method", "Counter", "51:4-51:45", "51:11-16",
+         "pub fn value(&self) -> u64", None),
+        # `impl Reset for Counter`: the type, not the trait, contains it.
+        ("Counter::reset", "method", "Counter", "55:4-57:5", "55:7-12",
+         "fn reset(&mut self)", None),
+        ("Counter::fmt", "method", "Counter", "62:4-64:5", "62:7-10",
+         "fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result", "Shows `value/limit`."),
+        # A module prefixes what it holds.
+        ("registry::Registry", "struct", "registry", "72:4-75:5", "73:15-23",
+         "pub struct Registry", "Counters by name, made on first use."),
+        # The syntax error, an unclosed `or_insert_with(`: what follows is still found.
+        ("registry::Registry::bump", "method", "registry::Registry", "79:8-83:9", "79:15-19",
+         "pub fn bump(&mut self, name: &str) -> u64", "Bumps the counter called `name` by one."),
+        ("registry::Registry::flush", "async_method", "registry::Registry",
+         "86:8-91:9", "86:21-26",
+         "pub async fn flush<W: Sink>(&self, mut sink: W) -> std::io::Result<usize>",
+         "Writes every counter to `sink`, one line each."),
+        ("Sink", "trait", None, "96:0-98:1", "96:10-14",
+         "pub trait Sink", "Where flushed lines go."),
+        # Ends after `{ "Zähler ⏱" }`: 44 UTF-16 units, 47 bytes.
+        ("unit", "function", None, "101:0-101:44", "101:7-11",
+         "pub fn unit() -> &'static str",
+         'The unit shown after counts: "Zähler" is German for counter.'),
+    ],
+    outlines={
+        "Reset": """
+            pub trait Reset {
+                /// Puts the value back where it started.
+                fn reset(&mut self);
+
+                /// Resets, and says whether the value was not initial already.
+                fn reset_changed(&mut self) -> bool { ... }
+            }
+            """,
+        "Counter": """
+            #[derive(Debug)]
+            pub struct Counter {
+                value: u64,
+                limit: u64,
+                overflow: Overflow,
+            }
+            """,
+        "registry::Registry": """
+            #[derive(Default)]
+            pub struct Registry {
+                counters: HashMap<String, Counter>,
+            }
+            """,
+    },
+    parameters={
+        "Counter::bump": {"self", "by"},
+        "Counter::new": {"limit", "overflow"},
+        "registry::Registry::flush": {"self", "sink"},
+        "unit": set(),
+    },
+    edit=("Reset::reset_changed", "true", "false"),
+    edit_keeps=("Reset",),
+)
+
 JAVA = Sample(
     "Ledger.java",
     spans=[
@@ -407,7 +489,7 @@ PHP = Sample(
 
 # fmt: on
 
-ALL = [TYPESCRIPT, GO, JAVA, PHP]
+ALL = [TYPESCRIPT, GO, RUST, JAVA, PHP]
 IDS = [s.file for s in ALL]
 
 

@@ -230,6 +230,15 @@ def _outer(spec: LanguageSpec, node: Node) -> tuple[Node, Node]:
     return outer, signature_start
 
 
+def _attributes_start(spec: LanguageSpec, outer: Node) -> int:
+    """Where a definition starts with the attributes written right above it
+    (Rust's `#[derive(Debug)]`): like decorators, they are part of it."""
+    first = outer
+    while (above := first.prev_named_sibling) is not None and above.type in spec.between_doc:
+        first = above
+    return first.start_byte
+
+
 def _body(node: Node) -> Node | None:
     """The definition's body: its `body` field, or that of the function it holds
     (`const f = () => {...}`: the declarator's value)."""
@@ -258,7 +267,7 @@ def _make_span(
     kind = definition.kind
     assert kind is not None  # scopes are skipped by the caller
     outer, signature_start = _outer(spec, node)
-    start = outer.start_byte
+    start = _attributes_start(spec, outer)
     end = syntax.last_code_byte(node, spec.comments)
     body = _body(node)
     header_end = body.start_byte if body is not None else end

@@ -64,7 +64,8 @@ class LanguageSpec:
     # value says whether the signature starts there too (Python's leaves the
     # decorators out, TypeScript's keeps `export`).
     wrappers: dict[str, bool] = field(default_factory=dict)
-    # Siblings allowed between a doc comment and its definition (Rust's attributes).
+    # Siblings right above a definition that belong to it (Rust's attributes): the
+    # span starts at the first, and a doc comment may sit above them.
     between_doc: frozenset[str] = frozenset()
     # Node types of comments.
     comments: frozenset[str] = frozenset({"comment"})
