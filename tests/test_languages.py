@@ -419,6 +419,65 @@ JAVA = Sample(
     edit_keeps=("Ledger", "Ledger.Snapshot"),
 )
 
+C = Sample(
+    "hashmap.c",
+    spans=[
+        ("slot", "struct", None, "5:0-8:1", "5:7-11",
+         "struct slot", "One slot of the table; a NULL key is an empty slot."),
+        # A typedef of an anonymous enum is named after its body.
+        ("grow_policy", "enum", None, "11:0-11:52", "11:40-51",
+         "typedef enum { ... } grow_policy",
+         "How the table grows when it is three quarters full."),
+        # `typedef struct hashmap {...} hashmap;`: the typedef is the definition, so
+        # its doc comment is the one above `typedef`, and it ends with its name.
+        ("hashmap", "struct", None, "17:0-24:10", "17:15-22",
+         "typedef struct hashmap",
+         "The map: a table of slots probed linearly.\n"
+         "Create with hashmap_new, release with hashmap_free."),
+        ("hashmap.stats", "struct", "hashmap", "20:4-22:5", "20:11-16", "struct stats", None),
+        ("hash", "function", None, "27:0-33:1", "27:21-25",
+         "static unsigned long hash(const char *s)", "FNV-1a hash of a NUL-terminated string."),
+        ("hashmap_new", "function", None, "39:0-47:1", "39:9-20",
+         "hashmap *hashmap_new(size_t cap)",
+         "Creates a map with room for cap entries.\nReturns NULL when out of memory."),
+        # The prototype of hashmap_put is no span, and the comment above it is its
+        # own: a blank line and the prototype stand between it and find.
+        ("find", "function", None, "52:0-59:1", "52:20-24",
+         "static struct slot *find(const hashmap *m, const char *key)", None),
+        ("hashmap_put", "function", None, "62:0-73:1", "62:4-15",
+         "int hashmap_put(hashmap *m, const char *key, int value)",
+         "Stores value under key; returns 0, or -1 when the table is full."),
+        # The syntax error, `find(m, key;`: what follows is still found.
+        ("hashmap_get", "function", None, "76:0-83:1", "76:4-15",
+         "int hashmap_get(const hashmap *m, const char *key, int *out)",
+         "Copies the value under key into *out; returns 1 if found."),
+        ("hashmap_free", "function", None, "86:0-90:1", "86:5-17",
+         "void hashmap_free(hashmap *m)", "Frees the map and its table (not the keys)."),
+        # Ends after `"table de hachage ⌗"; }`: 63 UTF-16 units, 65 bytes.
+        ("hashmap_name", "function", None, "92:0-92:63", "92:12-24",
+         "const char *hashmap_name(void)", None),
+    ],
+    outlines={
+        "hashmap": """
+            typedef struct hashmap {
+                struct slot *slots;
+                size_t cap, len;
+                struct stats {
+                    size_t probes, resizes;
+                } stats;
+                grow_policy policy;
+            } hashmap;
+            """,
+        "grow_policy": "typedef enum { GROW_DOUBLE, GROW_HALF } grow_policy;",
+    },
+    parameters={
+        "hashmap_get": {"m", "key", "out"},
+        "hashmap_new": {"cap"},
+        "hashmap_name": set(),
+    },
+    edit=("hashmap_free", "free(m->slots);", "free(m->slots); m->slots = NULL;"),
+)
+
 PHP = Sample(
     "Cart.php",
     spans=[
@@ -489,7 +548,7 @@ PHP = Sample(
 
 # fmt: on
 
-ALL = [TYPESCRIPT, GO, RUST, JAVA, PHP]
+ALL = [TYPESCRIPT, GO, RUST, JAVA, C, PHP]
 IDS = [s.file for s in ALL]
 
 

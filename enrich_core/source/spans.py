@@ -268,7 +268,8 @@ def _make_span(
     assert kind is not None  # scopes are skipped by the caller
     outer, signature_start = _outer(spec, node)
     start = _attributes_start(spec, outer)
-    end = syntax.last_code_byte(node, spec.comments)
+    # To the wrapper's end: `typedef struct map {...} map;` ends with its name.
+    end = syntax.last_code_byte(outer, spec.comments)
     body = _body(node)
     header_end = body.start_byte if body is not None else end
     tokens = syntax.header_tokens(signature_start, header_end, spec.comments)
@@ -280,6 +281,11 @@ def _make_span(
     while tokens and tokens[-1].type in spec.header_trailers:
         tokens = tokens[:-1]  # Python's ':', a prototype's ';': not the signature
     signature = syntax.join_tokens(tokens, data)
+    if body is not None and name_node.start_byte >= body.end_byte:
+        # C's `typedef struct { ... } map`: the name comes after the body.
+        after = syntax.header_tokens(signature_start, name_node.end_byte, spec.comments)
+        tail = [t for t in after if t.start_byte >= body.end_byte]
+        signature = f"{signature} {{ ... }} {syntax.join_tokens(tail, data)}"
     if body is None and len(signature) > _HEADERLESS_SIGNATURE_CHARS:
         signature = signature[:_HEADERLESS_SIGNATURE_CHARS].rstrip() + "…"
 

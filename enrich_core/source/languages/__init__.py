@@ -60,8 +60,8 @@ class LanguageSpec:
     # Joins a container and a member in qualified names: `Store.Put`, `Counter::bump`.
     separator: str = "."
     # Node types a definition can sit in that belong to it: decorators, `export`,
-    # `template <...>`, Go's `type`. The span starts at the outermost one; the
-    # value says whether the signature starts there too (Python's leaves the
+    # `template <...>`, Go's `type`, C's `typedef`. The span is the outermost one;
+    # the value says whether the signature starts there too (Python's leaves the
     # decorators out, TypeScript's keeps `export`).
     wrappers: dict[str, bool] = field(default_factory=dict)
     # Siblings right above a definition that belong to it (Rust's attributes): the
@@ -162,6 +162,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         grammar=("tree_sitter_c", "language"),
         queries=("c.scm",),
         doc=DocStyle.ANY_ABOVE,
+        wrappers={"type_definition": True},
     ),
     LanguageSpec(
         name="cpp",
@@ -171,7 +172,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         queries=("cpp.scm",),
         doc=DocStyle.ANY_ABOVE,
         separator="::",
-        wrappers={"template_declaration": True},
+        wrappers={"template_declaration": True, "type_definition": True},
     ),
     LanguageSpec(
         name="csharp",
