@@ -478,6 +478,85 @@ C = Sample(
     edit=("hashmap_free", "free(m->slots);", "free(m->slots); m->slots = NULL;"),
 )
 
+CPP = Sample(
+    "matrix.cpp",
+    spans=[
+        ("linalg::Matrix", "class", "linalg", "8:0-35:1", "8:6-12",
+         "class Matrix", "A dense row-major matrix of doubles."),
+        # The declarations in the class (`Matrix(...);`) are no spans: their
+        # definitions below are.
+        ("linalg::Matrix::rows", "method", "linalg::Matrix", "16:4-16:46", "16:16-20",
+         "std::size_t rows() const", None),
+        ("linalg::Matrix::Row", "struct", "linalg::Matrix", "19:4-25:5", "19:11-14",
+         "struct Row", "A read-only view of one row."),
+        ("linalg::Matrix::Row::operator[]", "method", "linalg::Matrix::Row",
+         "24:8-24:97", "24:15-25",
+         "double operator[](std::size_t c) const", "The element in column c."),
+        # Out of the class, `Matrix::Matrix` names its class; the member
+        # initializer list on the next line is code, not signature.
+        ("linalg::Matrix::Matrix", "method", "linalg::Matrix", "37:0-38:58", "37:8-14",
+         "Matrix::Matrix(std::size_t rows, std::size_t cols)", None),
+        ("linalg::Matrix::at", "method", "linalg::Matrix", "41:0-46:1", "41:16-18",
+         "double &Matrix::at(std::size_t r, std::size_t c)",
+         "Throws std::out_of_range outside the matrix."),
+        # The syntax error, `std::invalid_argument("shapes differ";`.
+        ("linalg::Matrix::operator*", "method", "linalg::Matrix", "48:0-58:1", "48:15-24",
+         "Matrix Matrix::operator*(const Matrix &other) const", None),
+        # `template <...>` belongs to the definition, and to its signature.
+        ("linalg::clamp", "function", "linalg", "61:0-64:1", "62:2-7",
+         "template <typename T> T clamp(T value, T lo, T hi)", "Clamps value into [lo, hi]."),
+        ("linalg::detail::near", "function", "linalg::detail", "68:0-68:94", "68:12-16",
+         "inline bool near(double a, double b, double eps = 1e-9)",
+         "Whether two doubles differ by less than eps."),
+        # Outside the namespace, `linalg::Matrix::transpose` names both.
+        ("linalg::Matrix::transpose", "method", "linalg::Matrix", "74:0-80:1", "74:31-40",
+         "linalg::Matrix linalg::Matrix::transpose() const", "Swaps rows and columns."),
+        # Ends after `"Grüße ✓"; return ...; }`: 83 UTF-16 units, 87 bytes.
+        ("main", "function", None, "82:0-82:83", "82:4-8", "int main()", None),
+    ],
+    outlines={
+        "linalg::Matrix": """
+            class Matrix {
+            public:
+                /// A rows x cols matrix of zeros.
+                Matrix(std::size_t rows, std::size_t cols);
+
+                /// Element access, bounds-checked.
+                double &at(std::size_t r, std::size_t c);
+
+                std::size_t rows() const { ... }
+
+                /// A read-only view of one row.
+                struct Row {
+                    const Matrix *owner;
+                    std::size_t index;
+
+                    /// The element in column c.
+                    double operator[](std::size_t c) const { ... }
+                };
+
+                /// The matrix product; throws when the shapes do not fit.
+                Matrix operator*(const Matrix &other) const;
+
+                Matrix transpose() const;
+
+            private:
+                std::size_t rows_, cols_;
+                std::vector<double> data_;
+            }
+            """,
+    },
+    parameters={
+        "linalg::Matrix::Matrix": {"rows", "cols"},
+        "linalg::Matrix::operator*": {"other"},
+        "linalg::detail::near": {"a", "b", "eps"},
+        "linalg::clamp": {"value", "lo", "hi"},
+    },
+    edit=("linalg::Matrix::Row::operator[]",
+          "index * owner->cols_ + c", "c + index * owner->cols_"),
+    edit_keeps=("linalg::Matrix", "linalg::Matrix::Row"),
+)
+
 PHP = Sample(
     "Cart.php",
     spans=[
@@ -548,7 +627,7 @@ PHP = Sample(
 
 # fmt: on
 
-ALL = [TYPESCRIPT, GO, RUST, JAVA, C, PHP]
+ALL = [TYPESCRIPT, GO, RUST, JAVA, C, CPP, PHP]
 IDS = [s.file for s in ALL]
 
 

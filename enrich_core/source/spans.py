@@ -272,6 +272,10 @@ def _make_span(
     end = syntax.last_code_byte(outer, spec.comments)
     body = _body(node)
     header_end = body.start_byte if body is not None else end
+    # A C++ constructor's `: rows_(rows)` is code, not signature.
+    header_end = next(
+        (c.start_byte for c in node.children if c.type in spec.signature_ends), header_end
+    )
     tokens = syntax.header_tokens(signature_start, header_end, spec.comments)
     if body is None:
         # A type with no body field (Go's `type Store struct {...}`): up to its brace.

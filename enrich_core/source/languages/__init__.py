@@ -67,6 +67,9 @@ class LanguageSpec:
     # Siblings right above a definition that belong to it (Rust's attributes): the
     # span starts at the first, and a doc comment may sit above them.
     between_doc: frozenset[str] = frozenset()
+    # Header nodes where the signature stops though the body has not begun (C++'s
+    # member initializer list `: rows_(rows)`).
+    signature_ends: frozenset[str] = frozenset()
     # Node types of comments.
     comments: frozenset[str] = frozenset({"comment"})
     # Header tokens left out of the one-line signature when they end it.
@@ -173,6 +176,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         doc=DocStyle.ANY_ABOVE,
         separator="::",
         wrappers={"template_declaration": True, "type_definition": True},
+        signature_ends=frozenset({"field_initializer_list"}),
     ),
     LanguageSpec(
         name="csharp",
