@@ -41,6 +41,9 @@ const LARGE = 'large-model';
 const SUMMARY = `load_config (test model ${SMALL}) does what its name says, deterministically.`;
 const FOOTER = `gloss by ${SMALL} · tier small · fresh`;
 const HOVER_PNG = path.join(REPO_ROOT, 'docs', 'vscode-hover.png');
+// The sample's TypeScript method (web/cart.ts): a language other than Python, end to end.
+const TS_METHOD = 'addItem';
+const TS_SUMMARY = `${TS_METHOD} (test model ${SMALL}) does what its name says, deterministically.`;
 
 const CHROMIUM_FLAGS = [
   '--headless',
@@ -496,6 +499,47 @@ step('from the command palette: escalate at the cursor (the hover then names the
   log(`notification: ${(await toast.innerText()).replace(/\s+/g, ' ')}`);
 }, 120_000);
 
+step('a TypeScript file: hovering a method shows its gloss, and the palette offers the re-gloss commands', async () => {
+  await openFile('cart.ts', 'class Cart');
+  await waitFor(
+    'gloss status to count every span glossed, cart.ts\'s too',
+    async () => {
+      const s = await glossStatus();
+      return s.spans > 0 && s.enriched === s.spans ? s : undefined;
+    },
+    60_000,
+    500,
+  );
+  const name = page.locator('.monaco-editor .view-line span', { hasText: new RegExp(`^${TS_METHOD}$`) }).first();
+  await name.waitFor({ state: 'visible' });
+  // The summary names the method's qualified name (Cart.addItem): match from its own name on.
+  const hover = page.locator('.monaco-hover:not(.hidden)', { hasText: TS_SUMMARY }).first();
+  await waitFor(
+    `the hover with ${TS_METHOD}'s gloss`,
+    async () => {
+      await page.mouse.move(5, 5);
+      await name.hover();
+      await hover.waitFor({ state: 'visible', timeout: 5_000 });
+      return true;
+    },
+    45_000,
+    0,
+  );
+  const text = await hover.innerText();
+  assert.ok(text.includes(FOOTER), `no footer "${FOOTER}" in:\n${text}`);
+  assert.match(text, /Inputs[\s\S]*item[\s\S]*qty/, text);
+  await hover.getByRole('link', { name: 'Regenerate' }).waitFor({ state: 'visible' });
+  await page.mouse.move(5, 5);
+  await page.keyboard.press('Escape');
+
+  // The commands' `when` clause (editorLangId in gloss.languages) holds in a TypeScript editor.
+  await page.locator('.monaco-editor .view-lines').first().click();
+  await runCommand('Gloss: Re-gloss This File');
+  const toast = page.locator('.notification-toast', { hasText: 'spans of web/cart.ts' }).first();
+  await toast.waitFor({ state: 'visible', timeout: 20_000 });
+  log(`notification: ${(await toast.innerText()).replace(/\s+/g, ' ')}`);
+}, 150_000);
+
 step('clicking the status bar item opens the Gloss status document', async () => {
   await statusBarItem().click();
   const editor = page.locator('.monaco-editor .view-lines', { hasText: '# Gloss status' }).first();
@@ -546,13 +590,18 @@ step('removing it restarts the server on gloss.toml alone, which works again', a
 
 /** Quick open (Ctrl+P) of the sample's config.py, the active editor after it. */
 async function openConfigPy(): Promise<void> {
+  await openFile('config.py', 'def load_config');
+}
+
+/** Quick open (Ctrl+P) of a sample file by name; returns once an editor shows `text`. */
+async function openFile(name: string, text: string): Promise<void> {
   await page.keyboard.press('Control+P');
   const input = page.locator('.quick-input-widget input');
   await input.waitFor({ state: 'visible' });
-  await input.fill('config.py');
+  await input.fill(name);
   // Clicked, not Enter: the first row may still be a recently opened editor.
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'config.py' }).first().click();
-  await page.locator('.monaco-editor .view-lines', { hasText: 'def load_config' }).waitFor({ state: 'visible' });
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().click();
+  await page.locator('.monaco-editor .view-lines', { hasText: text }).waitFor({ state: 'visible' });
 }
 
 /** Runs a command by its title from the command palette (F1). */
@@ -580,7 +629,7 @@ step('backends from settings replace gloss.toml\'s: a host that refuses shows as
   });
   await waitFor('the server to restart on the new settings', async () => /Settings changed; sending \{"backends"/.test(fs.readFileSync(findGlossLog() ?? '', 'utf8')), 20_000);
   await waitFor('the status bar to report again', async () => (await statusBarLabel())?.includes('idle'), 60_000, 500);
-  await openConfigPy(); // the re-gloss commands are offered for Python editors
+  await openConfigPy(); // an editor of the sample, where the re-gloss commands are offered
   await runCommand('Gloss: Re-gloss This File');
   const label = await waitFor(
     'the status bar to show the refusing backend',
