@@ -557,6 +557,78 @@ CPP = Sample(
     edit_keeps=("linalg::Matrix", "linalg::Matrix::Row"),
 )
 
+CSHARP = Sample(
+    "Ledger.cs",
+    spans=[
+        # Namespaces are left out of qualified names (see queries/csharp.scm).
+        ("ILedger", "interface", None, "9:4-13:5", "9:21-28",
+         "public interface ILedger", "What a ledger offers to the rest of the application."),
+        ("Ledger", "class", None, "19:4-81:5", "19:24-30",
+         "public sealed class Ledger : ILedger",
+         "Balances per account, changed only by Apply.\nNot thread-safe."),
+        ("Ledger.Side", "enum", "Ledger", "22:8-22:42", "22:20-24",
+         "public enum Side", "Which side of the account a posting goes to."),
+        ("Ledger.Posting", "class", "Ledger", "25:8-25:89", "25:38-45",
+         "public readonly record struct Posting(string Account, decimal Amount, Side Side)",
+         "One posting: an amount on one side of one account."),
+        ("Ledger.Ledger", "method", "Ledger", "32:8-35:9", "32:15-21",
+         "public Ledger(decimal overdraft = 0m)",
+         "Creates an empty ledger.\noverdraft: How far below zero a balance may go."),
+        ("Ledger.Count", "method", "Ledger", "38:8-38:60", "38:19-24",
+         "public int Count", "The number of accounts with a balance."),
+        ("Ledger.Apply", "method", "Ledger", "46:8-57:9", "46:23-28",
+         "public decimal Apply(Posting posting)",
+         "Applies posting to its account.\nposting: The posting to apply.\n"
+         "Returns: The account's new balance.\n"
+         "Throws InvalidOperationException: The overdraft would be exceeded."),
+        # The syntax error, `WriteAsync(account, balance;`: what follows is still found.
+        ("Ledger.SaveAsync", "async_method", "Ledger", "60:8-66:9", "60:26-35",
+         "public async Task SaveAsync(IStore store)", "Saves every balance to store."),
+        ("Ledger.Balance", "method", "Ledger", "69:8-69:87", "69:23-30",
+         "public decimal Balance(string account)",
+         "The balance of account, zero if it has none."),
+        ("Ledger.Audit", "class", "Ledger", "72:8-80:9", "72:29-34",
+         "private sealed class Audit", "A total of all balances, kept for audits."),
+        ("Ledger.Audit.Total", "method", "Ledger.Audit", "74:12-74:54", "74:27-32",
+         "public decimal Total", None),
+        ("Ledger.Audit.Audit", "method", "Ledger.Audit", "76:12-79:13", "76:19-24",
+         "public Audit(Ledger ledger)", None),
+        ("IStore", "interface", None, "84:4-87:5", "84:21-27",
+         "public interface IStore", "Where balances are saved."),
+        ("Money", "struct", None, "90:4-96:5", "90:18-23",
+         "public struct Money", "An amount with its currency & nothing else."),
+        # Ends after `— « montant »";`: 82 UTF-16 units, 86 bytes.
+        ("Money.ToString", "method", "Money", "95:8-95:82", "95:31-39",
+         "public override string ToString()", None),
+    ],
+    outlines={
+        "Ledger.Audit": """
+            private sealed class Audit
+            {
+                public decimal Total { get; private set; }
+
+                public Audit(Ledger ledger)
+                { ... }
+            }
+            """,
+        "ILedger": """
+            public interface ILedger
+            {
+                /// <summary>Applies a posting and returns the new balance.</summary>
+                decimal Apply(Ledger.Posting posting);
+            }
+            """,
+    },
+    parameters={
+        "Ledger.Apply": {"posting"},
+        "Ledger.Ledger": {"overdraft"},
+        "Ledger.Balance": {"account"},
+        "Ledger.Count": set(),
+    },
+    edit=("Ledger.Apply", "return next;", "return next + 0m;"),
+    edit_keeps=("Ledger",),
+)
+
 PHP = Sample(
     "Cart.php",
     spans=[
@@ -627,7 +699,7 @@ PHP = Sample(
 
 # fmt: on
 
-ALL = [TYPESCRIPT, GO, RUST, JAVA, C, CPP, PHP]
+ALL = [TYPESCRIPT, GO, RUST, JAVA, C, CPP, CSHARP, PHP]
 IDS = [s.file for s in ALL]
 
 

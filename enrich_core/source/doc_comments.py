@@ -22,11 +22,16 @@ __all__ = ["doc_comment"]
 
 _STAR_LINE = re.compile(r"^\s*\*(?!/) ?")
 _XML_PARAM = re.compile(r'<(?:param|typeparam)\s+name\s*=\s*"([^"]*)"\s*>', re.IGNORECASE)
+# What the IDE heads these sections with; the exception's type is its cref.
+_XML_RETURNS = re.compile(r"<returns\s*>", re.IGNORECASE)
+_XML_EXCEPTION = re.compile(r'<exception\s+cref\s*=\s*"([^"]*)"\s*>', re.IGNORECASE)
 _XML_REFERENCE = re.compile(
     r'<(?:see|seealso|paramref|typeparamref)\s+(?:cref|name|langword|href)\s*=\s*"([^"]*)"\s*/?>',
     re.IGNORECASE,
 )
-_XML_BLOCK_END = re.compile(r"</(?:summary|remarks|returns|param|typeparam|para|example)>", re.I)
+_XML_BLOCK_END = re.compile(
+    r"</(?:summary|remarks|returns|exception|param|typeparam|para|example)>", re.I
+)
 _XML_TAG = re.compile(r"</?[A-Za-z][^<>]*>")
 
 
@@ -121,6 +126,8 @@ def _strip_markers(text: str) -> str:
 def _xml_text(body: str) -> str:
     """C#'s XML doc as the text a reader sees in the IDE's tooltip."""
     body = _XML_PARAM.sub(lambda m: f"\n{m.group(1)}: ", body)
+    body = _XML_RETURNS.sub("\nReturns: ", body)
+    body = _XML_EXCEPTION.sub(lambda m: f"\nThrows {m.group(1)}: ", body)
     body = _XML_REFERENCE.sub(lambda m: m.group(1), body)
     body = _XML_BLOCK_END.sub("\n", body)
     body = _XML_TAG.sub("", body)
