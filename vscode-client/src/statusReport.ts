@@ -48,6 +48,15 @@ function renderFolder(f: Json): string[] {
     '',
   );
 
+  if (isRecord(f.by_language) && Object.keys(f.by_language).length > 0) {
+    out.push('| language | spans | glossed |', '|---|---|---|');
+    for (const [name, raw] of Object.entries(f.by_language)) {
+      const c = isRecord(raw) ? raw : {};
+      out.push(cells([name, num(c.spans), num(c.enriched)]));
+    }
+    out.push('');
+  }
+
   if (isRecord(f.queue)) {
     const q = f.queue;
     const classes = isRecord(q.by_priority)

@@ -17,6 +17,7 @@ const FOLDER = {
   tokens_in: 900,
   tokens_out: 300,
   cost: 0,
+  by_language: { python: { spans: 3, enriched: 3 }, go: { spans: 2, enriched: 1 } },
   backends: {
     test: { url: 'http://127.0.0.1:1234', state: 'closed', healthy: true, in_flight: 0, requests_ok: 6, requests_failed: 0, p50_ms: 12.5, p95_ms: 40, last_error: null },
   },
@@ -34,6 +35,7 @@ test('a folder renders its counts, queue, backends, tiers, failures and GPU', ()
   assert.match(md, /## \/ws/);
   assert.match(md, /\| Spans \| 5 in 2 files \|/);
   assert.match(md, /\| Glossed \| 4 \|/);
+  assert.match(md, /\| python \| 3 \| 3 \|\n\| go \| 2 \| 1 \|/);
   assert.match(md, /\*\*Queue:\*\* 1 queued \(hover 0, backlog 1\), 1 in flight, 0 waiting to retry/);
   assert.match(md, /\| test \| http:\/\/127\.0\.0\.1:1234 \| closed \| yes \| 0 \| 6 \| 0 \| 12\.5 \| 40 \|  \|/);
   assert.match(md, /\| small \| 4 \| 6 \| 900 \| 300 \| 0 \|/);
