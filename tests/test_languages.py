@@ -611,6 +611,16 @@ CSHARP = Sample(
                 { ... }
             }
             """,
+        # An expression body keeps its arrow.
+        "Money": """
+            public struct Money
+            {
+                public decimal Amount;
+                public string Currency;
+
+                public override string ToString() => ...;
+            }
+            """,
         "ILedger": """
             public interface ILedger
             {

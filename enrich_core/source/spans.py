@@ -387,6 +387,9 @@ def _braced_body_cut(body: Node, data: bytes, spec: LanguageSpec) -> tuple[int, 
     text = _text(body, data)
     if text.startswith(b"{") and text.endswith(b"}"):
         return body.start_byte, body.end_byte, b"{ ... }"
+    if body.children[0].type == "=>":
+        # C#'s expression body holds its arrow, which says what kind of body was cut.
+        return body.children[0].end_byte, body.end_byte, b" ..."
     return body.start_byte, body.end_byte, b"..."
 
 
