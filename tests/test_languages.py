@@ -639,6 +639,104 @@ CSHARP = Sample(
     edit_keeps=("Ledger",),
 )
 
+RUBY = Sample(
+    "inventory.rb",
+    spans=[
+        ("Shop", "module", None, "5:0-69:3", "5:7-11",
+         "module Shop", "Stock keeping for a small shop."),
+        ("Shop.OutOfStock", "class", "Shop", "7:2-7:39", "7:8-18",
+         "class OutOfStock < StandardError", "Raised when stock would go below zero."),
+        ("Shop.Inventory", "class", "Shop", "12:2-65:5", "12:8-17",
+         "class Inventory",
+         "Items in stock, counted by SKU.\n\nEvery change is logged to the audit trail."),
+        ("Shop.Inventory.from_rows", "method", "Shop.Inventory", "19:4-21:7", "19:13-22",
+         "def self.from_rows(rows)", "Builds an inventory from rows of [sku, count]."),
+        ("Shop.Inventory.initialize", "method", "Shop.Inventory", "23:4-26:7", "23:8-18",
+         "def initialize(audit: [])", None),
+        ("Shop.Inventory.add", "method", "Shop.Inventory", "29:4-33:7", "29:8-11",
+         "def add(sku, count = 1)", "Adds count of sku; returns self so calls chain."),
+        # The syntax error, `count]]`: recovery keeps the method and what follows.
+        ("Shop.Inventory.remove", "method", "Shop.Inventory", "37:4-42:7", "37:8-14",
+         "def remove(sku, count = 1)",
+         "Takes count of sku out of stock.\nRaises OutOfStock when there are not enough."),
+        ("Shop.Inventory.each", "method", "Shop.Inventory", "45:4-47:7", "45:8-12",
+         "def each(&block)", "Yields each line, in SKU order."),
+        # `class << self` is no span: its methods are the class's.
+        ("Shop.Inventory.empty", "method", "Shop.Inventory", "51:6-53:9", "51:10-15",
+         "def empty", "An inventory with nothing in it."),
+        ("Shop.Inventory.low_stock", "method", "Shop.Inventory", "57:4-59:7", "57:8-17",
+         "def low_stock(threshold = 2, *skus, only: nil, **options)",
+         "Lists the SKUs whose stock is at or below threshold."),
+        # An endless method: its `=` is not signature.
+        ("Shop.Inventory.history", "method", "Shop.Inventory", "64:4-64:32", "64:8-15",
+         "def history", "The audit trail, newest first."),
+        # Ends after `"#{count} Stück ✓"`: 44 UTF-16 units, 47 bytes.
+        ("Shop.label", "method", "Shop", "68:2-68:44", "68:11-16",
+         "def self.label(count)", 'Formats a count for a label: "Stück" is German for piece.'),
+    ],
+    outlines={
+        "Shop.Inventory": """
+            class Inventory
+              include Enumerable
+
+              # One line of the inventory.
+              Line = Struct.new(:sku, :count)
+
+              # Builds an inventory from rows of [sku, count].
+              def self.from_rows(rows)
+                ...
+              end
+
+              def initialize(audit: [])
+                ...
+              end
+
+              # Adds count of sku; returns self so calls chain.
+              def add(sku, count = 1)
+                ...
+              end
+
+              # Takes count of sku out of stock.
+              # Raises OutOfStock when there are not enough.
+              def remove(sku, count = 1)
+                ...
+              end
+
+              # Yields each line, in SKU order.
+              def each(&block)
+                ...
+              end
+
+              class << self
+                # An inventory with nothing in it.
+                def empty
+                  ...
+                end
+              end
+
+              # Lists the SKUs whose stock is at or below threshold.
+              def low_stock(threshold = 2, *skus, only: nil, **options)
+                ...
+              end
+
+              private
+
+              # The audit trail, newest first.
+              def history = ...
+            end
+            """,
+        "Shop.OutOfStock": "class OutOfStock < StandardError; end",
+    },
+    parameters={
+        "Shop.Inventory.low_stock": {"threshold", "skus", "only", "options"},
+        "Shop.Inventory.each": {"block"},
+        "Shop.Inventory.initialize": {"audit"},
+        "Shop.Inventory.history": set(),
+    },
+    edit=("Shop.Inventory.add", "@counts[sku] += count", "@counts[sku] = @counts[sku] + count"),
+    edit_keeps=("Shop", "Shop.Inventory"),
+)
+
 PHP = Sample(
     "Cart.php",
     spans=[
@@ -709,7 +807,7 @@ PHP = Sample(
 
 # fmt: on
 
-ALL = [TYPESCRIPT, GO, RUST, JAVA, C, CPP, CSHARP, PHP]
+ALL = [TYPESCRIPT, GO, RUST, JAVA, C, CPP, CSHARP, RUBY, PHP]
 IDS = [s.file for s in ALL]
 
 

@@ -193,7 +193,8 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         grammar=("tree_sitter_ruby", "language"),
         queries=("ruby.scm",),
         doc=DocStyle.ANY_ABOVE,
-        header_trailers=frozenset({";", "end"}),  # `def self.build; end`
+        # `def self.build; end`, and the `=` of an endless `def size = @items.size`.
+        header_trailers=frozenset({";", "end", "="}),
         line_comment="#",
     ),
     LanguageSpec(
