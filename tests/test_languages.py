@@ -851,3 +851,24 @@ def test_editing_a_method_body_rehashes_that_method_only(sample: Sample) -> None
     assert changed == {method}
     # The types holding the method among them: their outlines cut its body.
     assert set(sample.edit_keeps) <= {b.qualname for b in before} - changed
+
+
+# Ruby's parser cannot recover from an unclosed `[`: `module Shop` and `class
+# Inventory` are lost, and it glues the text from `def low_stock` to `def
+# self.label` into one broken definition. What it still parses is kept; the glued
+# definition, whose range and signature would be other code's, is not a span.
+def test_an_unrecoverable_ruby_error_leaves_no_glued_span() -> None:
+    source = RUBY.source.replace("count]]", "count")
+    found = [
+        (s.qualname, s.kind.value, s.container, f"{s.start_line}-{s.end_line}", s.signature)
+        for s in extract_spans("src/inventory.rb", source)
+    ]
+    assert found == [
+        ("OutOfStock", "class", None, "7-7", "class OutOfStock < StandardError"),
+        ("from_rows", "method", None, "19-21", "def self.from_rows(rows)"),
+        ("initialize", "function", None, "23-26", "def initialize(audit: [])"),
+        ("add", "function", None, "29-33", "def add(sku, count = 1)"),
+        ("each", "function", None, "45-47", "def each(&block)"),
+        ("empty", "function", None, "51-53", "def empty"),
+        ("history", "function", None, "64-64", "def history"),
+    ]

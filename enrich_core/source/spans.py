@@ -124,6 +124,8 @@ def _captures(
             if not capture.startswith(("definition.", "scope.")):
                 continue
             node = nodes[0]
+            if _glued(node, names[0]):
+                continue
             known = chosen.get(node.id)
             if known is not None and known.pattern <= pattern:
                 continue
@@ -144,6 +146,13 @@ def _captures(
 def _is_empty(name: Node) -> bool:
     # A MISSING name is a zero-width node tree-sitter inserted during recovery.
     return name.is_missing or name.start_byte == name.end_byte
+
+
+def _glued(node: Node, name: Node) -> bool:
+    """Whether error recovery glued unrelated code between a definition's start
+    and its name (Ruby's `def` of a broken method taking the next method's name):
+    its range, signature and text would be other code's, so it is no span."""
+    return any(c.type == "ERROR" and c.start_byte < name.start_byte for c in node.children)
 
 
 def _text(node: Node, data: bytes) -> bytes:
