@@ -137,7 +137,7 @@ def test_a_minified_file_is_listed_unread(tmp_path: Path) -> None:
     ]
     minified = found[2]
     assert isinstance(minified, SkippedFile)
-    assert minified.reason == "minified JavaScript (jquery.min.js); not indexed"
+    assert minified.reason == "minified JavaScript (jquery.min.js)"
     assert not WorkspaceFilter(tmp_path, []).wants("static/jquery.min.js")
 
 

@@ -65,13 +65,13 @@ def skip_dir_reason(root: Path, rel_dir: str, skip_dirs: frozenset[str]) -> str 
     except OSError:
         pass
     why = _DIR_REASONS.get(name, f"a directory named {name!r}")
-    return f"{why}, not the workspace's own code; not indexed (index.skip_dirs)"
+    return f"{why}, not the workspace's own code (index.skip_dirs)"
 
 
 def minified_name_reason(rel_path: str) -> str | None:
     name = PurePosixPath(rel_path).name
     if _MINIFIED_NAME.search(name):
-        return f"minified JavaScript ({name}); not indexed"
+        return f"minified JavaScript ({name})"
     return None
 
 
@@ -85,5 +85,5 @@ def generated_reason(text: str) -> str | None:
             banner = "".join(c for c in stripped if c.isprintable())
             if len(banner) > _BANNER_CHARS:
                 banner = banner[: _BANNER_CHARS - 1] + "…"
-            return f"generated: line {number} says {banner!r}; not indexed"
+            return f"generated: line {number} says {banner!r}"
     return None
