@@ -80,6 +80,141 @@ def block(text: str) -> str:
 
 # The tables keep one span to a few lines, as a reader scans them.
 # fmt: off
+JAVASCRIPT = Sample(
+    "cart.js",
+    spans=[
+        ("roundCents", "function", None, "10:0-12:1", "10:9-19",
+         "function roundCents(amount)",
+         "Rounds an amount of money to whole cents.\n"
+         "@param {number} amount - the amount, in euros\n@returns {number}"),
+        ("parseLine", "function", None, "15:0-18:2", "15:6-15",
+         "const parseLine = (text, unit = 1) =>",
+         'Parses "2x apple" into a line item.'),
+        ("Cart", "class", None, "23:0-67:1", "23:6-10",
+         "class Cart extends EventEmitter",
+         'A cart of line items that emits "change" on every edit.'),
+        ("Cart.constructor", "method", "Cart", "25:2-29:3", "25:2-13",
+         "constructor(owner)", "@param {string} owner"),
+        ("Cart.size", "method", "Cart", "32:2-34:3", "32:6-10",
+         "get size()", "How many distinct items the cart holds."),
+        ("Cart.add", "method", "Cart", "39:2-42:3", "39:2-5",
+         "add(sku, count = 1)", "Adds `count` of `sku`."),
+        # The syntax error, `this.items.delete(sku;`: recovery keeps the method whole.
+        ("Cart.remove", "method", "Cart", "45:2-48:3", "45:2-8",
+         "remove(sku)", "Removes every unit of `sku`."),
+        ("Cart.total", "async_method", "Cart", "51:2-57:3", "51:8-13",
+         "async total(prices, ...discounts)",
+         "Total price, with the discounts applied in order."),
+        # A `//` comment is not JSDoc.
+        ("Cart.onClear", "method", "Cart", "60:2-62:3", "60:2-9",
+         "onClear = (event) =>", None),
+        ("Cart.skus", "method", "Cart", "64:2-66:3", "64:10-14",
+         "static *skus(cart)", None),
+        ("priceList", "function", None, "70:0-82:1", "70:9-18",
+         "function priceList(table)",
+         "A price list backed by a plain object of prices by SKU."),
+        ("priceList.Lookup", "class", "priceList", "72:2-80:3", "72:8-14",
+         "class Lookup", "One SKU's price, looked up on demand."),
+        ("priceList.Lookup.constructor", "method", "priceList.Lookup", "73:4-75:5", "73:4-15",
+         "constructor(sku)", None),
+        ("priceList.Lookup.price", "method", "priceList.Lookup", "77:4-79:5", "77:4-9",
+         "price()", None),
+        # After `const label = 'Crème brûlée 🍮'; `: 33 UTF-16 units, 38 bytes.
+        ("describe", "function", None, "84:33-84:88", "84:42-50",
+         "function describe(item)", None),
+        ("checkout", "async_function", None, "87:0-89:2", "87:15-23",
+         "module.exports.checkout = async function (cart, payment)",
+         "Charges the cart's total to `payment`."),
+    ],
+    outlines={
+        "Cart": """
+            class Cart extends EventEmitter {
+              /** @param {string} owner */
+              constructor(owner) { ... }
+
+              /** How many distinct items the cart holds. */
+              get size() { ... }
+
+              /**
+               * Adds `count` of `sku`.
+               */
+              add(sku, count = 1) { ... }
+
+              /** Removes every unit of `sku`. */
+              remove(sku) { ... }
+
+              /** Total price, with the discounts applied in order. */
+              async total(prices, ...discounts) { ... }
+
+              // Handlers bound to the instance.
+              onClear = (event) => { ... };
+
+              static *skus(cart) { ... }
+            }
+            """,
+        "priceList.Lookup": """
+            class Lookup {
+              constructor(sku) { ... }
+
+              price() { ... }
+            }
+            """,
+    },
+    parameters={
+        "parseLine": {"text", "unit"},
+        "Cart.total": {"prices", "discounts"},
+        "Cart.size": set(),
+        "checkout": {"cart", "payment"},
+    },
+    edit=("Cart.add", "(this.items.get(sku) || 0) + count", "(this.items.get(sku) ?? 0) + count"),
+    edit_keeps=("Cart",),
+)
+
+JSX = Sample(
+    "badge.jsx",
+    spans=[
+        ("Badge", "function", None, "6:0-13:1", "6:24-29",
+         "export default function Badge({label, start = 0})",
+         "A badge showing a count; clicking it resets the count.\n"
+         "@param {{label: string, start?: number}} props"),
+        ("BadgeRow", "function", None, "16:0-20:2", "16:13-21",
+         "export const BadgeRow = ({items}) =>", "One row of the badge list."),
+        ("useUnread", "function", None, "25:0-35:1", "25:16-25",
+         "export function useUnread(userId, everyMs = 30000)",
+         "The unread count for a user, polled every `everyMs` milliseconds."),
+        ("BadgeList", "class", None, "38:0-49:1", "38:6-15",
+         "class BadgeList extends React.Component",
+         "Keeps the list of badges and its selection."),
+        # The syntax error, `{ selected: id )`, is in select's body.
+        ("BadgeList.select", "method", "BadgeList", "42:2-44:3", "42:2-8",
+         "select(id)", "Selects the badge with this id."),
+        ("BadgeList.render", "method", "BadgeList", "46:2-48:3", "46:2-8", "render()", None),
+        ("formatCount", "function", None, "52:0-54:1", "52:9-20",
+         "function formatCount(n)", 'Formats a count for the badge: "99+" past 99.'),
+        # Ends after `Aucun résultat — 🔕</p>;`: 78 UTF-16 units, 83 bytes.
+        ("Empty", "function", None, "56:0-56:78", "56:13-18", "export const Empty = () =>", None),
+    ],
+    outlines={
+        "BadgeList": """
+            class BadgeList extends React.Component {
+              state = { selected: null };
+
+              /** Selects the badge with this id. */
+              select(id) { ... }
+
+              render() { ... }
+            }
+            """,
+    },
+    parameters={
+        "Badge": {"label", "start"},
+        "BadgeRow": {"items"},
+        "useUnread": {"userId", "everyMs"},
+    },
+    edit=("BadgeList.render", 'className="badges"', 'className="badge-list"'),
+    edit_keeps=("BadgeList",),
+)
+
 TYPESCRIPT = Sample(
     "scheduler.ts",
     spans=[
@@ -175,6 +310,74 @@ TYPESCRIPT = Sample(
     },
     edit=("SleepJob.run", "return this.ms;", "return this.ms * 2;"),
     edit_keeps=("SleepJob",),
+)
+
+TSX = Sample(
+    "panel.tsx",
+    spans=[
+        ("PanelProps", "interface", None, "3:0-8:1", "3:17-27",
+         "export interface PanelProps",
+         "What a panel shows and how it reports being toggled."),
+        ("Dock", "enum", None, "11:0-14:1", "11:12-16",
+         "export enum Dock", "Where a panel sits in the layout."),
+        ("Panel", "function", None, "20:0-32:1", "20:16-21",
+         "export function Panel({title, collapsed = false, onToggle, children}: "
+         "React.PropsWithChildren<PanelProps>)",
+         "A titled panel that folds its children away.\n"
+         "@param props the panel's title and starting state"),
+        # A named closure is a span of its own, inside the function that holds it.
+        ("Panel.toggle", "function", "Panel", "22:2-25:4", "22:8-14",
+         "const toggle = () =>", None),
+        ("loadPanels", "async_function", None, "35:0-38:1", "35:22-32",
+         "export async function loadPanels(url: string, signal?: AbortSignal)"
+         ": Promise<PanelProps[]>",
+         "Fetches the panels a user has saved."),
+        # The syntax error, `.then(setPanels;`, is in this hook's effect.
+        ("usePanels", "function", None, "41:0-49:2", "41:13-22",
+         "export const usePanels = (url: string): PanelProps[] =>",
+         "The saved panels, loaded once per URL."),
+        ("PanelBoundary", "class", None, "52:0-65:1", "52:13-26",
+         "export class PanelBoundary extends React.Component<React.PropsWithChildren, "
+         "{error?: Error}>",
+         "Shows a message instead of a panel that failed to render."),
+        ("PanelBoundary.getDerivedStateFromError", "method", "PanelBoundary",
+         "55:2-57:3", "55:9-33", "static getDerivedStateFromError(error: Error)", None),
+        ("PanelBoundary.render", "method", "PanelBoundary", "59:2-64:3", "59:2-8",
+         "render()", None),
+        ("Sidebar", "function", None, "68:0-79:1", "68:16-23",
+         "export function Sidebar({dock, url}: {dock: Dock; url: string})",
+         "The panels docked on one side."),
+        # After `const heading = "Übersicht 🗂"; `: 32 UTF-16 units, 35 bytes.
+        ("App", "function", None, "81:32-81:116", "81:56-59",
+         "export default function App()", None),
+    ],
+    outlines={
+        "PanelProps": """
+            export interface PanelProps {
+              title: string;
+              collapsed?: boolean;
+              /** Told the new state after each toggle. */
+              onToggle?(open: boolean): void;
+            }
+            """,
+        "PanelBoundary": """
+            export class PanelBoundary extends React.Component<React.PropsWithChildren, { error?: Error }> {
+              state: { error?: Error } = {};
+
+              static getDerivedStateFromError(error: Error) { ... }
+
+              render() { ... }
+            }
+            """,  # noqa: E501 (the class's header line as written)
+    },
+    parameters={
+        "Panel": {"title", "collapsed", "onToggle", "children"},
+        "loadPanels": {"url", "signal"},
+        "Sidebar": {"dock", "url"},
+        "App": set(),
+    },
+    edit=("PanelBoundary.render", 'role="alert"', 'role="status"'),
+    edit_keeps=("PanelBoundary",),
 )
 
 GO = Sample(
@@ -807,7 +1010,7 @@ PHP = Sample(
 
 # fmt: on
 
-ALL = [TYPESCRIPT, GO, RUST, JAVA, C, CPP, CSHARP, RUBY, PHP]
+ALL = [JAVASCRIPT, JSX, TYPESCRIPT, TSX, GO, RUST, JAVA, C, CPP, CSHARP, RUBY, PHP]
 IDS = [s.file for s in ALL]
 
 

@@ -184,10 +184,17 @@ def _nest(spec: LanguageSpec, definitions: list[_Definition], data: bytes) -> No
                 definition.explicit_container or (parent is not None and parent.holds_methods)
             ):
                 kind = SpanKind.METHOD
-            if kind in _FUNCTION_KINDS and _is_async(node, data):
+            if kind in _FUNCTION_KINDS and _is_async(_function_of(node), data):
                 kind = SpanKind.ASYNC_METHOD if kind is SpanKind.METHOD else SpanKind.ASYNC_FUNCTION
             definition.kind = kind
         open_stack.append(definition)
+
+
+def _function_of(node: Node) -> Node:
+    """The function a definition is or holds: `const f = async () => {...}` is
+    async by its arrow function, not by its declarator."""
+    body = _body(node)
+    return body.parent if body is not None and body.parent is not None else node
 
 
 def _is_async(node: Node, data: bytes) -> bool:
@@ -250,11 +257,12 @@ def _attributes_start(spec: LanguageSpec, outer: Node) -> int:
 
 def _body(node: Node) -> Node | None:
     """The definition's body: its `body` field, or that of the function it holds
-    (`const f = () => {...}`: the declarator's value)."""
+    (`const f = () => {...}`: the declarator's value; `obj.f = () => x`: the
+    assignment's right side)."""
     body = node.child_by_field_name("body")
     if body is not None:
         return body
-    for field_name in ("value", "declarator", "type"):
+    for field_name in ("value", "right", "declarator", "type"):
         child = node.child_by_field_name(field_name)
         if child is not None:
             inner = child.child_by_field_name("body")

@@ -83,11 +83,13 @@ class LanguageSpec:
         return self.name
 
 
-# `export function f`, `export const f = () => ...`: the statement documents it.
+# `export function f`, `export const f = () => ...`, `exports.f = function ...`:
+# the statement documents it.
 _ECMASCRIPT_WRAPPERS = {
     "export_statement": True,
     "lexical_declaration": True,
     "variable_declaration": True,
+    "expression_statement": True,
 }
 
 LANGUAGES: tuple[LanguageSpec, ...] = (
