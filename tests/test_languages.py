@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from enrich_core.records.span import OUTLINED_KINDS, Span
+from enrich_core.source.languages import language_for_source
 from enrich_core.source.spans import extract_spans
 
 SAMPLES = Path(__file__).parent / "samples"
@@ -1075,3 +1076,60 @@ def test_an_unrecoverable_ruby_error_leaves_no_glued_span() -> None:
         ("empty", "function", None, "51-53", "def empty"),
         ("history", "function", None, "64-64", "def history"),
     ]
+
+
+# `.h` is C's suffix and, as often, C++'s: a header whose text shows C++ (a class
+# definition, a namespace, a template, `std::`, `<vector>`) is cut as C++, else as C.
+CPP_HEADER = """\
+#pragma once
+#include <cstddef>
+
+namespace geo {
+
+/// A point on the plane.
+class Point {
+ public:
+  /// Distance from the origin.
+  double norm() const { return x * x + y * y; }
+  double x = 0, y = 0;
+};
+
+}  // namespace geo
+"""
+C_HEADER = """\
+#include <stddef.h>
+
+/* A growable buffer. */
+struct buffer {
+  char *data;
+  size_t len;
+};
+
+/* Frees what the buffer holds. */
+static inline void buffer_free(struct buffer *b) { b->len = 0; }
+"""
+
+
+def test_a_header_is_cut_as_the_language_its_text_shows() -> None:
+    cpp = [(s.qualname, s.kind.value, s.language) for s in extract_spans("geo.h", CPP_HEADER)]
+    assert cpp == [("geo::Point", "class", "cpp"), ("geo::Point::norm", "method", "cpp")]
+    c = [(s.qualname, s.kind.value, s.language) for s in extract_spans("buffer.h", C_HEADER)]
+    assert c == [("buffer", "struct", "c"), ("buffer_free", "function", "c")]
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("#include <vector>\nint f();\n", "cpp"),
+        ("template <typename T>\nT twice(T x);\n", "cpp"),
+        ("void f(std::string s);\n", "cpp"),
+        ("class Widget : public Base\n{\n", "cpp"),
+        ("namespace a::b {\n", "cpp"),
+        ("class Widget;\nstruct s { int a : 3; };\n", "c"),  # a declaration, a bitfield
+        ('#ifdef __cplusplus\nextern "C" {\n#endif\nint f(void);\n', "c"),
+        ("/* a class of errors */\n#include <stdio.h>\n", "c"),
+    ],
+)
+def test_what_makes_a_header_cpp(text: str, language: str) -> None:
+    spec = language_for_source("x.h", text)
+    assert spec is not None and spec.name == language

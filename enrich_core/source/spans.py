@@ -27,7 +27,7 @@ from enrich_core.records.span import OUTLINED_KINDS, Span, SpanKind
 from enrich_core.source import grammars
 from enrich_core.source import tree_text as syntax
 from enrich_core.source.doc_comments import doc_comment
-from enrich_core.source.languages import DocStyle, LanguageSpec, language_for_path
+from enrich_core.source.languages import DocStyle, LanguageSpec, language_for_source
 from enrich_core.source.tree_text import Positions
 
 __all__ = ["extract_spans"]
@@ -82,7 +82,7 @@ def extract_spans(path: str, source: str, spec: LanguageSpec | None = None) -> l
     its suffix picks the language unless ``spec`` is given. A path of no known
     language has no spans.
     """
-    spec = spec or language_for_path(path)
+    spec = spec or language_for_source(path, source)
     if spec is None:
         return []
     # surrogatepass: editor buffers can carry lone surrogates; they must not make

@@ -14,8 +14,10 @@ imports nothing: `source.grammars` loads the grammars and queries it names.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import cache
 from pathlib import PurePosixPath
 
 __all__ = [
@@ -24,6 +26,7 @@ __all__ = [
     "DocStyle",
     "LanguageSpec",
     "language_for_path",
+    "language_for_source",
     "language_named",
 ]
 
@@ -76,12 +79,25 @@ class LanguageSpec:
     header_trailers: frozenset[str] = frozenset({";"})
     # Starts a line comment: marks the gap in a trimmed view of a span's code.
     line_comment: str = "//"
+    # Another row's suffix, and a pattern that makes a file of that suffix this
+    # language's when its text matches: C++ headers are `.h` as often as C's are.
+    claims: dict[str, str] = field(default_factory=dict)
 
     @property
     def fence(self) -> str:
         """The Markdown code-fence tag: every name in the table is one editors know."""
         return self.name
 
+
+# What C has not and C++ headers show early: templates, namespaces, class
+# definitions (not `class X;`), access labels, `std::`, the standard library's suffixless
+# headers (`<vector>`). The same kind of evidence GitHub's linguist weighs for `.h`.
+_CPP_IN_A_HEADER = (
+    r"^[ \t]*(?:template[ \t]*<|namespace[ \t]+[\w:]+[ \t]*(?:\{|$)|class[ \t]+\w+[^;()]*$"
+    r"|(?:public|private|protected)[ \t]*:[ \t]*$|#[ \t]*include[ \t]*<[a-z_]+>)|\bstd::\w"
+)
+# How far into a file the claim is looked for: far enough for a licence header.
+_CLAIM_CHARS = 64 * 1024
 
 # `export function f`, `export const f = () => ...`, `exports.f = function ...`:
 # the statement documents it.
@@ -179,6 +195,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         separator="::",
         wrappers={"template_declaration": True, "type_definition": True},
         signature_ends=frozenset({"field_initializer_list"}),
+        claims={".h": _CPP_IN_A_HEADER},
     ),
     LanguageSpec(
         name="csharp",
@@ -219,6 +236,25 @@ def language_for_path(path: str) -> LanguageSpec | None:
     """The language of a file by its suffix, case and all (`.C` is C++ by an old
     convention, not C; such a file is left out rather than guessed)."""
     return _BY_SUFFIX.get(PurePosixPath(path).suffix)
+
+
+def language_for_source(path: str, text: str) -> LanguageSpec | None:
+    """The language of a file by its suffix, or of another row that claims the
+    suffix and whose pattern the file's text matches (a C++ `.h` header)."""
+    suffix = PurePosixPath(path).suffix
+    for spec, pattern in _claims(suffix):
+        if pattern.search(text, 0, _CLAIM_CHARS):
+            return spec
+    return _BY_SUFFIX.get(suffix)
+
+
+@cache
+def _claims(suffix: str) -> tuple[tuple[LanguageSpec, re.Pattern[str]], ...]:
+    return tuple(
+        (spec, re.compile(spec.claims[suffix], re.MULTILINE))
+        for spec in LANGUAGES
+        if suffix in spec.claims
+    )
 
 
 def language_named(name: str) -> LanguageSpec | None:
