@@ -793,8 +793,7 @@ CSHARP = Sample(
          "The balance of account, zero if it has none."),
         ("Ledger.Audit", "class", "Ledger", "72:8-80:9", "72:29-34",
          "private sealed class Audit", "A total of all balances, kept for audits."),
-        ("Ledger.Audit.Total", "method", "Ledger.Audit", "74:12-74:54", "74:27-32",
-         "public decimal Total", None),
+        # `Total { get; private set; }` is an auto-property: no code to gloss, no span.
         ("Ledger.Audit.Audit", "method", "Ledger.Audit", "76:12-79:13", "76:19-24",
          "public Audit(Ledger ledger)", None),
         ("IStore", "interface", None, "84:4-87:5", "84:21-27",

@@ -124,12 +124,12 @@ def _captures(
             if not capture.startswith(("definition.", "scope.")):
                 continue
             node = nodes[0]
-            if _glued(node, names[0]):
+            if _glued(node, names[0], data):
                 continue
             known = chosen.get(node.id)
             if known is not None and known.pattern <= pattern:
                 continue
-            containers = tuple(syntax.decode(_text(c, data)) for c in captures.get("container", ()))
+            containers = tuple(_container_name(c, data) for c in captures.get("container", ()))
             chosen[node.id] = _Definition(
                 node=node,
                 name=names[0],
@@ -148,11 +148,40 @@ def _is_empty(name: Node) -> bool:
     return name.is_missing or name.start_byte == name.end_byte
 
 
-def _glued(node: Node, name: Node) -> bool:
+def _glued(node: Node, name: Node, data: bytes) -> bool:
     """Whether error recovery glued unrelated code between a definition's start
     and its name (Ruby's `def` of a broken method taking the next method's name):
-    its range, signature and text would be other code's, so it is no span."""
-    return any(c.type == "ERROR" and c.start_byte < name.start_byte for c in node.children)
+    its range, signature and text would be other code's, so it is no span.
+
+    Glued code spans lines. An error on the header's own line is a word the
+    grammar did not expect, most often a macro (`MEM_STATIC void f(...)`, where
+    `void` is the ERROR): the definition is still whole.
+    """
+    return any(
+        c.type == "ERROR" and c.start_byte < name.start_byte and b"\n" in _text(c, data)
+        for c in node.children
+    )
+
+
+_TEMPLATE_ARGUMENTS = re.compile(r"<[^<>]*>")
+
+
+def _container_name(node: Node, data: bytes) -> str:
+    """An explicit container as its type's own qualified name would read.
+
+    Template arguments go (`Matrix<T>::at` belongs to `Matrix`, as the methods
+    written inside it do); of text that error recovery put before the scope
+    (a macro line, `template <...>`, a return type), only the last word is
+    the container's.
+    """
+    text = syntax.decode(_text(node, data))
+    while True:
+        stripped = _TEMPLATE_ARGUMENTS.sub("", text)
+        if stripped == text:
+            break
+        text = stripped
+    words = text.split()
+    return words[-1] if words else text
 
 
 def _text(node: Node, data: bytes) -> bytes:
@@ -404,7 +433,7 @@ def _braced_body_cut(body: Node, data: bytes, spec: LanguageSpec) -> tuple[int, 
     text = _text(body, data)
     if text.startswith(b"{") and text.endswith(b"}"):
         return body.start_byte, body.end_byte, b"{ ... }"
-    if body.children[0].type == "=>":
+    if body.child_count and body.children[0].type == "=>":
         # C#'s expression body holds its arrow, which says what kind of body was cut.
         return body.children[0].end_byte, body.end_byte, b" ..."
     return body.start_byte, body.end_byte, b"..."

@@ -23,10 +23,20 @@
                (reference_declarator
                  (function_declarator
                    declarator: [(identifier) (field_identifier) (operator_name)] @name))]) @definition.function
+; An explicit specialisation, `template <> void put<wchar_t>(...) {...}`: named `put`.
+(function_definition
+  declarator: [(function_declarator declarator: (template_function name: (_) @name))
+               (pointer_declarator
+                 declarator: (function_declarator declarator: (template_function name: (_) @name)))
+               (reference_declarator
+                 (function_declarator declarator: (template_function name: (_) @name)))]) @definition.function
 (class_specifier name: (type_identifier) @name body: (_)) @definition.class
 (struct_specifier name: (type_identifier) @name body: (_)) @definition.struct
 (union_specifier name: (type_identifier) @name body: (_)) @definition.struct
 (enum_specifier name: (type_identifier) @name body: (_)) @definition.enum
+; A class template specialisation, `struct formatter<std::tm, Char> {...}`: named `formatter`.
+(class_specifier name: (template_type name: (type_identifier) @name) body: (_)) @definition.class
+(struct_specifier name: (template_type name: (type_identifier) @name) body: (_)) @definition.struct
 (type_definition
   type: [(struct_specifier !name body: (_)) (class_specifier !name body: (_))]
   declarator: (type_identifier) @name) @definition.struct

@@ -4,6 +4,8 @@
 (function_declaration name: (_) @name) @definition.function
 (generator_function_declaration name: (_) @name) @definition.function
 (class_declaration name: (_) @name) @definition.class
+; A named class expression: `module.exports = class Agent extends Base {...}`.
+(class name: (_) @name) @definition.class
 ; const f = () => {} and const f = function () {}: the declarator is the span.
 (variable_declarator
   name: (identifier) @name

@@ -4,6 +4,13 @@
          (generic_type type: (type_identifier) @name)
          (scoped_type_identifier name: (type_identifier) @name)
          (generic_type type: (scoped_type_identifier name: (type_identifier) @name))]) @scope.type
+; `impl Trait for &'a mut Type`: the functions are Type's too.
+(impl_item
+  type: (reference_type
+          type: [(type_identifier) @name
+                 (generic_type type: (type_identifier) @name)
+                 (scoped_type_identifier name: (type_identifier) @name)
+                 (generic_type type: (scoped_type_identifier name: (type_identifier) @name))])) @scope.type
 (mod_item name: (identifier) @name body: (_)) @scope.namespace
 (function_item name: (identifier) @name) @definition.function
 (struct_item name: (type_identifier) @name) @definition.struct
