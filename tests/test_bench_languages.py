@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from bench.languages import BenchConfig, build_tree, format_report, main, run_benchmark
+from bench.support.llm_server import Behavior, LLMServer
 from bench.support.real_code import files_by_language
 from enrich_core.records.span import Span
 from enrich_core.source.languages import LanguageSpec
@@ -64,13 +65,14 @@ async def test_languages_timed_and_tree_indexed_with_zero_calls_on_rescan(cache:
     assert index.tree_files == 8 and index.copies == 3  # 3 files, then copies: 3 + 3 + 2
     assert index.by_language == {"python": 3, "javascript": 3, "cpp": 2}
     assert index.first.exit_code == 0 and index.first.scan["parsed"] == 8
+    assert index.first.scan_s is not None and 0 < index.first.scan_s < index.first.seconds
     assert index.spans == 8 + 8 + 6  # the three files, then copies: all three, then two
     assert index.status["enriched"] == index.spans and index.status["failed"] == 0
     # A copy holds the same definitions: same texts, same hashes, glossed once each.
     assert index.first.requests == 8
     assert len(index.rescans) == len(index.read_parse_s) == 2
     for rescan in index.rescans:
-        assert rescan.requests == 0 and rescan.exit_code == 0
+        assert rescan.requests == rescan.requests_for_glossed == 0 and rescan.exit_code == 0
         assert (rescan.scan["parsed"], rescan.scan["unchanged"]) == (0, 8)
     assert index.files_read == 8 and index.zero_calls
     assert not report.notes
@@ -95,6 +97,28 @@ async def test_a_file_the_extractor_raises_on_is_left_out(
     ]
     assert report.index is None and "not run" in format_report(report)
     assert any("raised on 1 javascript files" in n for n in report.notes)
+
+
+async def test_a_rescan_retrying_a_failed_gloss_is_no_call_for_a_glossed_span(
+    cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Failing(LLMServer):
+        """The test server, answering garbage for one function: its gloss fails."""
+
+        def reset(self) -> None:
+            super().reset()  # the bench resets before each run; reset forgets behaviours
+            self.set_behavior(Behavior(mode="garbage"), symbol="perimeter")
+
+    monkeypatch.setattr("bench.languages.LLMServer", Failing)
+    report = await run_benchmark(BenchConfig(cache_dir=cache, repeats=1, files=3))
+    index = report.index
+    assert index is not None and index.first.exit_code == 3
+    assert index.status["failed"] == 1 and index.status["enriched"] == 7
+    (rescan,) = index.rescans
+    # `gloss index` retries the failed span at once, and asks for nothing else.
+    assert rescan.requests >= 1 and rescan.requests_for_glossed == 0
+    assert index.zero_calls
+    assert any("retried the spans whose gloss failed" in n for n in report.notes)
 
 
 def test_build_tree_is_deterministic_and_copies_differ(cache: Path, tmp_path: Path) -> None:
