@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from enrich_core.records.span import OUTLINED_KINDS, Span
+from enrich_core.source import tree_text
 from enrich_core.source.languages import language_for_source
 from enrich_core.source.spans import extract_spans
 
@@ -1132,3 +1133,48 @@ def test_a_header_is_cut_as_the_language_its_text_shows() -> None:
 def test_what_makes_a_header_cpp(text: str, language: str) -> None:
     spec = language_for_source("x.h", text)
     assert spec is not None and spec.name == language
+
+
+def _every_span(paths_and_texts: list[tuple[str, str]]) -> list[Span]:
+    return [s for path, text in paths_and_texts for s in extract_spans(path, text)]
+
+
+def test_headers_read_from_text_are_what_their_tokens_say(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Most signatures are read from the header's text, not by walking its tokens:
+    the two must agree on every sample and on this repository's own code."""
+    repo = Path(__file__).resolve().parent.parent
+    sources = [(s.file, s.source) for s in ALL] + [
+        (p.relative_to(repo).as_posix(), p.read_text("utf-8"))
+        for folder in ("enrich_core", "server", "tests", "bench")
+        for p in sorted((repo / folder).rglob("*.py"))
+    ]
+    from_text = _every_span(sources)
+    monkeypatch.setattr(tree_text, "plain_header_end", lambda *_a, **_k: None)
+    from_tokens = _every_span(sources)
+    assert len(from_text) > 1000
+    assert from_text == from_tokens
+
+
+@pytest.mark.parametrize(
+    ("path", "source"),
+    [
+        ("a.c", "/***/\nint f(void) { return 0; }\n"),
+        ("a.js", "/***/\nfunction f() {}\n"),
+        ("a.java", "class A {\n  /***/\n  void f() {}\n}\n"),
+    ],
+)
+def test_an_empty_star_comment_documents_nothing(path: str, source: str) -> None:
+    spans = {s.name: s for s in extract_spans(path, source)}
+    assert spans["f"].docstring is None
+
+
+def test_a_cpp_function_without_code_is_no_span() -> None:
+    source = (
+        "struct Shape {\n"
+        "  virtual double area() const = 0;\n"
+        "  Shape() = default;\n"
+        "  Shape(const Shape&) = delete;\n"
+        "  virtual ~Shape() {}\n"
+        "};\n"
+    )
+    assert [s.qualname for s in extract_spans("shape.cpp", source)] == ["Shape", "Shape::~Shape"]

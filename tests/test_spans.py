@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import inspect
+import random
 import textwrap
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from enrich_core.records.span import Span, SpanKind
 from enrich_core.source.spans import extract_spans
+from enrich_core.source.tree_text import dedent
 
 
 def spans_of(source: str, path: str = "pkg/mod.py") -> dict[str, Span]:
@@ -545,3 +548,20 @@ def test_span_is_frozen() -> None:
     (span,) = extract_spans("m.py", "def f(): pass\n")
     with pytest.raises(AttributeError):
         span.name = "g"  # type: ignore[misc]
+
+
+def test_dedent_is_textwrap_s_exactly() -> None:
+    """Every stored gloss is keyed by a hash over the dedented text: the faster
+    dedent must give textwrap's result for any text, byte for byte."""
+    pieces = [" ", "  ", "\t", "\n", "\n\n", "a", "b c", "\f", "\v", "# x", "\u00a0", "é"]
+    rng = random.Random(20261205)
+    texts = ["".join(rng.choices(pieces, k=rng.randint(0, 24))) for _ in range(20_000)]
+    repo = Path(__file__).resolve().parent.parent
+    texts += [
+        s.text
+        for p in sorted((repo / "enrich_core").rglob("*.py"))
+        for s in extract_spans(p.name, p.read_text("utf-8"))
+    ]
+    texts += ["    " + t for t in texts[-500:]]
+    for text in texts:
+        assert dedent(text) == textwrap.dedent(text), repr(text)

@@ -20,7 +20,8 @@ from enrich_core.source.tree_text import Positions, decode
 
 __all__ = ["doc_comment"]
 
-_STAR_LINE = re.compile(r"^\s*\*(?!/) ?")
+# At the start of each line: lines are split first, so `\s` would stop at none.
+_STAR_LINE = re.compile(r"^[^\S\n]*\*(?!/) ?", re.MULTILINE)
 _XML_PARAM = re.compile(r'<(?:param|typeparam)\s+name\s*=\s*"([^"]*)"\s*>', re.IGNORECASE)
 # What the IDE heads these sections with; the exception's type is its cref.
 _XML_RETURNS = re.compile(r"<returns\s*>", re.IGNORECASE)
@@ -69,23 +70,22 @@ def _comments_above(
 ) -> list[Node]:
     """The comments directly above `outer`, nearest first, stopping at a blank line."""
     node = outer
+    sibling = node.prev_named_sibling
     # Ruby puts the comments before a body's first statement outside the body
     # node, which starts where that statement does: look above the body instead.
-    while (
-        node.prev_named_sibling is None
-        and node.parent is not None
-        and node.parent.start_byte == node.start_byte
-    ):
-        node = node.parent
-    expected_line = positions.at(node.start_byte)[0]
+    while sibling is None and (parent := node.parent) is not None:
+        if parent.start_byte != node.start_byte:
+            break
+        node = parent
+        sibling = node.prev_named_sibling
+    expected_line = positions.line(node.start_byte)
     found: list[Node] = []
-    sibling = node.prev_named_sibling
     while sibling is not None:
-        start_line = positions.at(sibling.start_byte)[0]
+        start_line = positions.line(sibling.start_byte)
         end = sibling.end_byte
         while end > sibling.start_byte and data[end - 1 : end] in (b"\n", b"\r"):
             end -= 1  # rust's line comments own their newline
-        end_line = positions.at(end)[0]
+        end_line = positions.line(end)
         if end_line < expected_line - 1:
             break  # a blank line: what is above documents something else, or nothing
         if sibling.type in spec.between_doc:
@@ -113,9 +113,10 @@ def _strip_markers(text: str) -> str:
         inner = text[2:].removesuffix("*/")
         if inner[:1] in ("*", "!"):
             inner = inner[1:]
-        lines = inner.splitlines()
+        # `/***/` has no line at all.
+        first, _, rest = "\n".join(inner.splitlines()).partition("\n")
         # Continuation lines ` * text` lose their star; the first line keeps its text.
-        return "\n".join([lines[0].strip(), *(_STAR_LINE.sub("", line) for line in lines[1:])])
+        return f"{first.strip()}\n{_STAR_LINE.sub('', rest)}" if rest else first.strip()
     for marker in ("///", "//!", "//", "#"):
         if text.startswith(marker):
             stripped = text[len(marker) :]

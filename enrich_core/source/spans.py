@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-import textwrap
+from bisect import bisect_left
 from dataclasses import dataclass
 
 from tree_sitter import Node, QueryCursor
@@ -101,9 +101,24 @@ def extract_spans(path: str, source: str, spec: LanguageSpec | None = None) -> l
     return spans
 
 
+@dataclass(frozen=True, slots=True)
+class _Parameters:
+    """Every parameter name the query captured in a file, by position: a function's
+    are those in its header, found by bisection (a file like zstd.c has thousands
+    of functions, and a scan of all parameters per function was quadratic)."""
+
+    starts: list[int]
+    names: list[str]
+
+    def between(self, start: int, end: int) -> frozenset[str]:
+        return frozenset(
+            self.names[bisect_left(self.starts, start) : bisect_left(self.starts, end)]
+        )
+
+
 def _captures(
     spec: LanguageSpec, root: Node, data: bytes
-) -> tuple[list[_Definition], list[Node] | None]:
+) -> tuple[list[_Definition], _Parameters | None]:
     """The definitions (source order, each node once) and the parameter names captured.
 
     When one node matches several definition patterns, the first pattern in the
@@ -139,8 +154,13 @@ def _captures(
             )
     definitions = sorted(chosen.values(), key=lambda d: (d.node.start_byte, -d.node.end_byte))
     has_parameters = any(query.capture_name(i) == "parameter" for i in range(query.capture_count))
+    if not has_parameters:
+        return definitions, None
     parameters.sort(key=lambda n: n.start_byte)
-    return definitions, parameters if has_parameters else None
+    found = _Parameters(
+        [p.start_byte for p in parameters], [syntax.decode(_text(p, data)) for p in parameters]
+    )
+    return definitions, found
 
 
 def _is_empty(name: Node) -> bool:
@@ -300,6 +320,55 @@ def _body(node: Node) -> Node | None:
     return None
 
 
+def _header(
+    spec: LanguageSpec,
+    data: bytes,
+    positions: Positions,
+    signature_start: Node,
+    header_end: int,
+    body: Node | None,
+) -> tuple[str, int | None]:
+    """(the one-line signature, the line its last token is on; None without tokens).
+
+    A header without comments or strings is read from its text, less its
+    trailing `:` / `;` / `end`; any other is re-joined from its tokens. Both give
+    the same line (tests/test_languages.py checks it on every sample).
+    """
+    first = signature_start.start_byte
+    end = syntax.plain_header_end(data, first, header_end, whole=body is None)
+    if end is None:
+        return _joined_header(spec, data, positions, signature_start, header_end, body)
+    header_end_line = positions.line(end - 1)
+    while end > first:
+        last = signature_start.descendant_for_byte_range(end - 1, end)
+        if last is None or last.type not in spec.header_trailers or last.end_byte != end:
+            break
+        # Python's ':', a prototype's ';': not the signature.
+        end = first + len(data[first : last.start_byte].rstrip())
+    return syntax.flat_header(data[first:end]), header_end_line
+
+
+def _joined_header(
+    spec: LanguageSpec,
+    data: bytes,
+    positions: Positions,
+    signature_start: Node,
+    header_end: int,
+    body: Node | None,
+) -> tuple[str, int | None]:
+    """`_header` by walking the header's tokens: re-joined on one line, without
+    comments, layout or a trailing comma."""
+    tokens = syntax.header_tokens(signature_start, header_end, spec.comments)
+    if body is None:
+        # A type with no body field (Go's `type Store struct {...}`): up to its brace.
+        brace = next((i for i, t in enumerate(tokens) if t.type == "{"), None)
+        tokens = tokens[:brace] if brace is not None else tokens
+    header_end_line = positions.at(tokens[-1].start_byte)[0] if tokens else None
+    while tokens and tokens[-1].type in spec.header_trailers:
+        tokens = tokens[:-1]  # Python's ':', a prototype's ';': not the signature
+    return syntax.join_tokens(tokens, data), header_end_line
+
+
 def _make_span(
     spec: LanguageSpec,
     path: str,
@@ -307,7 +376,7 @@ def _make_span(
     positions: Positions,
     definition: _Definition,
     members: list[_Definition],
-    parameters: list[Node] | None,
+    parameters: _Parameters | None,
 ) -> Span:
     node, name_node = definition.node, definition.name
     kind = definition.kind
@@ -322,15 +391,7 @@ def _make_span(
     header_end = next(
         (c.start_byte for c in node.children if c.type in spec.signature_ends), header_end
     )
-    tokens = syntax.header_tokens(signature_start, header_end, spec.comments)
-    if body is None:
-        # A type with no body field (Go's `type Store struct {...}`): up to its brace.
-        brace = next((i for i, t in enumerate(tokens) if t.type == "{"), None)
-        tokens = tokens[:brace] if brace is not None else tokens
-    header_end_line = positions.at(tokens[-1].start_byte)[0] if tokens else None
-    while tokens and tokens[-1].type in spec.header_trailers:
-        tokens = tokens[:-1]  # Python's ':', a prototype's ';': not the signature
-    signature = syntax.join_tokens(tokens, data)
+    signature, header_end_line = _header(spec, data, positions, signature_start, header_end, body)
     if body is not None and name_node.start_byte >= body.end_byte:
         # C's `typedef struct { ... } map`: the name comes after the body.
         after = syntax.header_tokens(signature_start, name_node.end_byte, spec.comments)
@@ -371,21 +432,17 @@ def _make_span(
         content_hash=_content_hash(spec, indent, text),
         language=spec.name,
         text=text,
-        parameters=_parameter_names(kind, node, header_end, parameters, data),
+        parameters=_parameter_names(kind, node, header_end, parameters),
     )
 
 
 def _parameter_names(
-    kind: SpanKind, node: Node, header_end: int, parameters: list[Node] | None, data: bytes
+    kind: SpanKind, node: Node, header_end: int, parameters: _Parameters | None
 ) -> frozenset[str] | None:
     """The parameters captured in a function's header (before its body)."""
     if parameters is None or kind not in _CALLABLE_KINDS:
         return None
-    return frozenset(
-        syntax.decode(_text(p, data))
-        for p in parameters
-        if node.start_byte <= p.start_byte < header_end
-    )
+    return parameters.between(node.start_byte, header_end)
 
 
 def _outline(
@@ -453,6 +510,6 @@ def _content_hash(spec: LanguageSpec, indent: str, text: str) -> str:
     # counts as indentation of the same width.
     prefix = _NON_SPACE.sub(" ", indent)
     normalised = syntax.normalise_newlines(prefix + text)
-    dedented = textwrap.dedent(normalised)
+    dedented = syntax.dedent(normalised)
     tag = spec.name.encode() + b"\0"
     return hashlib.sha256(tag + dedented.encode("utf-8", "surrogatepass")).hexdigest()
