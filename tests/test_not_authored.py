@@ -11,7 +11,9 @@ import pytest
 
 from bench.support.llm_server import LLMServer
 from enrich_core.config import ConfigError, load_config, parse_config
+from enrich_core.records.span import Span
 from enrich_core.run.engine import Engine
+from enrich_core.source import indexer
 from enrich_core.source.discovery import (
     SkippedFile,
     SourceFile,
@@ -20,6 +22,7 @@ from enrich_core.source.discovery import (
     scan_workspace,
 )
 from enrich_core.source.not_authored import generated_reason
+from enrich_core.source.spans import extract_spans
 from tests.conftest import write_files
 
 DEFAULT_SKIP_DIRS = parse_config({}).index.skip_dirs
@@ -250,3 +253,32 @@ async def test_a_generated_editor_buffer_is_skipped_like_the_file(
         assert skipped["mocks/store.go"].startswith("generated: line 1 says")
     finally:
         await engine.stop()
+
+
+async def test_a_file_the_extractor_fails_on_is_skipped_not_the_end_of_the_scan(
+    workspace: Path, llm: LLMServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The extractor is the seam: no real input is known to break it (each one
+    found was fixed), so one is made to fail here."""
+    real = extract_spans
+
+    def failing(path: str, source: str) -> list[Span]:
+        if path.endswith("broken.go"):
+            raise IndexError("list index out of range")
+        return real(path, source)
+
+    monkeypatch.setattr(indexer, "extract_spans", failing)
+    write_files(workspace, {"svc/broken.go": "package svc\n\nfunc Broken() {}\n"})
+    engine = Engine(workspace, load_config(workspace))
+    await engine.start()
+    try:
+        report = await engine.scan()
+        await engine.wait_idle()
+        status = await engine.status()
+    finally:
+        await engine.stop()
+    assert report.skipped == 1
+    assert status.skipped_files["svc/broken.go"] == (
+        "could not be cut into spans: IndexError: list index out of range (a Gloss bug)"
+    )
+    assert (status.counts.spans, status.counts.enriched) == (5, 5)  # the sample, all glossed

@@ -8,6 +8,7 @@ secret-looking files are never opened (discovery decides before any read).
 
 from __future__ import annotations
 
+import logging
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -24,6 +25,8 @@ from enrich_core.source.discovery import (
 )
 from enrich_core.source.not_authored import generated_reason
 from enrich_core.source.spans import extract_spans
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +91,10 @@ class Indexer:
         text = read_source(f, self.config.max_file_bytes)
         if isinstance(text, SkippedFile):
             return text
-        return ParsedFile(f.path, f.mtime_ns, f.size, extract_spans(f.path, text))
+        spans = _cut(f.path, text)
+        if isinstance(spans, SkippedFile):
+            return spans
+        return ParsedFile(f.path, f.mtime_ns, f.size, spans)
 
     def parse_path(self, rel: str) -> ParsedFile | SkippedFile | None:
         """A changed path: parsed, skipped with a reason, or None if gone or not wanted."""
@@ -126,6 +132,9 @@ class Indexer:
         generated = generated_reason(text)
         if generated is not None:
             return SkippedFile(rel, generated)
+        spans = _cut(rel, text)
+        if isinstance(spans, SkippedFile):
+            return spans
         mtime_ns, size = 0, -1
         if saved:
             try:
@@ -133,7 +142,20 @@ class Indexer:
                 mtime_ns, size = st.st_mtime_ns, st.st_size
             except OSError:
                 pass
-        return ParsedFile(rel, mtime_ns, size, extract_spans(rel, text))
+        return ParsedFile(rel, mtime_ns, size, spans)
+
+
+def _cut(rel: str, text: str) -> list[Span] | SkippedFile:
+    """The file's spans; a file the extractor fails on is skipped with the reason,
+    never the end of the scan (one odd file in twelve languages must not stop the
+    other ten thousand)."""
+    try:
+        return extract_spans(rel, text)
+    except Exception as error:  # a bug in a grammar, a query or the extractor
+        logger.exception("cutting %s into spans failed", rel)
+        return SkippedFile(
+            rel, f"could not be cut into spans: {type(error).__name__}: {error} (a Gloss bug)"
+        )
 
 
 class SpanTexts:
