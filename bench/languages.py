@@ -10,9 +10,11 @@ with `.venv/bin/python -m bench.support.real_code fetch`), read into memory once
 parse, query, spans), beside the same files' bare tree-sitter parse
 (`grammars.parser(spec).parse(data)`) in the same run. Each repeat times one
 pass of each per language, the order of the two alternating between repeats;
-medians are reported, and the ratio extract / parse. The budget (issue 10):
-cutting costs at most 2x parsing. Files the extractor raises on are counted,
-named and left out of both timings.
+medians are reported, with two ratios: extract / parse, and walk / parse, the
+walk being what cutting costs beyond the parse (extract - parse). The budget
+(issue 10: "the span walk should cost at most 2x the parse") is on the walk:
+walk <= 2x parse, that is extract <= 3x parse. Files the extractor raises on
+are counted, named and left out of both timings.
 
 (b) `gloss index` (the installed console script, a process of its own) of a
 mixed repository of at least `--files` files (default 5,000): every corpus file
@@ -33,8 +35,8 @@ quality gate for a few (a function with more than 8 parameters, a `_`
 parameter), so the check is that no request names a span that had its gloss
 before the run (read from the store). The gloss process's CPU time per span is
 reported beside DESIGN.md's "Gloss's own cost per span <= 1 ms". Files the
-extractor raises on are left out of the tree: one such file aborts the whole
-scan (noted in the report when it happens).
+extractor raises on are left out of the tree (noted in the report when it
+happens); `gloss index` would list them as skipped.
 
 A benchmark reports: it prints its figures and exits 0.
 """
@@ -72,7 +74,8 @@ from enrich_core.source.indexer import Indexer, ParsedFile
 from enrich_core.source.spans import extract_spans
 from enrich_core.store.reads import Store
 
-RATIO_BUDGET: Final = 2.0  # extract_spans at most 2x the bare parse (issue 10)
+# The span walk (extract_spans beyond its parse) at most 2x the bare parse (issue 10).
+WALK_RATIO_BUDGET: Final = 2.0
 SPANS_PER_S_BUDGET: Final = 1000.0  # `gloss index` against an instant backend (DESIGN.md)
 GLOSS_CAPACITY: Final = 8
 # `gloss index` prints this on stderr once its scan is done.
@@ -127,6 +130,11 @@ class LanguageRun:
         return self.extract_median_s / self.parse_median_s
 
     @property
+    def walk_ratio(self) -> float:
+        """What cutting costs beyond parsing, in parses."""
+        return self.ratio - 1.0
+
+    @property
     def spans_per_s(self) -> float:
         return self.spans / self.extract_median_s
 
@@ -136,7 +144,7 @@ class LanguageRun:
 
     @property
     def passed(self) -> bool:
-        return self.ratio <= RATIO_BUDGET
+        return self.walk_ratio <= WALK_RATIO_BUDGET
 
 
 def read_sources(files: Sequence[CorpusFile]) -> list[Source]:
@@ -541,14 +549,16 @@ def format_report(report: BenchReport) -> str:
     ]
     header = (
         f"{'language':<11} {'files':>6} {'MB':>6} {'spans':>7} {'extract s':>10} "
-        f"{'spans/s':>8} {'MB/s':>5} {'parse s':>8} {'ratio':>6}  budget <= {RATIO_BUDGET:g}x"
+        f"{'spans/s':>8} {'MB/s':>5} {'parse s':>8} {'x/p':>6} {'walk/p':>6}  "
+        f"budget walk <= {WALK_RATIO_BUDGET:g}x parse"
     )
     lines += [header, "-" * len(header)]
     for r in report.languages:
         lines.append(
             f"{r.language:<11} {r.files:>6,} {r.bytes / 1e6:>6.2f} {r.spans:>7,} "
             f"{r.extract_median_s:>10.3f} {r.spans_per_s:>8,.0f} {r.mb_per_s:>5.1f} "
-            f"{r.parse_median_s:>8.3f} {r.ratio:>5.2f}x  {'PASS' if r.passed else 'FAIL'}"
+            f"{r.parse_median_s:>8.3f} {r.ratio:>5.2f}x {r.walk_ratio:>5.2f}x  "
+            f"{'PASS' if r.passed else 'FAIL'}"
         )
     total_extract = sum(r.extract_median_s for r in report.languages)
     total_parse = sum(r.parse_median_s for r in report.languages)
@@ -558,7 +568,10 @@ def format_report(report: BenchReport) -> str:
     lines.append(
         f"{'all':<11} {files:>6,} {mb:>6.2f} {spans:>7,} {total_extract:>10.3f} "
         f"{spans / total_extract:>8,.0f} {mb / total_extract:>5.1f} {total_parse:>8.3f} "
-        f"{total_extract / total_parse:>5.2f}x"
+        f"{total_extract / total_parse:>5.2f}x {total_extract / total_parse - 1:>5.2f}x"
+    )
+    lines.append(
+        "x/p: extract_spans (parse, query, spans) / bare parse; walk/p: (extract - parse) / parse"
     )
     broken = ", ".join(
         f"{r.language} {r.syntax_error_files}" for r in report.languages if r.syntax_error_files
@@ -636,6 +649,7 @@ def report_json(report: BenchReport) -> dict[str, Any]:
             extract_median_s=run.extract_median_s,
             parse_median_s=run.parse_median_s,
             ratio=run.ratio,
+            walk_ratio=run.walk_ratio,
             spans_per_s=run.spans_per_s,
             passed=run.passed,
         )
