@@ -329,6 +329,8 @@ def dedent(text: str) -> str:
     lines = text.split("\n")
     margin: str | None = None
     for i, line in enumerate(lines):
+        if not line or (margin is not None and line.startswith(margin) and not line.isspace()):
+            continue  # empty, or code indented at least as far as the margin: no change
         content = line.lstrip(" \t")
         if not content:
             if line:
