@@ -379,22 +379,7 @@ step('opening a Python file: Gloss glosses the workspace (status bar idle, store
 }, 180_000);
 
 step('hovering load_config shows the real gloss, its footer and the action links', async () => {
-  const name = page.locator('.monaco-editor .view-line span', { hasText: /^load_config$/ }).first();
-  await name.waitFor({ state: 'visible' });
-  const hover = page.locator('.monaco-hover:not(.hidden)', { hasText: SUMMARY }).first();
-  // Hovers appear on mouse movement over a word: moving away and back again is
-  // what a person would do when the first one does not show.
-  await waitFor(
-    'the hover with the gloss summary',
-    async () => {
-      await page.mouse.move(5, 5);
-      await name.hover();
-      await hover.waitFor({ state: 'visible', timeout: 5_000 });
-      return true;
-    },
-    45_000,
-    0,
-  );
+  const hover = await hoverWord('load_config', SUMMARY);
   const text = await hover.innerText();
   assert.ok(text.includes(SUMMARY), `hover text:\n${text}`);
   assert.ok(text.includes(FOOTER), `no footer "${FOOTER}" in:\n${text}`);
@@ -510,21 +495,8 @@ step('a TypeScript file: hovering a method shows its gloss, and the palette offe
     60_000,
     500,
   );
-  const name = page.locator('.monaco-editor .view-line span', { hasText: new RegExp(`^${TS_METHOD}$`) }).first();
-  await name.waitFor({ state: 'visible' });
   // The summary names the method's qualified name (Cart.addItem): match from its own name on.
-  const hover = page.locator('.monaco-hover:not(.hidden)', { hasText: TS_SUMMARY }).first();
-  await waitFor(
-    `the hover with ${TS_METHOD}'s gloss`,
-    async () => {
-      await page.mouse.move(5, 5);
-      await name.hover();
-      await hover.waitFor({ state: 'visible', timeout: 5_000 });
-      return true;
-    },
-    45_000,
-    0,
-  );
+  const hover = await hoverWord(TS_METHOD, TS_SUMMARY);
   const text = await hover.innerText();
   assert.ok(text.includes(FOOTER), `no footer "${FOOTER}" in:\n${text}`);
   assert.match(text, /Inputs[\s\S]*item[\s\S]*qty/, text);
@@ -587,6 +559,27 @@ step('removing it restarts the server on gloss.toml alone, which works again', a
   const glossLog = findGlossLog();
   assert.ok(glossLog && /All Gloss settings removed; restarting/.test(fs.readFileSync(glossLog, 'utf8')), 'no restart in the log');
 }, 90_000);
+
+/** Hovers `word` in the active editor until a hover holding `text` shows; returns it. */
+async function hoverWord(word: string, text: string): Promise<Locator> {
+  const name = page.locator('.monaco-editor .view-line span', { hasText: new RegExp(`^${word}$`) }).first();
+  await name.waitFor({ state: 'visible' });
+  const hover = page.locator('.monaco-hover:not(.hidden)', { hasText: text }).first();
+  // Hovers appear on mouse movement over a word: moving away and back again is
+  // what a person would do when the first one does not show.
+  await waitFor(
+    `the hover on ${word} with "${text}"`,
+    async () => {
+      await page.mouse.move(5, 5);
+      await name.hover();
+      await hover.waitFor({ state: 'visible', timeout: 5_000 });
+      return true;
+    },
+    45_000,
+    0,
+  );
+  return hover;
+}
 
 /** Quick open (Ctrl+P) of the sample's config.py, the active editor after it. */
 async function openConfigPy(): Promise<void> {
