@@ -19,6 +19,8 @@ from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
 from bench.support.llm_server import LLMServer
+from enrich_core.config import Config, load_config
+from enrich_core.run.engine import Engine
 
 SMALL = "small-model"
 LARGE = "large-model"
@@ -224,3 +226,24 @@ async def start_lsp() -> AsyncIterator[StartLsp]:
         # A server that does not exit after `exit` is a bug: fail in bounded time.
         await asyncio.wait_for(client.shutdown_session(), SHUTDOWN_LIMIT_S)
         await client.stop()
+
+
+class OpenEngine(Protocol):
+    """The `open_engine` fixture: start an Engine on a folder; stopped after the test."""
+
+    async def __call__(self, root: Path, config: Config | None = None) -> Engine: ...
+
+
+@pytest.fixture
+async def open_engine() -> AsyncIterator[OpenEngine]:
+    engines: list[Engine] = []
+
+    async def make(root: Path, config: Config | None = None) -> Engine:
+        engine = Engine(root, config or load_config(root))
+        await engine.start()
+        engines.append(engine)
+        return engine
+
+    yield make
+    for engine in engines:
+        await engine.stop()

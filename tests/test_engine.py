@@ -5,35 +5,16 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from bench.support.llm_server import Behavior, LLMServer
-from enrich_core.config import Config, load_config, parse_config
+from enrich_core.config import load_config, parse_config
 from enrich_core.records.status import WorkspaceStatus
 from enrich_core.run.engine import Engine
-from tests.conftest import gloss_toml
-
-Factory = Callable[..., Any]
-
-
-@pytest.fixture
-async def open_engine() -> AsyncIterator[Factory]:
-    engines: list[Engine] = []
-
-    async def make(root: Path, config: Config | None = None) -> Engine:
-        engine = Engine(root, config or load_config(root))
-        await engine.start()
-        engines.append(engine)
-        return engine
-
-    yield make
-    for engine in engines:
-        await engine.stop()
+from tests.conftest import OpenEngine, gloss_toml
 
 
 async def index(engine: Engine) -> WorkspaceStatus:
@@ -43,7 +24,7 @@ async def index(engine: Engine) -> WorkspaceStatus:
 
 
 async def test_index_glosses_every_span_and_a_rerun_costs_nothing(
-    workspace: Path, llm: LLMServer, open_engine: Factory
+    workspace: Path, llm: LLMServer, open_engine: OpenEngine
 ) -> None:
     engine = await open_engine(workspace)
     status = await index(engine)
@@ -62,7 +43,7 @@ async def test_index_glosses_every_span_and_a_rerun_costs_nothing(
 
 
 async def test_a_store_from_an_older_span_cutter_re_parses_every_file_once(
-    workspace: Path, llm: LLMServer, open_engine: Factory
+    workspace: Path, llm: LLMServer, open_engine: OpenEngine
 ) -> None:
     engine = await open_engine(workspace)
     await index(engine)
@@ -84,7 +65,7 @@ async def test_a_store_from_an_older_span_cutter_re_parses_every_file_once(
 
 
 async def test_a_moved_file_costs_no_llm_call(
-    workspace: Path, llm: LLMServer, open_engine: Factory
+    workspace: Path, llm: LLMServer, open_engine: OpenEngine
 ) -> None:
     engine = await open_engine(workspace)
     await index(engine)
@@ -98,7 +79,7 @@ async def test_a_moved_file_costs_no_llm_call(
 
 
 async def test_prompt_carries_code_path_scope_signature_and_redacts_secrets(
-    tmp_path: Path, llm: LLMServer, open_engine: Factory
+    tmp_path: Path, llm: LLMServer, open_engine: OpenEngine
 ) -> None:
     (tmp_path / "gloss.toml").write_text(gloss_toml(llm.url))
     key = "AKIA" + "IOSFODNN7EXAMPLE"
@@ -122,7 +103,7 @@ async def test_prompt_carries_code_path_scope_signature_and_redacts_secrets(
 
 
 async def test_retries_then_fails_over_to_the_next_backend(
-    tmp_path: Path, open_engine: Factory
+    tmp_path: Path, open_engine: OpenEngine
 ) -> None:
     with LLMServer() as down, LLMServer() as up:
         down.set_behavior(Behavior(mode="status", status=503))
@@ -147,7 +128,7 @@ async def test_retries_then_fails_over_to_the_next_backend(
 
 
 async def test_rate_limit_is_retried_after_the_server_says(
-    tmp_path: Path, llm: LLMServer, open_engine: Factory
+    tmp_path: Path, llm: LLMServer, open_engine: OpenEngine
 ) -> None:
     llm.set_behavior(Behavior(mode="status", status=429, retry_after=0.05, fail_times=1))
     (tmp_path / "gloss.toml").write_text(gloss_toml(llm.url))
@@ -160,7 +141,7 @@ async def test_rate_limit_is_retried_after_the_server_says(
 
 @pytest.mark.parametrize("mode", ["garbage", "invalid_schema", "truncated"])
 async def test_bad_answers_escalate_and_never_become_a_gloss(
-    workspace: Path, llm: LLMServer, open_engine: Factory, mode: str
+    workspace: Path, llm: LLMServer, open_engine: OpenEngine, mode: str
 ) -> None:
     llm.set_behavior(Behavior(mode=mode))  # both tiers answer badly
     engine = await open_engine(workspace)
@@ -174,7 +155,7 @@ async def test_bad_answers_escalate_and_never_become_a_gloss(
 
 
 async def test_an_unreachable_backend_fails_fast_and_names_its_url(
-    workspace: Path, open_engine: Factory
+    workspace: Path, open_engine: OpenEngine
 ) -> None:
     config = parse_config(
         {
@@ -191,7 +172,7 @@ async def test_an_unreachable_backend_fails_fast_and_names_its_url(
 
 
 async def test_failed_spans_wait_out_a_backoff_that_survives_restarts(
-    workspace: Path, llm: LLMServer, open_engine: Factory
+    workspace: Path, llm: LLMServer, open_engine: OpenEngine
 ) -> None:
     llm.set_behavior(Behavior(mode="status", status=500))
     slow_retry = load_config(workspace, {"retry": {"base_s": 3600}})
@@ -222,7 +203,7 @@ async def test_failed_spans_wait_out_a_backoff_that_survives_restarts(
 
 
 async def test_a_failed_span_is_retried_by_the_timer_without_a_restart(
-    tmp_path: Path, llm: LLMServer, open_engine: Factory
+    tmp_path: Path, llm: LLMServer, open_engine: OpenEngine
 ) -> None:
     (tmp_path / "gloss.toml").write_text(gloss_toml(llm.url) + "\n[retry]\nbase_s = 0.05\n")
     (tmp_path / "one.py").write_text("def f(x):\n    return x\n")
@@ -239,7 +220,7 @@ async def test_a_failed_span_is_retried_by_the_timer_without_a_restart(
 
 
 async def test_edit_shows_old_gloss_as_stale_until_the_new_one_lands(
-    workspace: Path, llm: LLMServer, open_engine: Factory
+    workspace: Path, llm: LLMServer, open_engine: OpenEngine
 ) -> None:
     engine = await open_engine(workspace)
     await index(engine)
@@ -259,7 +240,7 @@ async def test_edit_shows_old_gloss_as_stale_until_the_new_one_lands(
 
 
 async def test_search_by_name_and_by_gloss_text(
-    workspace: Path, llm: LLMServer, open_engine: Factory
+    workspace: Path, llm: LLMServer, open_engine: OpenEngine
 ) -> None:
     engine = await open_engine(workspace)
     await index(engine)
@@ -277,7 +258,7 @@ async def test_search_by_name_and_by_gloss_text(
 
 
 async def test_skipped_files_are_listed_with_a_reason(
-    workspace: Path, open_engine: Factory
+    workspace: Path, open_engine: OpenEngine
 ) -> None:
     (workspace / "big.py").write_text("x = 1\n" * 10)
     (workspace / "bin.py").write_bytes(b"\x00\x01def f(): pass\n")
@@ -294,7 +275,7 @@ async def test_skipped_files_are_listed_with_a_reason(
 
 
 async def test_ignored_files_are_never_sent(
-    workspace: Path, llm: LLMServer, open_engine: Factory
+    workspace: Path, llm: LLMServer, open_engine: OpenEngine
 ) -> None:
     (workspace / ".gitignore").write_text("generated/\n")
     (workspace / "generated").mkdir()
@@ -309,7 +290,7 @@ async def test_ignored_files_are_never_sent(
     assert "load_config" in sent
 
 
-async def test_store_is_wal_and_has_a_gitignore(workspace: Path, open_engine: Factory) -> None:
+async def test_store_is_wal_and_has_a_gitignore(workspace: Path, open_engine: OpenEngine) -> None:
     engine = await open_engine(workspace)
     await engine.scan()
     db = workspace / ".gloss" / "index.db"
@@ -326,7 +307,7 @@ async def test_store_is_wal_and_has_a_gitignore(workspace: Path, open_engine: Fa
 
 
 async def test_openai_kind_sends_the_bearer_key_and_the_json_schema(
-    tmp_path: Path, llm: LLMServer, open_engine: Factory, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, llm: LLMServer, open_engine: OpenEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("GLOSS_TEST_KEY", "sk-test-123")
     config = parse_config(
@@ -352,7 +333,7 @@ async def test_openai_kind_sends_the_bearer_key_and_the_json_schema(
 
 
 async def test_a_server_refusing_json_schema_gets_json_object_once_learned(
-    tmp_path: Path, open_engine: Factory
+    tmp_path: Path, open_engine: OpenEngine
 ) -> None:
     with LLMServer(reject_json_schema=True) as llm:
         config = parse_config(
@@ -372,7 +353,7 @@ async def test_a_server_refusing_json_schema_gets_json_object_once_learned(
 
 
 async def test_a_missing_api_key_is_named(
-    tmp_path: Path, llm: LLMServer, open_engine: Factory
+    tmp_path: Path, llm: LLMServer, open_engine: OpenEngine
 ) -> None:
     config = parse_config(
         {
@@ -390,7 +371,7 @@ async def test_a_missing_api_key_is_named(
 
 
 async def test_an_edit_goes_ahead_of_the_backlog_and_the_cap_holds(
-    tmp_path: Path, open_engine: Factory
+    tmp_path: Path, open_engine: OpenEngine
 ) -> None:
     with LLMServer(latency_s=0.02) as llm:
         (tmp_path / "gloss.toml").write_text(gloss_toml(llm.url, concurrency=1))
@@ -412,7 +393,7 @@ async def test_an_edit_goes_ahead_of_the_backlog_and_the_cap_holds(
 
 
 async def test_status_reports_metrics_per_tier_and_backend_with_cost(
-    workspace: Path, llm: LLMServer, open_engine: Factory
+    workspace: Path, llm: LLMServer, open_engine: OpenEngine
 ) -> None:
     llm.set_behavior(Behavior(mode="filler"), model="small-model")  # the gate escalates these
     config = load_config(workspace)
@@ -437,7 +418,9 @@ async def test_status_reports_metrics_per_tier_and_backend_with_cost(
     assert info.gloss.escalations and "filler" in info.gloss.escalations[0]
 
 
-async def test_two_hosts_of_one_tier_both_stay_busy(tmp_path: Path, open_engine: Factory) -> None:
+async def test_two_hosts_of_one_tier_both_stay_busy(
+    tmp_path: Path, open_engine: OpenEngine
+) -> None:
     with (
         LLMServer(capacity=2, latency_s=0.02) as fast,
         LLMServer(capacity=2, latency_s=0.06) as slow,
@@ -463,7 +446,7 @@ async def test_two_hosts_of_one_tier_both_stay_busy(tmp_path: Path, open_engine:
 
 
 async def test_a_span_too_big_for_the_context_is_glossed_from_a_marked_trimmed_view(
-    tmp_path: Path, llm: LLMServer, open_engine: Factory
+    tmp_path: Path, llm: LLMServer, open_engine: OpenEngine
 ) -> None:
     config = parse_config(
         {
@@ -488,7 +471,7 @@ async def test_a_span_too_big_for_the_context_is_glossed_from_a_marked_trimmed_v
 
 
 async def test_a_host_that_comes_back_is_used_again_without_a_restart(
-    tmp_path: Path, llm: LLMServer, open_engine: Factory
+    tmp_path: Path, llm: LLMServer, open_engine: OpenEngine
 ) -> None:
     config = parse_config(
         {

@@ -21,7 +21,7 @@ from lsprotocol import types
 from bench.support.llm_server import LLMServer
 from enrich_core.config import load_config
 from enrich_core.run.engine import Engine
-from tests.conftest import StartLsp, as_dict, gloss_toml, write_files
+from tests.conftest import OpenEngine, StartLsp, as_dict, gloss_toml, write_files
 
 STORE_GO = """\
 // Package store keeps values by key.
@@ -221,7 +221,7 @@ async def test_an_edit_in_a_typescript_buffer_reglosses_only_the_edited_method(
 
 
 async def test_a_store_from_before_languages_upgrades_without_reglossing_python(
-    workspace: Path, llm: LLMServer
+    workspace: Path, llm: LLMServer, open_engine: OpenEngine
 ) -> None:
     """A store written before spans had a language: its Python glosses stay as they
     are, and the Go file beside them is glossed on the next scan."""
@@ -245,14 +245,10 @@ async def test_a_store_from_before_languages_upgrades_without_reglossing_python(
     python_requests = len(llm.requests)
 
     write_files(workspace, {"svc/store.go": STORE_GO})
-    engine = Engine(workspace, load_config(workspace))
-    await engine.start()
-    try:
-        report = await engine.scan()
-        await engine.wait_idle()
-        status = await engine.status()
-    finally:
-        await engine.stop()
+    engine = await open_engine(workspace)
+    report = await engine.scan()
+    await engine.wait_idle()
+    status = await engine.status()
     assert report.parsed == 1  # only the new file: unchanged Python is not re-read
     assert sorted(r.symbol or "" for r in llm.requests[python_requests:]) == [
         "Store",
