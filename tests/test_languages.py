@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from enrich_core.records.span import OUTLINED_KINDS, Span
-from enrich_core.source import tree_text
+from enrich_core.source import signatures
 from enrich_core.source.languages import language_for_source
 from enrich_core.source.spans import extract_spans
 
@@ -1149,7 +1149,7 @@ def test_headers_read_from_text_are_what_their_tokens_say(monkeypatch: pytest.Mo
         for p in sorted((repo / folder).rglob("*.py"))
     ]
     from_text = _every_span(sources)
-    monkeypatch.setattr(tree_text, "plain_header_end", lambda *_a, **_k: None)
+    monkeypatch.setattr(signatures, "plain_header_end", lambda *_a, **_k: None)
     from_tokens = _every_span(sources)
     assert len(from_text) > 1000
     assert from_text == from_tokens

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from tree_sitter import Node, QueryCursor
 
 from enrich_core.records.span import OUTLINED_KINDS, Span, SpanKind
-from enrich_core.source import grammars
+from enrich_core.source import grammars, signatures
 from enrich_core.source import tree_text as syntax
 from enrich_core.source.doc_comments import doc_comment
 from enrich_core.source.languages import DocStyle, LanguageSpec, language_for_source
@@ -33,9 +33,6 @@ from enrich_core.source.tree_text import Positions
 __all__ = ["extract_spans"]
 
 _NON_SPACE = re.compile(r"\S")
-# Where no body is found (a Rust trait's `fn f();`, a Go `type A int`), the whole
-# node is the header; past this many characters the signature is cut, marked `…`.
-_HEADERLESS_SIGNATURE_CHARS = 300
 
 _KINDS: dict[str, SpanKind] = {
     "function": SpanKind.FUNCTION,
@@ -320,55 +317,6 @@ def _body(node: Node) -> Node | None:
     return None
 
 
-def _header(
-    spec: LanguageSpec,
-    data: bytes,
-    positions: Positions,
-    signature_start: Node,
-    header_end: int,
-    body: Node | None,
-) -> tuple[str, int | None]:
-    """(the one-line signature, the line its last token is on; None without tokens).
-
-    A header without comments or strings is read from its text, less its
-    trailing `:` / `;` / `end`; any other is re-joined from its tokens. Both give
-    the same line (tests/test_languages.py checks it on every sample).
-    """
-    first = signature_start.start_byte
-    end = syntax.plain_header_end(data, first, header_end, whole=body is None)
-    if end is None:
-        return _joined_header(spec, data, positions, signature_start, header_end, body)
-    header_end_line = positions.line(end - 1)
-    while end > first:
-        last = signature_start.descendant_for_byte_range(end - 1, end)
-        if last is None or last.type not in spec.header_trailers or last.end_byte != end:
-            break
-        # Python's ':', a prototype's ';': not the signature.
-        end = first + len(data[first : last.start_byte].rstrip())
-    return syntax.flat_header(data[first:end]), header_end_line
-
-
-def _joined_header(
-    spec: LanguageSpec,
-    data: bytes,
-    positions: Positions,
-    signature_start: Node,
-    header_end: int,
-    body: Node | None,
-) -> tuple[str, int | None]:
-    """`_header` by walking the header's tokens: re-joined on one line, without
-    comments, layout or a trailing comma."""
-    tokens = syntax.header_tokens(signature_start, header_end, spec.comments)
-    if body is None:
-        # A type with no body field (Go's `type Store struct {...}`): up to its brace.
-        brace = next((i for i, t in enumerate(tokens) if t.type == "{"), None)
-        tokens = tokens[:brace] if brace is not None else tokens
-    header_end_line = positions.at(tokens[-1].start_byte)[0] if tokens else None
-    while tokens and tokens[-1].type in spec.header_trailers:
-        tokens = tokens[:-1]  # Python's ':', a prototype's ';': not the signature
-    return syntax.join_tokens(tokens, data), header_end_line
-
-
 def _make_span(
     spec: LanguageSpec,
     path: str,
@@ -391,14 +339,9 @@ def _make_span(
     header_end = next(
         (c.start_byte for c in node.children if c.type in spec.signature_ends), header_end
     )
-    signature, header_end_line = _header(spec, data, positions, signature_start, header_end, body)
-    if body is not None and name_node.start_byte >= body.end_byte:
-        # C's `typedef struct { ... } map`: the name comes after the body.
-        after = syntax.header_tokens(signature_start, name_node.end_byte, spec.comments)
-        tail = [t for t in after if t.start_byte >= body.end_byte]
-        signature = f"{signature} {{ ... }} {syntax.join_tokens(tail, data)}"
-    if body is None and len(signature) > _HEADERLESS_SIGNATURE_CHARS:
-        signature = signature[:_HEADERLESS_SIGNATURE_CHARS].rstrip() + "…"
+    signature, header_end_line = signatures.signature(
+        spec, data, positions, signature_start, header_end, body, name_node
+    )
 
     start_line, start_col = positions.at(start)
     end_line, end_col = positions.at(end)

@@ -1,9 +1,10 @@
-"""Reading source through its tree-sitter tree: positions, headers, docstrings.
+"""Reading source through its tree-sitter tree: positions, code ends, docstrings.
 
 What `spans` needs of the syntax, kept apart from what a span is: byte offsets
-as LSP positions (UTF-16 columns), where a definition's code ends, its header
-as one line, and its docstring as Python sees it (string literals unescaped as
-the compiler would). No guessing: what cannot be read exactly is None.
+as LSP positions (UTF-16 columns), where a definition's code ends, its
+docstring as Python sees it (string literals unescaped as the compiler would),
+and the text helpers the content hash needs. A header as one line is
+`source.signatures`'. No guessing: what cannot be read exactly is None.
 """
 
 from __future__ import annotations
@@ -17,10 +18,6 @@ from itertools import accumulate
 from tree_sitter import Node
 
 _COMMENTS = frozenset({"comment"})
-# Layout that may sit between header tokens but is not part of a signature.
-_LAYOUT = frozenset({"line_continuation"})
-_OPENERS = frozenset({"(", "[", "{"})
-_CLOSERS = frozenset({")", "]", "}"})
 _LINE_BREAK = re.compile(rb"\r\n|\r|\n")
 _NEWLINES = re.compile(r"\r\n|\r")
 
@@ -45,114 +42,6 @@ def last_code_byte(node: Node, comments: frozenset[str] = _COMMENTS) -> int:
                 break
         else:
             return current.end_byte
-
-
-def header_tokens(node: Node, end_byte: int, comments: frozenset[str]) -> list[Node]:
-    """The tokens of ``node`` that start before ``end_byte`` (where its body begins),
-    without comments, zero-width tokens or a trailing comma before a closing bracket."""
-    skip = comments | _LAYOUT
-    tokens: list[Node] = []
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        if current.start_byte >= end_byte:
-            continue
-        if current.type in skip or current.start_byte == current.end_byte:
-            continue
-        # A string is one token: its inner spacing is its value, not layout.
-        if "string" in current.type or current.child_count == 0:
-            if current.type == "," and _is_trailing_comma(current, skip):
-                continue
-            tokens.append(current)
-            continue
-        stack.extend(reversed(current.children))
-    return tokens
-
-
-# What only the header's tokens can tell: a comment, a string literal (whose
-# spacing is its value), a line continuation, Ruby's `%w[...]`.
-_NEEDS_TOKENS = re.compile(rb"//|/\*|#|[\"'`\\%]")
-_LAYOUT_BYTES = re.compile(rb"\s\s|[\t\n\r\x0b\x0c]")
-_SPACE = re.compile(rb"\s+")
-_TRAILING_COMMA = re.compile(rb", ?([)\]}])")
-_AFTER_OPENER = re.compile(rb"([(\[{]) ")
-_BEFORE_CLOSER = re.compile(rb" ([)\]}])")
-
-
-# A double-quoted string none of `flat_header`'s rules can reach into (no space,
-# comma or escape in it: `@SuppressWarnings("unchecked")`), and a Rust lifetime
-# (`'de`, never followed by a closing quote as a character literal is).
-_INERT_STRING = re.compile(rb'"[^"\s,\\]*"')
-_LIFETIME = re.compile(rb"'[A-Za-z_][A-Za-z0-9_]*\b(?!')")
-
-
-def plain_header_end(data: bytes, start: int, end: int, *, whole: bool = False) -> int | None:
-    """Where a header's text ends (trailing whitespace left out), if `flat_header`
-    can stand for walking its tokens: no comment and no string it could change,
-    so its tokens are exactly what whitespace separates. `whole`: the header is
-    the whole definition (no body), read up to a `{`, so it must hold none.
-    None: walk the tokens."""
-    text = data[start:end].rstrip()
-    if not text or (whole and b"{" in text):
-        return None
-    probe = text
-    if b'"' in probe:
-        probe = _INERT_STRING.sub(b"", probe)
-    if b"'" in probe:
-        probe = _LIFETIME.sub(b"", probe)
-    if _NEEDS_TOKENS.search(probe):
-        return None
-    return start + len(text)
-
-
-def flat_header(text: bytes) -> str:
-    """`join_tokens` of a header `plain_header_end` accepted, from its text: one space
-    for each run of whitespace, no trailing comma, none just inside a bracket.
-    Walking the tokens of every header was a fifth of the cost of cutting a file."""
-    if _LAYOUT_BYTES.search(text):
-        text = _SPACE.sub(b" ", text)
-    if b"," in text:
-        text = _TRAILING_COMMA.sub(rb"\1", text)
-    if b"( " in text or b"[ " in text or b"{ " in text:
-        text = _AFTER_OPENER.sub(rb"\1", text)
-    if b" )" in text or b" ]" in text or b" }" in text:
-        text = _BEFORE_CLOSER.sub(rb"\1", text)
-    return decode(text)
-
-
-def join_tokens(tokens: list[Node], data: bytes) -> str:
-    """A header as one line.
-
-    Tokens are re-joined: whitespace between two tokens becomes one space, and
-    none is kept just inside brackets, so a header wrapped over several lines
-    reads like the one-line version.
-    """
-    parts: list[str] = []
-    previous: Node | None = None
-    previous_text = ""
-    for token in tokens:
-        token_text = decode(data[token.start_byte : token.end_byte])
-        if "\n" in token_text or "\r" in token_text:
-            # A multi-line string default: the signature must stay on one line.
-            token_text = " ".join(token_text.split())
-        if (
-            previous is not None
-            and token.start_byte > previous.end_byte
-            and previous_text not in _OPENERS
-            and token_text not in _CLOSERS
-        ):
-            parts.append(" ")
-        parts.append(token_text)
-        previous, previous_text = token, token_text
-    return "".join(parts)
-
-
-def _is_trailing_comma(comma: Node, skip: frozenset[str]) -> bool:
-    """A comma formatters leave before the closing bracket of a wrapped header."""
-    following = comma.next_sibling
-    while following is not None and following.type in skip:
-        following = following.next_sibling
-    return following is not None and following.type in _CLOSERS
 
 
 def docstring(node: Node, data: bytes) -> str | None:
