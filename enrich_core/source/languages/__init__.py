@@ -25,7 +25,6 @@ __all__ = [
     "SOURCE_SUFFIXES",
     "DocStyle",
     "LanguageSpec",
-    "language_for_path",
     "language_for_source",
     "language_named",
 ]
@@ -232,15 +231,11 @@ _BY_NAME: dict[str, LanguageSpec] = {spec.name: spec for spec in LANGUAGES}
 SOURCE_SUFFIXES: frozenset[str] = frozenset(_BY_SUFFIX)
 
 
-def language_for_path(path: str) -> LanguageSpec | None:
-    """The language of a file by its suffix, case and all (`.C` is C++ by an old
-    convention, not C; such a file is left out rather than guessed)."""
-    return _BY_SUFFIX.get(PurePosixPath(path).suffix)
-
-
 def language_for_source(path: str, text: str) -> LanguageSpec | None:
     """The language of a file by its suffix, or of another row that claims the
-    suffix and whose pattern the file's text matches (a C++ `.h` header)."""
+    suffix and whose pattern the file's text matches (a C++ `.h` header). The
+    suffix counts case and all (`.C` is C++ by an old convention, not C; such a
+    file is left out rather than guessed)."""
     suffix = PurePosixPath(path).suffix
     for spec, pattern in _claims(suffix):
         if pattern.search(text, 0, _CLAIM_CHARS):
