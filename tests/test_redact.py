@@ -75,6 +75,72 @@ def test_token_shapes(text: str, secret: str, kind: str) -> None:
     assert result.kinds == (kind,)
 
 
+# Each key shape with the key glued to other text, as names and file names hold
+# it: `\b` found no edge between a key and a `_` (issue 11: an AWS key followed
+# by `_backup` went out as it was).
+_KEY_SHAPES = [
+    (AWS_ID, "aws_access_key_id"),
+    (AWS_SESSION_ID, "aws_access_key_id"),
+    (GITHUB, "github_token"),
+    (GITHUB_PAT, "github_token"),
+    (GITLAB, "gitlab_token"),
+    (SLACK, "slack_token"),
+    (OPENAI, "openai_api_key"),
+    (ANTHROPIC, "anthropic_api_key"),
+    (GOOGLE, "google_api_key"),
+    (STRIPE, "stripe_key"),
+    (JWT, "jwt"),
+]
+
+
+@pytest.mark.parametrize(("secret", "kind"), _KEY_SHAPES)
+@pytest.mark.parametrize(
+    "template",
+    [
+        'path = "{key}_backup"',
+        'path = "{key}_2024.json"',
+        "KEY_{key} = 1",
+        'archive = "prod_{key}_old"',
+        "{key}_backup = load()",
+        'note = "x_{key}"',
+    ],
+)
+def test_keys_glued_to_word_characters_are_redacted(secret: str, kind: str, template: str) -> None:
+    text = template.format(key=secret)
+    result = redact_secrets(text)
+    assert secret not in result.text, result.text
+    # Nothing that shows the key's shape survives beside the marker.
+    assert secret[:12] not in result.text and secret[-8:] not in result.text, result.text
+    assert kind in result.kinds
+
+
+def test_an_aws_key_followed_by_backup_keeps_the_suffix() -> None:
+    result = redact_secrets(f'S3_KEY = "{AWS_ID}_backup"')
+    assert result.text == 'S3_KEY = "[REDACTED:aws_access_key_id]_backup"'
+    result = redact_secrets(f"{AWS_ID}backup")
+    assert result.text == "[REDACTED:aws_access_key_id]backup"
+
+
+def test_bearer_token_holding_underscores_is_redacted_whole() -> None:
+    token = "abc_def_ghi_jkl_mno"  # base64url tokens hold `_` (RFC 6750 b64token)
+    result = redact_secrets(f"Authorization: Bearer {token}")
+    assert result.text == "Authorization: Bearer [REDACTED:bearer_token]"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # A key's prefix inside a longer word is no key: the edge is a letter or digit.
+        "xAKIAIOSFODNN7EXAMPLE = 1",
+        "AKIAIOSFODNN7EXAMPLEXYZ = 1",  # 23 characters of the key alphabet: not a key id
+        "mask-abcdefghij1234567890ABCDEFGHIJ",
+        "desk_live_4eC39HqLyjWDarjtT1zdp7dc",
+    ],
+)
+def test_key_prefixes_inside_longer_words_are_kept(text: str) -> None:
+    assert redact_secrets(text) == Redaction(text, 0, ())
+
+
 def test_specific_kind_wins_over_generic_assignment() -> None:
     result = redact_secrets(f'api_key = "{OPENAI}"')
     assert result == Redaction('api_key = "[REDACTED:openai_api_key]"', 1, ("openai_api_key",))

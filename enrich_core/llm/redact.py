@@ -39,6 +39,10 @@ class _Rule:
 
 
 _B64URL = r"[A-Za-z0-9_-]"
+# Keys sit inside identifiers and file names (`KEY_AKIA..._backup`, `prod_ghp_...`):
+# `\b` fails between a key and a `_` or a digit beside it, so the edges of a key
+# are "no letter or digit here" instead. A key's own alphabet may hold `_`/`-`.
+_NO_ALNUM_BEFORE = r"(?<![A-Za-z0-9])"
 
 _RULES: tuple[_Rule, ...] = (
     _Rule(
@@ -51,7 +55,10 @@ _RULES: tuple[_Rule, ...] = (
         ),
         priority=0,
     ),
-    _Rule("aws_access_key_id", re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b")),
+    _Rule(
+        "aws_access_key_id",
+        re.compile(rf"{_NO_ALNUM_BEFORE}(?:AKIA|ASIA)[A-Z0-9]{{16}}(?![A-Z0-9])"),
+    ),
     _Rule(
         "aws_secret_access_key",
         re.compile(
@@ -61,25 +68,33 @@ _RULES: tuple[_Rule, ...] = (
         ),
         group="secret",
     ),
-    _Rule("github_token", re.compile(r"\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36,}\b")),
-    _Rule("github_token", re.compile(r"\bgithub_pat_[A-Za-z0-9_]{22,}\b")),
-    _Rule("gitlab_token", re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}")),
-    _Rule("slack_token", re.compile(r"\bxox[baprs]-[A-Za-z0-9-]{10,}")),
+    _Rule(
+        "github_token", re.compile(rf"{_NO_ALNUM_BEFORE}(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{{36,}}")
+    ),
+    _Rule("github_token", re.compile(rf"{_NO_ALNUM_BEFORE}github_pat_[A-Za-z0-9_]{{22,}}")),
+    _Rule("gitlab_token", re.compile(rf"{_NO_ALNUM_BEFORE}glpat-[A-Za-z0-9_-]{{20,}}")),
+    _Rule("slack_token", re.compile(rf"{_NO_ALNUM_BEFORE}xox[baprs]-[A-Za-z0-9-]{{10,}}")),
     # Real keys are random base62: requiring a digit keeps long slugs such as
     # "sk-learn-pipeline-example" from looking like keys.
-    _Rule("anthropic_api_key", re.compile(rf"\bsk-ant-(?={_B64URL}*\d){_B64URL}{{20,}}")),
-    _Rule("openai_api_key", re.compile(rf"\bsk-(?!ant-)(?={_B64URL}*\d){_B64URL}{{20,}}")),
-    _Rule("google_api_key", re.compile(r"\bAIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])")),
-    _Rule("stripe_key", re.compile(r"\b(?:sk|rk)_live_[0-9A-Za-z]{16,}")),
+    _Rule(
+        "anthropic_api_key",
+        re.compile(rf"{_NO_ALNUM_BEFORE}sk-ant-(?={_B64URL}*\d){_B64URL}{{20,}}"),
+    ),
+    _Rule(
+        "openai_api_key",
+        re.compile(rf"{_NO_ALNUM_BEFORE}sk-(?!ant-)(?={_B64URL}*\d){_B64URL}{{20,}}"),
+    ),
+    _Rule("google_api_key", re.compile(rf"{_NO_ALNUM_BEFORE}AIza[0-9A-Za-z_-]{{35}}")),
+    _Rule("stripe_key", re.compile(rf"{_NO_ALNUM_BEFORE}(?:sk|rk)_live_[0-9A-Za-z]{{16,}}")),
     _Rule(
         "jwt",
-        re.compile(rf"\beyJ{_B64URL}{{10,}}\.{_B64URL}{{10,}}\.{_B64URL}{{10,}}"),
+        re.compile(rf"{_NO_ALNUM_BEFORE}eyJ{_B64URL}{{10,}}\.{_B64URL}{{10,}}\.{_B64URL}{{10,}}"),
     ),
     _Rule(
         "bearer_token",
         re.compile(
             r"(?i:authorization)[\"'\]]*\s*[:=]\s*[\"']?(?i:bearer)\s+"
-            r"(?P<secret>[A-Za-z0-9._~+/-]{8,}=*)"
+            r"(?P<secret>[A-Za-z0-9._~+/_-]{8,}=*)"
         ),
         group="secret",
         priority=2,
