@@ -18,6 +18,18 @@ SUMMARY_MAX_WORDS = 120
 # (LOCAL_LLM.md). Strings carry no maxLength: it explodes llama.cpp grammars.
 LIST_MAX_ITEMS = 8
 TAGS_MAX_ITEMS = 8
+# Lengths are checked here instead, each a few times what a good gloss needs,
+# so a backend that ignores max_tokens cannot store or show megabytes: 120 words
+# with long identifiers; a list item is a "name: meaning" or a sentence or two;
+# the usage snippet is "one short example call"; a tag is a topic word or two.
+# The whole answer is bounded before it is parsed (the default max_tokens, 768,
+# is about 3,000 characters), so no field is ever read out of a huge answer.
+ANSWER_MAX_CHARS = 12_000
+SUMMARY_MAX_CHARS = 1_500
+ITEM_MAX_CHARS = 500
+TAG_MAX_CHARS = 40
+USAGE_MAX_CHARS = 1_500
+USAGE_MAX_LINES = 25
 
 LIST_FIELDS: tuple[str, ...] = ("inputs", "outputs", "side_effects", "pitfalls", "tags")
 FIELDS: tuple[str, ...] = (
@@ -102,9 +114,15 @@ class Gloss:
 
 
 def parse_gloss(text: str, finish_reason: str | None = None) -> Gloss:
-    """Validate a model's answer; raise GlossRejected naming what is wrong."""
+    """Validate a model's answer; raise GlossRejected naming what is wrong.
+
+    Too long is a rejection, never a cut: the answer is kept whole or not at all."""
     if finish_reason == "length":
         raise GlossRejected("cut_off", "the answer hit max_tokens before it finished")
+    if len(text) > ANSWER_MAX_CHARS:
+        raise GlossRejected(
+            "answer_too_long", f"{len(text):,} characters (max {ANSWER_MAX_CHARS:,})"
+        )
     try:
         # strict=False admits raw control characters (a newline, a tab) inside
         # strings: llama.cpp's JSON grammar lets small models emit them, and the
@@ -128,19 +146,44 @@ def parse_gloss(text: str, finish_reason: str | None = None) -> Gloss:
         limit = TAGS_MAX_ITEMS if name == "tags" else LIST_MAX_ITEMS
         if len(value) > limit:
             raise GlossRejected("too_many_items", f"{name} has {len(value)} items (max {limit})")
-        lists[name] = tuple(v.strip() for v in value)
+        items = tuple(v.strip() for v in value)
+        _check_item_lengths(name, items)
+        lists[name] = items
     summary = data["summary"].strip()
     if not summary:
         raise GlossRejected("empty_summary")
     words = len(summary.split())
     if words > SUMMARY_MAX_WORDS:
         raise GlossRejected("summary_too_long", f"{words} words (max {SUMMARY_MAX_WORDS})")
+    if len(summary) > SUMMARY_MAX_CHARS:
+        raise GlossRejected(
+            "summary_too_long", f"{len(summary):,} characters (max {SUMMARY_MAX_CHARS:,})"
+        )
+    usage = data["usage_snippet"].strip()
+    if len(usage) > USAGE_MAX_CHARS:
+        raise GlossRejected(
+            "usage_too_long", f"{len(usage):,} characters (max {USAGE_MAX_CHARS:,})"
+        )
+    lines = usage.count("\n") + 1
+    if lines > USAGE_MAX_LINES:
+        raise GlossRejected("usage_too_long", f"{lines} lines (max {USAGE_MAX_LINES})")
     return Gloss(
         summary=summary,
         inputs=lists["inputs"],
         outputs=lists["outputs"],
         side_effects=lists["side_effects"],
         pitfalls=lists["pitfalls"],
-        usage_snippet=data["usage_snippet"].strip(),
+        usage_snippet=usage,
         tags=lists["tags"],
     )
+
+
+def _check_item_lengths(name: str, items: tuple[str, ...]) -> None:
+    reason, limit = (
+        ("tag_too_long", TAG_MAX_CHARS) if name == "tags" else ("item_too_long", ITEM_MAX_CHARS)
+    )
+    for index, item in enumerate(items):
+        if len(item) > limit:
+            raise GlossRejected(
+                reason, f"{name}[{index}] has {len(item):,} characters (max {limit:,})"
+            )
