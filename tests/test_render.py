@@ -82,3 +82,44 @@ def test_model_text_cannot_inject_html_links_or_commands() -> None:
 def test_escape_keeps_plain_text_plain() -> None:
     assert escape_markdown("Returns the sum, or None.") == "Returns the sum, or None."
     assert escape_markdown("a\n\n> quote") == "a &gt; quote"
+
+
+# What the issue measured: model text with a screen clear, a window-title set,
+# a right-to-left override and a line break.
+HOSTILE = "Sums.\x1b[2J\x1b]0;pwned\x07 \u202eevil\u202c\r\nnext"
+
+
+def test_model_text_with_terminal_escapes_and_bidi_shows_them_as_escapes() -> None:
+    hostile = record(
+        summary=HOSTILE, inputs=(HOSTILE,), usage_snippet="f(1)\x1b[2J\r\n# \u2066x\u2069"
+    )
+    info = HoverInfo(SPAN, hostile, stale=False, failure=f"HTTP 500: {HOSTILE}")
+    for text in (render_hover(info), hover_json(info)["markdown"]):
+        for raw in ("\x1b", "\x07", "\r", "\u202e", "\u202c", "\u2066", "\u2069"):
+            assert raw not in text
+        # Escaped as text, and Markdown-escaped so the backslash shows.
+        assert "Sums.\\\\x1b\\[2J\\\\x1b\\]0;pwned\\\\x07 \\\\u202eevil\\\\u202c next" in text
+        # Inside the code fence the escapes show as they are; its layout stays.
+        assert "f(1)\\x1b[2J\n# \\u2066x\\u2069\n" in text
+
+
+def test_bare_urls_and_addresses_in_model_text_are_not_links_unless_allowed() -> None:
+    summary = "See https://evil.example/x, www.evil.example, //evil.example and a@evil.example."
+    info = HoverInfo(SPAN, record(summary=summary), stale=False, failure=None)
+    text = render_hover(info)
+    assert text.startswith(
+        "See https\\://evil.example/x, www\\.evil.example, /\\/evil.example and a\\@evil.example."
+    )
+    # What an autolinker looks for is gone; every character is still there.
+    for trigger in ("https://", "www.", " //evil", "a@"):
+        assert trigger not in text.split("\n\n")[0]
+    assert render_hover(info, links=True).startswith(summary)
+    assert hover_json(info, links=True)["markdown"].startswith(summary)
+
+
+def test_link_escapes_leave_ordinary_prose_alone() -> None:
+    plain = "Calls os.path.join on user@ and 3.14, returns a dict: {'a': 1}."
+    assert (
+        escape_markdown(plain)
+        == "Calls os.path.join on user@ and 3.14, returns a dict: \\{'a': 1\\}."
+    )

@@ -3,6 +3,17 @@
 LLM text is untrusted. Everything a model wrote is escaped so it renders as
 text: no raw HTML, no links (so no `command:` links), no headings or tables;
 the usage snippet goes in a code fence longer than any backtick run inside it.
+Control and bidi characters show as visible escapes (`present.terminal`), in
+code fences too. Bare URLs, `www.` hosts and e-mail addresses would still
+become links in an editor that autolinks: VS Code renders hovers with
+`marked` (GFM), which links `https://...`, `ftp://...`, `www....` and `a@b.c`;
+markdown-it's linkify links those and `//host`. Unless `[hover] links = true`,
+the `:` of `scheme://`, the second `/` of `//host`, the dot of `www.` and the
+`@` of an address are backslash-escaped: both renderers then show the very
+same characters, as text. (A zero-width joiner does not work: linkify-it takes
+it into the host name.) Only markdown-it's fuzzy linkify, which VS Code's
+hovers do not use, would still link a bare `host.tld`. Neovim shows the
+Markdown source, with the escapes concealed.
 Without a gloss the hover shows only facts from the code (signature, first
 docstring line) and says plainly that the gloss is pending or failed, and why.
 """
@@ -12,6 +23,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from enrich_core.present.terminal import terminal_safe
 from enrich_core.source.languages import language_named
 from enrich_core.store.reads import HoverInfo
 
@@ -20,14 +32,27 @@ _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]|~])")
 _MD_BLOCK_START = re.compile(r"^[#+=-]")
 _MD_ORDERED_START = re.compile(r"^(\d+)([.)])")
 _FAILURE_MAX_CHARS = 400
+# What autolinkers take for the start of a link: `scheme://` (its colon),
+# `//host`, `www.` (its dot), an e-mail's `@`.
+_LINK_COLON = re.compile(r"(?<=[A-Za-z0-9]):(?=//)")
+_LINK_SLASHES = re.compile(r"(?<![\w:/\\])//(?=\w)")
+_LINK_WWW = re.compile(r"(?<![\w.])(www)\.(?=\w)", re.IGNORECASE)
+_LINK_AT = re.compile(r"(?<=\w)@(?=\w)")
 
 
-def escape_markdown(text: str) -> str:
-    """Plain text for a Markdown renderer: HTML entities first, then Markdown syntax."""
+def escape_markdown(text: str, *, links: bool = False) -> str:
+    """Plain text for a Markdown renderer: HTML entities first, then Markdown syntax.
+
+    Unless `links`, bare URLs and e-mail addresses are kept from becoming links."""
+    # A model's newlines would start new blocks (lists, quotes); keep one paragraph.
+    text = terminal_safe(" ".join(text.split()))
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = _MD_SPECIAL.sub(r"\\\1", text)
-    # A model's newlines would start new blocks (lists, quotes); keep one paragraph.
-    text = " ".join(text.split())
+    if not links:
+        text = _LINK_COLON.sub(r"\\:", text)
+        text = _LINK_SLASHES.sub(r"/\\/", text)
+        text = _LINK_WWW.sub(r"\1\\.", text)
+        text = _LINK_AT.sub(r"\\@", text)
     text = _MD_BLOCK_START.sub(lambda m: "\\" + m.group(0), text)
     return _MD_ORDERED_START.sub(r"\1\\\2", text)
 
@@ -36,6 +61,8 @@ def code_block(code: str, language: str) -> str:
     """`code` fenced for `language` (a row name of the language table)."""
     spec = language_named(language)
     tag = spec.fence if spec else language
+    # A fence shows its text as it is: controls and bidi marks only as escapes.
+    code = terminal_safe(code.replace("\r\n", "\n"), multiline=True)
     fence = "```"
     while fence in code:
         fence += "`"
@@ -43,14 +70,23 @@ def code_block(code: str, language: str) -> str:
 
 
 def render_hover(
-    info: HoverInfo, queue_position: int | None = None, retry_in_s: float | None = None
+    info: HoverInfo,
+    queue_position: int | None = None,
+    retry_in_s: float | None = None,
+    *,
+    links: bool = False,
 ) -> str:
+    """The hover's Markdown; `links` lets bare URLs in model text become links."""
     span = info.span
+
+    def text(value: str) -> str:
+        return escape_markdown(value, links=links)
+
     parts: list[str] = []
     record = info.gloss
     if record is not None:
         g = record.gloss
-        parts.append(escape_markdown(g.summary))
+        parts.append(text(g.summary))
         sections = (
             ("Inputs", g.inputs),
             ("Outputs", g.outputs),
@@ -59,7 +95,7 @@ def render_hover(
         )
         for title, items in sections:
             if items:
-                lines = "\n".join(f"- {escape_markdown(item)}" for item in items if item)
+                lines = "\n".join(f"- {text(item)}" for item in items if item)
                 parts.append(f"**{title}**\n{lines}")
         if g.usage_snippet:
             parts.append("**Usage**\n" + code_block(g.usage_snippet, span.language))
@@ -74,20 +110,20 @@ def render_hover(
             footer += f" · from a trimmed view ({escape_markdown(record.trimmed)})"
         footer += f" · {freshness}"
         if info.stale or info.older_prompt is not None:
-            footer += "; " + _pending_or_failed(info, queue_position, retry_in_s)
+            footer += "; " + _pending_or_failed(info, queue_position, retry_in_s, links)
         parts.append("---\n*" + footer + "*")
         return "\n\n".join(parts)
 
     parts.append(code_block(span.signature, span.language))
     first = span.docstring_first_line
     if first:
-        parts.append(escape_markdown(first))
-    parts.append("*" + _pending_or_failed(info, queue_position, retry_in_s) + "*")
+        parts.append(text(first))
+    parts.append("*" + _pending_or_failed(info, queue_position, retry_in_s, links) + "*")
     return "\n\n".join(parts)
 
 
 def _pending_or_failed(
-    info: HoverInfo, queue_position: int | None, retry_in_s: float | None = None
+    info: HoverInfo, queue_position: int | None, retry_in_s: float | None, links: bool
 ) -> str:
     if info.failure:
         reason = info.failure
@@ -95,7 +131,7 @@ def _pending_or_failed(
             reason = reason[: _FAILURE_MAX_CHARS - 1] + "…"
         attempts = f" (after {info.failure_attempts} tries)" if info.failure_attempts > 1 else ""
         retry = f"; next try in {_duration(retry_in_s)}" if retry_in_s is not None else ""
-        return f"gloss failed{attempts}: {escape_markdown(reason)}{retry}"
+        return f"gloss failed{attempts}: {escape_markdown(reason, links=links)}{retry}"
     if queue_position is not None:
         ahead = (
             "next in the queue" if queue_position == 0 else f"{queue_position} ahead in the queue"
@@ -112,7 +148,9 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def hover_json(info: HoverInfo, queue_position: int | None = None) -> dict[str, Any]:
+def hover_json(
+    info: HoverInfo, queue_position: int | None = None, *, links: bool = False
+) -> dict[str, Any]:
     span = info.span
     if info.gloss and not info.stale and info.older_prompt is None:
         state = "fresh"
@@ -133,7 +171,7 @@ def hover_json(info: HoverInfo, queue_position: int | None = None) -> dict[str, 
         "failure": info.failure,
         "queue_position": queue_position,
         "gloss": None,
-        "markdown": render_hover(info, queue_position),
+        "markdown": render_hover(info, queue_position, links=links),
     }
     if info.gloss is not None:
         g = info.gloss

@@ -4,6 +4,12 @@ Exit codes: 0 done; 3 some spans still lack a gloss (or a backend has a
 problem, for doctor), with the reason printed; 2 bad usage or bad
 configuration, naming the key. Output for people goes to stdout; progress and
 logs go to stderr. `serve` hands over to the LSP layer in `server/`.
+
+Text from outside (model answers, backend errors, file names, qualified names,
+skip reasons, configuration keys) is printed through `_say`, which shows
+control and bidi characters as escapes (`present.terminal`). `--json` output
+is `json.dumps` with `ensure_ascii` (its default): every such character is a
+`\\u` escape there already, and a program reading it gets the exact text back.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from pathlib import Path
 from enrich_core.config import Config, ConfigError, load_config
 from enrich_core.llm.doctor import run_doctor
 from enrich_core.present.render import hover_json, render_hover
+from enrich_core.present.terminal import terminal_safe
 from enrich_core.records.status import SpanCounts, WorkspaceStatus
 from enrich_core.run.engine import Engine
 from server.cli.progress_bar import ProgressBar
@@ -88,10 +95,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return asyncio.run(_dispatch(args))
     except ConfigError as exc:
-        print(f"gloss: bad configuration: {exc}", file=sys.stderr)
+        _say(f"gloss: bad configuration: {exc}", stderr=True)
         return EXIT_USAGE
     except UsageError as exc:
-        print(f"gloss: {exc}", file=sys.stderr)
+        _say(f"gloss: {exc}", stderr=True)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
@@ -99,6 +106,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 class UsageError(Exception):
     pass
+
+
+def _say(line: str, *, stderr: bool = False) -> None:
+    """Print one line that may hold text from outside, its controls escaped."""
+    print(terminal_safe(line), file=sys.stderr if stderr else sys.stdout)
 
 
 async def _dispatch(args: argparse.Namespace) -> int:
@@ -155,10 +167,9 @@ async def cmd_index(root: Path) -> int:
     if status.counts.enriched == status.counts.spans:
         return EXIT_OK
     for item in status.failure_reasons:
-        print(f"  {item.spans} spans failed: {item.reason}")
-    hint = _hint(status, config)
-    if hint:
-        print(hint)
+        _say(f"  {item.spans} spans failed: {item.reason}")
+    for line in _hint(status, config).splitlines():
+        _say(line)
     return EXIT_INCOMPLETE
 
 
@@ -208,16 +219,16 @@ async def cmd_status(root: Path, as_json: bool) -> int:
         print(json.dumps(status.to_json(), indent=2, sort_keys=True))
         return EXIT_OK
     counts = status.counts
-    print(f"workspace {status.root} ({status.config_source})")
+    _say(f"workspace {status.root} ({status.config_source})")
     outdated = f"; {counts.outdated} by an older prompt" if counts.outdated else ""
-    print(_summary_line(counts) + f"; {counts.stale} stale{outdated}")
+    _say(_summary_line(counts) + f"; {counts.stale} stale{outdated}")
     if status.by_language:
-        print(
+        _say(
             "languages: "
             + ", ".join(f"{name} {c.enriched}/{c.spans}" for name, c in status.by_language.items())
         )
     for name, t in status.tiers.items():
-        print(
+        _say(
             f"tier {name}: {t.glosses} glosses, {t.requests} requests, "
             f"{t.tokens_in} tokens in, {t.tokens_out} out, cost {t.cost:g}"
         )
@@ -225,21 +236,21 @@ async def cmd_status(root: Path, as_json: bool) -> int:
     if esc.glosses:
         reasons = ", ".join(f"{k} {v}" for k, v in esc.rejections.items()) or "none"
         share = f"{esc.escalated}/{esc.glosses} ({esc.rate:.0%})"
-        print(f"escalated: {share}; rejected: {reasons}")
+        _say(f"escalated: {share}; rejected: {reasons}")
     for name, b in status.backends.items():
         r = b.requests
         if r and (r.requests_ok or r.requests_failed):
-            print(
+            _say(
                 f"backend {name} ({b.health.url}): {r.requests_ok} answered, "
                 f"{r.requests_failed} failed, p50 {r.p50_ms:.0f} ms, p95 {r.p95_ms:.0f} ms"
             )
     for item in status.failure_reasons:
-        print(f"  {item.spans} spans failed: {item.reason}")
+        _say(f"  {item.spans} spans failed: {item.reason}")
     for path, reason in status.skipped_files.items():
-        print(f"skipped {path}: {reason}")
+        _say(f"skipped {path}: {reason}")
     gpu = status.gpu
     devices = f"{len(gpu.devices or ())} device(s)"
-    print("gpu: " + (devices if gpu.available else gpu.reason or "no GPU"))
+    _say("gpu: " + (devices if gpu.available else gpu.reason or "no GPU"))
     return EXIT_OK
 
 
@@ -271,7 +282,7 @@ async def cmd_search(root: Path, query: str, as_json: bool, limit: int) -> int:
     else:
         for h in hits:
             summary = f"  {h.summary}" if h.summary else ""
-            print(f"{h.span.path}:{h.span.name_line + 1}: {h.span.kind} {h.span.qualname}{summary}")
+            _say(f"{h.span.path}:{h.span.name_line + 1}: {h.span.kind} {h.span.qualname}{summary}")
     return EXIT_OK
 
 
@@ -293,7 +304,8 @@ async def cmd_hover(location: str, as_json: bool) -> int:
     if not path.is_file():
         raise UsageError(f"{path}: no such file")
     root = find_root(path)
-    engine = await _open(root, load_config(root), glossing=False)
+    config = load_config(root)
+    engine = await _open(root, config, glossing=False)
     try:
         rel = engine.relative(path)
         if rel is None:
@@ -308,7 +320,13 @@ async def cmd_hover(location: str, as_json: bool) -> int:
         if as_json:
             print("null")
         else:
-            print(f"{path}:{line}: no function, method or class starts here", file=sys.stderr)
+            _say(f"{path}:{line}: no function, method or class starts here", stderr=True)
         return EXIT_OK
-    print(json.dumps(hover_json(info), indent=2) if as_json else render_hover(info))
+    links = config.hover.links
+    if as_json:
+        print(json.dumps(hover_json(info, links=links), indent=2))
+    else:
+        # The Markdown's own line breaks are its layout; model text in it is one
+        # line per field already, its controls escaped by the renderer.
+        print(terminal_safe(render_hover(info, links=links), multiline=True))
     return EXIT_OK
