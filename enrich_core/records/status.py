@@ -187,6 +187,32 @@ class FailureReason:
 
 
 @dataclass(frozen=True, slots=True)
+class StoreStatus:
+    """The store file and who writes it: this process, another Gloss, or no one and why.
+
+    `mode`: "writing" (this process), "reading" (another Gloss, `writer_pid`,
+    writes it; this one shows what it writes), "read-only" (it cannot be
+    written: `problem` says why), "stalled" (writing failed for now, e.g. a
+    full disk: retried, reads go on), "unavailable" (no store could be read)."""
+
+    path: str
+    mode: str
+    writer_pid: int | None = field(default=None, metadata=OMIT_IF_NONE)
+    problem: str | None = field(default=None, metadata=OMIT_IF_NONE)
+    # What happened to the store at start-up (a damaged file moved aside, ...).
+    notices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DroppedSpans:
+    """Spans that left the queue without a gloss because their file went, and why
+    (`reason` reads after the path: "was deleted", "is skipped now: ...")."""
+
+    spans: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class WorkspaceStatus(JsonRecord):
     """One workspace folder's report, as `gloss status --json` prints it."""
 
@@ -208,6 +234,11 @@ class WorkspaceStatus(JsonRecord):
     gpu: GpuStatus
     skipped_files: Mapping[str, str]
     failure_reasons: tuple[FailureReason, ...]
+    # Path -> spans of that file dropped from the queue while this process ran
+    # (a headless `gloss status` has none); their spans are gone from the store.
+    dropped_spans: Mapping[str, DroppedSpans] = field(default_factory=dict)
+    # Set by the engine, which alone knows who writes the store.
+    store: StoreStatus | None = field(default=None, metadata=OMIT_IF_NONE)
 
 
 @dataclass(frozen=True, slots=True)

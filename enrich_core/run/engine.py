@@ -10,6 +10,7 @@ model. File I/O and parsing run in a thread, never on the event loop.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import logging
 import os
@@ -27,6 +28,7 @@ from enrich_core.records.result import GlossResult
 from enrich_core.records.span import SpanRecord
 from enrich_core.records.status import (
     BackendHealth,
+    DroppedSpans,
     LastResult,
     Progress,
     QueueStatus,
@@ -40,6 +42,7 @@ from enrich_core.run.scheduler import Priority, Scheduler, SpanRef
 from enrich_core.run.status import backend_health, workspace_status
 from enrich_core.source.discovery import SkippedFile
 from enrich_core.source.indexer import Indexer, ParsedFile, SpanTexts
+from enrich_core.store.access import StoreAccess, StoreListener, StoreRole
 from enrich_core.store.reads import HoverInfo, Store, SymbolHit, Unglossed
 from enrich_core.store.writer import RecordResult, RemoveFiles, ReplaceFile, SkipFile, Writer
 
@@ -56,9 +59,15 @@ class ScanReport:
     skipped: int
     removed: int
     queued: int
+    # False when this process does not write the store (another Gloss does, or it is
+    # read-only): nothing was scanned, and what is stored may be out of date.
+    fresh: bool = True
 
 
 ResultListener = Callable[[SpanRef, GlossResult], None]
+DropListener = Callable[[str, DroppedSpans], None]
+# Files whose queued spans were dropped, remembered for status: the newest this many.
+DROPPED_FILES_KEPT = 100
 
 
 class Engine:
@@ -80,7 +89,13 @@ class Engine:
         self.backends: dict[str, Backend] = {}
         self.scheduler = Scheduler()
         self.writer = Writer(config.store_path(self.root))
+        # Who writes the store (one process per store), its checks and repairs.
+        self.access = StoreAccess(config.store_path(self.root), self.writer, PROMPT_VERSION)
+        self.writer.add_problem_listener(self._writer_problem)
         self.store: Store | None = None
+        self._glossing = False
+        self._takeover_task: asyncio.Task[None] | None = None
+        self._requeue_task: asyncio.Task[None] | None = None
         self.router: Router | None = None
         # The LSP server shares one pool between its workspace folders; alone
         # (the CLI, tests), an engine starts and stops a pool of its own.
@@ -88,6 +103,9 @@ class Engine:
         self._owns_pool = pool is None
         self._stopping = asyncio.Event()
         self._listeners: list[ResultListener] = []
+        # Path -> its spans that left the queue unglossed because the file went.
+        self.dropped: dict[str, DroppedSpans] = {}
+        self._drop_listeners: list[DropListener] = []
         self._attempts: dict[str, int] = {}  # failed hash -> failures so far (as stored)
         self._unsaved: set[str] = set()  # documents whose stored spans are an unsaved buffer
         # Spans the user asked to gloss again -> the tier to start at. Such a span
@@ -103,12 +121,64 @@ class Engine:
 
     # --- lifecycle ---------------------------------------------------------
 
-    async def start(self, *, glossing: bool = True) -> None:
-        """Open the store; with `glossing`, connect backends and take work from the pool."""
-        await self.writer.start()
-        self.store = await Store.open(self.config.store_path(self.root), PROMPT_VERSION)
-        if not glossing:
-            return
+    async def start(self, *, glossing: bool = True, role: StoreRole | None = None) -> None:
+        """Open the store; with `glossing`, connect backends and take work from the pool.
+
+        Only the process that writes the store glosses (store/access.py): when
+        another Gloss writes it, this engine reads what that one writes, and as
+        a server (`role` SERVE, the default when glossing) takes over when it
+        stops. Raises `StoreError` for a store that must not be touched."""
+        self._glossing = glossing
+        role = role or (StoreRole.SERVE if glossing else StoreRole.READ)
+        await self.access.open(role)
+        self.store = self.access.reads
+        if self.writing:
+            if glossing:
+                await self._start_glossing()
+        elif role is StoreRole.SERVE and self.access.holder is not None:
+            self._takeover_task = asyncio.create_task(
+                self._take_over_later(), name=f"gloss-store-takeover {self.root}"
+            )
+
+    @property
+    def writing(self) -> bool:
+        """Whether this process writes (and glosses for) the store."""
+        return self.access.writing.is_set()
+
+    async def take_over(self) -> bool:
+        """Wait until no other process writes the store, then write and gloss it here."""
+        if not await self.access.take_over():
+            return False
+        self.store = await self.access.current_reads()
+        if self._glossing and self.router is None:
+            await self._start_glossing()
+        return True
+
+    async def _take_over_later(self) -> None:
+        try:
+            await self.take_over()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("taking over the store %s failed", self.store_file)
+
+    def add_store_listener(self, listener: StoreListener) -> None:
+        """Told (message, is it a problem) when the store changes hands or cannot be written."""
+        self.access.add_listener(listener)
+
+    def _writer_problem(self, problem: object) -> None:
+        if problem is None and self.router is not None and not self._stopping.is_set():
+            # Writing again: what was dropped from the queue meanwhile goes back.
+            if self._requeue_task is None or self._requeue_task.done():
+                self._requeue_task = asyncio.create_task(
+                    self._requeue_unglossed(), name=f"gloss-requeue {self.root}"
+                )
+
+    async def _requeue_unglossed(self) -> None:
+        async with self._scan_lock:
+            await self._queue_unglossed(retry_failed_now=False)
+
+    async def _start_glossing(self) -> None:
         if self.pool is None:
             self.pool = WorkPool(self.gpu, self.config.gpu)
         await self.pool.start()
@@ -136,6 +206,11 @@ class Engine:
 
     async def stop(self) -> None:
         self._stopping.set()
+        for task in (self._takeover_task, self._requeue_task):
+            if task is not None and not task.done():
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        self._takeover_task = self._requeue_task = None
         if self._retry_task is not None:
             await self._retry_task
             self._retry_task = None
@@ -145,18 +220,28 @@ class Engine:
                 await self.pool.stop()
                 self.pool = None
         await self.writer.stop()
-        if self.store is not None:
-            await self.store.close()
-            self.store = None
+        await self.access.close()
+        self.store = None
         self.backends.clear()
         self.gpu.close()
 
     def add_listener(self, listener: ResultListener) -> None:
         self._listeners.append(listener)
 
+    def add_drop_listener(self, listener: DropListener) -> None:
+        """Told (path, the spans dropped just now) when a gone file's spans leave the queue."""
+        self._drop_listeners.append(listener)
+
     def _store(self) -> Store:
         if self.store is None:
             raise RuntimeError("the engine is not started")
+        return self.store
+
+    async def _reads(self) -> Store:
+        """The store for a read: a stand-in for a store another Gloss had not yet made
+        is swapped for the real one once it exists."""
+        self._store()
+        self.store = await self.access.current_reads()
         return self.store
 
     # --- indexing ----------------------------------------------------------
@@ -166,6 +251,9 @@ class Engine:
 
         Spans that failed before wait out their backoff, unless `retry_failed_now`
         (an explicit `gloss index`: the user has just fixed what was wrong)."""
+        if not self.writing:
+            self.scanned.set()
+            return ScanReport(0, 0, 0, 0, 0, 0, fresh=False)
         async with self._scan_lock:
             store = self._store()
             stamps = await store.file_stamps()
@@ -199,36 +287,45 @@ class Engine:
             removed_skips = sorted(skipped_before - skipped_now - seen)
             if removed or removed_skips:
                 self.writer.submit(RemoveFiles(removed + removed_skips))
+            await self._drop_queued_of([r for r in removed if self.scheduler.queued_in(r)])
             await self.writer.flush()
-            queued = 0
-            refresh: list[Unglossed] = []
-            for item in await store.unglossed_spans():
-                ref = _ref(item.span)
-                if item.attempts:
-                    self._attempts[ref.content_hash] = item.attempts
-                    if (
-                        not retry_failed_now
-                        and item.last_try is not None
-                        and self.retries.defer(ref, item.attempts, item.last_try)
-                    ):
-                        continue  # failed before: waits out its backoff first
-                if item.older_gloss:
-                    refresh.append(item)
-                else:
-                    queued += self.scheduler.submit(ref, Priority.BACKLOG)
-            # Glossed by an older prompt: still shown, so re-glossed after the
-            # backlog and most recently touched files first, never as a flood.
-            refresh.sort(key=lambda u: (-u.file_mtime_ns, u.span.path, u.span.start_line))
-            for item in refresh:
-                queued += self.scheduler.submit(_ref(item.span), Priority.REFRESH)
+            queued = await self._queue_unglossed(retry_failed_now)
             self.scanned.set()
             return ScanReport(len(seen), parsed, unchanged, skipped, len(removed), queued)
+
+    async def _queue_unglossed(self, retry_failed_now: bool) -> int:
+        """Queue every span whose text has no gloss; failed ones wait out their backoff."""
+        store = self._store()
+        queued = 0
+        refresh: list[Unglossed] = []
+        for item in await store.unglossed_spans():
+            ref = _ref(item.span)
+            if item.attempts:
+                self._attempts[ref.content_hash] = item.attempts
+                if (
+                    not retry_failed_now
+                    and item.last_try is not None
+                    and self.retries.defer(ref, item.attempts, item.last_try)
+                ):
+                    continue  # failed before: waits out its backoff first
+            if item.older_gloss:
+                refresh.append(item)
+            else:
+                queued += self.scheduler.submit(ref, Priority.BACKLOG)
+        # Glossed by an older prompt: still shown, so re-glossed after the
+        # backlog and most recently touched files first, never as a flood.
+        refresh.sort(key=lambda u: (-u.file_mtime_ns, u.span.path, u.span.start_line))
+        for item in refresh:
+            queued += self.scheduler.submit(_ref(item.span), Priority.REFRESH)
+        return queued
 
     async def document_changed(self, rel: str, text: str, *, saved: bool = True) -> int:
         """The user saved, or paused typing in, an editor buffer: its changed spans go first.
 
         An unsaved buffer's spans are stored with no disk stamp, so the next scan
         or a close without saving reads the disk's text again."""
+        if not self.writing:
+            return 0  # the Gloss that writes the store reads the file when it is saved
         parsed = await asyncio.to_thread(self.indexer.parse_text, rel, text, saved)
         if isinstance(parsed, SkippedFile):
             self.writer.submit(SkipFile(parsed.path, parsed.reason))
@@ -242,6 +339,8 @@ class Engine:
 
     async def document_closed(self, rel: str) -> None:
         self.texts.drop_buffer(rel)
+        if not self.writing:
+            return
         if rel in self._unsaved:
             self._unsaved.discard(rel)
             await self.files_changed([rel])  # closed without saving: the disk is the truth
@@ -251,10 +350,12 @@ class Engine:
 
         Waits for a scan in progress: the scan may have read a file before it
         changed, and the read made here, after it, must be the one that lands."""
+        if not self.writing:
+            return 0
         async with self._scan_lock:
             return await self._files_changed(rels)
 
-    async def _files_changed(self, rels: Iterable[str]) -> int:
+    async def _files_changed(self, rels: Iterable[str], in_flight: SpanRef | None = None) -> int:
         # A burst (a branch switch) can name thousands of files: they are parsed
         # a chunk per thread hop, and only a chunk's parses are held at once.
         # Oldest change first, so the most recent sorts first in the disk class.
@@ -269,11 +370,52 @@ class Engine:
                     gone.append(rel)
                 elif isinstance(result, SkippedFile):
                     self.writer.submit(SkipFile(result.path, result.reason))
+                    await self._drop_file(rel, f"is skipped now: {result.reason}", in_flight)
                 else:
                     queued += await self._replace(result, Priority.DISK)
         if gone:
             self.writer.submit(RemoveFiles(gone))
+            await self._drop_queued_of(gone, in_flight)
         return queued
+
+    async def _drop_queued_of(self, gone: list[str], in_flight: SpanRef | None = None) -> None:
+        if gone:
+            reasons = await asyncio.to_thread(lambda: [self.indexer.gone_reason(r) for r in gone])
+            for rel, reason in zip(gone, reasons, strict=True):
+                await self._drop_file(rel, reason, in_flight)
+
+    async def _drop_file(self, rel: str, reason: str, in_flight: SpanRef | None) -> None:
+        """A file went (or is skipped now): its queued spans leave the queue and the
+        user is told why. Text it shared with another file is queued for that one."""
+        hashes = self.scheduler.forget_file(rel)
+        held = in_flight if in_flight is not None and in_flight.path == rel else None
+        if held is not None:
+            hashes.add(held.content_hash)
+        if not hashes:
+            return
+        elsewhere = await self._store().hashes_elsewhere(hashes, rel)
+        if elsewhere:
+            for item in await self._store().unglossed_spans():
+                h = item.span.content_hash
+                if h in elsewhere and item.span.path != rel:
+                    ref = _ref(item.span)
+                    if held is not None and h == held.content_hash:
+                        self.scheduler.hand_over(ref, Priority.BACKLOG)
+                    else:
+                        self.scheduler.submit(ref, Priority.BACKLOG)
+        count = len(hashes - elsewhere)
+        if not count:
+            return
+        before = self.dropped.pop(rel, None)
+        self.dropped[rel] = DroppedSpans(count + (before.spans if before else 0), reason)
+        while len(self.dropped) > DROPPED_FILES_KEPT:
+            del self.dropped[next(iter(self.dropped))]
+        log.info("%d spans dropped: %s %s", count, rel, reason)
+        for listener in self._drop_listeners:
+            try:
+                listener(rel, DroppedSpans(count, reason))
+            except Exception:
+                log.exception("a drop listener failed")
 
     async def _replace(self, parsed: ParsedFile, priority: Priority) -> int:
         """Store a file's new spans; queue, at `priority`, only those whose text changed.
@@ -282,6 +424,7 @@ class Engine:
         or waiting out a failure's backoff. Promoting a whole file still in the
         backlog would put its unchanged functions ahead of the one just edited."""
         store = self._store()
+        self.dropped.pop(parsed.path, None)  # the file is back: what it holds now counts
         # Read before the replace is submitted: the writer may commit it any time after.
         had = {record.content_hash for record in await store.spans_in_file(parsed.path)}
         self.writer.submit(ReplaceFile(parsed.path, parsed.mtime_ns, parsed.size, parsed.spans))
@@ -312,6 +455,11 @@ class Engine:
         assert self.router is not None and self.pool is not None
         committed = False
         try:
+            if self.writer.problem is not None:
+                # The store cannot take results now (a full disk): no model call
+                # is paid for only to be lost. The span stays pending and is
+                # queued again when writing resumes (`_writer_problem`).
+                return
             span = self.texts.cached(ref.path, ref.content_hash)
             if span is None:
                 # A miss costs one parse of the file, off the loop; the rest of
@@ -321,7 +469,14 @@ class Engine:
                     self.texts.remember(parsed)
                     span = self.texts.cached(ref.path, ref.content_hash)
             if span is None:
-                return  # the text changed again; the newer text is queued on its own
+                if ref.path in self._unsaved:
+                    return  # typed over: the buffer's newer text is queued on its own
+                # The file changed, went or is skipped since this span was queued:
+                # store what it is now, queue its new text, and tell the user
+                # which spans left the queue and why (none stays pending unsaid).
+                async with self._scan_lock:
+                    await self._files_changed([ref.path], in_flight=ref)
+                return
             start_tier = self._asked_again.get(ref.content_hash, 0)
             with self.pool.gpu_watch.track() as vram:
                 result = await self.router.gloss(span, start_tier)
@@ -392,7 +547,7 @@ class Engine:
 
     async def hover(self, rel: str, line: int) -> HoverInfo | None:
         """What a hover on this line shows: the span whose header holds it, if any."""
-        return await self._store().hover(rel, line)
+        return await (await self._reads()).hover(rel, line)
 
     def request_gloss(self, info: HoverInfo) -> int | None:
         """A hover met a span without a current gloss: put it first. Its queue position."""
@@ -409,6 +564,8 @@ class Engine:
         """On the user's word: gloss the span at `line` (the whole file if None) again,
         first in the queue; with `escalate`, from the tier after the one that wrote
         its gloss. (spans queued, a line for the user)."""
+        if not self.writing:
+            return 0, f"not glossed here: {self.access.why_not_writing()}"
         if self.router is None:
             return 0, "Gloss has no backends running for this folder"
         store = self._store()
@@ -443,18 +600,21 @@ class Engine:
         return queued, f"{what}: queued to be glossed again{tier_note}"
 
     async def search(self, query: str, limit: int = 100) -> list[SymbolHit]:
-        return await self._store().search(query, limit)
+        return await (await self._reads()).search(query, limit)
 
     async def status(self, *, live_queue: bool = True) -> WorkspaceStatus:
         """This folder's report; without `live_queue` (a headless read) no queue is given."""
-        return await workspace_status(
-            self._store(),
+        report = await workspace_status(
+            await self._reads(),
             self.config,
             root=self.root,
             breakers=self._breakers(),
             live=self.backends,
             queue=self.queue_status() if live_queue else None,
             gpu=self.pool.gpu_watch.status if self.pool else self.gpu.status,
+        )
+        return dataclasses.replace(
+            report, store=self.access.status(), dropped_spans=dict(self.dropped)
         )
 
     def queue_status(self) -> QueueStatus:

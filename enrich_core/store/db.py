@@ -2,8 +2,10 @@
 
 One SQLite file per workspace (`.gloss/index.db` by default) in WAL mode, so
 readers never wait on the writer. The writer opens it with `open_for_writing`
-(which also creates the schema); readers use `connect`. This module knows the
-tables; `store` reads them and `writer` writes them.
+(which also creates the schema); readers use `connect`, which never writes
+the file, so reads work from a read-only mount or a full disk. This module
+knows the tables; `store` reads them and `writer` writes them; `health` says
+whether the file can be used at all.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import aiosqlite
 
 from enrich_core.records.gloss import Gloss
 from enrich_core.records.span import SPANS_VERSION
+from enrich_core.store.health import StoreError, StoreProblemKind, readonly_uri
 
 SCHEMA_VERSION = 2
 # Columns added since a table was first created: a store written by an older
@@ -127,7 +130,24 @@ def open_for_writing(db_path: Path) -> sqlite3.Connection:
     if db_path.parent.name == ".gloss" and not ignore.exists():
         ignore.write_text("# Gloss's index: generated, never commit it.\n*\n")
     conn = sqlite3.connect(db_path, isolation_level=None)
+    try:
+        _prepare(conn, db_path)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _prepare(conn: sqlite3.Connection, db_path: Path) -> None:
     conn.execute("PRAGMA busy_timeout = 5000")
+    newer = _newer_schema(conn)
+    if newer is not None:
+        # Its glosses are a newer Gloss's paid-for work: never written over.
+        raise StoreError(
+            db_path,
+            StoreProblemKind.NEWER,
+            f"schema version {newer}; this Gloss reads up to {SCHEMA_VERSION}",
+        )
     conn.execute("PRAGMA journal_mode = WAL")
     # WAL + NORMAL: a commit is durable against a process crash; only an OS
     # crash can lose the last commits, never corrupt the file.
@@ -138,14 +158,25 @@ def open_for_writing(db_path: Path) -> sqlite3.Connection:
         for name, decl in columns:
             if name not in have:
                 conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {decl}")
-    _set_meta(conn, "schema_version", str(SCHEMA_VERSION))
+    # Written only when it changes: opening a store on a full disk writes nothing.
+    row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    if row is None or row[0] != str(SCHEMA_VERSION):
+        _set_meta(conn, "schema_version", str(SCHEMA_VERSION))
     row = conn.execute("SELECT value FROM meta WHERE key = 'spans_version'").fetchone()
     if row is None or row[0] != SPANS_VERSION:
         # Spans are cut differently now: the next scan re-parses every file (one
         # parse each, no model call for any span whose text is unchanged).
         conn.execute("UPDATE files SET mtime_ns = -1")
         _set_meta(conn, "spans_version", SPANS_VERSION)
-    return conn
+
+
+def _newer_schema(conn: sqlite3.Connection) -> int | None:
+    if conn.execute("SELECT 1 FROM sqlite_schema WHERE name = 'meta'").fetchone() is None:
+        return None
+    row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    if row is None or not str(row[0]).isdigit():
+        return None
+    return int(row[0]) if int(row[0]) > SCHEMA_VERSION else None
 
 
 def _set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
@@ -157,14 +188,27 @@ def _set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
 
 
 async def connect(db_path: Path, *, readonly: bool = False) -> aiosqlite.Connection:
-    """An aiosqlite connection; unless `readonly`, the schema is created first."""
+    """An aiosqlite connection; unless `readonly`, the schema is created first.
+
+    A `readonly` one never writes the file (SQLite's mode=ro, immutable on a
+    read-only mount)."""
     if not readonly:
         await asyncio.to_thread(lambda: open_for_writing(db_path).close())
-    conn = await aiosqlite.connect(db_path, isolation_level=None)
+        conn = await aiosqlite.connect(db_path, isolation_level=None)
+    else:
+        uri = await asyncio.to_thread(readonly_uri, db_path)
+        conn = await aiosqlite.connect(uri, isolation_level=None, uri=True)
     await conn.execute("PRAGMA busy_timeout = 5000")
     if not readonly:
         await conn.execute("PRAGMA journal_mode = WAL")
         await conn.execute("PRAGMA synchronous = NORMAL")
+    return conn
+
+
+async def connect_empty() -> aiosqlite.Connection:
+    """An empty store in memory, with the schema: reads of it answer nothing."""
+    conn = await aiosqlite.connect(":memory:", isolation_level=None)
+    await conn.executescript(SCHEMA)
     return conn
 
 

@@ -22,7 +22,7 @@ import aiosqlite
 from enrich_core.records.gloss import Gloss
 from enrich_core.records.span import SpanKind, SpanRecord
 from enrich_core.records.status import LanguageCounts, SpanCounts
-from enrich_core.store.db import connect
+from enrich_core.store.db import connect, connect_empty
 
 SPAN_COLUMNS = (
     "path, name, qualname, kind, container, start_line, start_col, end_line, end_col, "
@@ -112,7 +112,14 @@ class Store:
 
     @classmethod
     async def open(cls, db_path: Path, prompt_version: str) -> Store:
+        """Reads of the store at `db_path`, through a connection that never writes it."""
         return cls(await connect(db_path, readonly=True), prompt_version)
+
+    @classmethod
+    async def empty(cls, prompt_version: str) -> Store:
+        """No store to read (none yet, or one that cannot be used): every read answers
+        nothing, and the reason is the engine's to tell."""
+        return cls(await connect_empty(), prompt_version)
 
     async def close(self) -> None:
         await self._conn.close()

@@ -9,16 +9,26 @@ A file's span set is one op and commits whole, even past 64 rows, so a file is
 never half-indexed. Each op's future resolves only after its batch has
 committed: callers record progress on that, never before. `stop()` drains
 every queued op before closing.
+
+The store is never a reason to crash or to lose work. A batch that cannot be
+written because of the disk (full, remounted read-only, an I/O error) is kept,
+in order, and tried again on a backoff timer (no OS event says space was
+freed) until it commits; meanwhile `problem` says why, listeners hear of it,
+and reads go on from what is stored. A store found damaged while writing stops
+the writer: those ops fail with the `StoreError`, nothing is recorded as a
+failed gloss, and the next start moves the file aside. Only `stop()` on a
+disk that is still full gives up what is queued (the spans stay pending).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,11 +37,19 @@ from typing import Protocol
 from enrich_core.records.result import GlossResult
 from enrich_core.records.span import Span
 from enrich_core.store.db import open_for_writing, search_text
+from enrich_core.store.health import StoreError, StoreProblemKind, classify, is_store_error
 
 log = logging.getLogger(__name__)
 
 MAX_BATCH_ROWS = 64
 MAX_BATCH_DELAY_S = 0.250
+# A batch the disk refused is tried again after this, doubling up to the cap.
+STALLED_RETRY_FIRST_S = 0.5
+STALLED_RETRY_MAX_S = 15.0
+# Problems the writer waits out rather than fails on: they can end by themselves.
+WAITED_OUT = (StoreProblemKind.FULL, StoreProblemKind.IO, StoreProblemKind.READ_ONLY)
+
+ProblemListener = Callable[[StoreError | None], None]
 
 
 class WriteOp(Protocol):
@@ -286,22 +304,47 @@ class Writer:
         *,
         max_rows: int = MAX_BATCH_ROWS,
         max_delay_s: float = MAX_BATCH_DELAY_S,
+        stalled_retry_first_s: float = STALLED_RETRY_FIRST_S,
+        stalled_retry_max_s: float = STALLED_RETRY_MAX_S,
     ) -> None:
         self.db_path = db_path
         self.max_rows = max_rows
         self.max_delay_s = max_delay_s
+        self.stalled_retry_first_s = stalled_retry_first_s
+        self.stalled_retry_max_s = stalled_retry_max_s
         self.commits = 0
         self.rows_committed = 0
+        self.ops_given_up = 0  # queued ops `stop()` could not write (a disk still full)
+        # Why the last batch could not be written; None once one commits again.
+        self.problem: StoreError | None = None
+        self._listeners: list[ProblemListener] = []
+        self._stop_asked = asyncio.Event()
         self._queue: asyncio.Queue[_Pending | object] = asyncio.Queue()
         self._thread: ThreadPoolExecutor | None = None
         self._conn: sqlite3.Connection | None = None
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
+        """Open the store for writing. Raises `StoreError` when it cannot be (the thread
+        is shut down again)."""
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gloss-writer")
         loop = asyncio.get_running_loop()
-        self._conn = await loop.run_in_executor(self._thread, open_for_writing, self.db_path)
+        try:
+            self._conn = await loop.run_in_executor(self._thread, open_for_writing, self.db_path)
+        except (sqlite3.Error, OSError) as exc:
+            self._thread.shutdown(wait=True)
+            self._thread = None
+            raise classify(exc, self.db_path) from exc
+        self._stop_asked.clear()
         self._task = asyncio.create_task(self._run(self._conn), name="gloss-writer")
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    def add_problem_listener(self, listener: ProblemListener) -> None:
+        """Told of each new problem writing the store, and with None when writing resumes."""
+        self._listeners.append(listener)
 
     def submit(self, op: WriteOp, *, urgent: bool = False) -> asyncio.Future[None]:
         """Queue an op; the returned future resolves after the batch holding it commits.
@@ -322,6 +365,7 @@ class Writer:
 
     async def stop(self) -> None:
         """Commit everything queued, then close the connection and its thread."""
+        self._stop_asked.set()  # a batch waiting out a full disk gets one last try
         if self._task is not None:
             if not self._task.done():
                 self._queue.put_nowait(_STOP)
@@ -382,19 +426,58 @@ class Writer:
     async def _commit(self, conn: sqlite3.Connection, batch: list[_Pending], rows: int) -> None:
         assert self._thread is not None
         loop = asyncio.get_running_loop()
-        try:
-            await loop.run_in_executor(self._thread, apply_batch, conn, [p.op for p in batch])
-        except Exception as exc:
-            log.exception("write batch of %d ops failed; rolled back", len(batch))
-            for pending in batch:
-                if not pending.done.done():
-                    pending.done.set_exception(exc)
-            return
+        delay = self.stalled_retry_first_s
+        while True:
+            try:
+                await loop.run_in_executor(self._thread, apply_batch, conn, [p.op for p in batch])
+                break
+            except Exception as exc:
+                if not is_store_error(exc):
+                    log.exception("write batch of %d ops failed; rolled back", len(batch))
+                    self._fail(batch, exc)
+                    return
+                problem = classify(exc, self.db_path)
+                self._tell(problem)
+                if problem.kind not in WAITED_OUT or self._stop_asked.is_set():
+                    self.ops_given_up += len(batch)
+                    log.error("%s; %d queued writes not made", problem.message, len(batch))
+                    self._fail(batch, problem)
+                    return
+            # Kept, in order, until the disk takes it: waited out on a timer
+            # (no event says space was freed), or once more at once on stop().
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop_asked.wait(), delay)
+            delay = min(delay * 2, self.stalled_retry_max_s)
+        if self.problem is not None:
+            log.warning("writing %s again", self.db_path)
+            self._tell(None)
         self.commits += 1
         self.rows_committed += rows
         for pending in batch:
             if not pending.done.done():
                 pending.done.set_result(None)
+
+    def _fail(self, batch: list[_Pending], exc: BaseException) -> None:
+        for pending in batch:
+            if not pending.done.done():
+                pending.done.set_exception(exc)
+
+    def _tell(self, problem: StoreError | None) -> None:
+        same = (
+            problem is not None
+            and self.problem is not None
+            and (problem.kind, problem.detail) == (self.problem.kind, self.problem.detail)
+        )
+        self.problem = problem
+        if same:
+            return
+        if problem is not None:
+            log.warning("cannot write the store: %s", problem.message)
+        for listener in self._listeners:
+            try:
+                listener(problem)
+            except Exception:
+                log.exception("a store problem listener failed")
 
 
 def apply_batch(conn: sqlite3.Connection, ops: list[WriteOp]) -> None:
@@ -412,7 +495,11 @@ def apply_batch(conn: sqlite3.Connection, ops: list[WriteOp]) -> None:
             else:
                 ops[i].apply(conn)
                 i += 1
+        conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        # A full disk can fail the COMMIT itself; whatever failed, nothing of the
+        # batch stays half-applied (and a failed ROLLBACK must not hide why).
+        if conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
         raise
-    conn.execute("COMMIT")
