@@ -1,0 +1,608 @@
+"""A fake LLM host that misbehaves at the HTTP level, on purpose and on a script.
+
+`FaultServer` is real HTTP on 127.0.0.1 (a `ThreadingHTTPServer` served from a
+background thread, standard library only). Like `llm_server.LLMServer` it
+speaks Ollama's `POST /api/chat` and the OpenAI-compatible
+`POST /v1/chat/completions` (plus the GET probes `/api/tags`, `/api/version`,
+`/v1/models`), and its well-behaved answer is `llm_server.ok_gloss`: a
+schema-valid gloss built from the prompt's `Symbol:` and `Signature:` lines,
+which passes Gloss's gate.
+
+What it does with each chat request is decided by a `Plan` (a function of the
+request's number, its symbol and its model) returning an `Action`; the actions
+are the faults real hosts show:
+
+    ok             the gloss, as a correct HTTP answer
+    black_hole     read the request, never answer (until the server stops)
+    slow_loris     status line and headers at once, then the body one byte a second
+    status         an HTTP error (`status`, `retry_after`; `html=True`: an HTML body,
+                   as a proxy in front of a dead host answers 502)
+    cut_body       headers with the full Content-Length, half the body, then close
+    truncated_json a complete HTTP answer whose JSON stops in the middle
+    short_length   Content-Length says half of what is sent (the rest poisons the
+                   kept-alive connection)
+    long_length    Content-Length says more than is sent; the connection then idles
+    huge_item      a valid gloss, one `pitfalls` item of `huge_bytes` (5 MB)
+    huge_snippet   a valid gloss whose `usage_snippet` is `huge_bytes` long
+    huge_body      `huge_bytes` of JSON whitespace, then a valid answer
+    stream_cut     the answer streamed (Ollama NDJSON / OpenAI SSE, chunked) and cut
+                   before its end
+    wrong_function a valid gloss of a *different* function (`Plan.decoy` names it)
+    echo_prompt    a gloss-shaped answer whose fields are the prompt's own lines
+    echo_instructions  a gloss whose summary is the system prompt's instructions
+
+A closed port for the "refused" fault is `closed_port_url()`. Every chat
+request is recorded (`requests`, `count_by_symbol()`), with the action it got.
+`stop()` wakes every held or dribbling connection and closes it, so it
+returns promptly.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import socket
+import socketserver
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Final
+
+from bench.support.llm_server import (
+    _SIGNATURE_RE,
+    _SYMBOL_RE,
+    _find_line,
+    _message_text,
+    _messages,
+    _now_rfc3339,
+    _prompt_text,
+    _tokens,
+    ok_gloss,
+)
+
+__all__ = [
+    "ACTIONS",
+    "Action",
+    "FaultServer",
+    "Plan",
+    "RecordedChat",
+    "always",
+    "closed_port_url",
+    "during_outage",
+    "flapping",
+    "once_per_symbol",
+    "per_model",
+    "random_share",
+]
+
+ACTIONS: Final = frozenset(
+    {
+        "ok",
+        "black_hole",
+        "slow_loris",
+        "status",
+        "cut_body",
+        "truncated_json",
+        "short_length",
+        "long_length",
+        "huge_item",
+        "huge_snippet",
+        "huge_body",
+        "stream_cut",
+        "wrong_function",
+        "echo_prompt",
+        "echo_instructions",
+    }
+)
+
+HUGE_BYTES: Final = 5 * 1024 * 1024
+PROXY_502_HTML: Final = (
+    "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+    "<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx/1.24.0</center>\r\n"
+    "</body>\r\n</html>\r\n"
+)
+# How long a held connection (black hole, long Content-Length) waits for stop().
+HOLD_LIMIT_S: Final = 600.0
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    kind: str = "ok"
+    status: int = 500
+    retry_after: float | None = None
+    html: bool = False
+    drip_s: float = 1.0  # slow_loris: seconds between bytes
+    delay_s: float = 0.0  # before any answer: a host's service time
+    huge_bytes: int = HUGE_BYTES
+
+    def __post_init__(self) -> None:
+        if self.kind not in ACTIONS:
+            raise ValueError(f"unknown action {self.kind!r}; expected one of {sorted(ACTIONS)}")
+
+
+OK: Final = Action()
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """What a plan sees of one chat request."""
+
+    number: int  # 0-based, in arrival order, over the whole server
+    symbol: str | None
+    model: str
+    nth_for_symbol: int  # 0 for the first request naming this symbol
+    since_first_s: float  # seconds since the server's first chat request
+
+
+Decide = Callable[[Request], Action]
+
+
+@dataclass
+class Plan:
+    """How a server answers: `decide` per request; `decoy` gives the (symbol,
+    signature) of the *other* function a wrong-function answer describes."""
+
+    decide: Decide
+    decoy: Callable[[str], tuple[str, str]] | None = None
+    description: str = ""
+
+
+def always(action: Action) -> Decide:
+    return lambda _req: action
+
+
+def once_per_symbol(action: Action, times: int = 1) -> Decide:
+    """The first `times` requests for each symbol get `action`; later ones are answered."""
+    return lambda req: action if req.nth_for_symbol < times else OK
+
+
+def random_share(action: Action, share: float, seed: int) -> Decide:
+    """`action` for a `share` of requests, drawn from a seeded generator (in arrival order)."""
+    rng = random.Random(seed)
+    lock = threading.Lock()
+
+    def decide(_req: Request) -> Action:
+        with lock:
+            return action if rng.random() < share else OK
+
+    return decide
+
+
+def flapping(action: Action, good: int = 3, bad: int = 3) -> Decide:
+    """`good` answers, then `bad` faults, and so on, counted over all requests."""
+    return lambda req: OK if req.number % (good + bad) < good else action
+
+
+def during_outage(actions: tuple[Action, ...], seconds: float) -> Decide:
+    """Faults (cycling through `actions`) for `seconds` after the first request, then answers."""
+
+    def decide(req: Request) -> Action:
+        if req.since_first_s < seconds:
+            return actions[req.number % len(actions)]
+        return OK
+
+    return decide
+
+
+def per_model(by_model: dict[str, Decide], default: Decide) -> Decide:
+    return lambda req: by_model.get(req.model, default)(req)
+
+
+def closed_port_url() -> str:
+    """http://127.0.0.1:PORT where nothing listens (bound, then closed): refused at once."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedChat:
+    api: str  # "ollama" | "openai"
+    model: str
+    symbol: str | None
+    action: str
+    received_at: float  # time.monotonic()
+
+
+# --------------------------------------------------------------------------
+# Answers
+# --------------------------------------------------------------------------
+
+
+def _dumps(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False)
+
+
+def echo_prompt_gloss(body: dict[str, Any], signature: str | None) -> dict[str, Any]:
+    """A gloss-shaped answer that is only the prompt said back: its header lines as the
+    summary, the instructions as the lists, the code as the usage snippet."""
+    messages = _messages(body)
+    system = "\n".join(
+        _message_text(m.get("content")) for m in messages if m.get("role") == "system"
+    )
+    user = "\n".join(_message_text(m.get("content")) for m in messages if m.get("role") == "user")
+    header, _, code = user.partition("Code:")
+    instructions = [line.strip("- ").strip() for line in system.splitlines() if line.strip()]
+    return {
+        "summary": " ".join(header.split()),
+        "inputs": [line for line in instructions if line.startswith('"inputs"')][:1]
+        or instructions[:1],
+        "outputs": [line for line in instructions if line.startswith('"outputs"')][:1],
+        "side_effects": [line for line in instructions if line.startswith('"side_effects"')][:1],
+        "pitfalls": instructions[:2],
+        "usage_snippet": code.strip().strip("`").strip(),
+        "tags": ["json", "summary"],
+    }
+
+
+def echo_instructions_gloss(body: dict[str, Any], symbol: str | None) -> dict[str, Any]:
+    """A gloss whose summary is the system prompt's opening instructions, word for word."""
+    system = "\n".join(
+        _message_text(m.get("content")) for m in _messages(body) if m.get("role") == "system"
+    )
+    sentences = re.split(r"(?<=[.:])\s+", " ".join(system.split()))
+    name = (symbol or "code").rsplit(".", 1)[-1]
+    return {
+        "summary": " ".join(sentences[:2]),
+        "inputs": [],
+        "outputs": ["one JSON object and nothing else"],
+        "side_effects": [],
+        "pitfalls": ["Never write placeholders such as N/A."],
+        "usage_snippet": f"{name}()",
+        "tags": ["documentation"],
+    }
+
+
+def _gloss_for(action: Action, plan: Plan, model: str, body: dict[str, Any]) -> dict[str, Any]:
+    symbol = _find_line(body, _SYMBOL_RE)
+    signature = _find_line(body, _SIGNATURE_RE)
+    if action.kind == "wrong_function":
+        if plan.decoy is None or symbol is None:
+            raise ValueError("a wrong_function answer needs a plan with a decoy and a Symbol line")
+        other, other_signature = plan.decoy(symbol)
+        return ok_gloss(model, other, other_signature)
+    if action.kind == "echo_prompt":
+        return echo_prompt_gloss(body, signature)
+    if action.kind == "echo_instructions":
+        return echo_instructions_gloss(body, symbol)
+    gloss = ok_gloss(model, symbol, signature)
+    if action.kind == "huge_item":
+        gloss["pitfalls"] = [*gloss["pitfalls"], "bulk " * (action.huge_bytes // 5)]
+    elif action.kind == "huge_snippet":
+        gloss["usage_snippet"] = gloss["usage_snippet"] + " # " + "x" * action.huge_bytes
+    return gloss
+
+
+def _envelope(api: str, model: str, content: str, body: dict[str, Any]) -> dict[str, Any]:
+    prompt_tokens = _tokens(_prompt_text(body))
+    completion_tokens = _tokens(content)
+    if api == "ollama":
+        return {
+            "model": model,
+            "created_at": _now_rfc3339(),
+            "message": {"role": "assistant", "content": content},
+            "done": True,
+            "done_reason": "stop",
+            "prompt_eval_count": prompt_tokens,
+            "eval_count": completion_tokens,
+        }
+    return {
+        "id": "chatcmpl-fault",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": content},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        },
+    }
+
+
+def _stream_chunks(api: str, model: str, content: str) -> list[bytes]:
+    pieces = [content[i : i + 16] for i in range(0, len(content), 16)] or [""]
+    if api == "ollama":
+        lines = [
+            _dumps({"model": model, "message": {"role": "assistant", "content": p}, "done": False})
+            + "\n"
+            for p in pieces
+        ]
+        lines.append(_dumps({"model": model, "message": {"content": ""}, "done": True}) + "\n")
+        return [line.encode() for line in lines]
+    events = [
+        "data: "
+        + _dumps({"object": "chat.completion.chunk", "choices": [{"delta": {"content": p}}]})
+        + "\n\n"
+        for p in pieces
+    ]
+    events.append("data: [DONE]\n\n")
+    return [e.encode() for e in events]
+
+
+def _error_json(api: str, status: int) -> bytes:
+    message = f"fault server: HTTP {status}"
+    if api == "ollama":
+        return _dumps({"error": message}).encode()
+    kind = "rate_limit_error" if status == 429 else "server_error"
+    return _dumps({"error": {"message": message, "type": kind}}).encode()
+
+
+# --------------------------------------------------------------------------
+# HTTP
+# --------------------------------------------------------------------------
+
+
+class _Hangup(Exception):
+    """Close the connection now, without (the rest of) an answer."""
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256
+    owner: FaultServer
+
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind calls socket.getfqdn(), which can stall on DNS.
+        socketserver.TCPServer.server_bind(self)
+        host, port = self.server_address[:2]
+        self.server_name = str(host)
+        self.server_port = int(port)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # Clients hanging up mid-answer is what these faults provoke.
+        if isinstance(sys.exc_info()[1], OSError):
+            return
+        super().handle_error(request, client_address)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "GlossFaultLLM/1.0"
+    disable_nagle_algorithm = True
+    timeout = 60
+    server: _HTTPServer
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.owner._register(self.connection)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            self.server.owner._unregister(self.connection)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+    def _raw(self, data: bytes) -> None:
+        self.wfile.write(data)
+
+    def _head(self, status: int, length: int | None, content_type: str, extra: str = "") -> bytes:
+        reason = self.responses.get(status, ("",))[0]
+        lines = [f"HTTP/1.1 {status} {reason}", f"Content-Type: {content_type}"]
+        if length is not None:
+            lines.append(f"Content-Length: {length}")
+        if extra:
+            lines.append(extra)
+        return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+    def _answer(self, status: int, data: bytes, content_type: str, extra: str = "") -> None:
+        self._raw(self._head(status, len(data), content_type, extra) + data)
+
+    def do_GET(self) -> None:
+        path = self.path.split("?", 1)[0]
+        models = self.server.owner.models_seen()
+        if path == "/api/tags":
+            data = _dumps({"models": [{"name": m, "model": m} for m in models]})
+        elif path == "/api/version":
+            data = _dumps({"version": "0.12.3"})
+        elif path in ("/v1/models", "/v1/models/"):
+            data = _dumps(
+                {"object": "list", "data": [{"id": m, "object": "model"} for m in models]}
+            )
+        elif path in ("/", ""):
+            self._answer(200, b"Ollama is running", "text/plain")
+            return
+        else:
+            self._answer(404, b"404 page not found", "text/plain")
+            return
+        self._answer(200, data.encode(), "application/json")
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length > 0 else b""
+        path = self.path.split("?", 1)[0]
+        api = {"/api/chat": "ollama", "/v1/chat/completions": "openai"}.get(path.rstrip("/"))
+        if api is None:
+            self._answer(404, b"404 page not found", "text/plain")
+            return
+        try:
+            body = json.loads(raw or b"null")
+            model = body["model"]
+        except (ValueError, TypeError, KeyError):
+            self._answer(400, _error_json(api, 400), "application/json")
+            return
+        try:
+            self.server.owner._serve_chat(self, api, str(model), body)
+        except _Hangup:
+            self.close_connection = True
+
+
+class FaultServer:
+    """A scripted, misbehaving Ollama + OpenAI-compatible host on 127.0.0.1 (module doc)."""
+
+    def __init__(self, plan: Plan | Decide | None = None) -> None:
+        if plan is None:
+            plan = Plan(always(OK))
+        self.plan = plan if isinstance(plan, Plan) else Plan(plan)
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._requests: list[RecordedChat] = []
+        self._per_symbol: dict[str | None, int] = {}
+        self._first_at: float | None = None
+        self._connections: set[socket.socket] = set()
+        self._httpd: _HTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ---------------------------------------------------------
+
+    def start(self) -> FaultServer:
+        if self._httpd is not None:
+            raise RuntimeError("FaultServer already started")
+        self._stopping.clear()
+        httpd = _HTTPServer(("127.0.0.1", 0), _Handler)
+        httpd.owner = self
+        self._httpd = httpd
+        self._thread = threading.Thread(
+            target=httpd.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            name=f"FaultServer:{httpd.server_port}",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        httpd = self._httpd
+        if httpd is None:
+            return
+        self._stopping.set()
+        httpd.shutdown()
+        httpd.server_close()
+        with self._lock:
+            conns = list(self._connections)
+        for conn in conns:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        if self._thread is not None:
+            self._thread.join(5.0)
+        self._httpd = None
+        self._thread = None
+
+    def __enter__(self) -> FaultServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        """The Ollama base URL; the OpenAI one is `openai_url`."""
+        if self._httpd is None:
+            raise RuntimeError("FaultServer not started")
+        return f"http://127.0.0.1:{self._httpd.server_port}"
+
+    @property
+    def openai_url(self) -> str:
+        return self.url + "/v1"
+
+    # -- observation -------------------------------------------------------
+
+    @property
+    def requests(self) -> list[RecordedChat]:
+        with self._lock:
+            return list(self._requests)
+
+    def count_by_symbol(self) -> dict[str | None, int]:
+        with self._lock:
+            return dict(self._per_symbol)
+
+    def models_seen(self) -> list[str]:
+        with self._lock:
+            return sorted({r.model for r in self._requests})
+
+    # -- internals ---------------------------------------------------------
+
+    def _register(self, conn: socket.socket) -> None:
+        with self._lock:
+            self._connections.add(conn)
+
+    def _unregister(self, conn: socket.socket) -> None:
+        with self._lock:
+            self._connections.discard(conn)
+
+    def _hold(self, seconds: float) -> None:
+        """Wait `seconds`, or until stop(); then hang up if stopping."""
+        if self._stopping.wait(seconds):
+            raise _Hangup
+
+    def _decide(self, api: str, model: str, body: dict[str, Any]) -> Action:
+        symbol = _find_line(body, _SYMBOL_RE)
+        now = time.monotonic()
+        with self._lock:
+            if self._first_at is None:
+                self._first_at = now
+            nth = self._per_symbol.get(symbol, 0)
+            self._per_symbol[symbol] = nth + 1
+            number = len(self._requests)
+            request = Request(number, symbol, model, nth, now - self._first_at)
+            # The decision is made under the lock so plans see requests in order.
+            action = self.plan.decide(request)
+            self._requests.append(RecordedChat(api, model, symbol, action.kind, now))
+        return action
+
+    def _serve_chat(self, handler: _Handler, api: str, model: str, body: dict[str, Any]) -> None:
+        action = self._decide(api, model, body)
+        kind = action.kind
+        if action.delay_s > 0:
+            self._hold(action.delay_s)
+        if kind == "black_hole":
+            self._hold(HOLD_LIMIT_S)
+            raise _Hangup
+        if kind == "status":
+            extra = "" if action.retry_after is None else f"Retry-After: {action.retry_after:g}"
+            if action.html:
+                handler._answer(
+                    action.status, PROXY_502_HTML.encode(), "text/html; charset=utf-8", extra
+                )
+            else:
+                handler._answer(
+                    action.status, _error_json(api, action.status), "application/json", extra
+                )
+            return
+        content = _dumps(_gloss_for(action, self.plan, model, body))
+        if kind == "stream_cut":
+            chunks = _stream_chunks(api, model, content)
+            kept = chunks[: max(1, len(chunks) // 2)]
+            ctype = "application/x-ndjson" if api == "ollama" else "text/event-stream"
+            handler._raw(handler._head(200, None, ctype, "Transfer-Encoding: chunked"))
+            for chunk in kept:
+                handler._raw(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+            raise _Hangup  # no terminating chunk: the stream is cut
+        envelope = _dumps(_envelope(api, model, content, body)).encode()
+        if kind == "huge_body":
+            envelope = b" " * action.huge_bytes + envelope
+        ctype = "application/json; charset=utf-8"
+        if kind == "truncated_json":
+            handler._answer(200, envelope[: len(envelope) // 2], ctype)
+        elif kind == "cut_body":
+            handler._raw(handler._head(200, len(envelope), ctype) + envelope[: len(envelope) // 2])
+            raise _Hangup
+        elif kind == "short_length":
+            handler._raw(handler._head(200, len(envelope) // 2, ctype) + envelope)
+        elif kind == "long_length":
+            handler._raw(handler._head(200, len(envelope) + 4096, ctype) + envelope)
+            self._hold(HOLD_LIMIT_S)
+            raise _Hangup
+        elif kind == "slow_loris":
+            handler._raw(handler._head(200, len(envelope), ctype))
+            for i in range(len(envelope)):
+                handler._raw(envelope[i : i + 1])
+                self._hold(action.drip_s)
+        else:  # ok, huge_*, wrong_function, echo_*
+            handler._answer(200, envelope, ctype)

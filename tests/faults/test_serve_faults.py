@@ -1,0 +1,194 @@
+"""The key host faults over `gloss serve`, the real server over stdio: the engine settles
+(nothing queued or in flight) within a bound, every span ends glossed or failed with
+its reason, a hover over a span answers and says which, the store is sound, and the
+server never reports an internal error. Then two servers on one folder, as two
+editor windows: no span is sent to a model twice.
+
+Judged by bench/faults.py's `problems`, as `gloss index` is; no case is xfail."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lsprotocol import types
+
+from bench.faults import (
+    CASES_BY_NAME,
+    LIMIT_S,
+    OK_SLOW,
+    SERVE_CASES,
+    SPANS,
+    STORE_REL,
+    CaseRun,
+    Run,
+    checkpoint,
+    decoy,
+    fault_hosts,
+    fault_toml,
+    garbage,
+    integrity,
+    make_workspace,
+    problems,
+    status_problems,
+    store_bytes,
+    stored_glosses,
+)
+from bench.support.fault_server import FaultServer, Plan, always
+from tests.conftest import Session, StartLsp, as_dict
+
+REQUEST_LIMIT_S = 30.0
+FIRST_SPAN = ("src/module_000.py", 3)  # `def scaled_total_00000(...)`: line 4, 0-based 3
+
+
+async def settle(session: Session, limit_s: float = LIMIT_S) -> bool:
+    """Until the server says: scanned, nothing queued, nothing in flight. False past the bound."""
+    try:
+        await session.progress.wait_idle(limit_s=limit_s, root=session.root)
+    except TimeoutError:
+        return False
+    return True
+
+
+async def folder_status(session: Session) -> dict[str, Any]:
+    result = await asyncio.wait_for(
+        session.client.protocol.send_request_async("gloss/status", {}), REQUEST_LIMIT_S
+    )
+    folders = as_dict(result)["folders"]
+    assert len(folders) == 1, folders
+    folder: dict[str, Any] = folders[0]
+    return folder
+
+
+async def hover_text(session: Session) -> str:
+    rel, line = FIRST_SPAN
+    hover = await asyncio.wait_for(session.hover(rel, line), REQUEST_LIMIT_S)
+    if hover is None:
+        return ""
+    contents = hover.contents
+    return contents.value if isinstance(contents, types.MarkupContent) else str(contents)
+
+
+def server_errors(session: Session) -> list[str]:
+    said = [m.message for m in session.client.messages + session.client.log_messages]
+    return [m[:200] for m in said if "Traceback" in m or "Error in server" in m]
+
+
+@pytest.mark.parametrize("name", SERVE_CASES)
+async def test_gloss_serve_survives(name: str, tmp_path: Path, start_lsp: StartLsp) -> None:
+    case = CASES_BY_NAME[name]
+    root = make_workspace(tmp_path / name)
+    with fault_hosts(case.hosts) as (servers, urls):
+        (root / "gloss.toml").write_text(fault_toml(urls, case.kind))
+        started = time.monotonic()
+        session = await start_lsp(root)
+        idle = await settle(session)
+        seconds = time.monotonic() - started
+        status = await folder_status(session)
+        hover = await hover_text(session)
+        requests = sum(len(s.requests) for s in servers)
+    db = root / STORE_REL
+    ended = Run(["serve"], 0 if idle else None, "", "", seconds, LIMIT_S)
+    run = CaseRun(
+        case=name,
+        fault=case.fault,
+        expect=case.expect,
+        index=ended,
+        status=status if "spans" in status else None,
+        status_error=str(status.get("error", "")),
+        integrity=integrity(db),
+        requests=requests,
+        requests_by_symbol={},
+        host_urls=urls,
+        glosses=stored_glosses(db),
+        store_bytes=store_bytes(db),
+    )
+    found = problems(case, run, what="gloss serve (settling)", check_exit=False)
+    found += [f"server reported an error: {e}" for e in server_errors(session)]
+    if not hover:
+        found.append("hover over scaled_total_00000 answered nothing")
+    elif case.expect in ("failed", "rejected") and "fail" not in hover.lower():
+        found.append(f"hover does not say the gloss failed: {hover[:160]!r}")
+    elif case.expect == "glossed" and "scaled_total_00000 (test model" not in hover:
+        found.append(f"hover does not show the gloss: {hover[:160]!r}")
+    if "scaled_total_00001" in hover:
+        found.append(f"hover shows another function's gloss: {hover[:160]!r}")
+    assert not found, f"case {name} ({case.fault}) over gloss serve:\n" + "\n".join(
+        f"  - {p}" for p in found
+    )
+
+
+async def test_gloss_serve_on_a_garbage_store(tmp_path: Path, start_lsp: StartLsp) -> None:
+    """A store overwritten with garbage: the server starts, says so, rebuilds, hovers work."""
+    root = make_workspace(tmp_path / "ws")
+    db = root / STORE_REL
+    with FaultServer(Plan(always(OK_SLOW), decoy=decoy)) as server:
+        (root / "gloss.toml").write_text(fault_toml([server.url]))
+        first = await start_lsp(root)
+        assert await settle(first), "setup: the first server did not settle"
+        await asyncio.wait_for(first.client.shutdown_session(), REQUEST_LIMIT_S)
+        checkpoint(db)
+        garbage(db)
+        session = await start_lsp(root)
+        idle = await settle(session)
+        status = await folder_status(session)
+        hover = await hover_text(session)
+    found: list[str] = []
+    if not idle:
+        found.append(f"the server did not settle within {LIMIT_S:g} s on a garbage store")
+    if "spans" not in status:
+        found.append(f"gloss/status has no report, only: {status}")
+    else:
+        found += status_problems(status, "")
+        if int(status["enriched"]) != SPANS:
+            found.append(f"{status['enriched']} of {SPANS} spans glossed after the rebuild")
+    said = " ".join(m.message for m in session.client.messages + session.client.log_messages)
+    if str(db) not in said and "index.db" not in said:
+        found.append(f"the user was not told about the damaged store {db}: {said[:200]!r}")
+    if "scaled_total_00000 (test model" not in hover:
+        found.append(f"hover after the rebuild does not show the gloss: {hover[:160]!r}")
+    if integrity(db) != "ok":
+        found.append(f"store integrity_check: {integrity(db)}")
+    found += [f"server reported an error: {e}" for e in server_errors(session)]
+    assert not found, "gloss serve on a garbage store:\n" + "\n".join(f"  - {p}" for p in found)
+
+
+async def test_two_servers_on_one_folder_send_no_span_twice(
+    tmp_path: Path, start_lsp: StartLsp
+) -> None:
+    """Two editor windows on one folder: both serve, the store is sound, and the host
+    sees each symbol once (the answers are all good: a second request is a duplicate)."""
+    root = make_workspace(tmp_path / "ws")
+    with FaultServer(Plan(always(OK_SLOW), decoy=decoy)) as server:
+        (root / "gloss.toml").write_text(fault_toml([server.url]))
+        one, two = await asyncio.gather(start_lsp(root), start_lsp(root))
+        idle = await asyncio.gather(settle(one), settle(two))
+        statuses = [await folder_status(one), await folder_status(two)]
+        hovers = [await hover_text(one), await hover_text(two)]
+        by_symbol = {str(s): n for s, n in server.count_by_symbol().items()}
+    twice = sorted(s for s, n in by_symbol.items() if n > 1)
+    found: list[str] = []
+    if not all(idle):
+        found.append(f"not both servers settled within {LIMIT_S:g} s: {idle}")
+    if twice:
+        found.append(
+            f"{len(twice)} of {len(by_symbol)} symbols were sent to the model more than once "
+            f"(e.g. {twice[0]}: {by_symbol[twice[0]]} requests)"
+        )
+    for i, status in enumerate(statuses, 1):
+        if "spans" not in status:
+            found.append(f"server {i}: gloss/status has no report, only: {status}")
+        elif int(status["enriched"]) != SPANS:
+            found.append(f"server {i} shows {status['enriched']} of {SPANS} spans glossed")
+    for i, hover in enumerate(hovers, 1):
+        if "scaled_total_00000 (test model" not in hover:
+            found.append(f"server {i}: hover does not show the gloss: {hover[:160]!r}")
+    check = integrity(root / STORE_REL)
+    if check != "ok":
+        found.append(f"store integrity_check: {check}")
+    for session in (one, two):
+        found += [f"server reported an error: {e}" for e in server_errors(session)]
+    assert not found, "two gloss serve on one folder:\n" + "\n".join(f"  - {p}" for p in found)
