@@ -34,7 +34,8 @@ def llm() -> Iterator[LLMServer]:
 
 
 def gloss_toml(llm_url: str, *, kind: str = "ollama", concurrency: int = 2, extra: str = "") -> str:
-    """Two tiers on one test backend; retries fast so failure tests stay quick."""
+    """Two tiers on one test backend; retries and the breaker's rests are short, so a
+    failing host is waited out, or declared down, within a second or two."""
     url = llm_url if kind == "ollama" else llm_url + "/v1"
     return (
         textwrap.dedent(
@@ -47,6 +48,7 @@ def gloss_toml(llm_url: str, *, kind: str = "ollama", concurrency: int = 2, extr
         timeout_s = 20
         max_retries = 1
         retry_base_s = 0.01
+        breaker_cooldown_s = 0.2
 
         [[tiers]]
         name = "small"

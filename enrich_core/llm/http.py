@@ -6,10 +6,17 @@ on requests in flight. Every failure becomes a `BackendError` with a class
 (refused, timeout, rate limited, server error, bad response, model missing,
 client error) and a message naming the backend and its URL. This module never
 retries or decides what to do next: that is the router's job.
+
+Every request has one deadline, `timeout_s`, over all of it (connect, headers,
+the whole body), and its body is read as a stream up to `max_response_bytes`:
+a bigger answer is cut off and rejected without reading the rest. A connection
+whose answer was not valid JSON is closed rather than pooled, since a wrong
+Content-Length would leave it out of step with the next answer.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -31,6 +38,10 @@ from enrich_core.llm.backend import (
 from enrich_core.llm.slots import SlotLimit
 
 log = logging.getLogger(__name__)
+
+# A model list is not an answer: a hosted API lists hundreds of models with
+# long descriptions, so it gets its own, larger bound.
+MODEL_LIST_BYTES = 16 * 1024 * 1024
 
 
 class HttpBackend(ABC):
@@ -64,7 +75,10 @@ class HttpBackend(ABC):
     def error(self, kind: ErrorKind, detail: str, retry_after: float | None = None) -> BackendError:
         return BackendError(self.config, kind, detail, retry_after)
 
-    async def _request(self, method: str, path: str, body: Any = None) -> Any:
+    async def _request(
+        self, method: str, path: str, body: Any = None, *, limit: int | None = None
+    ) -> Any:
+        """The decoded JSON answer. `limit`: the most bytes read (default max_response_bytes)."""
         if self._missing_key:
             raise self.error(
                 ErrorKind.CLIENT_ERROR,
@@ -73,7 +87,34 @@ class HttpBackend(ABC):
         self.in_flight += 1
         try:
             async with self.slots:
-                response = await self._client.request(method, path, json=body)
+                return await self._exchange(
+                    method, path, body, limit or self.config.max_response_bytes
+                )
+        finally:
+            self.in_flight -= 1
+
+    async def _exchange(self, method: str, path: str, body: Any, limit: int) -> Any:
+        """One request under one deadline: connecting, the headers and the whole body.
+
+        httpx's own timeout bounds each read, so a server dribbling a byte a
+        second would hold a request for ever; `timeout_s` bounds all of it. The
+        waiting for a slot above is not part of it: that is this side's queue."""
+        try:
+            async with asyncio.timeout(self.config.timeout_s):
+                async with self._client.stream(method, path, json=body) as response:
+                    data = await self._read_body(response, limit)
+                    try:
+                        return self._decode(response, data)
+                    except BackendError as exc:
+                        if exc.kind is ErrorKind.BAD_RESPONSE:
+                            # The framing may be off (a wrong Content-Length leaves
+                            # bytes behind): this connection is not used again.
+                            await _drop_connection(response)
+                        raise
+        except TimeoutError:
+            raise self.error(
+                ErrorKind.TIMEOUT, f"no complete answer within {self.config.timeout_s:g} s"
+            ) from None
         except httpx.ConnectError as exc:
             raise self.error(ErrorKind.REFUSED, _connect_detail(exc)) from None
         except httpx.TimeoutException:
@@ -83,16 +124,33 @@ class HttpBackend(ABC):
         except httpx.TransportError as exc:
             raise self.error(
                 ErrorKind.SERVER_ERROR,
-                f"connection closed without a full answer ({type(exc).__name__})",
+                f"connection closed without a full answer ({type(exc).__name__}: {_short(exc)})",
             ) from None
-        finally:
-            self.in_flight -= 1
-        return self._decode(response)
 
-    def _decode(self, response: httpx.Response) -> Any:
+    async def _read_body(self, response: httpx.Response, limit: int) -> bytes:
+        """The body, read as it streams in; past `limit` bytes the rest is not read and
+        the connection is closed (leaving the `async with` unread closes it)."""
+        declared = response.headers.get("content-length")
+        too_big = f"answer larger than {limit} bytes (max_response_bytes); the rest was not read"
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            if response.status_code >= 400:
+                return b""  # an error page: its status says enough
+            raise self.error(ErrorKind.BAD_RESPONSE, f"{too_big} (Content-Length {declared})")
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > limit:
+                if response.status_code >= 400:
+                    break  # enough of an error page to quote
+                raise self.error(ErrorKind.BAD_RESPONSE, too_big)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _decode(self, response: httpx.Response, data: bytes) -> Any:
         status = response.status_code
         if status >= 400:
-            text = response.text[:300]
+            text = data[:300].decode("utf-8", "replace")
             if status == 429:
                 raise self.error(
                     ErrorKind.RATE_LIMITED, f"HTTP 429: {text}", _retry_after(response)
@@ -105,11 +163,9 @@ class HttpBackend(ABC):
                 )
             raise self.error(ErrorKind.CLIENT_ERROR, f"HTTP {status}: {text}")
         try:
-            return response.json()
+            return json.loads(data)
         except (json.JSONDecodeError, UnicodeDecodeError):
-            raise self.error(
-                ErrorKind.BAD_RESPONSE, f"body is not JSON: {response.text[:120]!r}"
-            ) from None
+            raise self.error(ErrorKind.BAD_RESPONSE, f"body is not JSON: {data[:120]!r}") from None
 
     @abstractmethod
     async def complete(self, request: CompletionRequest) -> Completion: ...
@@ -151,7 +207,7 @@ class OllamaBackend(HttpBackend):
         )
 
     async def list_models(self) -> list[str]:
-        data = await self._request("GET", "/api/tags")
+        data = await self._request("GET", "/api/tags", limit=MODEL_LIST_BYTES)
         models = data.get("models", []) if isinstance(data, dict) else []
         return [str(m.get("name") or m.get("model")) for m in models if isinstance(m, dict)]
 
@@ -197,7 +253,7 @@ class OpenAIBackend(HttpBackend):
         return parse_chat_completion(data, self.error)
 
     async def list_models(self) -> list[str]:
-        data = await self._request("GET", "/models")
+        data = await self._request("GET", "/models", limit=MODEL_LIST_BYTES)
         models = data.get("data", []) if isinstance(data, dict) else []
         return [str(m.get("id")) for m in models if isinstance(m, dict)]
 
@@ -217,6 +273,19 @@ def _retry_after(response: httpx.Response) -> float | None:
         return max(0.0, float(raw))
     except ValueError:
         return None
+
+
+async def _drop_connection(response: httpx.Response) -> None:
+    """Close the socket under a fully read response, so the pool never reuses it.
+
+    (An idle pooled connection whose socket is closed counts as expired and is
+    discarded at the next request; httpx has no public call for this.)"""
+    stream = response.extensions.get("network_stream")
+    if stream is not None:
+        try:
+            await stream.aclose()
+        except OSError:
+            pass
 
 
 def _connect_detail(exc: httpx.ConnectError) -> str:

@@ -4,11 +4,30 @@ The span's shape picks its first tier (`routing`); a span too big for every
 context is sent as a trimmed view, and the gloss says so. Within a tier the
 backends are ordered by expected wait (free slots, then measured latency), so
 two hosts serving one tier both stay busy; the rest are the failover order.
-Transport failures (refused, timeout, 429, 5xx) are retried with exponential
-backoff and jitter (honouring Retry-After), then the next backend is tried. An
-answer that breaks the schema or fails the quality gate escalates to the next
-tier, with a named reason. The router never produces gloss text itself:
+An answer that breaks the schema or fails the quality gate escalates to the
+next tier, with a named reason. The router never produces gloss text itself:
 `GlossResult.gloss` is a model's answer or None.
+
+Host trouble, and what a span does about it:
+- A retryable failure (refused, timeout, 429, 5xx, a broken answer) is retried
+  on the same backend after exponential backoff with jitter (honouring
+  Retry-After, capped), at most `max_retries` times; meanwhile, and after,
+  the tier's other backends take the request at once (failover is immediate).
+- A backend whose breaker rests is waited for, not failed: the span sleeps
+  until the probe falls due or the breaker changes (one probe goes out, the
+  others wait for its outcome). Waiting is no attempt. So a flaky or briefly
+  absent host ends with every span glossed.
+- A span fails only on what a backend really answered: a final error (model
+  missing, request rejected) or its own attempts spent, on every backend of
+  every tier it could use, or on a host the breaker declared down (its probes
+  failed `breaker_probes` times in a row): that fails at once, naming the
+  backend, its URL and the last error.
+- Escalation on host trouble: a tier whose backends are all final for the span
+  (down, or attempts spent) passes the span to the next tier at once. A tier
+  that merely rests is waited for, not skipped: a rest lasts seconds, and the
+  tier was chosen for the span's shape and cost, so a brief blip of the cheap
+  host must not send a backlog to the expensive tier. A host that stays away
+  is declared down within `breaker_probes` rests, and then escalation happens.
 """
 
 from __future__ import annotations
@@ -16,13 +35,14 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import random
+import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from enrich_core.config import TierConfig
 from enrich_core.llm.backend import Backend, BackendError, CompletionRequest, ErrorKind
-from enrich_core.llm.breaker import Breaker
+from enrich_core.llm.breaker import Admission, Breaker, wait_for_change
 from enrich_core.llm.first_tier import choose_route, estimate_tokens
 from enrich_core.llm.gate import check_quality
 from enrich_core.llm.outbound import build_prompt, outbound_span
@@ -32,9 +52,19 @@ from enrich_core.records.span import Span
 from enrich_core.source.languages import language_named
 
 MAX_BACKOFF_S = 30.0
-# A host answering at all (even "model missing") is reachable: these kinds do
-# not count against its breaker.
-_HOST_FAILURES = frozenset({ErrorKind.REFUSED, ErrorKind.TIMEOUT, ErrorKind.SERVER_ERROR})
+# What counts against a host's breaker: it did not answer, or not in HTTP/JSON
+# terms (a broken, cut or oversized envelope; the model's own text is judged
+# later, by the schema and the gate). "Model missing" or a rejected request is
+# a real answer from a reachable host: those close the breaker.
+_HOST_FAILURES = frozenset(
+    {
+        ErrorKind.REFUSED,
+        ErrorKind.TIMEOUT,
+        ErrorKind.SERVER_ERROR,
+        ErrorKind.RATE_LIMITED,
+        ErrorKind.BAD_RESPONSE,
+    }
+)
 # Weight of the newest latency sample in a host's moving average.
 _EWMA_ALPHA = 0.3
 
@@ -66,8 +96,9 @@ class Router:
         self.breakers = dict(breakers or {})
         for name, backend in backends.items():
             if name not in self.breakers:
+                config = backend.config
                 self.breakers[name] = Breaker(
-                    backend.config.breaker_threshold, backend.config.breaker_cooldown_s
+                    config.breaker_threshold, config.breaker_cooldown_s, config.breaker_probes
                 )
         self.latency_ms: dict[str, float] = {}  # moving average per backend
         self._rng = rng or random.Random()
@@ -116,25 +147,22 @@ class Router:
                 temperature=tier.temperature,
                 context_tokens=tier.context_tokens,
             )
-            errors: list[str] = []
-            for name in self._by_expected_wait(tier.backends):
-                outcome = await self._try_backend(name, tier, request, tally, errors)
-                if outcome is None:
-                    continue  # transport trouble: fail over to the tier's next backend
-                text, finish_reason = outcome
-                try:
-                    gloss = parse_gloss(text, finish_reason)
-                    check_quality(gloss, span)
-                except GlossRejected as rejected:
-                    tally.rejections.append(rejected.reason)
-                    tally.escalations.append(f"{tier.name}: {rejected}")
-                    tally.reasons.append((tier.name, f"model answer rejected: {rejected}"))
-                    break  # the model answered badly: escalate to the next tier
-                return result(gloss, model=tier.model, tier=tier.name, backend=name)
-            else:
-                reason = "; ".join(dict.fromkeys(errors))
+            served = await self._serve_tier(tier, request, tally)
+            if isinstance(served, list):
+                reason = "; ".join(dict.fromkeys(served))
                 tally.escalations.append(f"{tier.name}: {reason}")
                 tally.reasons.append((tier.name, reason))
+                continue  # no backend of this tier can answer: the next tier
+            name, text, finish_reason = served
+            try:
+                gloss = parse_gloss(text, finish_reason)
+                check_quality(gloss, span)
+            except GlossRejected as rejected:
+                tally.rejections.append(rejected.reason)
+                tally.escalations.append(f"{tier.name}: {rejected}")
+                tally.reasons.append((tier.name, f"model answer rejected: {rejected}"))
+                continue  # the model answered badly: escalate to the next tier
+            return result(gloss, model=tier.model, tier=tier.name, backend=name)
         return result(None, failure=_failure_text(tally.reasons))
 
     def _by_expected_wait(self, names: Sequence[str]) -> list[str]:
@@ -154,59 +182,130 @@ class Router:
 
         return [name for _, name in sorted(enumerate(names), key=expected_wait)]
 
-    async def _try_backend(
+    async def _serve_tier(
+        self, tier: TierConfig, request: CompletionRequest, tally: _Tally
+    ) -> tuple[str, str, str | None] | list[str]:
+        """(backend, text, finish_reason) of the first answer a backend of this tier gives,
+        or why none can: each backend ends with a final error, its attempts spent, or down.
+
+        Backends are tried in expected-wait order; a retryable failure is retried on
+        the same backend after a backoff, until its attempts are spent or its
+        breaker rests. A resting backend is passed over for the next one that can
+        take the request now, and waited for (the wait is no attempt) when none can."""
+        names = self._by_expected_wait(tier.backends)
+        attempts = dict.fromkeys(names, 0)
+        final: dict[str, str] = {}  # backend -> why it has nothing more for this span
+        retry_at: dict[str, float] = {}  # backend -> end of this span's backoff on it
+        while True:
+            resting: list[str] = []
+            now = time.monotonic()
+            chosen: tuple[str, Admission] | None = None
+            backoff_s = 0.0
+            for name in names:
+                if name in final:
+                    continue
+                if retry_at.get(name, 0.0) > now:
+                    backoff_s = retry_at[name] - now  # this backend's turn, after a pause
+                    break
+                breaker = self.breakers[name]
+                admission = breaker.admit()
+                if admission is Admission.DOWN:
+                    final[name] = self._down_reason(name)
+                elif admission is Admission.WAIT:
+                    resting.append(name)
+                else:
+                    chosen = (name, admission)
+                    break
+            if backoff_s > 0:
+                await self._sleep(backoff_s)
+                continue
+            if chosen is not None:
+                name, admission = chosen
+                outcome = await self._attempt(name, tier, request, tally, admission)
+                if not isinstance(outcome, BackendError):
+                    return (name, *outcome)
+                attempts[name] += 1
+                backend = self.backends[name]
+                if not outcome.retryable or attempts[name] > backend.config.max_retries:
+                    final[name] = str(outcome)
+                else:
+                    delay = self._backoff(backend.config.retry_base_s, attempts[name] - 1, outcome)
+                    retry_at[name] = time.monotonic() + delay
+                continue
+            if not resting:
+                return [final[name] for name in names]
+            await self._wait_for(resting)
+
+    async def _wait_for(self, names: list[str]) -> None:
+        """Until one of these resting backends may take a request: its probe fell due,
+        or its breaker changed. No polling: one timer, one future."""
+        hints: list[float] = []
+        for name in names:
+            hint = self.breakers[name].wait_hint()
+            if hint is None:  # its probe is out: bounded by the probe's own deadline
+                hint = self.backends[name].config.timeout_s
+            hints.append(hint)
+        delay = min(hints)
+        if delay > 0:
+            await wait_for_change((self.breakers[name] for name in names), delay)
+
+    def _down_reason(self, name: str) -> str:
+        backend = self.backends[name]
+        detail = self.breakers[name].down_reason or "probes failed"
+        return f"backend {name!r} ({backend.config.url}) is down: {detail}"
+
+    async def _attempt(
         self,
         name: str,
         tier: TierConfig,
         request: CompletionRequest,
         tally: _Tally,
-        errors: list[str],
-    ) -> tuple[str, str | None] | None:
-        """One backend with retries: the answer's (text, finish_reason), or None."""
+        admission: Admission,
+    ) -> tuple[str, str | None] | BackendError:
+        """One request: the answer's (text, finish_reason), or the error it ended with."""
         backend = self.backends[name]
         breaker = self.breakers[name]
-        retries = backend.config.max_retries
-        for attempt in range(retries + 1):
-            if not breaker.allow():
-                # The host failed repeatedly and is resting; its last error is the reason.
-                errors.append(breaker.last_error or f"backend {name!r} is resting after failures")
-                return None
-            tally.attempts += 1
-            sent = time.monotonic()
-            try:
-                completion = await backend.complete(request)
-            except BackendError as exc:
-                ms = (time.monotonic() - sent) * 1000.0
-                tally.requests.append(
-                    RequestRecord(name, tier.name, tier.model, False, exc.kind.name.lower(), ms,
-                                  0, 0, False)
-                )  # fmt: skip
-                backend.errors += 1
-                if exc.kind in _HOST_FAILURES:
-                    breaker.record_failure(str(exc))
-                else:
-                    breaker.record_success()
-                if exc.retryable and attempt < retries:
-                    await self._sleep(self._backoff(backend.config.retry_base_s, attempt, exc))
-                    continue
-                errors.append(str(exc))
-                return None
+        probe = admission is Admission.PROBE
+        tally.attempts += 1
+        sent = time.monotonic()
+        reported = False
+        try:
+            completion = await backend.complete(request)
+        except BackendError as exc:
             ms = (time.monotonic() - sent) * 1000.0
-            breaker.record_success()
-            old = self.latency_ms.get(name)
-            self.latency_ms[name] = ms if old is None else old + _EWMA_ALPHA * (ms - old)
-            estimated = completion.tokens_in is None or completion.tokens_out is None
-            tokens_in = completion.tokens_in or estimate_tokens(str(request.messages))
-            tokens_out = completion.tokens_out or estimate_tokens(completion.text)
-            tally.estimated |= estimated
-            tally.tokens_in += tokens_in
-            tally.tokens_out += tokens_out
             tally.requests.append(
-                RequestRecord(name, tier.name, tier.model, True, None, ms, tokens_in, tokens_out,
-                              estimated)
+                RequestRecord(name, tier.name, tier.model, False, exc.kind.name.lower(), ms,
+                              0, 0, False)
             )  # fmt: skip
-            return completion.text, completion.finish_reason
-        return None
+            backend.errors += 1
+            reported = True
+            if exc.kind in _HOST_FAILURES:
+                breaker.record_failure(
+                    f"{exc.kind.value}: {exc.detail}",
+                    retry_after=exc.retry_after,
+                    unreachable=exc.kind is ErrorKind.REFUSED,
+                )
+            else:
+                breaker.record_success()
+            return exc
+        finally:
+            if probe and not reported and sys.exc_info()[0] is not None:
+                breaker.abandon_probe()  # cancelled: let another waiter probe
+        ms = (time.monotonic() - sent) * 1000.0
+        breaker.record_success()
+        old = self.latency_ms.get(name)
+        self.latency_ms[name] = ms if old is None else old + _EWMA_ALPHA * (ms - old)
+        estimated = completion.tokens_in is None or completion.tokens_out is None
+        tokens_in = completion.tokens_in or estimate_tokens(str(request.messages))
+        tokens_out = completion.tokens_out or estimate_tokens(completion.text)
+        tally.estimated |= estimated
+        tally.tokens_in += tokens_in
+        tally.tokens_out += tokens_out
+        tally.requests.append(
+            RequestRecord(name, tier.name, tier.model, True, None, ms, tokens_in, tokens_out,
+                          estimated)
+        )  # fmt: skip
+        return completion.text, completion.finish_reason
 
     def _backoff(self, base_s: float, attempt: int, exc: BackendError) -> float:
         delay: float = min(MAX_BACKOFF_S, base_s * (2**attempt)) * self._rng.uniform(0.5, 1.5)

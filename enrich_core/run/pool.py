@@ -118,7 +118,9 @@ class WorkPool:
             breaker = self._breakers.get(id(backend))
             if breaker is None:
                 config = backend.config
-                breaker = Breaker(config.breaker_threshold, config.breaker_cooldown_s)
+                breaker = Breaker(
+                    config.breaker_threshold, config.breaker_cooldown_s, config.breaker_probes
+                )
                 self._breakers[id(backend)] = breaker
             out[name] = breaker
         return out
