@@ -10,14 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cattrs import BaseValidationError, transform_error
+from cattrs.v import format_exception
 from lsprotocol import types
+from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
-from pygls.protocol import LanguageServerProtocol
+from pygls.protocol import JsonRPCProtocol, LanguageServerProtocol
+from pygls.protocol.json_rpc import MsgId, RPCRequest
 from pygls.uris import to_fs_path
 
 from enrich_core import __version__
@@ -43,22 +48,132 @@ class Folder:
     stop_watch: asyncio.Event = field(default_factory=asyncio.Event)
 
 
-class GlossProtocol(LanguageServerProtocol):
-    """pygls' protocol, taking custom requests and notifications without `params`.
+@dataclass(frozen=True, slots=True)
+class Unreadable:
+    """A message whose fields do not fit its method's type (a negative or 2**31
+    position, a string where a number goes, a missing field): answered, if it is
+    a request, with `problem` as an InvalidParams error."""
 
-    JSON-RPC lets a request leave `params` out, and VS Code's
-    `sendRequest("gloss/status")` does; pygls' generic message type requires
-    the field, so such a request failed to parse and was never answered."""
+    msg_id: MsgId | None
+    method: str
+    problem: str
+    is_request: bool
+
+
+class GlossProtocol(LanguageServerProtocol):
+    """pygls' protocol, answering every request it is sent.
+
+    pygls leaves these without an answer, and a client waiting on one hangs:
+    params it cannot read as the method's type (it raises while reading the
+    message, before it knows whom to answer), a request after `shutdown`
+    (dropped with a log line), and a message that is not JSON-RPC 2.0. Here the
+    first is answered InvalidParams naming the field, the others
+    InvalidRequest. Custom requests may leave `params` out (JSON-RPC allows it,
+    VS Code's `sendRequest("gloss/status")` does). And the futures pygls keeps
+    for notifications are dropped once done: it never removes them itself, so
+    an editor's stream of didChange grew the server by ~2 KB each, for good.
+    """
+
+    shutdown_received = False
 
     def structure_message(self, data: dict[str, Any]) -> Any:
         method = data.get("method")
-        if (
-            isinstance(method, str)
-            and "params" not in data
-            and self.get_message_type(method) is None
-        ):
+        if "jsonrpc" not in data or not isinstance(method, str):
+            # Nested objects, responses, and what is no message at all
+            # (answered in `handle_message`) keep pygls' way.
+            return super().structure_message(data)
+        if "params" not in data and self.get_message_type(method) is None:
             data = {**data, "params": None}
-        return super().structure_message(data)
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as exc:
+            msg_id = data.get("id")
+            valid_id = isinstance(msg_id, (int, str)) and not isinstance(msg_id, bool)
+            return Unreadable(
+                msg_id if valid_id else None, method, _params_problem(exc), "id" in data
+            )
+
+    def handle_message(self, message: Any) -> None:
+        if isinstance(message, Unreadable):
+            log.warning("%s: invalid params: %s", message.method, message.problem)
+            if message.is_request:
+                self.answer_error(
+                    message.msg_id,
+                    types.ErrorCodes.InvalidParams,
+                    f"{message.method}: invalid params: {message.problem}",
+                )
+            return
+        if getattr(message, "jsonrpc", None) != JsonRPCProtocol.VERSION:
+            self._answer_not_a_message(message)
+            return
+        method = getattr(message, "method", None)
+        # From the moment `shutdown` arrives, not when its handler (which drains
+        # the writers) is done: pygls sets its own flag only then.
+        if self.shutdown_received and method is not None and method != types.EXIT:
+            if isinstance(message, RPCRequest):
+                self.answer_error(
+                    message.id,
+                    types.ErrorCodes.InvalidRequest,
+                    f"{method}: the server is shut down; only `exit` is accepted now",
+                )
+            else:
+                log.info("%s after shutdown: ignored", method)
+            return
+        if method == types.SHUTDOWN and isinstance(message, RPCRequest):
+            self.shutdown_received = True
+        super().handle_message(message)
+        self._forget_finished()
+
+    def answer_error(self, msg_id: MsgId | None, code: int, message: str) -> None:
+        """A JSON-RPC error response; `msg_id` None when the request's id is unknown."""
+        # A plain dict: lsprotocol's converter drops a None id, and JSON-RPC
+        # wants `"id": null` in an answer to a message whose id is unknown.
+        error = {"code": int(code), "message": message}
+        self._send_data({"jsonrpc": JsonRPCProtocol.VERSION, "id": msg_id, "error": error})
+
+    def _answer_not_a_message(self, message: Any) -> None:
+        if isinstance(message, dict) and "method" not in message:
+            log.warning("dropped a message that is neither a request nor a notification")
+            return  # a response, maybe; answering one is not allowed
+        msg_id = message.get("id") if isinstance(message, dict) else None
+        if isinstance(msg_id, bool) or not isinstance(msg_id, (int, str)):
+            msg_id = None
+        log.warning("answered a message that is not JSON-RPC 2.0 with InvalidRequest")
+        self.answer_error(
+            msg_id,
+            types.ErrorCodes.InvalidRequest,
+            'not a JSON-RPC 2.0 message: expected an object with "jsonrpc": "2.0" and "method"',
+        )
+
+    def _forget_finished(self) -> None:
+        # pygls files every generator-run notification (didOpen/didChange/didClose)
+        # under a fresh id and never removes it; answered requests it removes itself.
+        done = [key for key, future in self._request_futures.items() if future.done()]
+        for key in done:
+            del self._request_futures[key]
+
+
+def _params_problem(exc: JsonRpcException) -> str:
+    """What is wrong with a message's params, by field, in the protocol's names."""
+    cause = exc.__cause__
+    if not isinstance(cause, BaseValidationError):
+        return str(cause or exc)
+
+    def describe(error: BaseException, expected: type | None) -> str:
+        if isinstance(error, ValueError) and expected is None:
+            return str(error)  # lsprotocol's range check names the field and its bounds
+        return format_exception(error, expected)
+
+    problems = transform_error(cause, format_exception=describe)
+    return "; ".join(_lsp_names(problem) for problem in problems[:5])
+
+
+def _lsp_names(problem: str) -> str:
+    """`... @ params.text_document.uri` as the protocol spells it: `params.textDocument.uri`."""
+    text, at, path = problem.rpartition(" @ ")
+    if not at:
+        return problem
+    return f"{text} @ " + re.sub(r"_([a-z])", lambda m: m.group(1).upper(), path.removeprefix("$."))
 
 
 class GlossServer(LanguageServer):

@@ -1,24 +1,36 @@
 """Start the language server on stdio. Logs go to stderr: stdout carries the protocol.
 
-The message loop is pygls' own (`run_async`), run inside a coroutine of ours so
-that however the session ends — `shutdown`/`exit`, or the editor simply going
-away (stdin closed) — the engines are stopped in the loop that owns them: the
-writer drains, and the database connections close, whose threads would
-otherwise keep the process alive after the editor has gone.
+The message loop is ours, run so that however the session ends —
+`shutdown`/`exit`, or the editor simply going away (stdin closed) — the engines
+are stopped in the loop that owns them: the writer drains, and the database
+connections close, whose threads would otherwise keep the process alive after
+the editor has gone.
+
+It reads frames as pygls' `run_async` does, and goes on where that one stops
+answering: a body that is not JSON gets a JSON-RPC parse error (id null); after
+a wrong Content-Length the next header is found again (pygls read every later
+frame as one more header line, so nothing after it was ever answered); a frame
+larger than MAX_FRAME_BYTES is read through in chunks, never held, and refused.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
+import re
 import sys
 import threading
+from collections.abc import Callable
+from concurrent.futures import Executor
+from typing import Any, BinaryIO
 
-from pygls.io_ import StdinAsyncReader, StdoutWriter, run_async
+from lsprotocol import types
+from pygls.io_ import StdoutWriter
 
 from server.features import build_server
-from server.lsp import GlossServer
+from server.lsp import GlossProtocol, GlossServer
 
 log = logging.getLogger(__name__)
 
@@ -47,18 +59,149 @@ def serve() -> None:
         pass
 
 
+# A didOpen carries a whole file (Gloss reads files up to a few MB); nothing
+# an editor sends comes near this. Bigger claims are junk or an attack.
+MAX_FRAME_BYTES = 64 * 2**20
+READ_CHUNK_BYTES = 2**20
+HEADER_LINE_LIMIT = 1024
+HEADER_TAIL_BYTES = 64  # more than any Content-Length line
+# Searched, not matched at the line's start: after a Content-Length too short,
+# the rest of that body comes before the next header on the same line.
+CONTENT_LENGTH = re.compile(rb"Content-Length:[ \t]*(\d+)[ \t]*\r?\n\Z", re.IGNORECASE)
+# A header inside a body is never JSON (a raw line break cannot sit in a JSON
+# string): it is where the next frame began, under a Content-Length too long.
+HEADER_IN_BODY = re.compile(rb"Content-Length:[ \t]*\d+[ \t]*\r?\n", re.IGNORECASE)
+
+
 async def _serve_stdio(server: GlossServer) -> None:
     stop = threading.Event()
     server._stop_event = stop  # pygls' shutdown() sets it to end the loop
-    reader = StdinAsyncReader(sys.stdin.buffer, server.thread_pool)
-    server.protocol.set_writer(StdoutWriter(sys.stdout.buffer))
+    reader = FrameReader(sys.stdin.buffer, server.thread_pool)
+    protocol = server.protocol
+    assert isinstance(protocol, GlossProtocol)
+    protocol.set_writer(StdoutWriter(sys.stdout.buffer))
     try:
-        await run_async(
-            stop_event=stop,
-            reader=reader,
-            protocol=server.protocol,
-            logger=log,
-            error_handler=server.report_server_error,
-        )
+        await serve_frames(stop, reader, protocol)
     finally:
         await server.close()
+
+
+class FrameReader:
+    """Blocking reads of stdin, in a thread, with room to give bytes back."""
+
+    def __init__(self, stream: BinaryIO, executor: Executor) -> None:
+        self._stream = stream
+        self._executor = executor
+        self._pending = b""
+
+    async def _run(self, read: Callable[[int], bytes], size: int) -> bytes:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, read, size)
+
+    async def readline(self) -> bytes:
+        """One line of at most HEADER_LINE_LIMIT bytes; b"" at the end of input."""
+        if b"\n" in self._pending or len(self._pending) >= HEADER_LINE_LIMIT:
+            cut = self._pending.find(b"\n", 0, HEADER_LINE_LIMIT) + 1 or HEADER_LINE_LIMIT
+            line, self._pending = self._pending[:cut], self._pending[cut:]
+            return line
+        head, self._pending = self._pending, b""
+        return head + await self._run(self._stream.readline, HEADER_LINE_LIMIT - len(head))
+
+    async def read(self, size: int) -> bytes:
+        """`size` bytes, fewer only at the end of input."""
+        parts = [self._pending[:size]]
+        self._pending = self._pending[size:]
+        have = len(parts[0])
+        while have < size:
+            part = await self._run(self._stream.read, min(size - have, READ_CHUNK_BYTES))
+            if not part:
+                break
+            parts.append(part)
+            have += len(part)
+        return b"".join(parts)
+
+    def give_back(self, data: bytes) -> None:
+        self._pending = data + self._pending
+
+    async def header(self) -> int | None:
+        """The next frame's Content-Length; None at the end of input. Bytes that are
+        no header (the rest of a body whose Content-Length was too short) are skipped."""
+        length: int | None = None
+        skipped = 0
+        while True:
+            line = await self.readline()
+            if not line:
+                return None
+            if not line.endswith(b"\n") and len(line) > HEADER_TAIL_BYTES:
+                # A long line cut at the limit: a header may straddle the cut.
+                self.give_back(line[-HEADER_TAIL_BYTES:])
+                skipped += len(line) - HEADER_TAIL_BYTES
+                continue
+            found = CONTENT_LENGTH.search(line)
+            if found is not None:
+                skipped += found.start()
+                length = int(found.group(1))
+            elif line.strip() and not line.lower().startswith(b"content-type:"):
+                skipped += len(line)
+            elif not line.strip() and length is not None:
+                if skipped:
+                    log.warning("skipped %d bytes that were not a message", skipped)
+                return length
+
+
+async def serve_frames(stop: threading.Event, reader: FrameReader, protocol: GlossProtocol) -> None:
+    while not stop.is_set():
+        length = await reader.header()
+        if length is None:
+            return
+        if length > MAX_FRAME_BYTES:
+            skipped = 0
+            while skipped < length:
+                chunk = await reader.read(min(length - skipped, READ_CHUNK_BYTES))
+                if not chunk:
+                    return
+                skipped += len(chunk)
+            log.warning("refused a message of %d bytes", length)
+            protocol.answer_error(
+                None,
+                types.ErrorCodes.InvalidRequest,
+                f"a message of {length} bytes; Gloss reads messages up to {MAX_FRAME_BYTES}",
+            )
+            continue
+        body = await reader.read(length)
+        if len(body) < length:
+            return  # the input ended inside a frame
+        message = _parse(body, reader, protocol)
+        if message is UNREADABLE:
+            continue
+        try:
+            protocol.handle_message(message)
+        except Exception:
+            log.exception("a message could not be handled")
+
+
+UNREADABLE = object()
+
+
+def _parse(body: bytes, reader: FrameReader, protocol: GlossProtocol) -> Any:
+    """The body's message, or UNREADABLE: not JSON (answered with a parse error), or
+    a response from the client that pygls cannot read (logged; nobody waits on it)."""
+    try:
+        return json.loads(body, object_hook=protocol.structure_message)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError
+        problem = exc
+    except Exception:
+        log.exception("a message could not be read")
+        return UNREADABLE
+    nested = HEADER_IN_BODY.search(body)
+    if nested is not None and nested.start() > 0:
+        log.warning(
+            "a message's Content-Length (%d) ran into the next message: read up to it",
+            len(body),
+        )
+        reader.give_back(body[nested.start() :])
+        return _parse(body[: nested.start()], reader, protocol)
+    log.warning(
+        "a message of %d bytes is not JSON (%s): answered with a parse error", len(body), problem
+    )
+    protocol.answer_error(None, types.ErrorCodes.ParseError, f"not JSON: {problem}")
+    return UNREADABLE
