@@ -403,6 +403,27 @@ def stored_glosses(db: Path) -> dict[str, dict[str, Any]] | str:
     return found
 
 
+def stored_failures(db: Path) -> dict[str, str] | str:
+    """qualname -> the recorded reason, for each span without a gloss; or why not readable.
+
+    Read from the store rather than `gloss status`, whose list keeps the commonest
+    five reasons: every failed span's own reason is judged."""
+    try:
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
+        try:
+            rows = conn.execute(
+                "SELECT s.qualname, max(f.reason) FROM spans s "
+                "JOIN failures f ON f.content_hash = s.content_hash "
+                "WHERE NOT EXISTS (SELECT 1 FROM glosses g WHERE g.content_hash = s.content_hash) "
+                "GROUP BY s.qualname"
+            ).fetchall()
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return {str(q): str(r) for q, r in rows}
+
+
 def store_bytes(db: Path) -> int:
     return sum(p.stat().st_size for p in (db, Path(f"{db}-wal"), Path(f"{db}-shm")) if p.is_file())
 
@@ -425,6 +446,7 @@ class CaseRun:
     requests_by_symbol: dict[str, int]
     host_urls: list[str]
     glosses: dict[str, dict[str, Any]] | str
+    failures: dict[str, str] | str
     store_bytes: int
     problems: list[str] = field(default_factory=list)
 
@@ -434,9 +456,9 @@ class CaseRun:
 
     @property
     def failed_with_reason(self) -> int:
-        if not self.status:
+        if isinstance(self.failures, str):
             return 0
-        return sum(int(r["spans"]) for r in self.status.get("failure_reasons", []))
+        return sum(bool(reason.strip()) for reason in self.failures.values())
 
     @property
     def outcome(self) -> str:
@@ -486,6 +508,7 @@ def run_backend_case(case: BackendCase, workdir: Path, limit_s: float = LIMIT_S)
         requests_by_symbol=by_symbol,
         host_urls=urls,
         glosses=stored_glosses(db),
+        failures=stored_failures(db),
         store_bytes=store_bytes(db),
     )
     run.problems = problems(case, run)
@@ -579,6 +602,11 @@ def problems(
         return found
     enriched, failed = int(status["enriched"]), int(status["failed"])
     reasons = [str(r["reason"]) for r in status.get("failure_reasons", [])]
+    if isinstance(run.failures, str):
+        found.append(f"failure reasons unreadable in the store: {run.failures}")
+    elif len(run.failures) != failed or any(not r.strip() for r in run.failures.values()):
+        honest = sum(bool(r.strip()) for r in run.failures.values())
+        found.append(f"{failed} spans failed, {honest} of them with a recorded reason")
     if case.expect in ("glossed", "glossed_by_large"):
         if enriched != SPANS:
             why = "; ".join(reasons[:2]) or "no reason given"
@@ -597,21 +625,28 @@ def problems(
     if enriched:
         what = "answers" if case.expect == "rejected" else "glosses"
         found.append(f"{enriched} of {SPANS} spans glossed from bad {what}: shown to the user")
-    if check_exit and run.index.exit_code != 3:
-        found.append(f"`gloss index` exited {run.index.exit_code}, expected 3")
-    for reason in reasons:
+    if check_exit:
+        if run.index.exit_code != 3:
+            found.append(f"`gloss index` exited {run.index.exit_code}, expected 3")
+        told = run.index.stdout + run.index.stderr
+        if case.expect == "rejected" and "rejected" not in told:
+            found.append("`gloss index` did not tell the user the answers were rejected")
+        if case.expect == "failed" and not any(n in told for n in (*run.host_urls, *HOST_NAMES)):
+            found.append("`gloss index` did not name the failing host in its output")
+    by_span = run.failures if isinstance(run.failures, dict) else {}
+    for qualname, reason in sorted(by_span.items()):
         if case.expect == "rejected":
             if "rejected" not in reason:
-                found.append(f"failure reason names no gate rejection: {reason[:160]!r}")
+                found.append(f"{qualname}'s failure names no gate rejection: {reason[:160]!r}")
                 break
             continue
         names_host = any(u in reason for u in run.host_urls) or any(n in reason for n in HOST_NAMES)
         if not names_host:
-            found.append(f"failure reason names no host: {reason[:160]!r}")
+            found.append(f"{qualname}'s failure reason names no host: {reason[:160]!r}")
             break
         if case.reason_words and not any(w in reason for w in case.reason_words):
             words = " or ".join(repr(w) for w in case.reason_words)
-            found.append(f"failure reason does not say {words}: {reason[:160]!r}")
+            found.append(f"{qualname}'s failure reason does not say {words}: {reason[:160]!r}")
             break
     return found
 
@@ -711,6 +746,7 @@ class StoreRun:
     integrity: str
     aside: list[str]
     requests: int
+    failures: dict[str, str] | str
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -719,9 +755,9 @@ class StoreRun:
 
     @property
     def failed_with_reason(self) -> int:
-        if not self.status:
+        if isinstance(self.failures, str):
             return 0
-        return sum(int(r["spans"]) for r in self.status.get("failure_reasons", []))
+        return sum(bool(reason.strip()) for reason in self.failures.values())
 
     @property
     def outcome(self) -> str:
@@ -756,6 +792,7 @@ def run_store_case(case: StoreCase, workdir: Path, limit_s: float = LIMIT_S) -> 
         integrity=integrity(db),
         aside=sorted(p.name for p in db.parent.glob(ASIDE_GLOB)),
         requests=requests,
+        failures=stored_failures(db) if db.is_file() else "no store file",
     )
     run.problems = store_problems(case, run, db)
     return run

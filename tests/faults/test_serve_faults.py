@@ -35,6 +35,7 @@ from bench.faults import (
     problems,
     status_problems,
     store_bytes,
+    stored_failures,
     stored_glosses,
 )
 from bench.support.fault_server import FaultServer, Plan, always
@@ -104,6 +105,7 @@ async def test_gloss_serve_survives(name: str, tmp_path: Path, start_lsp: StartL
         requests_by_symbol={},
         host_urls=urls,
         glosses=stored_glosses(db),
+        failures=stored_failures(db),
         store_bytes=store_bytes(db),
     )
     found = problems(case, run, what="gloss serve (settling)", check_exit=False)
