@@ -103,6 +103,29 @@ def _gloss_record(row: Any) -> GlossRecord:
     )
 
 
+# A search query is a name, a qualified name or a few words of what a gloss
+# says; these bounds are far above what anyone types. Every word is a prefix
+# scan of the gloss index on the one read connection: a 1 MB query of 130,000
+# words held it for seconds to minutes (every hover queued behind it).
+MAX_QUERY_CHARS = 256
+MAX_QUERY_TERMS = 16
+_QUERY_TERM = re.compile(r"[^\W_]+")  # what the unicode61 tokenizer counts as one token
+
+
+def query_refusal(query: str) -> str | None:
+    """Why `Store.search` will not run this query (too long, too many words), or None."""
+    query = query.strip()
+    if len(query) > MAX_QUERY_CHARS:
+        return (
+            f"the query is {len(query)} characters long; "
+            f"Gloss searches for at most {MAX_QUERY_CHARS}"
+        )
+    terms = len(_QUERY_TERM.findall(query))
+    if terms > MAX_QUERY_TERMS:
+        return f"the query has {terms} words; Gloss searches for at most {MAX_QUERY_TERMS}"
+    return None
+
+
 class Store:
     """Read side of the database. Every method is one short query; none waits on a model."""
 
@@ -245,7 +268,10 @@ class Store:
         )
 
     async def search(self, query: str, limit: int = 100) -> list[SymbolHit]:
-        """Symbols by name (exact, prefix, substring, qualified name), then by gloss text."""
+        """Symbols by name (exact, prefix, substring, qualified name), then by gloss text.
+        A query beyond the bounds (`query_refusal` says why) finds nothing."""
+        if query_refusal(query) is not None:
+            return []
         # Control characters never belong in a name and break FTS query syntax.
         q = "".join(ch for ch in query if ch.isprintable()).strip().lower()
         if not q:
@@ -312,7 +338,7 @@ class Store:
                 ),
                 "qualname",
             )
-        terms = re.findall(r"[^\W_]+", q)  # what unicode61 counts as one token
+        terms = _QUERY_TERM.findall(q)
         if len(hits) < limit and terms:
             # Only word characters reach FTS, each quoted as a prefix term: no
             # query can be read as FTS syntax (NEAR, AND, column filters).

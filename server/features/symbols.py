@@ -1,7 +1,9 @@
 """workspace/symbol: functions, methods and classes by name, then by what their gloss says.
 
 One SQL query per workspace folder; locations point at the symbol's name.
-An empty or whitespace query answers an empty list.
+An empty or whitespace query answers an empty list; a query longer or of more
+words than the store searches (`enrich_core.store.reads.query_refusal`) is
+refused with an InvalidParams error that says so, before any work is done.
 """
 
 from __future__ import annotations
@@ -9,9 +11,10 @@ from __future__ import annotations
 import asyncio
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcInvalidParams
 from pygls.uris import from_fs_path
 
-from enrich_core.store.reads import SymbolHit
+from enrich_core.store.reads import SymbolHit, query_refusal
 from server.lsp import GlossServer
 from server.positions import Converter, column_converter
 
@@ -39,6 +42,9 @@ def setup(server: GlossServer) -> None:
 async def workspace_symbol(
     ls: GlossServer, params: types.WorkspaceSymbolParams
 ) -> list[types.SymbolInformation]:
+    refusal = query_refusal(params.query)
+    if refusal is not None:
+        raise JsonRpcInvalidParams(f"workspace/symbol: {refusal}")
     query = params.query.strip()
     if not query:
         return []
