@@ -125,7 +125,11 @@ def test_a_destructured_parameter_the_query_does_not_name_is_not_invented() -> N
     pair = spans("web/greet.js", JS)["greetPair"]
     # An array pattern and a nested object pattern: their names are only in the signature.
     assert parameter_names(pair) == frozenset()
-    check_quality(gloss(("first: who is greeted", "nick: what they are called")), pair)
+    about_pair = dataclasses.replace(
+        gloss(("first: who is greeted", "nick: what they are called")),
+        usage_snippet='greetPair([ann, bob], { user: { nick: "Al" } })',
+    )
+    check_quality(about_pair, pair)
 
 
 def test_where_parameters_cannot_be_known_the_check_is_skipped() -> None:
