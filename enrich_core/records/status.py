@@ -129,12 +129,27 @@ class PipelineMetrics:
 
 @dataclass(frozen=True, slots=True)
 class BackendHealth(JsonRecord):
-    """A configured backend's circuit breaker; `healthy` is None before it started."""
+    """A configured backend's circuit breaker; `healthy` is None before it started.
+
+    `state`: closed, open (resting), half-open (probe due or out), down (probes
+    failed; spans fail at once), or "not started". `next_probe_s`: seconds until
+    a resting or down host is probed again. `down_reason`: what spans are told."""
 
     url: str
     healthy: bool | None
     state: str
     last_error: str | None
+    next_probe_s: float | None = field(default=None, metadata=OMIT_IF_NONE)
+    down_reason: str | None = field(default=None, metadata=OMIT_IF_NONE)
+
+
+@dataclass(frozen=True, slots=True)
+class BreakerTransition:
+    """One change of a backend's breaker: when (ISO 8601, UTC), to what, and why."""
+
+    at: str
+    state: str
+    error: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +160,8 @@ class BackendStatus:
     errors: int
     max_concurrency: int
     requests: RequestTotals | None = field(default=None, metadata=FLATTEN_IF_ANY)
+    # The breaker's recent transitions, oldest first (bounded; empty when never opened).
+    history: tuple[BreakerTransition, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

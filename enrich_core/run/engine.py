@@ -219,9 +219,13 @@ class Engine:
             if self._owns_pool:
                 await self.pool.stop()
                 self.pool = None
+        # Reads close first: the writer's connection, closing last, checkpoints the
+        # WAL into the file and removes it, so the file alone is the whole store
+        # (a read-only mount or a copy then reads all of it).
+        await self.access.close_reads()
+        self.store = None
         await self.writer.stop()
         await self.access.close()
-        self.store = None
         self.backends.clear()
         self.gpu.close()
 

@@ -150,6 +150,20 @@ class Scheduler:
             self._idle.set()
         return dropped
 
+    def forget_file(self, path: str) -> set[str]:
+        """Drop every queued span of a file that is gone; the hashes dropped."""
+        hashes = self.queued_in(path)
+        self.forget(path, hashes)
+        return hashes
+
+    def hand_over(self, ref: SpanRef, priority: Priority) -> None:
+        """A span in flight whose file went: its text, shared with another file, is
+        queued again for that file (`ref`). Queued before it leaves the in-flight
+        set, so the queue never looks idle in between."""
+        self._in_flight.discard(ref.content_hash)
+        if not self.submit(ref, priority) and not self._best and not self._in_flight:
+            self._idle.set()
+
     def _unindex(self, content_hash: str) -> None:
         path = self._where.pop(content_hash, None)
         if path is None:

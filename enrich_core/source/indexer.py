@@ -111,6 +111,15 @@ class Indexer:
             return None
         return self.parse_file(SourceFile(rel, abs_path, st.st_size, st.st_mtime_ns))
 
+    def gone_reason(self, rel: str) -> str:
+        """Why a path `parse_path` found nothing at is no longer indexed, for the user."""
+        abs_path = self.root / rel
+        if not abs_path.exists():
+            return "was deleted"
+        if not abs_path.is_file():
+            return "is no longer a file"
+        return "is no longer indexed (ignored or excluded)"
+
     def parse_paths(self, rels: list[str]) -> list[ParsedFile | SkippedFile | None]:
         return [self.parse_path(rel) for rel in rels]
 

@@ -5,6 +5,17 @@ problem, for doctor), with the reason printed; 2 bad usage or bad
 configuration, naming the key. Output for people goes to stdout; progress and
 logs go to stderr. `serve` hands over to the LSP layer in `server/`.
 
+The store (enrich_core/store/access.py): a damaged store is moved aside by
+`gloss index` (said on stderr) and a fresh one built; one Gloss must not touch
+(a directory in its place, a newer Gloss's) or cannot write (read-only) ends
+`gloss index` with 2, naming the file. One process writes a store at a time:
+`gloss index` waits for another `gloss index`, but a `gloss serve` holds the
+store as long as the editor is open (and glosses the same spans), so `gloss
+index` then exits 3 naming its pid. A full disk ends `gloss index` with 3,
+nothing written lost. `status`, `search` and `hover` bring the store up to
+date only when they can write it at once; otherwise they read what is stored
+and say it may be out of date.
+
 Text from outside (model answers, backend errors, file names, qualified names,
 skip reasons, configuration keys) is printed through `_say`, which shows
 control and bidi characters as escapes (`present.terminal`). `--json` output
@@ -19,16 +30,21 @@ import asyncio
 import json
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 from enrich_core.config import Config, ConfigError, load_config
 from enrich_core.llm.doctor import run_doctor
 from enrich_core.present.render import hover_json, render_hover
 from enrich_core.present.terminal import terminal_safe
 from enrich_core.records.status import SpanCounts, WorkspaceStatus
-from enrich_core.run.engine import Engine
+from enrich_core.run.engine import Engine, ScanReport
+from enrich_core.store.access import StoreRole
+from enrich_core.store.health import StoreError
 from server.cli.progress_bar import ProgressBar
+
+T = TypeVar("T")
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -100,6 +116,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         _say(f"gloss: {exc}", stderr=True)
         return EXIT_USAGE
+    except StoreError as exc:  # a store Gloss must not touch: a directory, a newer Gloss's
+        _say(f"gloss: {exc.message}", stderr=True)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
 
@@ -135,20 +154,86 @@ def _workspace(path: str) -> Path:
     return root.resolve()
 
 
-async def _open(root: Path, config: Config, *, glossing: bool) -> Engine:
+async def _open(
+    root: Path, config: Config, *, glossing: bool, role: StoreRole = StoreRole.READ
+) -> Engine:
     engine = Engine(root, config)
-    await engine.start(glossing=glossing)
+    await engine.start(glossing=glossing, role=role)
+    for notice in engine.access.notices:  # e.g. a damaged store moved aside
+        _say(f"gloss: {notice}", stderr=True)
     return engine
+
+
+async def _unless_stalled(engine: Engine, work: Awaitable[T]) -> T | StoreError:
+    """`work`, or the problem that stopped the store taking writes (a full disk) if one
+    does first: a command then ends, rather than wait for space to be freed."""
+    stalled = asyncio.Event()
+    engine.writer.add_problem_listener(lambda problem: stalled.set() if problem else None)
+    job = asyncio.ensure_future(work)
+    stall = asyncio.ensure_future(stalled.wait())
+    try:
+        await asyncio.wait({job, stall}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stall.cancel()
+        if not job.done():
+            job.cancel()
+        await asyncio.gather(job, stall, return_exceptions=True)
+    if not job.cancelled() and job.exception() is None:
+        return job.result()
+    problem = engine.writer.problem
+    if problem is None:
+        return job.result()  # raises what the work raised
+    return problem
+
+
+async def _scan_for_reading(engine: Engine) -> None:
+    """Bring the store up to date if this process can write it; else say what is shown."""
+    report = await _unless_stalled(engine, engine.scan())
+    if isinstance(report, ScanReport) and report.fresh:
+        return
+    why = report.summary if isinstance(report, StoreError) else engine.access.why_not_writing()
+    _say(f"gloss: {why}; showing what is stored, which may be out of date", stderr=True)
+
+
+async def _become_writer(engine: Engine) -> int | None:
+    """For `gloss index`: write the store, waiting for another `gloss index` to finish.
+    An exit code if this run cannot write it."""
+    holder = engine.access.holder
+    if holder is None:
+        _say(f"gloss: cannot index: {engine.access.why_not_writing()}", stderr=True)
+        return EXIT_USAGE
+    if holder.role == "serve":
+        # A server holds the store for as long as the editor is open, and glosses
+        # exactly what this run would: waiting would look like a hang.
+        _say(
+            f"gloss: {holder.describe()} is indexing this workspace and writes "
+            f"{engine.store_file}; it glosses what `gloss index` would. `gloss status` "
+            "shows its progress; run `gloss index` again after it stops.",
+            stderr=True,
+        )
+        return EXIT_INCOMPLETE
+    _say(f"gloss: waiting for {holder.describe()} to finish with {engine.store_file}", stderr=True)
+    if not await engine.take_over():
+        _say(f"gloss: cannot index: {engine.access.why_not_writing()}", stderr=True)
+        return EXIT_USAGE
+    return None
 
 
 async def cmd_index(root: Path) -> int:
     config = load_config(root)
-    engine = await _open(root, config, glossing=True)
+    engine = await _open(root, config, glossing=True, role=StoreRole.INDEX)
     try:
+        if not engine.writing:
+            code = await _become_writer(engine)
+            if code is not None:
+                return code
         # An explicit run retries what failed before at once: the user may just
         # have started the server or pulled the model. (The language server
         # waits out each span's backoff instead.)
-        report = await engine.scan(retry_failed_now=True)
+        scanned = await _unless_stalled(engine, engine.scan(retry_failed_now=True))
+        if isinstance(scanned, StoreError):
+            return _stalled(scanned)
+        report = scanned
         print(
             f"{report.files} files ({report.parsed} parsed, {report.unchanged} unchanged, "
             f"{report.skipped} skipped); {report.queued} spans to gloss",
@@ -156,12 +241,16 @@ async def cmd_index(root: Path) -> int:
         )
         bar = ProgressBar(total=report.queued, stream=sys.stderr)
         engine.add_listener(lambda _ref, result: bar.advance(ok=result.gloss is not None))
-        await engine.wait_idle()
+        engine.add_drop_listener(lambda _path, dropped: bar.drop(dropped.spans))
+        stalled = await _unless_stalled(engine, engine.wait_idle())
         bar.finish()
+        if isinstance(stalled, StoreError):
+            return _stalled(stalled)
         status = await engine.status()
     finally:
         await engine.stop()
     print(_summary_line(status.counts))
+    _say_dropped(status)
     if status.skipped_files:
         print(f"{len(status.skipped_files)} files skipped (see `gloss status`)")
     if status.counts.enriched == status.counts.spans:
@@ -171,6 +260,21 @@ async def cmd_index(root: Path) -> int:
     for line in _hint(status, config).splitlines():
         _say(line)
     return EXIT_INCOMPLETE
+
+
+def _stalled(problem: StoreError) -> int:
+    _say(f"gloss: {problem.message}", stderr=True)
+    _say(
+        "gloss: stopped: what was glossed and not yet written stays pending (nothing "
+        "is marked failed); run `gloss index` again once the store can be written.",
+        stderr=True,
+    )
+    return EXIT_INCOMPLETE
+
+
+def _say_dropped(status: WorkspaceStatus) -> None:
+    for path, dropped in status.dropped_spans.items():
+        _say(f"{dropped.spans} spans dropped: {path} {dropped.reason}")
 
 
 def _summary_line(c: SpanCounts) -> str:
@@ -211,7 +315,7 @@ def _hint(status: WorkspaceStatus, config: Config) -> str:
 async def cmd_status(root: Path, as_json: bool) -> int:
     engine = await _open(root, load_config(root), glossing=False)
     try:
-        await engine.scan()
+        await _scan_for_reading(engine)
         status = await engine.status(live_queue=False)  # a headless read has no live queue
     finally:
         await engine.stop()
@@ -246,6 +350,7 @@ async def cmd_status(root: Path, as_json: bool) -> int:
             )
     for item in status.failure_reasons:
         _say(f"  {item.spans} spans failed: {item.reason}")
+    _say_dropped(status)
     for path, reason in status.skipped_files.items():
         _say(f"skipped {path}: {reason}")
     gpu = status.gpu
@@ -257,7 +362,7 @@ async def cmd_status(root: Path, as_json: bool) -> int:
 async def cmd_search(root: Path, query: str, as_json: bool, limit: int) -> int:
     engine = await _open(root, load_config(root), glossing=False)
     try:
-        await engine.scan()
+        await _scan_for_reading(engine)
         hits = await engine.search(query, limit)
     finally:
         await engine.stop()
@@ -310,7 +415,7 @@ async def cmd_hover(location: str, as_json: bool) -> int:
         rel = engine.relative(path)
         if rel is None:
             raise UsageError(f"{path} is outside the workspace {root}")
-        await engine.scan()
+        await _scan_for_reading(engine)
         # A gloss belongs to a whole definition header, so the column (accepted
         # for compiler-style locations) does not change the answer.
         info = await engine.hover(rel, line - 1)

@@ -1,7 +1,9 @@
 """A terminal progress bar for `gloss index`, drawn on stderr only when it is a terminal.
 
 On a pipe or in CI it prints nothing while running (a log full of carriage
-returns helps no one); the command's final summary says what happened.
+returns helps no one); the command's final summary says what happened. It
+shows only counts: names and reasons, text from outside, are printed (escaped)
+by the summary.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ class ProgressBar:
         self.total = total
         self.done = 0
         self.failed = 0
+        self.dropped = 0  # spans of files gone mid-run: they leave the bar's total
         self._stream = stream
         self._enabled = total > 0 and stream.isatty()
         self._last_draw = 0.0
@@ -32,14 +35,21 @@ class ProgressBar:
             self._last_draw = now
             self._draw(now)
 
+    def drop(self, spans: int) -> None:
+        """Spans that left the queue unglossed (their file went)."""
+        self.dropped += spans
+        if self._enabled:
+            self._draw(time.monotonic())
+
     def _draw(self, now: float) -> None:
-        total = max(self.total, self.done)
+        total = max(self.total - self.dropped, self.done)
         filled = int(BAR_WIDTH * self.done / total) if total else BAR_WIDTH
         rate = self.done / max(now - self._started, 1e-6)
         failed = f", {self.failed} failed" if self.failed else ""
+        dropped = f", {self.dropped} dropped" if self.dropped else ""
         self._stream.write(
             f"\r[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {self.done}/{total} glossed"
-            f"{failed} ({rate:.1f}/s) "
+            f"{failed}{dropped} ({rate:.1f}/s) "
         )
         self._stream.flush()
 
