@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 
 from enrich_core.config import Config
 from enrich_core.llm.backend import Backend
-from enrich_core.llm.breaker import Breaker
+from enrich_core.llm.breaker import Breaker, BreakerState
 from enrich_core.llm.outbound import PROMPT_VERSION
 from enrich_core.records.status import (
     BackendHealth,
     BackendStatus,
+    BreakerTransition,
     FailureReason,
     GpuStatus,
     QueueStatus,
@@ -73,9 +75,27 @@ def backend_health(config: Config, breakers: Mapping[str, Breaker]) -> dict[str,
         if breaker is None:
             out[b.name] = BackendHealth(b.url, healthy=None, state="not started", last_error=None)
         else:
-            state = breaker.state.value
-            out[b.name] = BackendHealth(b.url, state == "closed", state, breaker.last_error)
+            state = breaker.state
+            out[b.name] = BackendHealth(
+                b.url,
+                state is BreakerState.CLOSED,
+                state.value,
+                breaker.last_error,
+                next_probe_s=None if state is BreakerState.CLOSED else round(breaker.retry_in(), 1),
+                down_reason=breaker.down_reason,
+            )
     return out
+
+
+def breaker_history(breaker: Breaker | None) -> tuple[BreakerTransition, ...]:
+    if breaker is None:
+        return ()
+    return tuple(
+        BreakerTransition(
+            datetime.fromtimestamp(t.at, UTC).isoformat(timespec="seconds"), t.state.value, t.error
+        )
+        for t in breaker.history
+    )
 
 
 def backend_report(
@@ -97,6 +117,7 @@ def backend_report(
             errors=running.errors if running else 0,
             max_concurrency=b.max_concurrency,
             requests=request_totals.get(b.name),
+            history=breaker_history(breakers.get(b.name)),
         )
     former = {name: t for name, t in request_totals.items() if name not in backends}
     return backends, former
