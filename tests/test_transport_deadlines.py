@@ -438,3 +438,43 @@ async def test_gloss_index_against_a_dead_host_exits_3_naming_it(
     text = out.decode()
     assert "0/6 spans glossed" in text and "6 failed" in text
     assert f"backend 'flaky' ({host.url}) is down" in text and "3 probes failed" in text
+
+
+def tiers_on_two_hosts(small_url: str, large_url: str, **small: Any) -> Config:
+    return parse_config(
+        {
+            "backends": [
+                backend_config(small_url, **small),
+                {**backend_config(large_url), "name": "big"},
+            ],
+            "tiers": [
+                {"name": "small", "model": "small-model", "backends": ["flaky"]},
+                {"name": "large", "model": "large-model", "backends": ["big"]},
+            ],
+        }
+    )
+
+
+async def test_a_resting_tier_is_waited_for_not_skipped(
+    tmp_path: Path, raw_host: StartHost, open_engine: OpenEngine
+) -> None:
+    small = await raw_host(lambda n, body: Reply("status", 503) if n <= 3 else Reply())
+    large = await raw_host(ok)
+    # Every span has attempts to spare: only the rest stands between it and the small tier.
+    status = await run_index(
+        tmp_path, open_engine, tiers_on_two_hosts(small.url, large.url, max_retries=3)
+    )
+    assert status.counts.enriched == SPANS
+    assert status.by_tier == {"small": SPANS}
+    assert not large.requests  # a blip of the cheap host sent nothing to the dear one
+
+
+async def test_a_down_tier_escalates_to_the_next(
+    tmp_path: Path, raw_host: StartHost, open_engine: OpenEngine
+) -> None:
+    small = await raw_host(lambda n, body: Reply("status", 500))
+    large = await raw_host(ok)
+    status = await run_index(tmp_path, open_engine, tiers_on_two_hosts(small.url, large.url))
+    assert status.counts.enriched == SPANS
+    assert status.by_tier == {"large": SPANS}
+    assert len(small.requests) <= 3 + 3 + 2 * 3
