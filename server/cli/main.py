@@ -199,6 +199,9 @@ async def _become_writer(engine: Engine) -> int | None:
     """For `gloss index`: write the store, waiting for another `gloss index` to finish.
     An exit code if this run cannot write it."""
     holder = engine.access.holder
+    problem = engine.access.problem
+    if holder is None and problem is not None and problem.kind.passing:
+        return _stalled(problem)  # a full disk: nothing can be written until space is freed
     if holder is None:
         _say(f"gloss: cannot index: {engine.access.why_not_writing()}", stderr=True)
         return EXIT_USAGE
@@ -255,11 +258,27 @@ async def cmd_index(root: Path) -> int:
         print(f"{len(status.skipped_files)} files skipped (see `gloss status`)")
     if status.counts.enriched == status.counts.spans:
         return EXIT_OK
+    _say_breakers(status)
     for item in status.failure_reasons:
         _say(f"  {item.spans} spans failed: {item.reason}")
     for line in _hint(status, config).splitlines():
         _say(line)
     return EXIT_INCOMPLETE
+
+
+def _say_breakers(status: WorkspaceStatus, history: int = 5) -> None:
+    """Each backend whose circuit breaker is not closed: its state, next probe and
+    latest transitions. (A headless `gloss status` has no live breaker: nothing.)"""
+    for name, b in status.backends.items():
+        health = b.health
+        if health.healthy is not False:
+            continue
+        probe = f", next probe in {health.next_probe_s:g} s" if health.next_probe_s else ""
+        _say(f"backend {name} ({health.url}) is {health.state}{probe}")
+        if health.last_error:
+            _say(f"  last error: {health.last_error}")
+        for t in b.history[-history:]:
+            _say(f"  {t.at} {t.state}" + (f": {t.error}" if t.error else ""))
 
 
 def _stalled(problem: StoreError) -> int:
@@ -348,6 +367,7 @@ async def cmd_status(root: Path, as_json: bool) -> int:
                 f"backend {name} ({b.health.url}): {r.requests_ok} answered, "
                 f"{r.requests_failed} failed, p50 {r.p50_ms:.0f} ms, p95 {r.p95_ms:.0f} ms"
             )
+    _say_breakers(status)
     for item in status.failure_reasons:
         _say(f"  {item.spans} spans failed: {item.reason}")
     _say_dropped(status)
