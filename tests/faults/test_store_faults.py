@@ -36,6 +36,7 @@ from bench.faults import (
     run_gloss,
     run_problems,
     run_store_case,
+    shows_gloss_of,
     status_problems,
     stored_glosses,
 )
@@ -98,7 +99,7 @@ def test_reads_work_and_writes_say_why_on_a_read_only_store(
         found += status_problems(status, "")
         if int(status["enriched"]) != SPANS:
             found.append(f"status shows {status['enriched']} of {SPANS} glossed")
-    if hover.exit_code != 0 or "scaled_total_00000 (test model" not in hover.stdout:
+    if hover.exit_code != 0 or not shows_gloss_of(hover.stdout, "scaled_total_00000"):
         found.append(
             f"`gloss hover` on a read-only store: exit {hover.exit_code}: {said(hover)[-300:]}"
         )
@@ -161,10 +162,12 @@ def test_full_disk_stops_writing_keeps_reads_and_resumes(
         found.append(f"`gloss index` did not say the disk is full: {said(full)[-300:]!r}")
     if store not in said(full) and str(disk) not in said(full):
         found.append(f"`gloss index` did not name the store on the full disk ({store})")
-    if hover.exit_code != 0 or "scaled_total_00000 (test model" not in hover.stdout:
+    if hover.exit_code != 0 or not shows_gloss_of(hover.stdout, "scaled_total_00000"):
         found.append(f"`gloss hover` on a full disk: exit {hover.exit_code}: {said(hover)[-300:]}")
     if status_full is None:
         found.append(f"`gloss status` on a full disk failed: {said(status_full_run)[-300:]}")
+    found += run_problems(hover, "gloss hover (disk full)")
+    found += run_problems(status_full_run, "gloss status (disk full)")
     found += run_problems(resumed, "gloss index (space back)")
     if resumed.exit_code != 0:
         found.append(
