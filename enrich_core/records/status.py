@@ -139,8 +139,8 @@ class BackendHealth(JsonRecord):
     healthy: bool | None
     state: str
     last_error: str | None
-    next_probe_s: float | None = field(default=None, metadata=OMIT_IF_NONE)
-    down_reason: str | None = field(default=None, metadata=OMIT_IF_NONE)
+    next_probe_s: float | None = None
+    down_reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
