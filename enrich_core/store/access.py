@@ -79,7 +79,12 @@ class StoreAccess:
         self.role = role
         check = full_check if role is StoreRole.INDEX else inspect
         found = await asyncio.to_thread(check, self.db_path, SCHEMA_VERSION)
-        if found is not None and (not found.kind.repairable or role is StoreRole.READ):
+        passing: StoreError | None = None
+        if found is not None and not found.kind.repairable:
+            if found.kind in (StoreProblemKind.NEWER, StoreProblemKind.DIRECTORY):
+                raise found
+            passing, found = found, None  # a full or read-only disk: reads may still work
+        elif found is not None and role is StoreRole.READ:
             raise found
         if await self._lock_now():
             if found is not None:
@@ -88,6 +93,8 @@ class StoreAccess:
         elif found is not None:
             # Another process writes it (and repairs it), or no one can here.
             self.problem = found
+        if not self.writing.is_set() and self.problem is None:
+            self.problem = passing
         await self._open_reads()
 
     async def take_over(self) -> bool:
@@ -156,14 +163,17 @@ class StoreAccess:
         if self.holder is not None:
             return f"{self.holder.describe()} is writing {self.db_path}"
         if self.problem is not None:
-            return self.problem.message
+            return self.problem.summary
         return f"{self.db_path} is not open for writing"
 
-    async def close(self) -> None:
-        """After the writer stopped: the read side, then the lock."""
+    async def close_reads(self) -> None:
         if self.reads is not None:
-            await self.reads.close()
-            self.reads = None
+            reads, self.reads = self.reads, None
+            await reads.close()
+
+    async def close(self) -> None:
+        """After the writer stopped: the read side (if still open), then the lock."""
+        await self.close_reads()
         self.lock.release()
         self.writing.clear()
 
@@ -227,7 +237,7 @@ class StoreAccess:
 
     def _moved_aside(self, moved: MovedAside) -> None:
         message = moved.message
-        log.warning("%s", message)
+        log.info("%s", message)
         self.notices.append(message)
         self._tell(message, True)
 

@@ -36,8 +36,8 @@ class StoreProblemKind(enum.Enum):
     NEWER = "written by a newer Gloss"
     DIRECTORY = "a directory"
     READ_ONLY = "read-only"
-    FULL = "disk full"
-    IO = "input/output error"
+    FULL = "on a full disk"
+    IO = "failing with I/O errors"
 
     @property
     def repairable(self) -> bool:
@@ -60,12 +60,16 @@ class StoreError(Exception):
         self.detail = detail
 
     @property
+    def summary(self) -> str:
+        """The file and what is wrong with it, in one clause."""
+        if self.kind is StoreProblemKind.NOT_A_DATABASE:
+            return f"{self.path} is not a Gloss store: not a SQLite database ({self.detail})"
+        return f"{self.path} is {self.kind.value} ({self.detail})"
+
+    @property
     def message(self) -> str:
         """One paragraph for the user: the file, what is wrong, what to do."""
-        what = f"{self.path} is {self.kind.value} ({self.detail})"
-        if self.kind is StoreProblemKind.NOT_A_DATABASE:
-            what = f"{self.path} is not a Gloss store: not a SQLite database ({self.detail})"
-        return f"{what}. {ADVICE[self.kind]}"
+        return f"{self.summary}. {ADVICE[self.kind]}"
 
 
 ADVICE = {
@@ -172,8 +176,9 @@ def connect_readonly(db_path: Path) -> sqlite3.Connection:
 
 
 def readonly_uri(db_path: Path) -> str:
-    """A read-only URI for the store; on a read-only mount, where SQLite cannot make the
-    WAL's shared-memory file, one that reads the file as it stands (immutable)."""
+    """A read-only URI for the store; on a read-only mount or a full disk, where SQLite
+    cannot make the WAL's shared-memory file (and so no one can be writing it), one
+    that reads the file as it stands (immutable)."""
     uri = db_path.resolve().as_uri()
     try:
         conn = sqlite3.connect(f"{uri}?mode=ro", uri=True)
@@ -182,7 +187,7 @@ def readonly_uri(db_path: Path) -> str:
         finally:
             conn.close()
     except sqlite3.OperationalError as exc:
-        if exc.sqlite_errorcode != sqlite3.SQLITE_CANTOPEN:
+        if exc.sqlite_errorcode & 0xFF not in (sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_IOERR):
             raise
         return f"{uri}?mode=ro&immutable=1"
     return f"{uri}?mode=ro"
@@ -199,6 +204,9 @@ def classify(exc: BaseException, db_path: Path) -> StoreError:
         return StoreError(db_path, StoreProblemKind.FULL, exc.strerror or detail)
     if primary == sqlite3.SQLITE_FULL:
         return StoreError(db_path, StoreProblemKind.FULL, detail)
+    if primary == sqlite3.SQLITE_IOERR and _no_space(db_path):
+        # Growing the WAL's shared memory on a full disk is an I/O error to SQLite.
+        return StoreError(db_path, StoreProblemKind.FULL, f"{detail}; no space left")
     if primary == sqlite3.SQLITE_NOTADB:
         return StoreError(db_path, StoreProblemKind.NOT_A_DATABASE, detail)
     if primary == sqlite3.SQLITE_CORRUPT:
@@ -278,6 +286,14 @@ def _read_only_reason(db_path: Path) -> str | None:
     if db_path.exists() and not os.access(db_path, os.W_OK):
         return f"no permission to write {db_path.name}"
     return None
+
+
+def _no_space(db_path: Path) -> bool:
+    directory = db_path.parent
+    try:
+        return os.statvfs(directory).f_bavail == 0
+    except OSError:
+        return False
 
 
 def _truncated(db_path: Path, header: bytes, size: int) -> str | None:

@@ -3,14 +3,17 @@
 `initialize` keeps the editor's settings (`initializationOptions`, the same
 structure as gloss.toml). `initialized` starts one engine per workspace
 folder: the store opens first, so hovers answer at once, then the scan and the
-file watcher run as owned background tasks. A bad configuration is shown to
-the user with the key's path and that folder stays without an engine; the
-server keeps running. `shutdown` stops the watchers and drains every writer.
+file watcher run as owned background tasks. A bad configuration, or a store
+Gloss must not touch, is shown to the user with the key's path or the file,
+and that folder stays without an engine; the server keeps running. A store
+another Gloss writes (a second editor window) is read until it is free.
+`shutdown` stops the watchers and drains every writer.
 """
 
 from __future__ import annotations
 
 import logging
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +23,7 @@ from pygls.uris import to_fs_path
 from enrich_core.config import ConfigError, load_config
 from enrich_core.run.engine import Engine
 from enrich_core.run.watch import start_watching
+from enrich_core.store.health import StoreError, classify
 from server.features import backlog_progress, progress
 from server.lsp import Folder, GlossServer
 
@@ -86,7 +90,18 @@ async def _start_folder(ls: GlossServer, folder: Folder) -> None:
         ls.tell_user(f"Gloss: bad configuration, {exc}")
         return
     engine = Engine(folder.root, config, pool=ls.work_pool())
-    await engine.start()
+    try:
+        await engine.start()
+    except (StoreError, sqlite3.Error, OSError) as exc:
+        # A store Gloss must not touch (a directory, a newer Gloss's) or cannot open:
+        # the folder has no engine, the user is told which file and why, and the
+        # server and other folders go on.
+        problem = classify(exc, engine.store_file)
+        folder.error = problem.message
+        ls.tell_user(f"Gloss: {problem.message}")
+        await engine.stop()
+        return
+    _tell_store_state(ls, engine)
     progress.attach(ls, engine)
     bar = backlog_progress.attach(ls, engine)
     folder.engine = engine
@@ -94,9 +109,35 @@ async def _start_folder(ls: GlossServer, folder: Folder) -> None:
     ls.spawn(_scan_then_watch(ls, engine, folder, bar), name=f"scan+watch {folder.root}")
 
 
+def _tell_store_state(ls: GlossServer, engine: Engine) -> None:
+    """What happened to the store on the way in, and later: a damaged file moved aside,
+    another Gloss writing it, a read-only or full disk. Hovers answer from what is stored."""
+    for notice in engine.access.notices:
+        ls.tell_user(f"Gloss: {notice}", types.MessageType.Warning)
+    if not engine.writing:
+        why = engine.access.why_not_writing()
+        if engine.access.holder is not None:
+            ls.tell_user(
+                f"Gloss: {why}; this window shows what it writes, and takes over when it stops.",
+                types.MessageType.Info,
+            )
+        else:
+            said = engine.access.status().problem or why
+            ls.tell_user(f"Gloss: {said}", types.MessageType.Warning)
+
+    def on_change(message: str, is_problem: bool) -> None:
+        kind = types.MessageType.Warning if is_problem else types.MessageType.Info
+        ls.tell_user(f"Gloss: {message}", kind)
+
+    engine.add_store_listener(on_change)
+
+
 async def _scan_then_watch(
     ls: GlossServer, engine: Engine, folder: Folder, bar: backlog_progress.BacklogProgress
 ) -> None:
+    # Another Gloss writes this store (a second editor window): it scans and
+    # glosses; this one reads, and starts once it has taken the store over.
+    await engine.access.writing.wait()
     # Watch first: a file changed while the scan runs is seen (its event waits
     # for the scan to finish, then the newer text wins), never lost.
     watching = await start_watching(engine, folder.stop_watch)
