@@ -428,3 +428,32 @@ def test_the_summary_copying_the_instructions_keeps_its_reason() -> None:
     with pytest.raises(GlossRejected) as info:
         check_quality(answer("You document code for a developer who hovers over a symbol"), ADD)
     assert info.value.reason == "copied_prompt"
+
+
+def test_a_gloss_of_the_code_that_builds_requests_may_quote_it() -> None:
+    # Gloss glossing itself: the labels, instructions and keys are the code's own text.
+    outbound = Path(__file__).parents[1] / "enrich_core" / "llm" / "outbound.py"
+    spans = {s.qualname: s for s in extract_spans("llm/outbound.py", outbound.read_text())}
+    build = spans["build_prompt"]
+    check_not_echoed(
+        answer(
+            "Builds the user message: Path:, Language:, Symbol:, Kind: and Signature: lines, "
+            "then Code: and the code in a fence.",
+            "prompt = build_prompt(outbound_span(span))",
+        ),
+        build,
+    )
+    client = extract_spans(
+        "chat.py",
+        "def ask(client, text):\n"
+        '    """Send one user message."""\n'
+        '    messages = [{"role": "user", "content": text}]\n'
+        "    return client.chat(messages)\n",
+    )[0]
+    check_not_echoed(
+        answer("Sends one user message.", 'ask(c, "hi")  # [{"role": "user", ...}]'), client
+    )
+    maker = extract_spans(
+        "g.py", 'def blank():\n    return {"summary": "", "inputs": [], "tags": []}\n'
+    )[0]
+    check_not_echoed(answer('Returns {"summary": "", "inputs": []}.', "blank()"), maker)

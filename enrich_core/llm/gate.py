@@ -15,7 +15,7 @@ from __future__ import annotations
 import builtins
 import keyword
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from enrich_core.llm.outbound import SYSTEM_PROMPT
 from enrich_core.records.gloss import Gloss, GlossRejected
@@ -55,8 +55,14 @@ _NOT_PARAMETERS = frozenset({"self", "cls", "returns", "return", "raises", "yiel
 
 
 def check_quality(gloss: Gloss, span: Span) -> None:
-    """Raise GlossRejected: filler, too_short, copied_prompt, echoed_prompt,
-    wrong_symbol, copied_code or invented_inputs (checked in that order)."""
+    """Raise GlossRejected: filler, too_short, copied_code, copied_prompt,
+    echoed_prompt, wrong_symbol or invented_inputs (the first check that fails)."""
+    for check in CHECKS:
+        check(gloss, span)
+
+
+def check_not_filler(gloss: Gloss, span: Span) -> None:
+    """filler (the summary or a list item says nothing) and too_short."""
     summary = " ".join(gloss.summary.split())
     if (
         summary.lower().strip(" .") in FILLER
@@ -66,25 +72,25 @@ def check_quality(gloss: Gloss, span: Span) -> None:
         raise GlossRejected("filler", f"summary is filler: {summary!r}")
     if len(summary.split()) < MIN_SUMMARY_WORDS:
         raise GlossRejected("too_short", f"summary has {len(summary.split())} words")
-    parameters = parameter_names(span)  # parsed once: every gloss passes through here
     # A parameter may well be named `tags` or `summary`: as an input, that is no echo.
-    params = {p.lower() for p in parameters or ()}
+    params = {p.lower() for p in parameter_names(span) or ()}
     for field in ("inputs", "outputs", "side_effects", "pitfalls", "tags"):
         for item in getattr(gloss, field):
             if field == "inputs" and item.strip(" :`").lower() in params:
                 continue
             if item.lower().strip(" .") in FILLER or _JUNK_ITEM.match(item.strip()):
                 raise GlossRejected("filler", f"{field} holds {item!r}")
-    check_not_echoed(gloss, span)
-    check_about_the_span(gloss, span)
-    _check_not_copied(summary, span)
-    _check_inputs(gloss.inputs, parameters, _signature_words(span))
 
 
-def _check_not_copied(summary: str, span: Span) -> None:
+def check_not_copied(gloss: Gloss, span: Span) -> None:
+    """copied_code (the summary is the code or its signature) and copied_prompt
+    (the summary is a piece of the instructions)."""
+    summary = " ".join(gloss.summary.split())
     flat_code = " ".join(span.text.split())
     if len(summary) >= 20 and summary in flat_code:
         raise GlossRejected("copied_code", "the summary is a piece of the code")
+    if len(summary) >= 20 and summary.lower() in _FLAT_SYSTEM_PROMPT:
+        raise GlossRejected("copied_prompt", "the summary repeats the instructions")
     if " ".join(span.signature.split()) in summary and len(summary) < len(span.signature) + 20:
         raise GlossRejected("copied_code", "the summary restates the signature")
     docstring = " ".join((span.docstring or "").split())
@@ -92,6 +98,11 @@ def _check_not_copied(summary: str, span: Span) -> None:
         code = " ".join(line.split())
         if len(code) >= _COPIED_LINE_CHARS and code in summary and code not in docstring:
             raise GlossRejected("copied_code", f"the summary contains the code line {code!r}")
+
+
+def check_inputs(gloss: Gloss, span: Span) -> None:
+    """invented_inputs: most "name: meaning" inputs name no parameter of the span."""
+    _check_inputs(gloss.inputs, parameter_names(span), _signature_words(span))
 
 
 def parameter_names(span: Span) -> frozenset[str] | None:
@@ -164,45 +175,61 @@ _INSTRUCTION_NGRAMS = frozenset(
 _TEMPLATE_ITEM = re.compile(r"^\W*name\W*:\W*meaning\W*$", re.IGNORECASE)
 _MESSAGE_JSON = re.compile(r"[\"']role[\"']\s*:\s*[\"'](?:system|user|assistant)[\"']")
 _QUOTED_KEY = re.compile(
-    r"[\"'](?:summary|inputs|outputs|side_effects|pitfalls|usage_snippet|tags)[\"']\s*:"
+    r"[\"'](summary|inputs|outputs|side_effects|pitfalls|usage_snippet|tags)[\"']\s*:"
 )
 
 
 def check_not_echoed(gloss: Gloss, span: Span) -> None:
     """Raise GlossRejected when the answer repeats the request instead of answering it.
 
-    `copied_prompt`: the summary is a piece of the instructions (the reason this
-    had before the other echoes were caught). `echoed_prompt`: any field holds
-    two of the request's header labels, a label with this span's own value
-    (`Symbol: Foo.bar`, `Signature: def ...`), the `Code:` line and its fence,
-    six words in a row of the instructions, or is wholly a piece of them; or
-    the request's messages or the schema's keys as JSON."""
-    summary = " ".join(gloss.summary.split())
-    if len(summary) >= 20 and summary.lower() in _FLAT_SYSTEM_PROMPT:
-        raise GlossRejected("copied_prompt", "the summary repeats the instructions")
+    `echoed_prompt`: a field holds two of the request's header labels, a label
+    with this span's own value (`Symbol: Foo.bar`, `Signature: def ...`), the
+    `Code:` line and its fence, six words in a row of the instructions, or is
+    wholly a piece of them; or the request's messages or the schema's keys as
+    JSON. (A summary that is a piece of the instructions is `copied_prompt`,
+    checked before.) What the span's own code holds is a quote of the code, not
+    an echo: a gloss of the code that builds these requests may name them."""
+    code = "\n".join((span.text, span.signature, span.docstring or ""))
+    code_words = " " + " ".join(re.findall(r"[a-z0-9]+", code.lower())) + " "
     own_values = _header_values(span)
     for field, text in _fields(gloss):
-        labels = set(_REQUEST_LABEL.findall(text))
+        labels = {label for label in _REQUEST_LABEL.findall(text) if f"{label}:" not in code}
         if len(labels) >= 2:
             named = ", ".join(sorted(labels))
             raise GlossRejected("echoed_prompt", f"{field} repeats the request's lines ({named})")
         flat = " ".join(text.split())
         for label, value in own_values:
-            if f"{label}: {value}" in flat:
+            if label in labels and f"{label}: {value}" in flat:
                 raise GlossRejected("echoed_prompt", f"{field} repeats the request's {label} line")
         if "Code" in labels and "```" in text:
             raise GlossRejected("echoed_prompt", f"{field} repeats the request's code block")
         if _TEMPLATE_ITEM.match(text):
             raise GlossRejected("echoed_prompt", f"{field} is the instructions' template {text!r}")
-        if _MESSAGE_JSON.search(text) or len(_QUOTED_KEY.findall(text)) >= 2:
+        if _json_echo(text, code):
             raise GlossRejected("echoed_prompt", f"{field} holds the request as JSON")
         words = re.findall(r"[a-z0-9]+", text.lower())
-        if len(words) >= _ECHO_FIELD_WORDS and f" {' '.join(words)} " in _INSTRUCTION_TEXT:
+        whole = f" {' '.join(words)} "
+        if (
+            len(words) >= _ECHO_FIELD_WORDS
+            and whole in _INSTRUCTION_TEXT
+            and whole not in code_words
+        ):
             raise GlossRejected("echoed_prompt", f"{field} is a piece of the instructions")
         for i in range(len(words) - _ECHO_RUN_WORDS + 1):
-            if tuple(words[i : i + _ECHO_RUN_WORDS]) in _INSTRUCTION_NGRAMS:
-                run = " ".join(words[i : i + _ECHO_RUN_WORDS])
-                raise GlossRejected("echoed_prompt", f"{field} repeats the instructions ({run!r})")
+            run = words[i : i + _ECHO_RUN_WORDS]
+            if tuple(run) in _INSTRUCTION_NGRAMS and f" {' '.join(run)} " not in code_words:
+                quoted = " ".join(run)
+                raise GlossRejected(
+                    "echoed_prompt", f"{field} repeats the instructions ({quoted!r})"
+                )
+
+
+def _json_echo(text: str, code: str) -> bool:
+    """The request's messages, or two of the schema's keys, as JSON the code does not hold."""
+    if _MESSAGE_JSON.search(text) and not _MESSAGE_JSON.search(code):
+        return True
+    keys = set(_QUOTED_KEY.findall(text))
+    return len(keys) >= 2 and not all(f'"{k}"' in code or f"'{k}'" in code for k in keys)
 
 
 def _header_values(span: Span) -> list[tuple[str, str]]:
@@ -243,6 +270,8 @@ _BACKTICKED = re.compile(r"`([^`\n]{1,200})`")
 _CODE_SHAPED = re.compile(
     r"(?<![\w$])(?:[A-Za-z]\w*_\w*[A-Za-z0-9]|[a-z][a-z0-9]*[A-Z]\w*|[A-Z][a-z0-9]+(?:[A-Z][a-z0-9]*)+)(?![\w$])"
 )
+# `Ledger.apply`, `Counter::new`: a class named with its member is a claim on the class.
+_QUALIFIED = re.compile(r"(?<![\w$.])([A-Z][\w$]*)(?:\.|::)[A-Za-z_$][\w$]*")
 _NAME_PART = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+")
 # Words of prose that look like code: product and format names.
 _PROSE_NAMES = frozenset(
@@ -366,6 +395,7 @@ def _claimed_names(gloss: Gloss) -> Iterator[str]:
         yield from _CALLED.findall(quoted)
         yield from _CODE_SHAPED.findall(quoted)
     yield from _CODE_SHAPED.findall(_BACKTICKED.sub(" ", summary))
+    yield from _QUALIFIED.findall(summary)
 
 
 def _is_common(name: str) -> bool:
@@ -379,3 +409,15 @@ def _is_common(name: str) -> bool:
         or (name.startswith("__") and name.endswith("__"))  # Python's protocol names
         or lower.endswith("_t")  # C's types
     )
+
+
+# In order: the first that fails names the rejection. Issue 11 added
+# check_not_echoed and check_about_the_span (tests/test_real_model.py counts
+# what they reject that the others pass).
+CHECKS: tuple[Callable[[Gloss, Span], None], ...] = (
+    check_not_filler,
+    check_not_copied,
+    check_not_echoed,
+    check_about_the_span,
+    check_inputs,
+)
