@@ -202,8 +202,8 @@ BACKEND_CASES: Final[tuple[BackendCase, ...]] = (
         (_once(Action("stream_cut")),), "glossed", kind="openai",
     ),
     BackendCase(
-        "http_500_30pct", "30% of answers HTTP 500 (seeded)",
-        (lambda: random_share(S500, 0.3, seed=11),), "glossed",
+        "http_500_30pct", "30% of answers HTTP 500 (seeded; at most 2 in a row per span)",
+        (lambda: random_share(S500, 0.3, seed=11, max_in_a_row=MAX_RETRIES + 1),), "glossed",
     ),
     BackendCase(
         "flapping", "3 good answers, 3 HTTP 500, and so on", (lambda: flapping(S500, 3, 3),),

@@ -160,14 +160,24 @@ def once_per_symbol(action: Action, times: int = 1) -> Decide:
     return lambda req: action if req.nth_for_symbol < times else OK
 
 
-def random_share(action: Action, share: float, seed: int) -> Decide:
-    """`action` for a `share` of requests, drawn from a seeded generator (in arrival order)."""
+def random_share(
+    action: Action, share: float, seed: int, max_in_a_row: int | None = None
+) -> Decide:
+    """`action` for a `share` of requests, drawn from a seeded generator (in arrival order).
+
+    `max_in_a_row`: no symbol gets more faults than this in a row, so a span that
+    fails is one whose attempts the client gave up, not one the dice never spared."""
     rng = random.Random(seed)
     lock = threading.Lock()
+    streak: dict[str | None, int] = {}
 
-    def decide(_req: Request) -> Action:
+    def decide(req: Request) -> Action:
         with lock:
-            return action if rng.random() < share else OK
+            fault = rng.random() < share
+            if fault and max_in_a_row is not None and streak.get(req.symbol, 0) >= max_in_a_row:
+                fault = False
+            streak[req.symbol] = streak.get(req.symbol, 0) + 1 if fault else 0
+            return action if fault else OK
 
     return decide
 
