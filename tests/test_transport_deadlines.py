@@ -26,11 +26,13 @@ from typing import Any
 import pytest
 
 from bench.support.llm_server import ok_gloss
-from enrich_core.config import BackendConfig, Config, ConfigError, parse_config
+from enrich_core.config import BackendConfig, Config, ConfigError, IndexConfig, parse_config
 from enrich_core.llm.backend import BackendError, CompletionRequest, ErrorKind
 from enrich_core.llm.http import OllamaBackend
+from enrich_core.llm.router import Router
 from enrich_core.records.status import WorkspaceStatus
 from enrich_core.run.engine import Engine
+from enrich_core.source.indexer import Indexer, ParsedFile
 from tests.conftest import OpenEngine
 
 RUN_LIMIT_S = 60.0
@@ -64,6 +66,7 @@ class RawHost:
     bytes_sent: int = 0  # body bytes of "big" answers written before the client left
     loris_done: bool = False  # a slow-loris answer was sent to the end
     hung_up: asyncio.Event = field(default_factory=asyncio.Event)  # a connection ended
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)  # a request came in
 
     @property
     def url(self) -> str:
@@ -80,6 +83,7 @@ class RawHost:
                         length = int(value.strip())
                 raw = await reader.readexactly(length) if length else b""
                 self.requests.append(time.monotonic())
+                self.arrived.set()
                 body = json.loads(raw) if raw.startswith(b"{") else {}
                 if not await self._answer(writer, self.script(len(self.requests), body), body):
                     return
@@ -438,6 +442,8 @@ async def test_gloss_index_against_a_dead_host_exits_3_naming_it(
     text = out.decode()
     assert "0/6 spans glossed" in text and "6 failed" in text
     assert f"backend 'flaky' ({host.url}) is down" in text and "3 probes failed" in text
+    assert f"backend flaky ({host.url}) is down, next probe in" in text  # the live breaker
+    assert " open: server error: HTTP 500" in text  # and its history
 
 
 def tiers_on_two_hosts(small_url: str, large_url: str, **small: Any) -> Config:
@@ -478,3 +484,35 @@ async def test_a_down_tier_escalates_to_the_next(
     assert status.counts.enriched == SPANS
     assert status.by_tier == {"large": SPANS}
     assert len(small.requests) <= 3 + 3 + 2 * 3
+
+
+async def test_a_cancelled_probe_lets_a_waiting_span_probe(
+    tmp_path: Path, raw_host: StartHost
+) -> None:
+    host = await raw_host(lambda n, body: Reply("loris") if n == 1 else Reply())
+    config = parse_config(
+        {
+            "backends": [backend_config(host.url, timeout_s=30)],
+            "tiers": [{"name": "t", "model": "m", "backends": ["flaky"]}],
+        }
+    )
+    backend = OllamaBackend(config.backends[0])
+    router = Router(config.tiers, {"flaky": backend})
+    parsed = Indexer(tmp_path, IndexConfig()).parse_text("one.py", "def f(x):\n    return x\n")
+    assert isinstance(parsed, ParsedFile)
+    span = parsed.spans[0]
+    for _ in range(3):
+        router.breakers["flaky"].record_failure("server error: HTTP 500")  # resting 0.2 s
+    try:
+        async with asyncio.timeout(20):  # a probe left taken would make the second wait on
+            first = asyncio.create_task(router.gloss(span))
+            await host.arrived.wait()  # the first span's probe is out (and dribbling)
+            assert router.breakers["flaky"].probing
+            second = asyncio.create_task(router.gloss(span))
+            await asyncio.sleep(0)
+            first.cancel()
+            result = await second
+    finally:
+        await backend.aclose()
+    assert result.gloss is not None and result.attempts == 1
+    assert len(host.requests) == 2

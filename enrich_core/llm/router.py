@@ -35,7 +35,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import random
-import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -268,7 +267,6 @@ class Router:
         probe = admission is Admission.PROBE
         tally.attempts += 1
         sent = time.monotonic()
-        reported = False
         try:
             completion = await backend.complete(request)
         except BackendError as exc:
@@ -278,7 +276,6 @@ class Router:
                               0, 0, False)
             )  # fmt: skip
             backend.errors += 1
-            reported = True
             if exc.kind in _HOST_FAILURES:
                 breaker.record_failure(
                     f"{exc.kind.value}: {exc.detail}",
@@ -288,9 +285,10 @@ class Router:
             else:
                 breaker.record_success()
             return exc
-        finally:
-            if probe and not reported and sys.exc_info()[0] is not None:
+        except BaseException:
+            if probe:
                 breaker.abandon_probe()  # cancelled: let another waiter probe
+            raise
         ms = (time.monotonic() - sent) * 1000.0
         breaker.record_success()
         old = self.latency_ms.get(name)
