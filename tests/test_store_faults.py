@@ -266,4 +266,5 @@ async def test_a_full_disk_stops_the_writer_keeps_hovers_and_loses_nothing(
         # written when space came back, not asked for again.
         asked = Counter(r.symbol for r in llm.requests)
         assert max(asked.values()) == 1, asked
+        await engine.stop()  # its files closed before the disk goes
         assert integrity(store_of(root)) == "ok"

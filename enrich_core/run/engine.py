@@ -10,6 +10,7 @@ model. File I/O and parsing run in a thread, never on the event loop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import functools
 import logging
@@ -139,6 +140,10 @@ class Engine:
             self._takeover_task = asyncio.create_task(
                 self._take_over_later(), name=f"gloss-store-takeover {self.root}"
             )
+        elif role is StoreRole.SERVE and self.access.problem and self.access.problem.kind.passing:
+            self._takeover_task = asyncio.create_task(
+                self._write_when_possible(), name=f"gloss-store-retry {self.root}"
+            )
 
     @property
     def writing(self) -> bool:
@@ -161,6 +166,27 @@ class Engine:
             raise
         except Exception:
             log.exception("taking over the store %s failed", self.store_file)
+
+    async def _write_when_possible(self) -> None:
+        """A store that could not be opened for writing (a full disk) is tried again on a
+        backoff timer: no event says space was freed. Reads go on meanwhile."""
+        delay = self.writer.stalled_retry_first_s
+        while not self._stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), delay)
+            if self._stopping.is_set():
+                return
+            try:
+                if await self.access.retry_writer():
+                    await self.take_over()  # the rest of taking it over: glossing
+                    return
+            except Exception:
+                log.exception("opening the store %s for writing failed", self.store_file)
+                return
+            if self.access.holder is not None:
+                await self._take_over_later()  # another process got there first
+                return
+            delay = min(delay * 2, self.writer.stalled_retry_max_s)
 
     def add_store_listener(self, listener: StoreListener) -> None:
         """Told (message, is it a problem) when the store changes hands or cannot be written."""

@@ -122,6 +122,20 @@ class StoreAccess:
             return True
         return False
 
+    async def retry_writer(self) -> bool:
+        """Try again to write a store that could not be opened for writing (a full disk).
+        True once writing; False if still not (`holder` says if another process now does)."""
+        if self.writing.is_set():
+            return True
+        if not await self._lock_now():
+            return False
+        await self._open_writer()
+        if not self.writing.is_set():
+            return False
+        await self._reopen_reads()
+        self._tell(f"Gloss is writing {self.db_path} again", False)
+        return True
+
     async def current_reads(self) -> Store:
         """The read side; a stand-in for a store another process had not yet made is
         swapped for the real one once it exists."""
