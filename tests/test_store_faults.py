@@ -268,3 +268,45 @@ async def test_a_full_disk_stops_the_writer_keeps_hovers_and_loses_nothing(
         assert max(asked.values()) == 1, asked
         await engine.stop()  # its files closed before the disk goes
         assert integrity(store_of(root)) == "ok"
+
+
+def damage_table(db: Path, table: str) -> None:
+    """Scribble over one table's root page: the quick look at open (header, schema,
+    meta) passes, and the first read of that table fails."""
+    with sqlite3.connect(db) as conn:
+        (root_page,) = conn.execute(
+            "SELECT rootpage FROM sqlite_schema WHERE name = ?", (table,)
+        ).fetchone()
+        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    conn.close()
+    data = bytearray(db.read_bytes())
+    start = (root_page - 1) * page_size
+    noise = random.Random(4)
+    for i in range(start, start + page_size):
+        data[i] = noise.randrange(256)
+    db.write_bytes(bytes(data))
+
+
+async def test_a_store_damaged_after_open_is_told_and_rebuilt_at_the_next_start(
+    workspace: Path, llm: LLMServer, open_engine: OpenEngine
+) -> None:
+    db = indexed(workspace)
+    damage_table(db, "spans")
+    engine = await open_engine(workspace)  # the quick look finds nothing wrong
+    told: list[str] = []
+    engine.add_store_listener(lambda message, _problem: told.append(message))
+
+    assert await engine.hover("pkg/shapes.py", 13) is None  # answered, not raised
+    assert await engine.search("load_config") == []
+    assert (await engine.scan()).fresh is False
+    assert told and str(db) in told[0] and "damaged" in told[0]
+    await engine.stop()
+
+    again = await open_engine(workspace)  # every page is checked this time
+    assert any("moved it to index.db.damaged-" in n for n in again.access.notices)
+    await again.scan()
+    await again.wait_idle()
+    info = await again.hover("pkg/shapes.py", 13)
+    assert info is not None and info.gloss is not None
+    await again.stop()
+    assert integrity(db) == "ok"

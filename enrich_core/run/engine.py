@@ -15,6 +15,7 @@ import dataclasses
 import functools
 import logging
 import os
+import sqlite3
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -44,6 +45,7 @@ from enrich_core.run.status import backend_health, workspace_status
 from enrich_core.source.discovery import SkippedFile
 from enrich_core.source.indexer import Indexer, ParsedFile, SpanTexts
 from enrich_core.store.access import StoreAccess, StoreListener, StoreRole
+from enrich_core.store.health import StoreError
 from enrich_core.store.reads import HoverInfo, Store, SymbolHit, Unglossed
 from enrich_core.store.writer import RecordResult, RemoveFiles, ReplaceFile, SkipFile, Writer
 
@@ -284,6 +286,16 @@ class Engine:
         if not self.writing:
             self.scanned.set()
             return ScanReport(0, 0, 0, 0, 0, 0, fresh=False)
+        try:
+            return await self._scan(retry_failed_now)
+        except (sqlite3.Error, StoreError) as exc:
+            # The store failed under the scan (damaged since it was opened): told,
+            # and the next start checks every page and rebuilds it.
+            self.access.read_failed(exc)
+            self.scanned.set()
+            return ScanReport(0, 0, 0, 0, 0, 0, fresh=False)
+
+    async def _scan(self, retry_failed_now: bool) -> ScanReport:
         async with self._scan_lock:
             store = self._store()
             stamps = await store.file_stamps()
@@ -576,8 +588,13 @@ class Engine:
     # --- reads -------------------------------------------------------------
 
     async def hover(self, rel: str, line: int) -> HoverInfo | None:
-        """What a hover on this line shows: the span whose header holds it, if any."""
-        return await (await self._reads()).hover(rel, line)
+        """What a hover on this line shows: the span whose header holds it, if any.
+        None, with the problem told, when the store fails under it (damaged since)."""
+        try:
+            return await (await self._reads()).hover(rel, line)
+        except sqlite3.Error as exc:
+            self.access.read_failed(exc)
+            return None
 
     def request_gloss(self, info: HoverInfo) -> int | None:
         """A hover met a span without a current gloss: put it first. Its queue position."""
@@ -630,7 +647,11 @@ class Engine:
         return queued, f"{what}: queued to be glossed again{tier_note}"
 
     async def search(self, query: str, limit: int = 100) -> list[SymbolHit]:
-        return await (await self._reads()).search(query, limit)
+        try:
+            return await (await self._reads()).search(query, limit)
+        except sqlite3.Error as exc:
+            self.access.read_failed(exc)
+            return []
 
     async def status(self, *, live_queue: bool = True) -> WorkspaceStatus:
         """This folder's report; without `live_queue` (a headless read) no queue is given."""

@@ -19,6 +19,7 @@ store up to date first) and never moves a file aside.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import logging
 import sqlite3
@@ -34,6 +35,7 @@ from enrich_core.store.health import (
     classify,
     full_check,
     inspect,
+    is_store_error,
     move_aside,
 )
 from enrich_core.store.lock import LockHolder, WriterLock
@@ -58,6 +60,8 @@ class StoreAccess:
         self.writer = writer
         self.prompt_version = prompt_version
         self.lock = WriterLock(db_path)
+        # Left when damage was met while running: the next open checks every page.
+        self.check_marker = db_path.with_name(db_path.name + ".needs-check")
         self.role = StoreRole.SERVE
         self.reads: Store | None = None
         self.writing = asyncio.Event()
@@ -77,7 +81,8 @@ class StoreAccess:
         Raises `StoreError` for a store that must not be touched (a directory,
         a newer Gloss's) or, for a reading command, one that needs repair."""
         self.role = role
-        check = full_check if role is StoreRole.INDEX else inspect
+        thorough = role is StoreRole.INDEX or self.check_marker.exists()
+        check = full_check if thorough else inspect
         found = await asyncio.to_thread(check, self.db_path, SCHEMA_VERSION)
         passing: StoreError | None = None
         if found is not None and not found.kind.repairable:
@@ -90,6 +95,8 @@ class StoreAccess:
             if found is not None:
                 self._moved_aside(await asyncio.to_thread(move_aside, found))
             await self._open_writer()
+            if self.writing.is_set() and thorough:
+                self.check_marker.unlink(missing_ok=True)  # checked, or rebuilt
         elif found is not None:
             # Another process writes it (and repairs it), or no one can here.
             self.problem = found
@@ -255,7 +262,27 @@ class StoreAccess:
         self.notices.append(message)
         self._tell(message, True)
 
+    def read_failed(self, exc: sqlite3.Error | StoreError) -> None:
+        """A read met an error of the store's file (damaged since it was opened): told once,
+        shown in the status; a query's own error is not the store's and is raised."""
+        if not is_store_error(exc):
+            raise exc
+        problem = classify(exc, self.db_path)
+        log.warning("reading %s failed: %s", self.db_path, exc)
+        if self.problem is not None and self.problem.kind is problem.kind:
+            return
+        self.problem = problem
+        self._damage_seen(problem)
+        self._tell(problem.message, True)
+
+    def _damage_seen(self, problem: StoreError) -> None:
+        if problem.kind.repairable:
+            with contextlib.suppress(OSError):
+                self.check_marker.touch()
+
     def _writer_problem(self, problem: StoreError | None) -> None:
+        if problem is not None:
+            self._damage_seen(problem)
         if problem is None:
             self._tell(f"Gloss is writing {self.db_path} again", False)
         else:

@@ -6,8 +6,10 @@ truncated?) without writing, in 1-5 ms; `full_check` adds SQLite's
 `quick_check`, which reads every page: 0.2-0.7 s with a warm page cache and
 3.4 s from a cold one on a 200 MB, 100,000-span store (`python -m
 bench.store_open [--cold]`), so only `gloss index`, which is about to work for
-minutes, runs it; a server opens in ~14 ms and answers hovers at once. Errors met later (a full disk, a
-read-only mount, a page found damaged) are named by `classify`.
+minutes, runs it; a server opens in ~14 ms and answers hovers at once. Errors
+met later (a full disk, a read-only mount, a page found damaged) are named by
+`classify`; damage met while running leaves `index.db.needs-check`, so the
+next open checks every page.
 
 A damaged file or one that is not a database is moved aside, never deleted
 (`move_aside`), so nothing the user might want is destroyed. A directory in
