@@ -198,6 +198,10 @@ BACKEND_CASES: Final[tuple[BackendCase, ...]] = (
         (_once(Action("stream_cut")),), "glossed",
     ),
     BackendCase(
+        "ndjson_stream_cut", "every answer a cut NDJSON stream",
+        (_fixed(Action("stream_cut")),), "failed",
+    ),
+    BackendCase(
         "sse_stream_cut_once", "first answer per span a cut SSE stream (OpenAI kind)",
         (_once(Action("stream_cut")),), "glossed", kind="openai",
     ),
@@ -243,6 +247,7 @@ BACKEND_CASES: Final[tuple[BackendCase, ...]] = (
 CASES_BY_NAME: Final = {c.name: c for c in BACKEND_CASES}
 # The cases the suite also runs over `gloss serve` (tests/faults/test_serve_faults.py).
 SERVE_CASES: Final = (
+    "refused",
     "http_500_30pct",
     "flapping",
     "brief_outage",
@@ -250,6 +255,7 @@ SERVE_CASES: Final = (
     "black_hole",
     "http_429_retry_after",
     "one_of_two_hanging",
+    "huge_list_item",
     "wrong_function",
     "echo_prompt",
 )

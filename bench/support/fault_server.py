@@ -459,6 +459,7 @@ class FaultServer:
             plan = Plan(always(OK))
         self.plan = plan if isinstance(plan, Plan) else Plan(plan)
         self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)
         self._stopping = threading.Event()
         self._requests: list[RecordedChat] = []
         self._per_symbol: dict[str | None, int] = {}
@@ -532,6 +533,11 @@ class FaultServer:
         with self._lock:
             return dict(self._per_symbol)
 
+    def wait_for_requests(self, n: int, timeout: float = 30.0) -> bool:
+        """Block until `n` chat requests have arrived; False past `timeout`."""
+        with self._arrived:
+            return self._arrived.wait_for(lambda: len(self._requests) >= n, timeout)
+
     def models_seen(self) -> list[str]:
         with self._lock:
             return sorted({r.model for r in self._requests})
@@ -564,6 +570,7 @@ class FaultServer:
             # The decision is made under the lock so plans see requests in order.
             action = self.plan.decide(request)
             self._requests.append(RecordedChat(api, model, symbol, action.kind, now))
+            self._arrived.notify_all()
         return action
 
     def _serve_chat(self, handler: _Handler, api: str, model: str, body: dict[str, Any]) -> None:

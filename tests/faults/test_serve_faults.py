@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ from bench.faults import (
     integrity,
     make_workspace,
     problems,
+    run_gloss,
     shows_gloss_of,
     status_problems,
     store_bytes,
@@ -53,6 +55,26 @@ async def settle(session: Session, limit_s: float = LIMIT_S) -> bool:
     except TimeoutError:
         return False
     return True
+
+
+async def settle_writers(sessions: list[Session]) -> list[bool | None]:
+    """Wait for the first server to settle; then for each other one that reports progress
+    (it glosses too). None: a server that sent no progress at all (it only reads)."""
+    tasks = [asyncio.ensure_future(settle(s)) for s in sessions]
+    pending = set(tasks)
+    try:
+        while pending:
+            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            if any(t.result() for t in done):
+                break
+        for task, session in zip(tasks, sessions, strict=True):
+            if not task.done() and not session.progress.events:
+                task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    finally:
+        for task in tasks:
+            task.cancel()
+    return [t.result() if t.done() and not t.cancelled() else None for t in tasks]
 
 
 async def folder_status(session: Session) -> dict[str, Any]:
@@ -168,18 +190,20 @@ async def test_two_servers_on_one_folder_send_no_span_twice(
     with FaultServer(Plan(always(OK_SLOW), decoy=decoy)) as server:
         (root / "gloss.toml").write_text(fault_toml([server.url]))
         one, two = await asyncio.gather(start_lsp(root), start_lsp(root))
-        idle = await asyncio.gather(settle(one), settle(two))
+        writers = await settle_writers([one, two])
         statuses = [await folder_status(one), await folder_status(two)]
         hovers = [await hover_text(one), await hover_text(two)]
         by_symbol = {str(s): n for s, n in server.count_by_symbol().items()}
     twice = sorted(s for s, n in by_symbol.items() if n > 1)
     found: list[str] = []
-    for i, (session, settled) in enumerate(((one, idle[0]), (two, idle[1])), 1):
-        if not settled:
+    if not any(writers):
+        found.append(f"neither server settled (scanned, nothing queued) within {LIMIT_S:g} s")
+    for i, (session, settled) in enumerate(zip((one, two), writers, strict=True), 1):
+        if settled is False:
             last = session.progress.events[-1] if session.progress.events else "none"
             found.append(
-                f"server {i} never reported idle (scanned, nothing queued or in flight) within "
-                f"{LIMIT_S:g} s; its last gloss/progress: {str(last)[:300]}"
+                f"server {i} reported progress but never idle within {LIMIT_S:g} s; "
+                f"its last gloss/progress: {str(last)[:300]}"
             )
     if twice:
         found.append(
@@ -200,3 +224,34 @@ async def test_two_servers_on_one_folder_send_no_span_twice(
     for session in (one, two):
         found += [f"server reported an error: {e}" for e in server_errors(session)]
     assert not found, "two gloss serve on one folder:\n" + "\n".join(f"  - {p}" for p in found)
+
+
+async def test_gloss_serve_hovers_from_a_read_only_store(
+    tmp_path: Path, start_lsp: StartLsp, read_only_mount: Callable[[Path], Path]
+) -> None:
+    """Glossed once, then the store's directory mounted read-only: the server starts,
+    says the store is read-only, and its hovers and status read what is stored."""
+    root = make_workspace(tmp_path / "ws")
+    db = root / STORE_REL
+    with FaultServer(Plan(always(OK_SLOW), decoy=decoy)) as server:
+        (root / "gloss.toml").write_text(fault_toml([server.url]))
+        first = run_gloss(["index", str(root)])
+        assert first.exit_code == 0, f"setup: gloss index exited {first.exit_code}"
+        read_only_mount(db.parent)
+        session = await start_lsp(root)
+        # Everything is glossed already: nothing to wait for (a server that cannot
+        # write has no work to report progress on).
+        status = await folder_status(session)
+        hover = await hover_text(session)
+    found: list[str] = []
+    if "spans" not in status:
+        found.append(f"gloss/status has no report, only: {status}")
+    elif int(status["enriched"]) != SPANS:
+        found.append(f"gloss/status shows {status['enriched']} of {SPANS} spans glossed")
+    if not shows_gloss_of(hover, "scaled_total_00000"):
+        found.append(f"hover on a read-only store does not show the gloss: {hover[:160]!r}")
+    said = " ".join(m.message for m in session.client.messages + session.client.log_messages)
+    if "read-only" not in said.lower() and "read only" not in said.lower():
+        found.append(f"the user was not told the store is read-only: {said[:200]!r}")
+    found += [f"server reported an error: {e}" for e in server_errors(session)]
+    assert not found, "gloss serve on a read-only store:\n" + "\n".join(f"  - {p}" for p in found)

@@ -196,20 +196,29 @@ def test_kill_9_at_random_points_loses_nothing(tmp_path: Path) -> None:
     root = make_workspace(tmp_path / "ws")
     db = root / STORE_REL
     found: list[str] = []
-    # 0.15 s an answer, 2 at a time: a whole run glosses for ~2 s, so each kill lands
-    # mid-run and the five together cover the run from start-up to its end.
+    # 0.15 s an answer, 2 at a time: a whole run glosses for ~2 s, so a kill after
+    # some of a run's requests lands mid-answer or mid-commit.
     with FaultServer(Plan(always(Action("ok", delay_s=0.15)), decoy=decoy)) as server:
         (root / "gloss.toml").write_text(fault_toml([server.url]))
         kept: set[str] = set()
+        landed = 0
         for i in range(KILL_RUNS):
             process = subprocess.Popen(
                 [*gloss_command(), "index", str(root)],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
             )
-            time.sleep(rng.uniform(0.2, 1.5))
+            # Where to kill: during start-up and the scan, or after a random number of
+            # this run's requests (then a moment later, mid-answer or mid-commit).
+            more = rng.randint(0, SPANS - len(kept) - 1) if len(kept) < SPANS - 1 else 0
+            if more == 0:
+                time.sleep(rng.uniform(0.05, 0.6))
+            else:
+                server.wait_for_requests(len(server.requests) + more, LIMIT_S)
+                time.sleep(rng.uniform(0.0, 0.2))
             if process.poll() is None:
-                os.kill(process.pid, signal.SIGKILL)
+                os.kill(process.pid, signal.SIGKILL)  # the process this test started
+                landed += 1
             _, stderr = process.communicate(timeout=LIMIT_S)
             if process.returncode != -signal.SIGKILL and b"Traceback" in stderr:
                 found.append(f"kill run {i}: traceback: {stderr.decode()[-300:]}")
@@ -228,6 +237,8 @@ def test_kill_9_at_random_points_loses_nothing(tmp_path: Path) -> None:
         before_rerun = len(server.requests)
         rerun = run_gloss(["index", str(root)])
         rerun_requests = len(server.requests) - before_rerun
+    if landed < KILL_RUNS - 1:
+        found.append(f"setup: only {landed} of {KILL_RUNS} kills landed before the run ended")
     found += run_problems(final) + run_problems(rerun, "gloss index (unchanged)")
     if final.exit_code != 0:
         found.append(f"the run after the kills exited {final.exit_code}: {said(final)[-300:]}")
@@ -244,3 +255,49 @@ def test_kill_9_at_random_points_loses_nothing(tmp_path: Path) -> None:
     if rerun_requests:
         found.append(f"the unchanged re-run sent {rerun_requests} requests, expected 0")
     assert not found, "kill -9 at random points:\n" + "\n".join(f"  - {p}" for p in found)
+
+
+def test_two_index_runs_at_once(tmp_path: Path) -> None:
+    """Two `gloss index` of one folder started together: both end, without a traceback,
+    the store is sound with every span glossed, and no span went to the model twice."""
+    root = make_workspace(tmp_path / "ws")
+    db = root / STORE_REL
+    with FaultServer(Plan(always(Action("ok", delay_s=0.05)), decoy=decoy)) as server:
+        (root / "gloss.toml").write_text(fault_toml([server.url]))
+        runs = [
+            subprocess.Popen(
+                [*gloss_command(), "index", str(root)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(2)
+        ]
+        outputs: list[Run] = []
+        for process in runs:
+            try:
+                out, err = process.communicate(timeout=LIMIT_S)
+                outputs.append(Run(["index"], process.returncode, out, err, 0.0, LIMIT_S))
+            except subprocess.TimeoutExpired:
+                process.kill()  # the process this test started
+                out, err = process.communicate(timeout=LIMIT_S)
+                outputs.append(Run(["index"], None, out, err, LIMIT_S, LIMIT_S))
+        by_symbol = {str(s): n for s, n in server.count_by_symbol().items()}
+    status, status_run = read_status(root)
+    found: list[str] = []
+    for i, run in enumerate(outputs, 1):
+        found += run_problems(run, f"gloss index #{i}")
+        if run.exit_code not in (0, 3):
+            found.append(f"`gloss index` #{i} exited {run.exit_code}: {said(run)[-300:]}")
+    found += status_problems(status, said(status_run)[-300:])
+    if status and int(status["enriched"]) != SPANS:
+        found.append(f"{status['enriched']} of {SPANS} spans glossed after both runs")
+    twice = sorted(s for s, n in by_symbol.items() if n > 1)
+    if twice:
+        found.append(
+            f"{len(twice)} of {len(by_symbol)} symbols went to the model more than once "
+            f"(e.g. {twice[0]}: {by_symbol[twice[0]]} requests)"
+        )
+    if integrity(db) != "ok":
+        found.append(f"store integrity_check: {integrity(db)}")
+    assert not found, "two gloss index at once:\n" + "\n".join(f"  - {p}" for p in found)
