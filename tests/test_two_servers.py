@@ -20,6 +20,7 @@ from typing import Any
 
 from bench.support.llm_server import LLMServer
 from tests.conftest import Session, StartLsp, as_dict, gloss_toml
+from tests.store_mounts import read_only_view
 
 GLOSS = str(Path(sys.executable).parent / "gloss")
 FILES = 3
@@ -171,3 +172,48 @@ async def test_a_store_the_server_must_not_touch_is_named_and_the_server_lives(
         assert any(str(db) in m.message for m in session.client.messages)
         assert await session.hover("m0.py", 0) is None  # answered, empty: nothing to show
         assert db.is_dir() and not llm.requests
+
+
+async def test_two_gloss_index_runs_take_turns_and_send_no_span_twice(tmp_path: Path) -> None:
+    with LLMServer(capacity=1, latency_s=0.05) as llm:
+        root = tmp_path / "ws"
+        names = make_workspace(root, llm)
+        first = await asyncio.create_subprocess_exec(
+            GLOSS, "index", str(root), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        try:
+            # The second starts once the first is glossing (it holds the store).
+            assert await asyncio.to_thread(llm.wait_for_requests, 1, timeout=LIMIT_S)
+            second = await run_gloss("index", str(root))
+            out, err = await asyncio.wait_for(first.communicate(), LIMIT_S)
+        finally:
+            if first.returncode is None:
+                first.kill()
+                await first.wait()
+        assert first.returncode == 0, out + err
+        assert second.returncode == 0, second.stdout + second.stderr
+        assert f"waiting for gloss index (pid {first.pid})" in second.stderr
+        assert "0 spans to gloss" in second.stderr  # the first had glossed them all
+        asked = Counter(r.symbol for r in llm.requests)
+        assert set(asked) == set(names) and max(asked.values()) == 1, asked
+
+
+async def test_the_server_answers_hovers_from_a_read_only_store(
+    tmp_path: Path, start_lsp: StartLsp
+) -> None:
+    with LLMServer() as llm:
+        source = tmp_path / "ws"
+        make_workspace(source, llm)
+        done = await run_gloss("index", str(source))
+        assert done.returncode == 0, done.stdout + done.stderr
+        with read_only_view(source, tmp_path / "ro") as root:
+            session = await start_lsp(root)
+            assert "small-model" in hover_text(await session.hover("m1.py", 4))
+            status = await status_of(session)
+            assert status["store"]["mode"] == "read-only" and status["enriched"] == 30
+            db = root / ".gloss" / "index.db"
+            assert any(
+                str(db) in m.message and "read-only" in m.message for m in session.client.messages
+            )
+            await asyncio.wait_for(session.client.shutdown_session(), LIMIT_S)
+        assert len(llm.requests) == 30
