@@ -310,3 +310,39 @@ async def test_a_store_damaged_after_open_is_told_and_rebuilt_at_the_next_start(
     assert info is not None and info.gloss is not None
     await again.stop()
     assert integrity(db) == "ok"
+
+
+async def test_a_server_started_on_a_full_disk_reads_then_writes_once_space_is_freed(
+    tmp_path: Path, llm: LLMServer, open_engine: OpenEngine
+) -> None:
+    with small_disk(tmp_path / "disk", "3m") as disk:
+        root = disk / "ws"
+        root.mkdir()
+        (root / "gloss.toml").write_text(gloss_toml(llm.url))
+        (root / "first.py").write_text("def first(x):\n    return x\n")
+        db = indexed(root)
+        (root / "second.py").write_text("def second(x):\n    return x\n")
+        filler = fill(disk)
+
+        engine = await open_engine(root)
+        assert not engine.writing
+        status = await engine.status()
+        assert status.store is not None and status.store.mode == "stalled"
+        assert status.store.problem and str(db) in status.store.problem
+        info = await engine.hover("first.py", 0)  # what is stored is shown meanwhile
+        assert info is not None and info.gloss is not None
+
+        writing = asyncio.Event()
+        engine.add_store_listener(lambda message, problem: writing.set() if not problem else None)
+        engine.writer.stalled_retry_max_s = 0.2
+        filler.unlink()
+        async with asyncio.timeout(60):
+            await writing.wait()  # tried again on its timer, and took the store
+        assert engine.writing
+        await engine.scan()
+        await engine.wait_idle()
+        status = await engine.status()
+        assert status.counts.spans == status.counts.enriched == 2
+        assert Counter(r.symbol for r in llm.requests) == {"first": 1, "second": 1}
+        await engine.stop()
+        assert integrity(db) == "ok"

@@ -1,4 +1,5 @@
-"""The writer: batches bounded by rows, futures resolve only after commit, stop drains all."""
+"""The writer: batches bounded by rows, futures resolve only after commit, stop drains all;
+a full disk stalls it without losing or failing anything, until space returns."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from pathlib import Path
 from enrich_core.records.gloss import Gloss
 from enrich_core.records.result import GlossResult
 from enrich_core.source.spans import extract_spans
+from enrich_core.store.health import StoreError, StoreProblemKind
 from enrich_core.store.writer import Barrier, RecordResult, ReplaceFile, Writer
+from tests.store_mounts import fill, integrity, small_disk
 
 GLOSS = Gloss("Does a thing.", ("x: input",), ("y",), (), (), "f(1)", ("t",))
 
@@ -163,3 +166,60 @@ async def test_a_store_from_an_older_schema_gains_the_new_columns(tmp_path: Path
     assert (
         count(db, "SELECT count(*) FROM pragma_table_info('glosses') WHERE name = 'trimmed'") == 1
     )
+
+
+async def test_a_full_disk_keeps_the_batch_until_space_returns_then_commits_it(
+    tmp_path: Path,
+) -> None:
+    with small_disk(tmp_path / "disk", "2m") as disk:
+        db = disk / ".gloss" / "index.db"
+        writer = Writer(db, stalled_retry_first_s=0.05, stalled_retry_max_s=0.2)
+        await writer.start()
+        problems: list[StoreError | None] = []
+        stalled = asyncio.Event()
+
+        def heard(problem: StoreError | None) -> None:
+            problems.append(problem)
+            if problem is not None:
+                stalled.set()
+
+        writer.add_problem_listener(heard)
+        try:
+            await writer.submit(result(0))
+            filler = fill(disk)
+            # Big enough that the WAL must grow: the disk refuses it.
+            futures = [writer.submit(result(i)) for i in range(1, 400)]
+            async with asyncio.timeout(30):
+                await stalled.wait()
+            assert writer.problem is not None
+            assert writer.problem.kind is StoreProblemKind.FULL and writer.problem.path == db
+            assert not any(f.done() for f in futures)  # kept, not failed, not lost
+            filler.unlink()
+            async with asyncio.timeout(30):
+                await asyncio.gather(*futures)
+            assert writer.problem is None and problems[-1] is None
+        finally:
+            await writer.stop()
+        assert count(db, "SELECT count(*) FROM glosses") == 400
+        assert count(db, "SELECT count(*) FROM failures") == 0
+        assert integrity(db) == "ok"
+
+
+async def test_stop_on_a_disk_still_full_gives_up_the_queue_and_keeps_the_store_whole(
+    tmp_path: Path,
+) -> None:
+    with small_disk(tmp_path / "disk", "2m") as disk:
+        db = disk / ".gloss" / "index.db"
+        writer = Writer(db, stalled_retry_first_s=0.05, stalled_retry_max_s=0.2)
+        await writer.start()
+        await writer.submit(result(0))
+        filler = fill(disk)
+        futures = [writer.submit(result(i)) for i in range(1, 400)]
+        async with asyncio.timeout(30):
+            await writer.stop()  # bounded: one last try, then what is queued is given up
+        outcomes = await asyncio.gather(*futures, return_exceptions=True)
+        assert outcomes and all(isinstance(o, StoreError) for o in outcomes)
+        assert writer.ops_given_up == len(futures)
+        filler.unlink()
+        assert count(db, "SELECT count(*) FROM glosses") == 1  # what was committed stays
+        assert integrity(db) == "ok"

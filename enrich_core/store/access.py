@@ -169,7 +169,10 @@ class StoreAccess:
                 problem=self.problem.message if self.problem else None,
                 notices=tuple(self.notices),
             )
-        mode = "unavailable" if self._placeholder else "read-only"
+        if self.problem is not None and self.problem.kind.passing:
+            mode = "stalled"  # a full disk at open: tried again (see Engine.start)
+        else:
+            mode = "unavailable" if self._placeholder else "read-only"
         return StoreStatus(
             str(self.db_path),
             mode,
