@@ -442,7 +442,7 @@ async def test_gloss_index_against_a_dead_host_exits_3_naming_it(
     text = out.decode()
     assert "0/6 spans glossed" in text and "6 failed" in text
     assert f"backend 'flaky' ({host.url}) is down" in text and "3 probes failed" in text
-    assert f"backend flaky ({host.url}) is down, next probe in" in text  # the live breaker
+    assert f"backend flaky ({host.url}) is down, next probe " in text  # the live breaker
     assert " open: server error: HTTP 500" in text  # and its history
 
 
@@ -516,3 +516,20 @@ async def test_a_cancelled_probe_lets_a_waiting_span_probe(
         await backend.aclose()
     assert result.gloss is not None and result.attempts == 1
     assert len(host.requests) == 2
+
+
+async def test_a_request_the_host_always_fails_costs_its_span_only_its_attempts(
+    tmp_path: Path, raw_host: StartHost, open_engine: OpenEngine
+) -> None:
+    def poison(n: int, body: dict[str, Any]) -> Reply:
+        prompt = json.dumps(body.get("messages"))
+        return Reply("status", 500) if "Symbol: step_0\\n" in prompt else Reply()
+
+    host = await raw_host(poison)
+    status = await run_index(tmp_path, open_engine, two_tier_config(host.url))
+    assert status.counts.enriched == SPANS - 1 and status.counts.failed == 1
+    reasons = " ".join(r.reason for r in status.failure_reasons)
+    assert "small, large:" in reasons and "HTTP 500" in reasons
+    failed_requests = len(host.requests) - (SPANS - 1)
+    assert failed_requests <= 2 * 2 * 3  # 3 attempts per tier, a few more if unlucky
+    assert status.backends["flaky"].health.state == "closed"

@@ -94,6 +94,11 @@ class Breaker:
     def probing(self) -> bool:
         return self._probing
 
+    @property
+    def failures_in_a_row(self) -> int:
+        """Host failures since its last answer (while closed; past the threshold it rests)."""
+        return self._failures
+
     def retry_in(self) -> float:
         """Seconds until the next probe may go out (0 when closed or due)."""
         if self._rest_until is None:

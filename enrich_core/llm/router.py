@@ -18,10 +18,12 @@ Host trouble, and what a span does about it:
   others wait for its outcome). Waiting is no attempt. So a flaky or briefly
   absent host ends with every span glossed.
 - A span fails only on what a backend really answered: a final error (model
-  missing, request rejected) or its own attempts spent, on every backend of
-  every tier it could use, or on a host the breaker declared down (its probes
-  failed `breaker_probes` times in a row): that fails at once, naming the
-  backend, its URL and the last error.
+  missing, request rejected, a broken answer) or its own attempts spent, on
+  every backend of every tier it could use, or on a host the breaker declared
+  down (its probes failed `breaker_probes` times in a row): that fails at once,
+  naming the backend, its URL and the last error. A failure is the span's own
+  when the host was otherwise answering; one in a run of failures, or one that
+  rests the host, is the host's and costs the span no attempt (see `_spans_own`).
 - Escalation on host trouble: a tier whose backends are all final for the span
   (down, or attempts spent) passes the span to the next tier at once. A tier
   that merely rests is waited for, not skipped: a rest lasts seconds, and the
@@ -41,7 +43,7 @@ from dataclasses import dataclass, field
 
 from enrich_core.config import TierConfig
 from enrich_core.llm.backend import Backend, BackendError, CompletionRequest, ErrorKind
-from enrich_core.llm.breaker import Admission, Breaker, wait_for_change
+from enrich_core.llm.breaker import Admission, Breaker, BreakerState, wait_for_change
 from enrich_core.llm.first_tier import choose_route, estimate_tokens
 from enrich_core.llm.gate import check_quality
 from enrich_core.llm.outbound import build_prompt, outbound_span
@@ -64,6 +66,10 @@ _HOST_FAILURES = frozenset(
         ErrorKind.BAD_RESPONSE,
     }
 )
+# Failures that are the host's, not the span's, still end a span's tries on a
+# backend after this many times its attempts: a host failing in bursts that
+# always catch the same span cannot hold it for ever.
+HOST_TROUBLE_TRIES = 4
 # Weight of the newest latency sample in a host's moving average.
 _EWMA_ALPHA = 0.3
 
@@ -192,7 +198,8 @@ class Router:
         breaker rests. A resting backend is passed over for the next one that can
         take the request now, and waited for (the wait is no attempt) when none can."""
         names = self._by_expected_wait(tier.backends)
-        attempts = dict.fromkeys(names, 0)
+        tries = dict.fromkeys(names, 0)
+        attempts = dict.fromkeys(names, 0)  # the failures that were this span's own
         final: dict[str, str] = {}  # backend -> why it has nothing more for this span
         retry_at: dict[str, float] = {}  # backend -> end of this span's backoff on it
         while True:
@@ -223,12 +230,19 @@ class Router:
                 outcome = await self._attempt(name, tier, request, tally, admission)
                 if not isinstance(outcome, BackendError):
                     return (name, *outcome)
-                attempts[name] += 1
-                backend = self.backends[name]
-                if not outcome.retryable or attempts[name] > backend.config.max_retries:
+                tries[name] += 1
+                if self._spans_own(name):
+                    attempts[name] += 1
+                retries = self.backends[name].config.max_retries
+                if (
+                    not outcome.retryable
+                    or attempts[name] > retries
+                    or tries[name] >= HOST_TROUBLE_TRIES * (retries + 1)
+                ):
                     final[name] = str(outcome)
                 else:
-                    delay = self._backoff(backend.config.retry_base_s, attempts[name] - 1, outcome)
+                    base_s = self.backends[name].config.retry_base_s
+                    delay = self._backoff(base_s, tries[name] - 1, outcome)
                     retry_at[name] = time.monotonic() + delay
                 continue
             if not resting:
@@ -247,6 +261,17 @@ class Router:
         delay = min(hints)
         if delay > 0:
             await wait_for_change((self.breakers[name] for name in names), delay)
+
+    def _spans_own(self, name: str) -> bool:
+        """Whether the failure just recorded on this backend counts against the span.
+
+        A failure that follows another one, or that rested the host, is the host's
+        trouble, shared by every span: the span waits for the probe and keeps its
+        attempts. Only a failure of a host otherwise answering is the span's own,
+        so a request the host always fails on ends after `max_retries`, while a
+        flapping or briefly failing host costs no span its gloss."""
+        breaker = self.breakers[name]
+        return breaker.state is BreakerState.CLOSED and breaker.failures_in_a_row <= 1
 
     def _down_reason(self, name: str) -> str:
         backend = self.backends[name]

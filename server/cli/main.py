@@ -273,7 +273,8 @@ def _say_breakers(status: WorkspaceStatus, history: int = 5) -> None:
         health = b.health
         if health.healthy is not False:
             continue
-        probe = f", next probe in {health.next_probe_s:g} s" if health.next_probe_s else ""
+        wait = health.next_probe_s
+        probe = "" if wait is None else f", next probe {f'in {wait:g} s' if wait else 'due now'}"
         _say(f"backend {name} ({health.url}) is {health.state}{probe}")
         if health.last_error:
             _say(f"  last error: {health.last_error}")
