@@ -25,7 +25,7 @@ import pytest
 from enrich_core.records.span import OUTLINED_KINDS, Span
 from enrich_core.source import signatures
 from enrich_core.source.languages import language_for_source
-from enrich_core.source.spans import extract_spans
+from enrich_core.source.spans import cut_spans, extract_spans
 
 SAMPLES = Path(__file__).parent / "samples"
 
@@ -1178,3 +1178,52 @@ def test_a_cpp_function_without_code_is_no_span() -> None:
         "};\n"
     )
     assert [s.qualname for s in extract_spans("shape.cpp", source)] == ["Shape", "Shape::~Shape"]
+
+
+# An unclosed `(` inside a function: where the parser read the rest of the file
+# as the broken call's arguments, the lines from the broken statement to where
+# the code goes back out are blanked and the file parsed again, so the
+# definitions after it are found, and the lines are named. (Go, Java and
+# JavaScript recover from this case in place: nothing is blanked there.)
+UNCLOSED_PAREN = {
+    "src/a.c": (
+        "int a(void) {\n    int x = foo(1,\n    return x;\n}\n\n"
+        "int b(void) {\n    return 2;\n}\n\nint c(void) {\n    return 3;\n}\n",
+        [("a", 0, 3), ("b", 5, 7), ("c", 9, 11)],
+        "lines 2–3 could not be parsed (a syntax error in the statement at 2:5)",
+    ),
+    "src/a.rs": (
+        "fn a() -> i32 {\n    let x = foo(1,\n    x\n}\n\nfn b() -> i32 {\n    2\n}\n\n"
+        "impl T {\n    fn m(&self) -> i32 { 3 }\n}\n",
+        [("a", 0, 3), ("b", 5, 7), ("T::m", 10, 10)],
+        "lines 2–3 could not be parsed (a syntax error in the statement at 2:5)",
+    ),
+    "lib/a.rb": (
+        "def a\n  x = foo(1,\n  x\nend\n\ndef b\n  2\nend\n\nclass K\n  def m\n    3\n  end\nend\n",
+        [("b", 5, 7), ("K", 9, 13), ("K.m", 10, 12)],
+        "lines 1–3 could not be parsed (a syntax error in the statement at 1:1)",
+    ),
+    "src/A.java": (
+        "class A {\n    int a() {\n        int x = foo(1,\n        return x;\n    }\n\n"
+        "    int b() {\n        return 2;\n    }\n}\n",
+        [("A", 0, 9), ("A.a", 1, 4), ("A.b", 6, 8)],
+        None,
+    ),
+}
+
+
+@pytest.mark.parametrize("path", sorted(UNCLOSED_PAREN))
+def test_definitions_after_an_unclosed_paren_are_found(path: str) -> None:
+    source, expected, note = UNCLOSED_PAREN[path]
+    cut = cut_spans(path, source)
+    assert [(s.qualname, s.start_line, s.end_line) for s in cut.spans] == expected
+    assert [u.describe() for u in cut.unparsed] == ([note] if note else [])
+    for span in cut.spans:  # cut from the real text, not the blanked one
+        lines = source.split("\n")[span.start_line : span.end_line + 1]
+        assert span.text.split("\n")[0] in lines[0]
+
+
+def test_a_function_holding_the_blanked_lines_keeps_its_real_text() -> None:
+    source = UNCLOSED_PAREN["src/a.c"][0]
+    a = cut_spans("src/a.c", source).spans[0]
+    assert a.text == "int a(void) {\n    int x = foo(1,\n    return x;\n}"

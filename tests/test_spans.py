@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from enrich_core.records.span import Span, SpanKind
-from enrich_core.source.spans import extract_spans
+from enrich_core.source.spans import cut_spans, extract_spans
 from enrich_core.source.tree_text import dedent
 
 
@@ -509,6 +509,91 @@ def test_syntax_error_keeps_recoverable_spans() -> None:
     after = extract_spans("m.py", source)[-1]
     assert after.text == "def after():\n    return 4"
     assert after.start_line == source.split("\n").index("def after():")
+
+
+# The issue's case: an unclosed `(` made tree-sitter read the rest of the file as
+# the inside of the broken call, and every later definition went missing, unsaid.
+UNCLOSED_PAREN = """\
+import os
+
+
+def first(a):
+    return a
+
+
+def broken(x):
+    y = foo(x,
+    return y
+
+
+def after_one(z):
+    return z
+
+
+class After:
+    def method(self):
+        return 1
+
+
+async def after_two():
+    pass
+"""
+
+
+def test_definitions_after_an_unclosed_paren_are_recovered_and_the_gap_is_named() -> None:
+    cut = cut_spans("m.py", UNCLOSED_PAREN)
+    found = [(s.qualname, s.kind.value, s.start_line, s.end_line) for s in cut.spans]
+    # `broken` is not a span: its whole body was unreadable (a header alone
+    # would be a gloss of nothing); the lines are named instead.
+    assert found == [
+        ("first", "function", 3, 4),
+        ("after_one", "function", 12, 13),
+        ("After", "class", 16, 18),
+        ("After.method", "method", 17, 18),
+        ("after_two", "async_function", 21, 22),
+    ]
+    assert [u.describe() for u in cut.unparsed] == [
+        "lines 9–10 could not be parsed (a syntax error in the statement at 9:5)"
+    ]
+    # Spans are cut from the real text, with their real ranges and hashes.
+    alone = extract_spans("m.py", "class After:\n    def method(self):\n        return 1\n")
+    recovered = {s.qualname: s for s in cut.spans}
+    assert recovered["After.method"].text == "def method(self):\n        return 1"
+    assert recovered["After.method"].content_hash == alone[1].content_hash
+
+
+def test_a_broken_method_loses_only_itself_and_its_class_keeps_the_rest() -> None:
+    source = textwrap.dedent(
+        """\
+        class K:
+            def a(self):
+                x = foo(1,
+                return x
+
+            def b(self):
+                return 2
+
+
+        def d():
+            return 4
+        """
+    )
+    cut = cut_spans("m.py", source)
+    assert [(s.qualname, s.start_line, s.end_line) for s in cut.spans] == [
+        ("K", 0, 6),
+        ("K.b", 5, 6),
+        ("d", 9, 10),
+    ]
+    assert [(u.first_line, u.last_line) for u in cut.unparsed] == [(2, 3)]
+
+
+def test_a_clean_file_and_a_local_error_report_nothing_unparsed() -> None:
+    assert cut_spans("m.py", "def f():\n    return 1\n").unparsed == ()
+    # An error the parser recovers from in place hides nothing: no re-parse.
+    local = "def f():\n    return 1 +\n\n\ndef g():\n    return 2\n"
+    cut = cut_spans("m.py", local)
+    assert [s.qualname for s in cut.spans] == ["f", "g"]
+    assert cut.unparsed == ()
 
 
 def test_unterminated_string_does_not_raise() -> None:

@@ -8,7 +8,9 @@ One extractor serves every language: what a definition is in each is a
 tree-sitter query and a row of `source.languages`, and this module only turns
 the query's captures into spans. tree-sitter recovers from syntax errors, so a
 file that does not parse still yields every definition the parser can find,
-with exact ranges.
+with exact ranges. Where an error swallowed the rest of a file or a class (an
+unclosed bracket), `source.recovery` parses it again with the broken lines
+blanked, and `cut_spans` says which lines could not be read.
 
 This module must never guess: no regexes over code, no invented names or
 docs, and no I/O. It gets a path and a string and returns plain records.
@@ -19,18 +21,19 @@ from __future__ import annotations
 import hashlib
 import re
 from bisect import bisect_left
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from tree_sitter import Node, QueryCursor
+from tree_sitter import Node, QueryCursor, Tree
 
 from enrich_core.records.span import OUTLINED_KINDS, Span, SpanKind
 from enrich_core.source import grammars, signatures
 from enrich_core.source import tree_text as syntax
 from enrich_core.source.doc_comments import doc_comment
 from enrich_core.source.languages import DocStyle, LanguageSpec, language_for_source
+from enrich_core.source.recovery import Definition, Unparsed, recover
 from enrich_core.source.tree_text import Positions
 
-__all__ = ["extract_spans"]
+__all__ = ["Cut", "cut_spans", "extract_spans"]
 
 _NON_SPACE = re.compile(r"\S")
 
@@ -72,6 +75,14 @@ class _Definition:
         return self.capture == "scope.type" or (self.kind in OUTLINED_KINDS)
 
 
+@dataclass(frozen=True, slots=True)
+class Cut:
+    """A file's spans, and the lines a syntax error kept the parser from reading."""
+
+    spans: list[Span]
+    unparsed: tuple[Unparsed, ...] = field(default=())
+
+
 def extract_spans(path: str, source: str, spec: LanguageSpec | None = None) -> list[Span]:
     """Return the spans of ``source`` in source order (a class before its methods).
 
@@ -79,15 +90,47 @@ def extract_spans(path: str, source: str, spec: LanguageSpec | None = None) -> l
     its suffix picks the language unless ``spec`` is given. A path of no known
     language has no spans.
     """
+    return cut_spans(path, source, spec).spans
+
+
+def cut_spans(path: str, source: str, spec: LanguageSpec | None = None) -> Cut:
+    """The spans of ``source`` (as `extract_spans`), and what could not be parsed."""
     spec = spec or language_for_source(path, source)
     if spec is None:
-        return []
+        return Cut([])
     # surrogatepass: editor buffers can carry lone surrogates; they must not make
     # the whole file unparsable, and decoding back restores them unchanged.
     data = source.encode("utf-8", "surrogatepass")
-    tree = grammars.parser(spec).parse(data)
+    parser = grammars.parser(spec)
+    tree = parser.parse(data)
     positions = Positions(data)
     definitions, parameters = _captures(spec, tree.root_node, data)
+    unparsed: tuple[Unparsed, ...] = ()
+    if tree.root_node.has_error:
+        # Each tree recovery keeps is queried whole once; the trees stay alive
+        # while their ids key the cache.
+        whole: dict[int, tuple[Tree, list[_Definition], _Parameters | None]] = {
+            id(tree): (tree, definitions, parameters)
+        }
+
+        def found_in(t: Tree, within: tuple[int, int] | None) -> list[Definition]:
+            if within is not None:
+                found, _ = _captures(spec, t.root_node, data, within)
+            else:
+                if id(t) not in whole:
+                    whole[id(t)] = (t, *_captures(spec, t.root_node, data))
+                found = whole[id(t)][1]
+            return [
+                (d.node.start_byte, d.node.end_byte, d.node.has_error, d.name.start_byte)
+                for d in found
+            ]
+
+        recovered = recover(parser, data, tree, positions, found_in, spec.comments)
+        if recovered is not None:
+            found_in(recovered.tree, None)
+            _, definitions, parameters = whole[id(recovered.tree)]
+            definitions = [d for d in definitions if _whole(spec, d.node, data, recovered.blanked)]
+            unparsed = recovered.unparsed
     _nest(spec, definitions, data)
     spans: list[Span] = []
     for index, definition in enumerate(definitions):
@@ -95,7 +138,33 @@ def extract_spans(path: str, source: str, spec: LanguageSpec | None = None) -> l
             continue
         members = _members(definitions, index) if definition.kind in OUTLINED_KINDS else []
         spans.append(_make_span(spec, path, data, positions, definition, members, parameters))
-    return spans
+    return Cut(spans, unparsed)
+
+
+def _whole(
+    spec: LanguageSpec, node: Node, data: bytes, blanked: tuple[tuple[int, int], ...]
+) -> bool:
+    """Whether a definition of the re-parse is clear of the blanked lines, or holds
+    them with its code going on after (a C function whose broken statement was
+    blanked: its text, cut from the real bytes, is all of it). One whose code
+    stops at the blanked lines (a Python `def` whose body was all blanked) would
+    be a header without its body: it is no span."""
+    end = syntax.last_code_byte(node, spec.comments)
+    for start, stop in blanked:
+        if node.start_byte >= stop:
+            continue
+        if node.end_byte <= start:
+            if not data[end:start].strip() and _empty_body(spec, node):
+                return False  # it stops where the blanked lines begin: they were its body
+            continue
+        if not (node.start_byte < start and end >= stop):
+            return False
+    return True
+
+
+def _empty_body(spec: LanguageSpec, node: Node) -> bool:
+    body = _body(node)
+    return body is None or not any(c.type not in spec.comments for c in body.named_children)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +183,7 @@ class _Parameters:
 
 
 def _captures(
-    spec: LanguageSpec, root: Node, data: bytes
+    spec: LanguageSpec, root: Node, data: bytes, within: tuple[int, int] | None = None
 ) -> tuple[list[_Definition], _Parameters | None]:
     """The definitions (source order, each node once) and the parameter names captured.
 
@@ -125,7 +194,10 @@ def _captures(
     query = grammars.query(spec)
     chosen: dict[int, _Definition] = {}
     parameters: list[Node] = []
-    for pattern, captures in QueryCursor(query).matches(root):
+    cursor = QueryCursor(query)
+    if within is not None:
+        cursor.set_byte_range(*within)  # only what a re-parse changed (source.recovery)
+    for pattern, captures in cursor.matches(root):
         if "parameter" in captures:
             parameters.extend(captures["parameter"])
             continue

@@ -189,6 +189,11 @@ class Positions:
             lengths = map(len, data.split(b"\n")[:-1])
             self._starts = list(accumulate(map((1).__add__, lengths), initial=0))
 
+    @property
+    def line_starts(self) -> list[int]:
+        """The byte offset of each line's start (read only)."""
+        return self._starts
+
     def line(self, offset: int) -> int:
         return bisect_right(self._starts, offset) - 1
 
