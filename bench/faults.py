@@ -12,9 +12,16 @@ a subprocess bounded by `--limit-s` (killed past it), then `gloss status
 where "failed honestly" counts failed spans that carry a reason, "requests
 sent" the chat requests the fault hosts received, and the outcome is what the
 case expects ("glossed", "failed honestly, bounded, named", "rejected by the
-gate") or, when the run fell short, the first thing that went wrong. The same
-runner and the same judge (`problems`) are what tests/faults asserts on, so
-the table and the suite cannot disagree.
+gate") or, when the run fell short, "NO: " and the first thing that went wrong.
+The same runners and judges (`problems`, `store_problems`) are what tests/faults
+asserts on, so the table and the suite cannot disagree.
+
+Store cases (`store_*`) index the workspace once, damage the store (garbage,
+cut, garbage header or pages, another tool's database, a newer schema, a
+directory in its place), and index again: the user must be told which file and
+what is wrong, a damaged file kept beside as `index.db.damaged-<time>` and the
+store rebuilt; never a traceback. (Read-only and full file systems, kill -9
+and two servers need mounts or an LSP client: they are in tests/faults only.)
 
 The configuration keeps every case short: `timeout_s` 2, one retry 0.05 s
 after a failure, a breaker that opens after 3 failures and rests 0.5 s; keys
@@ -113,7 +120,7 @@ class BackendCase:
     # A failed span's reason must hold one of these (besides naming the host).
     reason_words: tuple[str, ...] = ()
     kind: Literal["ollama", "openai"] = "ollama"
-    # Spans may fail when their answers were bad: the huge answers.
+    # The store must stay small (a 5 MB answer kept would show): the huge answers.
     bounded_store: bool = False
 
 
@@ -207,7 +214,7 @@ BACKEND_CASES: Final[tuple[BackendCase, ...]] = (
     ),
     BackendCase(
         "http_500_30pct", "30% of answers HTTP 500 (seeded; at most 2 in a row per span)",
-        (lambda: random_share(S500, 0.3, seed=11, max_in_a_row=MAX_RETRIES + 1),), "glossed",
+        (lambda: random_share(S500, 0.3, seed=42, max_in_a_row=MAX_RETRIES + 1),), "glossed",
     ),
     BackendCase(
         "flapping", "3 good answers, 3 HTTP 500, and so on", (lambda: flapping(S500, 3, 3),),

@@ -62,6 +62,7 @@ from bench.support.llm_server import (
     _prompt_text,
     _tokens,
     ok_gloss,
+    parse_param_names,
 )
 
 __all__ = [
@@ -228,42 +229,53 @@ def _dumps(obj: Any) -> str:
     return json.dumps(obj, ensure_ascii=False)
 
 
-def echo_prompt_gloss(body: dict[str, Any], signature: str | None) -> dict[str, Any]:
-    """A gloss-shaped answer that is only the prompt said back: its header lines as the
-    summary, the instructions as the lists, the code as the usage snippet."""
-    messages = _messages(body)
-    system = "\n".join(
-        _message_text(m.get("content")) for m in messages if m.get("role") == "system"
-    )
-    user = "\n".join(_message_text(m.get("content")) for m in messages if m.get("role") == "user")
-    header, _, code = user.partition("Code:")
-    instructions = [line.strip("- ").strip() for line in system.splitlines() if line.strip()]
-    return {
-        "summary": " ".join(header.split()),
-        "inputs": [line for line in instructions if line.startswith('"inputs"')][:1]
-        or instructions[:1],
-        "outputs": [line for line in instructions if line.startswith('"outputs"')][:1],
-        "side_effects": [line for line in instructions if line.startswith('"side_effects"')][:1],
-        "pitfalls": instructions[:2],
-        "usage_snippet": code.strip().strip("`").strip(),
-        "tags": ["json", "summary"],
-    }
-
-
-def echo_instructions_gloss(body: dict[str, Any], symbol: str | None) -> dict[str, Any]:
-    """A gloss whose summary is the system prompt's opening instructions, word for word."""
+def _instructions(body: dict[str, Any]) -> dict[str, str]:
+    """The system prompt's bulleted lines by the key they describe ("summary" -> its text)."""
     system = "\n".join(
         _message_text(m.get("content")) for m in _messages(body) if m.get("role") == "system"
     )
-    sentences = re.split(r"(?<=[.:])\s+", " ".join(system.split()))
-    name = (symbol or "code").rsplit(".", 1)[-1]
+    found: dict[str, str] = {}
+    for match in re.finditer(r'^- "(\w+)": (.*(?:\n(?!- ).*)*)', system, re.MULTILINE):
+        found[match.group(1)] = " ".join(match.group(2).split())
+    found["closing"] = system.strip().splitlines()[-1] if system.strip() else ""
+    return found
+
+
+def echo_prompt_gloss(body: dict[str, Any], signature: str | None) -> dict[str, Any]:
+    """A gloss-shaped answer that is only the prompt said back, as a small model parrots
+    it: the request's header lines as the summary, each list the instruction for it,
+    the code as the usage snippet. (The inputs are the signature's names: true, echoed.)"""
+    user = "\n".join(
+        _message_text(m.get("content")) for m in _messages(body) if m.get("role") == "user"
+    )
+    header, _, code = user.partition("Code:")
+    said = _instructions(body)
     return {
-        "summary": " ".join(sentences[:2]),
-        "inputs": [],
-        "outputs": ["one JSON object and nothing else"],
+        "summary": " ".join(header.split()),
+        "inputs": parse_param_names(signature) if signature else [],
+        "outputs": [said.get("outputs", "what it returns")],
+        "side_effects": [said.get("side_effects", "I/O")],
+        "pitfalls": [said.get("pitfalls", "edge cases")],
+        "usage_snippet": code.strip().strip("`").split("\n", 1)[-1].strip(),
+        "tags": ["json"],
+    }
+
+
+def echo_instructions_gloss(
+    body: dict[str, Any], symbol: str | None, signature: str | None
+) -> dict[str, Any]:
+    """A gloss whose summary is the prompt's instruction for a summary, after the span's
+    name; the lists are the instructions for them."""
+    said = _instructions(body)
+    name = (symbol or "code").rsplit(".", 1)[-1]
+    inputs = parse_param_names(signature) if signature else []
+    return {
+        "summary": f"{name}: {said.get('summary', 'what the code does')}",
+        "inputs": inputs,
+        "outputs": [said.get("outputs", "what it returns")],
         "side_effects": [],
-        "pitfalls": ["Never write placeholders such as N/A."],
-        "usage_snippet": f"{name}()",
+        "pitfalls": [said.get("closing", "no placeholders")],
+        "usage_snippet": f"{name}({', '.join(inputs)})",
         "tags": ["documentation"],
     }
 
@@ -279,7 +291,7 @@ def _gloss_for(action: Action, plan: Plan, model: str, body: dict[str, Any]) -> 
     if action.kind == "echo_prompt":
         return echo_prompt_gloss(body, signature)
     if action.kind == "echo_instructions":
-        return echo_instructions_gloss(body, symbol)
+        return echo_instructions_gloss(body, symbol, signature)
     gloss = ok_gloss(model, symbol, signature)
     if action.kind == "huge_item":
         gloss["pitfalls"] = [*gloss["pitfalls"], "bulk " * (action.huge_bytes // 5)]

@@ -26,12 +26,13 @@ from bench.support.fault_server import (
     once_per_symbol,
     random_share,
 )
+from enrich_core.llm.outbound import SYSTEM_PROMPT
 
 PROMPT: dict[str, Any] = {
     "model": "m",
     "stream": False,
     "messages": [
-        {"role": "system", "content": "You document code. Answer with one JSON object."},
+        {"role": "system", "content": SYSTEM_PROMPT},
         {
             "role": "user",
             "content": "Path: src/a.py\nSymbol: scaled_total_00003\nKind: function\n"
@@ -130,9 +131,11 @@ def test_wrong_function_and_echoes() -> None:
     with serve(Action("echo_prompt")) as server:
         echo = content(post(server))
     assert "Symbol: scaled_total_00003" in echo["summary"]
+    assert echo["outputs"][0].startswith("what it returns or yields")  # the instruction
     with serve(Action("echo_instructions")) as server:
         instructions = content(post(server))
-    assert instructions["summary"].startswith("You document code.")
+    assert instructions["summary"].startswith("scaled_total_00003: what the code does and why")
+    assert "Do not repeat the code." in instructions["summary"]
 
 
 def test_plans_count_and_decide_by_request() -> None:
