@@ -69,6 +69,8 @@ class StoreAccess:
         self.problem: StoreError | None = None  # why this process cannot write, if it cannot
         self.notices: list[str] = []  # what happened to the store on the way in
         self._placeholder = False  # `reads` is an empty stand-in for a file not yet made
+        self._reads_inode: int | None = None  # the file `reads` has open
+        self._reopening = asyncio.Lock()  # two hovers at once reopen it once
         self._listeners: list[StoreListener] = []
         writer.add_problem_listener(self._writer_problem)
 
@@ -121,7 +123,7 @@ class StoreAccess:
             self._tell(found.message, True)
             return False
         await self._open_writer()
-        if self._placeholder or self.reads is None:
+        if self._reads_are_stale():
             await self._reopen_reads()
         if self.writing.is_set():
             if before is not None:
@@ -144,12 +146,24 @@ class StoreAccess:
         return True
 
     async def current_reads(self) -> Store:
-        """The read side; a stand-in for a store another process had not yet made is
-        swapped for the real one once it exists."""
-        if self._placeholder and self.db_path.is_file():
-            await self._reopen_reads()
+        """The read side. While another process writes, a stand-in for a store it had not
+        yet made, or a connection to a file it has since moved aside, is swapped for the
+        store as it is now (one stat per read)."""
+        if not self.writing.is_set() and self._reads_are_stale():
+            async with self._reopening:
+                if self._reads_are_stale():
+                    await self._reopen_reads()
         assert self.reads is not None
         return self.reads
+
+    def _reads_are_stale(self) -> bool:
+        if self.reads is None:
+            return True
+        try:
+            inode = self.db_path.stat().st_ino
+        except OSError:
+            return False  # gone (being replaced): keep what is open until it is back
+        return self._placeholder or inode != self._reads_inode
 
     def status(self) -> StoreStatus:
         if self.writing.is_set():
@@ -243,9 +257,11 @@ class StoreAccess:
             self._placeholder = True
             return
         try:
+            inode = self.db_path.stat().st_ino
             self.reads = await Store.open(self.db_path, self.prompt_version)
             self._placeholder = False
-        except sqlite3.Error as exc:
+            self._reads_inode = inode
+        except (sqlite3.Error, OSError) as exc:
             problem = classify(exc, self.db_path)
             if problem.kind in (StoreProblemKind.NEWER, StoreProblemKind.DIRECTORY):
                 raise problem from exc
