@@ -24,7 +24,8 @@ __all__ = [
 # unchanged files other texts or hashes: stores made before then re-parse every
 # file once (their recorded hashes would never be found again otherwise).
 # 2: a class's text is its outline, without method bodies.
-SPANS_VERSION = "2"
+# 3: definitions after a syntax error that swallowed them are recovered.
+SPANS_VERSION = "3"
 
 
 class SpanKind(StrEnum):

@@ -254,6 +254,9 @@ class WorkspaceStatus(JsonRecord):
     # Path -> spans of that file dropped from the queue while this process ran
     # (a headless `gloss status` has none); their spans are gone from the store.
     dropped_spans: Mapping[str, DroppedSpans] = field(default_factory=dict)
+    # Path -> which lines a syntax error kept from being parsed: the file's other
+    # definitions are indexed, those lines' may be missing.
+    partial_files: Mapping[str, str] = field(default_factory=dict)
     # Set by the engine, which alone knows who writes the store.
     store: StoreStatus | None = field(default=None, metadata=OMIT_IF_NONE)
 

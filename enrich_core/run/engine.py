@@ -313,7 +313,7 @@ class Engine:
                 seen.update(chunk.seen)
                 unchanged += chunk.unchanged
                 for p in chunk.parsed:
-                    self.writer.submit(ReplaceFile(p.path, p.mtime_ns, p.size, p.spans))
+                    self.writer.submit(ReplaceFile(p.path, p.mtime_ns, p.size, p.spans, p.unparsed))
                     if self.texts.has_room():
                         # The backlog starts with the first files scanned: keep
                         # their parse so the first glosses need no second parse.
@@ -469,7 +469,9 @@ class Engine:
         self.dropped.pop(parsed.path, None)  # the file is back: what it holds now counts
         # Read before the replace is submitted: the writer may commit it any time after.
         had = {record.content_hash for record in await store.spans_in_file(parsed.path)}
-        self.writer.submit(ReplaceFile(parsed.path, parsed.mtime_ns, parsed.size, parsed.spans))
+        self.writer.submit(
+            ReplaceFile(parsed.path, parsed.mtime_ns, parsed.size, parsed.spans, parsed.unparsed)
+        )
         self.texts.remember(parsed)  # its changed spans are glossed next: no second parse
         hashes = [s.content_hash for s in parsed.spans]
         glossed = await store.glossed_hashes(hashes)

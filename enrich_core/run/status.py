@@ -61,6 +61,7 @@ async def workspace_status(
         cost=metrics.cost,
         gpu=await asyncio.to_thread(gpu),
         skipped_files=await store.skipped_files(),
+        partial_files=await store.partial_files(),
         failure_reasons=tuple(
             FailureReason(reason, n) for reason, n in await store.failure_reasons()
         ),

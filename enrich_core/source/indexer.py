@@ -24,7 +24,7 @@ from enrich_core.source.discovery import (
     scan_workspace,
 )
 from enrich_core.source.not_authored import generated_reason
-from enrich_core.source.spans import extract_spans
+from enrich_core.source.spans import Cut, cut_spans
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +35,8 @@ class ParsedFile:
     mtime_ns: int
     size: int
     spans: list[Span]
+    # For people: the lines a syntax error kept from being parsed, if any.
+    unparsed: str | None = None
 
 
 @dataclass(slots=True)
@@ -91,10 +93,10 @@ class Indexer:
         text = read_source(f, self.config.max_file_bytes)
         if isinstance(text, SkippedFile):
             return text
-        spans = _cut(f.path, text)
-        if isinstance(spans, SkippedFile):
-            return spans
-        return ParsedFile(f.path, f.mtime_ns, f.size, spans)
+        cut = _cut(f.path, text)
+        if isinstance(cut, SkippedFile):
+            return cut
+        return ParsedFile(f.path, f.mtime_ns, f.size, cut.spans, _unparsed_note(cut))
 
     def parse_path(self, rel: str) -> ParsedFile | SkippedFile | None:
         """A changed path: parsed, skipped with a reason, or None if gone or not wanted."""
@@ -141,9 +143,9 @@ class Indexer:
         generated = generated_reason(text)
         if generated is not None:
             return SkippedFile(rel, generated)
-        spans = _cut(rel, text)
-        if isinstance(spans, SkippedFile):
-            return spans
+        cut = _cut(rel, text)
+        if isinstance(cut, SkippedFile):
+            return cut
         mtime_ns, size = 0, -1
         if saved:
             try:
@@ -151,15 +153,21 @@ class Indexer:
                 mtime_ns, size = st.st_mtime_ns, st.st_size
             except OSError:
                 pass
-        return ParsedFile(rel, mtime_ns, size, spans)
+        return ParsedFile(rel, mtime_ns, size, cut.spans, _unparsed_note(cut))
 
 
-def _cut(rel: str, text: str) -> list[Span] | SkippedFile:
+def _unparsed_note(cut: Cut) -> str | None:
+    if not cut.unparsed:
+        return None
+    return "; ".join(u.describe() for u in cut.unparsed) + "; definitions there may be missing"
+
+
+def _cut(rel: str, text: str) -> Cut | SkippedFile:
     """The file's spans; a file the extractor fails on is skipped with the reason,
     never the end of the scan (one odd file in twelve languages must not stop the
     other ten thousand)."""
     try:
-        return extract_spans(rel, text)
+        return cut_spans(rel, text)
     except Exception as error:  # a bug in a grammar, a query or the extractor
         logger.exception("cutting %s into spans failed", rel)
         return SkippedFile(

@@ -39,6 +39,8 @@ CREATE TABLE IF NOT EXISTS files (
     size INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS skipped_files (path TEXT PRIMARY KEY, reason TEXT NOT NULL);
+-- A file read only in part: which lines a syntax error kept from being parsed.
+CREATE TABLE IF NOT EXISTS partial_files (path TEXT PRIMARY KEY, note TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS spans (
     id INTEGER PRIMARY KEY,
     path TEXT NOT NULL,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -464,6 +465,14 @@ class Store:
 
     async def skipped_files(self) -> dict[str, str]:
         rows = await self._all("SELECT path, reason FROM skipped_files ORDER BY path")
+        return {r[0]: r[1] for r in rows}
+
+    async def partial_files(self) -> dict[str, str]:
+        """Files read only in part: path -> which lines could not be parsed."""
+        try:
+            rows = await self._all("SELECT path, note FROM partial_files ORDER BY path")
+        except sqlite3.OperationalError:
+            return {}  # a read-only store from before the table: nothing recorded
         return {r[0]: r[1] for r in rows}
 
 

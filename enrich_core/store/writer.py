@@ -70,6 +70,8 @@ class ReplaceFile:
     mtime_ns: int
     size: int
     spans: Sequence[Span]
+    # Lines a syntax error kept from being parsed (definitions there may be missing).
+    unparsed: str | None = None
 
     @property
     def rows(self) -> int:
@@ -122,6 +124,11 @@ class ReplaceFile:
             (self.path, self.mtime_ns, self.size),
         )
         conn.execute("DELETE FROM skipped_files WHERE path = ?", (self.path,))
+        conn.execute("DELETE FROM partial_files WHERE path = ?", (self.path,))
+        if self.unparsed:
+            conn.execute(
+                "INSERT INTO partial_files (path, note) VALUES (?, ?)", (self.path, self.unparsed)
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +145,7 @@ class SkipFile:
     def apply(self, conn: sqlite3.Connection) -> None:
         _delete_spans(conn, [self.path])
         conn.execute("DELETE FROM files WHERE path = ?", (self.path,))
+        conn.execute("DELETE FROM partial_files WHERE path = ?", (self.path,))
         conn.execute(
             "INSERT INTO skipped_files (path, reason) VALUES (?, ?) "
             "ON CONFLICT (path) DO UPDATE SET reason = excluded.reason",
@@ -155,7 +163,7 @@ class RemoveFiles:
 
     def apply(self, conn: sqlite3.Connection) -> None:
         _delete_spans(conn, self.paths)
-        for table in ("files", "skipped_files"):
+        for table in ("files", "skipped_files", "partial_files"):
             conn.executemany(f"DELETE FROM {table} WHERE path = ?", [(p,) for p in self.paths])
 
 

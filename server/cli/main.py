@@ -256,6 +256,11 @@ async def cmd_index(root: Path) -> int:
     _say_dropped(status)
     if status.skipped_files:
         print(f"{len(status.skipped_files)} files skipped (see `gloss status`)")
+    if status.partial_files:
+        print(
+            f"{len(status.partial_files)} files with lines that could not be parsed "
+            "(see `gloss status`)"
+        )
     if status.counts.enriched == status.counts.spans:
         return EXIT_OK
     _say_breakers(status)
@@ -374,6 +379,8 @@ async def cmd_status(root: Path, as_json: bool) -> int:
     _say_dropped(status)
     for path, reason in status.skipped_files.items():
         _say(f"skipped {path}: {reason}")
+    for path, note in status.partial_files.items():
+        _say(f"partly read {path}: {note}")
     gpu = status.gpu
     devices = f"{len(gpu.devices or ())} device(s)"
     _say("gpu: " + (devices if gpu.available else gpu.reason or "no GPU"))
