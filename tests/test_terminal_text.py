@@ -10,7 +10,9 @@ functions that build them, in this process, where the server runs.
 from __future__ import annotations
 
 import json
+import logging
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -186,3 +188,20 @@ def test_a_configuration_key_with_escapes_is_reported_escaped(tmp_path: Path) ->
     assert result.returncode == 2, explain(result)
     assert_terminal_safe(result)
     assert "index.max\\x1b[2J\\u202ebytes: unknown key" in result.stderr
+
+
+def test_log_lines_are_escaped_but_keep_their_line_breaks() -> None:
+    from server.cli.main import _TerminalSafeFormatter
+
+    record = logging.LogRecord(
+        "enrich_core.x", logging.WARNING, __file__, 1, "cannot read %s", (EVIL_FILE,), None
+    )
+    line = _TerminalSafeFormatter("%(levelname)s %(message)s").format(record)
+    assert line == "WARNING cannot read pkg/evil\\x1b]0;pwned\\x07\\u202e.py"
+    try:
+        raise ValueError(f"bad {CLEAR}")
+    except ValueError:
+        record.exc_info = sys.exc_info()
+    with_traceback = _TerminalSafeFormatter("%(message)s").format(record)
+    assert "\nTraceback" in with_traceback and "ValueError: bad \\x1b[2J" in with_traceback
+    assert RAW_UNSAFE.search(with_traceback) is None

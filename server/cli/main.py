@@ -98,10 +98,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    log_handler = logging.StreamHandler(sys.stderr)
+    # Log lines name files and quote backends too: escaped like everything printed.
+    log_handler.setFormatter(_TerminalSafeFormatter("%(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        stream=sys.stderr,
-        format="%(levelname)s %(name)s: %(message)s",
+        level=logging.INFO if args.verbose else logging.WARNING, handlers=[log_handler]
     )
     if args.command == "serve":
         from server.main import serve  # the LSP layer is imported only to serve
@@ -125,6 +126,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 class UsageError(Exception):
     pass
+
+
+class _TerminalSafeFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return terminal_safe(super().format(record), multiline=True)
 
 
 def _say(line: str, *, stderr: bool = False) -> None:
@@ -188,6 +194,8 @@ async def _unless_stalled(engine: Engine, work: Awaitable[T]) -> T | StoreError:
 
 async def _scan_for_reading(engine: Engine) -> None:
     """Bring the store up to date if this process can write it; else say what is shown."""
+    # A store found damaged by a read (past the quick look at open) is named here.
+    engine.add_store_listener(lambda message, problem: _say(f"gloss: {message}", stderr=True))
     report = await _unless_stalled(engine, engine.scan())
     if isinstance(report, ScanReport) and report.fresh:
         return
