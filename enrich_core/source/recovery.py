@@ -14,9 +14,12 @@ Where that happens, the lines from the broken statement up to the line that
 went back out are blanked (every byte but line breaks becomes a space, so
 offsets, lines and columns stay those of the real file) and the file is parsed
 again; repeated for a later swallow, a few rounds at most. A round is kept only
-if every definition the last parse found outside the blanked lines is still
-found. The caller cuts spans from the original bytes and is told which lines
-were blanked, to tell the user that definitions there may be missing.
+if it finds definitions after the blanked lines that the last parse missed,
+and every definition the last parse found outside them is still found; lines
+that parse as what they are (a label or a preprocessor line at column 0 in a
+function body, a comment) are never taken for a swallow. The caller cuts spans
+from the original bytes and is told which lines were blanked, to tell the
+user that definitions there may be missing.
 
 Files that parse cleanly (nearly all) cost nothing here: one `has_error` check.
 """
@@ -36,6 +39,8 @@ __all__ = ["MAX_ROUNDS", "Recovered", "Unparsed", "recover"]
 # places than this keeps what the last kept round found.
 MAX_ROUNDS = 4
 _SPACE = frozenset(b" \t\f\v")
+# Every byte but the line breaks becomes a space: lines and offsets stay.
+_BLANKED = bytes(b if b in b"\r\n" else 0x20 for b in range(256))
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,9 +137,7 @@ def recover(
 
 
 def _blank(buffer: bytearray, start: int, end: int) -> None:
-    for i in range(start, end):
-        if buffer[i] not in (0x0A, 0x0D):
-            buffer[i] = 0x20
+    buffer[start:end] = buffer[start:end].translate(_BLANKED)
 
 
 def _blanks_good_code(before: Sequence[Definition], start: int, end: int) -> bool:
