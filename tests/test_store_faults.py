@@ -77,11 +77,29 @@ def damage_pages(db: Path) -> None:
     db.write_bytes(bytes(data))
 
 
+def damage_table(db: Path, table: str) -> None:
+    """Scribble over one table's root page: the quick look at open (header, schema,
+    meta) passes, and the first read of that table fails."""
+    with sqlite3.connect(db) as conn:
+        (root_page,) = conn.execute(
+            "SELECT rootpage FROM sqlite_schema WHERE name = ?", (table,)
+        ).fetchone()
+        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    conn.close()
+    data = bytearray(db.read_bytes())
+    start = (root_page - 1) * page_size
+    noise = random.Random(4)
+    for i in range(start, start + page_size):
+        data[i] = noise.randrange(256)
+    db.write_bytes(bytes(data))
+
+
 DAMAGE: dict[str, Callable[[Path], None]] = {
     "garbage file": overwrite_with_garbage,
     "truncated file": cut_in_half,
     "garbage header": garbage_header,
     "damaged pages": damage_pages,
+    "damaged table": lambda db: damage_table(db, "spans"),
 }
 
 
@@ -104,7 +122,7 @@ def test_a_damaged_store_is_moved_aside_and_a_fresh_one_built(
     assert len(llm.requests) == 2 * SPANS  # as told: the glosses are asked for again
 
 
-@pytest.mark.parametrize("damage", ["garbage file", "garbage header"])
+@pytest.mark.parametrize("damage", ["garbage file", "garbage header", "damaged table"])
 def test_reading_commands_name_a_damaged_store_and_leave_it_be(
     workspace: Path, damage: str
 ) -> None:
@@ -268,23 +286,6 @@ async def test_a_full_disk_stops_the_writer_keeps_hovers_and_loses_nothing(
         assert max(asked.values()) == 1, asked
         await engine.stop()  # its files closed before the disk goes
         assert integrity(store_of(root)) == "ok"
-
-
-def damage_table(db: Path, table: str) -> None:
-    """Scribble over one table's root page: the quick look at open (header, schema,
-    meta) passes, and the first read of that table fails."""
-    with sqlite3.connect(db) as conn:
-        (root_page,) = conn.execute(
-            "SELECT rootpage FROM sqlite_schema WHERE name = ?", (table,)
-        ).fetchone()
-        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
-    conn.close()
-    data = bytearray(db.read_bytes())
-    start = (root_page - 1) * page_size
-    noise = random.Random(4)
-    for i in range(start, start + page_size):
-        data[i] = noise.randrange(256)
-    db.write_bytes(bytes(data))
 
 
 async def test_a_store_damaged_after_open_is_told_and_rebuilt_at_the_next_start(

@@ -45,7 +45,7 @@ from enrich_core.run.status import backend_health, workspace_status
 from enrich_core.source.discovery import SkippedFile
 from enrich_core.source.indexer import Indexer, ParsedFile, SpanTexts
 from enrich_core.store.access import StoreAccess, StoreListener, StoreRole
-from enrich_core.store.health import StoreError
+from enrich_core.store.health import StoreError, classify
 from enrich_core.store.reads import HoverInfo, Store, SymbolHit, Unglossed
 from enrich_core.store.writer import RecordResult, RemoveFiles, ReplaceFile, SkipFile, Writer
 
@@ -368,6 +368,13 @@ class Engine:
         or a close without saving reads the disk's text again."""
         if not self.writing:
             return 0  # the Gloss that writes the store reads the file when it is saved
+        try:
+            return await self._document_changed(rel, text, saved)
+        except (sqlite3.Error, StoreError) as exc:
+            self.access.read_failed(exc)  # told; the edit is read again after a rebuild
+            return 0
+
+    async def _document_changed(self, rel: str, text: str, saved: bool) -> int:
         parsed = await asyncio.to_thread(self.indexer.parse_text, rel, text, saved)
         if isinstance(parsed, SkippedFile):
             self.writer.submit(SkipFile(parsed.path, parsed.reason))
@@ -394,8 +401,12 @@ class Engine:
         changed, and the read made here, after it, must be the one that lands."""
         if not self.writing:
             return 0
-        async with self._scan_lock:
-            return await self._files_changed(rels)
+        try:
+            async with self._scan_lock:
+                return await self._files_changed(rels)
+        except (sqlite3.Error, StoreError) as exc:
+            self.access.read_failed(exc)
+            return 0
 
     async def _files_changed(self, rels: Iterable[str], in_flight: SpanRef | None = None) -> int:
         # A burst (a branch switch) can name thousands of files: they are parsed
@@ -656,16 +667,21 @@ class Engine:
             return []
 
     async def status(self, *, live_queue: bool = True) -> WorkspaceStatus:
-        """This folder's report; without `live_queue` (a headless read) no queue is given."""
-        report = await workspace_status(
-            await self._reads(),
-            self.config,
-            root=self.root,
-            breakers=self._breakers(),
-            live=self.backends,
-            queue=self.queue_status() if live_queue else None,
-            gpu=self.pool.gpu_watch.status if self.pool else self.gpu.status,
-        )
+        """This folder's report; without `live_queue` (a headless read) no queue is given.
+        Raises `StoreError` when the store fails under it (damaged since it opened)."""
+        try:
+            report = await workspace_status(
+                await self._reads(),
+                self.config,
+                root=self.root,
+                breakers=self._breakers(),
+                live=self.backends,
+                queue=self.queue_status() if live_queue else None,
+                gpu=self.pool.gpu_watch.status if self.pool else self.gpu.status,
+            )
+        except sqlite3.Error as exc:
+            self.access.read_failed(exc)
+            raise classify(exc, self.store_file) from exc
         return dataclasses.replace(
             report, store=self.access.status(), dropped_spans=dict(self.dropped)
         )

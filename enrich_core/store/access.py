@@ -287,7 +287,7 @@ class StoreAccess:
         if not is_store_error(exc):
             raise exc
         problem = classify(exc, self.db_path)
-        log.warning("reading %s failed: %s", self.db_path, exc)
+        log.info("reading %s failed: %s", self.db_path, exc)
         if self.problem is not None and self.problem.kind is problem.kind:
             return
         self.problem = problem

@@ -194,12 +194,16 @@ async def _unless_stalled(engine: Engine, work: Awaitable[T]) -> T | StoreError:
 
 async def _scan_for_reading(engine: Engine) -> None:
     """Bring the store up to date if this process can write it; else say what is shown."""
-    # A store found damaged by a read (past the quick look at open) is named here.
-    engine.add_store_listener(lambda message, problem: _say(f"gloss: {message}", stderr=True))
     report = await _unless_stalled(engine, engine.scan())
     if isinstance(report, ScanReport) and report.fresh:
         return
-    why = report.summary if isinstance(report, StoreError) else engine.access.why_not_writing()
+    problem = engine.access.problem
+    if problem is not None and problem.kind.repairable:
+        raise problem  # damaged past the quick look at open: nothing to read here
+    if isinstance(report, StoreError):
+        why = report.summary
+    else:
+        why = engine.access.why_not_writing() or "the store could not be brought up to date"
     _say(f"gloss: {why}; showing what is stored, which may be out of date", stderr=True)
 
 
