@@ -309,6 +309,18 @@ def _stalled(problem: StoreError) -> int:
     return EXIT_INCOMPLETE
 
 
+def _say_store(status: WorkspaceStatus) -> None:
+    """The store's line, when there is something to say: who writes it, what is wrong."""
+    store = status.store
+    if store is None or (store.mode == "writing" and not store.problem and not store.notices):
+        return
+    writer = f" (written by pid {store.writer_pid})" if store.writer_pid else ""
+    _say(f"store {store.path}: {store.mode}{writer}")
+    for line in (store.problem, *store.notices):
+        if line:
+            _say(f"  {line}")
+
+
 def _say_dropped(status: WorkspaceStatus) -> None:
     for path, dropped in status.dropped_spans.items():
         _say(f"{dropped.spans} spans dropped: {path} {dropped.reason}")
@@ -361,6 +373,7 @@ async def cmd_status(root: Path, as_json: bool) -> int:
         return EXIT_OK
     counts = status.counts
     _say(f"workspace {status.root} ({status.config_source})")
+    _say_store(status)
     outdated = f"; {counts.outdated} by an older prompt" if counts.outdated else ""
     _say(_summary_line(counts) + f"; {counts.stale} stale{outdated}")
     if status.by_language:
