@@ -73,11 +73,11 @@ def test_failed_probes_in_a_row_declare_it_down_and_a_good_probe_brings_it_back(
     assert b.admit() is Admission.DOWN  # spans fail now, they do not wait
     assert b.down_reason == "server error: HTTP 500 (3 probes failed over 45 s)"
     clock.now += 15.0
-    assert b.admit() is Admission.PROBE  # still probed once per rest
+    assert b.admit() is Admission.PROBE  # still probed, less and less often
     b.record_failure("server error: HTTP 500")
-    assert b.state is BreakerState.DOWN
+    assert b.state is BreakerState.DOWN and b.retry_in() == 30.0
     assert b.down_reason == "server error: HTTP 500 (3 probes failed over 45 s)"  # stable
-    clock.now += 15.0
+    clock.now += 30.0
     assert b.admit() is Admission.PROBE
     b.record_success()
     state: BreakerState = b.state  # a property: mypy would keep the narrowing above
@@ -165,3 +165,16 @@ async def test_a_wait_ends_at_its_timeout_when_nothing_changes() -> None:
     async with asyncio.timeout(5):
         await wait_for_change([b], 0.01)
     assert not b._waiters
+
+
+def test_a_down_host_is_probed_less_often_up_to_a_cap() -> None:
+    clock = Clock()
+    b = breaker(clock, threshold=1, cooldown_s=100.0, probes=1)
+    b.record_failure("timeout")
+    rests = []
+    for _ in range(4):
+        clock.now += b.retry_in()
+        assert b.admit() is Admission.PROBE
+        b.record_failure("timeout")
+        rests.append(b.retry_in())
+    assert rests == [100.0, 200.0, 300.0, 300.0]  # MAX_REST_S

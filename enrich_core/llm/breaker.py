@@ -7,8 +7,9 @@
   others wait for its outcome. Success closes the breaker, failure rests it again.
 - down: `probes` probes failed in a row (or a host never reached since Gloss
   started refused `threshold` connections: nothing listens there). Spans stop
-  waiting and fail at once with `down_reason`. The host is still probed once per
-  rest, by a span that finds a probe due; a probe that succeeds closes it.
+  waiting and fail at once with `down_reason`. The host is still probed, by a
+  span that finds a probe due, each rest twice as long as the last (up to
+  MAX_REST_S); a probe that succeeds closes it.
 
 The breaker never sleeps, starts no task and holds no request: callers ask
 `admit()`, report each outcome, and may wait for the next transition with
@@ -157,12 +158,16 @@ class Breaker:
         if self._probing:
             self._probing = False
             self._failed_probes += 1
+            was_down = self._down
             if not self._down and self._failed_probes >= self.probes:
                 over = now - self._trouble_since
                 self._declare_down(
                     f"{error} ({self._failed_probes} probes failed over {over:.0f} s)"
                 )
-            self._rest(now, retry_after)
+            # A host already down is probed less and less often (each probe is a
+            # span's request, and costs it up to timeout_s): twice the rest each time.
+            longer = 2.0 ** (self._failed_probes - self.probes) if was_down else 1.0
+            self._rest(now, retry_after, longer)
             self._transition(BreakerState.DOWN if self._down else BreakerState.OPEN, error)
             return
         if self._rest_until is not None:
@@ -185,8 +190,8 @@ class Breaker:
         self._down = True
         self.down_reason = reason
 
-    def _rest(self, now: float, retry_after: float | None) -> None:
-        rest = self.cooldown_s
+    def _rest(self, now: float, retry_after: float | None, longer: float = 1.0) -> None:
+        rest = min(self.cooldown_s * longer, max(self.cooldown_s, MAX_REST_S))
         if retry_after is not None:
             rest = max(rest, min(retry_after, MAX_REST_S))
         self._rest_until = now + rest
