@@ -628,7 +628,7 @@ step('backends from settings replace gloss.toml\'s: a host that refuses shows as
     'the status bar to show the refusing backend',
     async () => {
       const l = await statusBarLabel();
-      return l?.includes('refusing open') ? l : undefined;
+      return l?.includes('refusing down') ? l : undefined; // refused, never reached: down at once
     },
     60_000,
     500,

@@ -9,7 +9,7 @@
 
 export interface BackendHealth {
   url?: string;
-  state?: string; // the circuit breaker's: closed | open | half-open
+  state?: string; // the circuit breaker's: closed | open | half-open | down
   healthy?: boolean;
   last_error?: string;
 }
