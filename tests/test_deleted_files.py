@@ -120,3 +120,24 @@ async def test_a_file_that_becomes_too_large_mid_run_is_skipped_with_its_spans_d
         assert dropped.spans == 2 and dropped.reason.startswith("is skipped now: ")
         assert "b_doomed.py" in status.skipped_files
         assert status.counts.pending == 0
+
+
+async def test_a_span_handed_over_to_another_file_never_lets_the_queue_look_idle() -> None:
+    from enrich_core.run.scheduler import Priority, Scheduler, SpanRef
+
+    scheduler = Scheduler()
+    gone = SpanRef("gone.py", "shared", "h1", 0)
+    scheduler.submit(gone, Priority.BACKLOG)
+    scheduler.submit(SpanRef("gone.py", "other", "h2", 5), Priority.BACKLOG)
+    popped = scheduler.pop()
+    assert popped is not None and popped[1] == gone
+    assert scheduler.forget_file("gone.py") == {"h2"}
+    keeper = SpanRef("keeps.py", "shared", "h1", 0)
+    scheduler.hand_over(keeper, Priority.BACKLOG)
+    idle = asyncio.create_task(scheduler.wait_idle())
+    await asyncio.sleep(0)  # let the waiter run: it must still be waiting
+    assert not idle.done()
+    assert scheduler.in_flight == 0 and scheduler.queued == 1
+    assert scheduler.pop() == (Priority.BACKLOG, keeper)
+    scheduler.done("h1")
+    await asyncio.wait_for(idle, WAIT_S)
