@@ -192,6 +192,10 @@ class GlossServer(LanguageServer):
         # the workers share out their time fairly (enrich_core/run/pool.py).
         self.pool: WorkPool | None = None
         self.edit_pauses: dict[str, asyncio.TimerHandle] = {}  # uri -> idle re-gloss timer
+        # Buffers being sent to their engine, and those typed in again meanwhile:
+        # one send per document at a time, the newest text next (server/features/documents.py).
+        self.buffers_sending: set[str] = set()
+        self.buffers_changed_since: set[str] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
 
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:

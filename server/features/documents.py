@@ -3,8 +3,10 @@
 The editor's text (not the disk's) is re-cut into spans, and only the spans
 whose text changed are queued, at the edited-document priority: on save, and
 once the user has stopped typing for `[index] idle_pause_ms` (a timer per
-document, restarted by every change; nothing is parsed while they type).
-pygls keeps each open document's text in step with the changes itself.
+document, restarted by every change; nothing is parsed while they type), one
+send per document at a time. pygls keeps each open document's text in step
+with the changes itself. What a flood of changes leaves behind is bounded by
+the open documents: one timer and at most one send each.
 """
 
 from __future__ import annotations
@@ -40,7 +42,26 @@ def did_change(ls: GlossServer, params: types.DidChangeTextDocumentParams) -> No
 
 def _paused(ls: GlossServer, uri: str) -> None:
     ls.edit_pauses.pop(uri, None)
-    ls.spawn(_send_buffer(ls, uri, None, saved=False), name=f"idle re-gloss {uri}")
+    if uri in ls.buffers_sending:
+        # One send per document at a time: pauses that fell while a send (a parse,
+        # then the store) ran would each hold a version of the text and a parse,
+        # without bound. The running one sends the newest text once more.
+        ls.buffers_changed_since.add(uri)
+        return
+    ls.spawn(_send_newest(ls, uri), name=f"idle re-gloss {uri}")
+
+
+async def _send_newest(ls: GlossServer, uri: str) -> None:
+    ls.buffers_sending.add(uri)
+    try:
+        while True:
+            ls.buffers_changed_since.discard(uri)
+            await _send_buffer(ls, uri, None, saved=False)
+            if uri not in ls.buffers_changed_since:
+                return
+    finally:
+        ls.buffers_sending.discard(uri)
+        ls.buffers_changed_since.discard(uri)
 
 
 async def did_save(ls: GlossServer, params: types.DidSaveTextDocumentParams) -> None:
