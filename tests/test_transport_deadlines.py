@@ -280,6 +280,23 @@ async def test_a_5_mb_body_is_rejected_without_reading_it(raw_host: StartHost, k
     assert host.bytes_sent < 5 * 1024 * 1024
 
 
+async def test_a_connection_left_out_of_step_is_not_used_again(raw_host: StartHost) -> None:
+    # The first answer declares 40 bytes fewer than it sends: those 40 would be
+    # read as the start of the next answer if the connection went back to the pool.
+    host = await raw_host(lambda n, body: Reply("short_length") if n == 1 else Reply())
+    backend = OllamaBackend(BackendConfig("short", "ollama", host.url, max_concurrency=1))
+    try:
+        async with asyncio.timeout(20):
+            with pytest.raises(BackendError) as caught:
+                await backend.complete(completion_request())
+            answer = await backend.complete(completion_request())
+    finally:
+        await backend.aclose()
+    assert caught.value.kind is ErrorKind.BAD_RESPONSE and "not JSON" in str(caught.value)
+    assert json.loads(answer.text)["summary"]
+    assert len(host.requests) == 2
+
+
 async def test_the_body_bound_is_a_checked_key() -> None:
     with pytest.raises(ConfigError, match=r"backends\[0\]\.max_response_bytes"):
         parse_config({"backends": [{"name": "b", "max_response_bytes": 10}]})
