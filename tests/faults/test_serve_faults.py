@@ -96,13 +96,23 @@ async def hover_text(session: Session) -> str:
     return contents.value if isinstance(contents, types.MarkupContent) else str(contents)
 
 
-def server_errors(session: Session) -> list[str]:
+def server_errors(session: Session, capfd: pytest.CaptureFixture[str] | None = None) -> list[str]:
+    """Internal errors the server showed the user, and tracebacks on its stderr (which
+    pytest-lsp forwards to this process's, read through `capfd`)."""
     said = [m.message for m in session.client.messages + session.client.log_messages]
-    return [m[:200] for m in said if "Traceback" in m or "Error in server" in m]
+    found = [m[:200] for m in said if "Traceback" in m or "Error in server" in m]
+    if capfd is not None:
+        err = capfd.readouterr().err
+        if "Traceback (most recent call last)" in err:
+            tail = err[err.index("Traceback (most recent call last)") :].strip().splitlines()
+            found.append("a traceback on the server's stderr: " + " | ".join(tail[-2:])[:300])
+    return found
 
 
 @pytest.mark.parametrize("name", SERVE_CASES)
-async def test_gloss_serve_survives(name: str, tmp_path: Path, start_lsp: StartLsp) -> None:
+async def test_gloss_serve_survives(
+    name: str, tmp_path: Path, start_lsp: StartLsp, capfd: pytest.CaptureFixture[str]
+) -> None:
     case = CASES_BY_NAME[name]
     root = make_workspace(tmp_path / name)
     with fault_hosts(case.hosts) as (servers, urls):
@@ -132,7 +142,7 @@ async def test_gloss_serve_survives(name: str, tmp_path: Path, start_lsp: StartL
         store_bytes=store_bytes(db),
     )
     found = problems(case, run, what="gloss serve (settling)", check_exit=False)
-    found += [f"server reported an error: {e}" for e in server_errors(session)]
+    found += [f"server reported an error: {e}" for e in server_errors(session, capfd)]
     if not hover:
         found.append("hover over scaled_total_00000 answered nothing")
     elif case.expect in ("failed", "rejected") and "fail" not in hover.lower():
@@ -146,7 +156,9 @@ async def test_gloss_serve_survives(name: str, tmp_path: Path, start_lsp: StartL
     )
 
 
-async def test_gloss_serve_on_a_garbage_store(tmp_path: Path, start_lsp: StartLsp) -> None:
+async def test_gloss_serve_on_a_garbage_store(
+    tmp_path: Path, start_lsp: StartLsp, capfd: pytest.CaptureFixture[str]
+) -> None:
     """A store overwritten with garbage: the server starts, says so, rebuilds, hovers work."""
     root = make_workspace(tmp_path / "ws")
     db = root / STORE_REL
@@ -177,12 +189,12 @@ async def test_gloss_serve_on_a_garbage_store(tmp_path: Path, start_lsp: StartLs
         found.append(f"hover after the rebuild does not show the gloss: {hover[:160]!r}")
     if integrity(db) != "ok":
         found.append(f"store integrity_check: {integrity(db)}")
-    found += [f"server reported an error: {e}" for e in server_errors(session)]
+    found += [f"server reported an error: {e}" for e in server_errors(session, capfd)]
     assert not found, "gloss serve on a garbage store:\n" + "\n".join(f"  - {p}" for p in found)
 
 
 async def test_two_servers_on_one_folder_send_no_span_twice(
-    tmp_path: Path, start_lsp: StartLsp
+    tmp_path: Path, start_lsp: StartLsp, capfd: pytest.CaptureFixture[str]
 ) -> None:
     """Two editor windows on one folder: both serve, the store is sound, and the host
     sees each symbol once (the answers are all good: a second request is a duplicate)."""
@@ -221,13 +233,16 @@ async def test_two_servers_on_one_folder_send_no_span_twice(
     check = integrity(root / STORE_REL)
     if check != "ok":
         found.append(f"store integrity_check: {check}")
-    for session in (one, two):
-        found += [f"server reported an error: {e}" for e in server_errors(session)]
+    found += [f"server reported an error: {e}" for e in server_errors(one, capfd)]
+    found += [f"server reported an error: {e}" for e in server_errors(two)]
     assert not found, "two gloss serve on one folder:\n" + "\n".join(f"  - {p}" for p in found)
 
 
 async def test_gloss_serve_hovers_from_a_read_only_store(
-    tmp_path: Path, start_lsp: StartLsp, read_only_mount: Callable[[Path], Path]
+    tmp_path: Path,
+    start_lsp: StartLsp,
+    read_only_mount: Callable[[Path], Path],
+    capfd: pytest.CaptureFixture[str],
 ) -> None:
     """Glossed once, then the store's directory mounted read-only: the server starts,
     says the store is read-only, and its hovers and status read what is stored."""
@@ -253,5 +268,5 @@ async def test_gloss_serve_hovers_from_a_read_only_store(
     said = " ".join(m.message for m in session.client.messages + session.client.log_messages)
     if "read-only" not in said.lower() and "read only" not in said.lower():
         found.append(f"the user was not told the store is read-only: {said[:200]!r}")
-    found += [f"server reported an error: {e}" for e in server_errors(session)]
+    found += [f"server reported an error: {e}" for e in server_errors(session, capfd)]
     assert not found, "gloss serve on a read-only store:\n" + "\n".join(f"  - {p}" for p in found)
