@@ -3,13 +3,14 @@ backends' health in gloss/progress (docs/client-protocol.md)."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
 from lsprotocol import types
 
 from bench.support.llm_server import Behavior, LLMServer
-from tests.conftest import LARGE, StartLsp, as_dict
+from tests.conftest import LARGE, SHUTDOWN_LIMIT_S, StartLsp, as_dict
 from tests.test_lsp_e2e import LINE_AREA, LINE_LOAD, SHAPES, markdown
 
 ACTION_LINKS = types.ClientCapabilities(experimental={"gloss": {"actionLinks": True}})
@@ -118,6 +119,8 @@ async def test_action_links_only_for_clients_that_run_them(
     plain = await start_lsp(workspace)
     await plain.progress.wait_idle()
     assert "command:" not in markdown(await plain.hover(SHAPES, LINE_AREA))
+    # One server writes a folder's store at a time: the second would only read it.
+    await asyncio.wait_for(plain.client.shutdown_session(), SHUTDOWN_LIMIT_S)
 
     linked = await start_lsp(workspace, capabilities=ACTION_LINKS)
     await linked.progress.wait_idle()

@@ -15,7 +15,6 @@ import dataclasses
 import functools
 import logging
 import os
-import sqlite3
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -45,7 +44,8 @@ from enrich_core.run.status import backend_health, workspace_status
 from enrich_core.source.discovery import SkippedFile
 from enrich_core.source.indexer import Indexer, ParsedFile, SpanTexts
 from enrich_core.store.access import StoreAccess, StoreListener, StoreRole
-from enrich_core.store.health import StoreError, classify
+from enrich_core.store.health import STORE_ERRORS, StoreError, classify
+from enrich_core.store.lock import LockHolder
 from enrich_core.store.reads import HoverInfo, Store, SymbolHit, Unglossed
 from enrich_core.store.writer import RecordResult, RemoveFiles, ReplaceFile, SkipFile, Writer
 
@@ -190,6 +190,32 @@ class Engine:
                 return
             delay = min(delay * 2, self.writer.stalled_retry_max_s)
 
+    @property
+    def store_notices(self) -> tuple[str, ...]:
+        """What happened to the store on the way in (a damaged file moved aside)."""
+        return tuple(self.access.notices)
+
+    @property
+    def store_holder(self) -> LockHolder | None:
+        """The other process that writes the store, when one does."""
+        return self.access.holder
+
+    @property
+    def store_problem(self) -> StoreError | None:
+        """Why the store cannot be written now: at open, or by the running writer."""
+        return self.access.problem or self.writer.problem
+
+    def why_not_writing(self) -> str | None:
+        return self.access.why_not_writing()
+
+    async def wait_writing(self) -> None:
+        """Until this process writes the store (at once, or after taking it over)."""
+        await self.access.writing.wait()
+
+    def add_write_problem_listener(self, listener: Callable[[StoreError | None], None]) -> None:
+        """Told when the writer cannot commit (a full disk), and with None when it can again."""
+        self.writer.add_problem_listener(listener)
+
     def add_store_listener(self, listener: StoreListener) -> None:
         """Told (message, is it a problem) when the store changes hands or cannot be written."""
         self.access.add_listener(listener)
@@ -288,7 +314,7 @@ class Engine:
             return ScanReport(0, 0, 0, 0, 0, 0, fresh=False)
         try:
             return await self._scan(retry_failed_now)
-        except (sqlite3.Error, StoreError) as exc:
+        except STORE_ERRORS as exc:
             # The store failed under the scan (damaged since it was opened): told,
             # and the next start checks every page and rebuilds it.
             self.access.read_failed(exc)
@@ -370,11 +396,13 @@ class Engine:
             return 0  # the Gloss that writes the store reads the file when it is saved
         try:
             return await self._document_changed(rel, text, saved)
-        except (sqlite3.Error, StoreError) as exc:
+        except STORE_ERRORS as exc:
             self.access.read_failed(exc)  # told; the edit is read again after a rebuild
             return 0
 
     async def _document_changed(self, rel: str, text: str, saved: bool) -> int:
+        if await asyncio.to_thread(self.link_outside, rel) is not None:
+            return 0  # the scan never follows such a link; an editor opening one changes nothing
         parsed = await asyncio.to_thread(self.indexer.parse_text, rel, text, saved)
         if isinstance(parsed, SkippedFile):
             self.writer.submit(SkipFile(parsed.path, parsed.reason))
@@ -404,7 +432,7 @@ class Engine:
         try:
             async with self._scan_lock:
                 return await self._files_changed(rels)
-        except (sqlite3.Error, StoreError) as exc:
+        except STORE_ERRORS as exc:
             self.access.read_failed(exc)
             return 0
 
@@ -605,7 +633,7 @@ class Engine:
         None, with the problem told, when the store fails under it (damaged since)."""
         try:
             return await (await self._reads()).hover(rel, line)
-        except sqlite3.Error as exc:
+        except STORE_ERRORS as exc:
             self.access.read_failed(exc)
             return None
 
@@ -662,7 +690,7 @@ class Engine:
     async def search(self, query: str, limit: int = 100) -> list[SymbolHit]:
         try:
             return await (await self._reads()).search(query, limit)
-        except sqlite3.Error as exc:
+        except STORE_ERRORS as exc:
             self.access.read_failed(exc)
             return []
 
@@ -679,7 +707,7 @@ class Engine:
                 queue=self.queue_status() if live_queue else None,
                 gpu=self.pool.gpu_watch.status if self.pool else self.gpu.status,
             )
-        except sqlite3.Error as exc:
+        except STORE_ERRORS as exc:
             self.access.read_failed(exc)
             raise classify(exc, self.store_file) from exc
         return dataclasses.replace(
@@ -729,6 +757,16 @@ class Engine:
             return path.resolve().relative_to(self.root).as_posix()
         except ValueError:
             return None
+
+    def link_outside(self, rel: str) -> Path | None:
+        """Where `rel` really is, when a symbolic link on its way leads out of the
+        workspace (the link itself is inside); None for the workspace's own files.
+        Such a file is never read or sent to a model, as the scan never follows links."""
+        try:
+            real = (self.root / rel).resolve()
+        except (OSError, RuntimeError):  # a loop of links
+            return None
+        return None if real.is_relative_to(self.root) else real
 
 
 def _ref(record: SpanRecord) -> SpanRef:

@@ -281,7 +281,7 @@ class StoreAccess:
         self.notices.append(message)
         self._tell(message, True)
 
-    def read_failed(self, exc: sqlite3.Error | StoreError) -> None:
+    def read_failed(self, exc: Exception) -> None:
         """A read met an error of the store's file (damaged since it was opened): told once,
         shown in the status; a query's own error is not the store's and is raised."""
         if not is_store_error(exc):

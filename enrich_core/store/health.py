@@ -228,6 +228,11 @@ def classify(exc: BaseException, db_path: Path) -> StoreError:
     return StoreError(db_path, StoreProblemKind.IO, detail)
 
 
+# What a use of the store can raise about the store itself, for callers that do not
+# import SQLite (only `store` does).
+STORE_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error, StoreError)
+
+
 def is_store_error(exc: BaseException) -> bool:
     """Whether `exc` is about the store's file or disk rather than a bug in a query."""
     if isinstance(exc, StoreError | OSError):

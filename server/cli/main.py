@@ -165,7 +165,7 @@ async def _open(
 ) -> Engine:
     engine = Engine(root, config)
     await engine.start(glossing=glossing, role=role)
-    for notice in engine.access.notices:  # e.g. a damaged store moved aside
+    for notice in engine.store_notices:  # e.g. a damaged store moved aside
         _say(f"gloss: {notice}", stderr=True)
     return engine
 
@@ -174,7 +174,7 @@ async def _unless_stalled(engine: Engine, work: Awaitable[T]) -> T | StoreError:
     """`work`, or the problem that stopped the store taking writes (a full disk) if one
     does first: a command then ends, rather than wait for space to be freed."""
     stalled = asyncio.Event()
-    engine.writer.add_problem_listener(lambda problem: stalled.set() if problem else None)
+    engine.add_write_problem_listener(lambda problem: stalled.set() if problem else None)
     job = asyncio.ensure_future(work)
     stall = asyncio.ensure_future(stalled.wait())
     try:
@@ -186,7 +186,7 @@ async def _unless_stalled(engine: Engine, work: Awaitable[T]) -> T | StoreError:
         await asyncio.gather(job, stall, return_exceptions=True)
     if not job.cancelled() and job.exception() is None:
         return job.result()
-    problem = engine.writer.problem
+    problem = engine.store_problem
     if problem is None:
         return job.result()  # raises what the work raised
     return problem
@@ -197,25 +197,25 @@ async def _scan_for_reading(engine: Engine) -> None:
     report = await _unless_stalled(engine, engine.scan())
     if isinstance(report, ScanReport) and report.fresh:
         return
-    problem = engine.access.problem
+    problem = engine.store_problem
     if problem is not None and problem.kind.repairable:
         raise problem  # damaged past the quick look at open: nothing to read here
     if isinstance(report, StoreError):
         why = report.summary
     else:
-        why = engine.access.why_not_writing() or "the store could not be brought up to date"
+        why = engine.why_not_writing() or "the store could not be brought up to date"
     _say(f"gloss: {why}; showing what is stored, which may be out of date", stderr=True)
 
 
 async def _become_writer(engine: Engine) -> int | None:
     """For `gloss index`: write the store, waiting for another `gloss index` to finish.
     An exit code if this run cannot write it."""
-    holder = engine.access.holder
-    problem = engine.access.problem
+    holder = engine.store_holder
+    problem = engine.store_problem
     if holder is None and problem is not None and problem.kind.passing:
         return _stalled(problem)  # a full disk: nothing can be written until space is freed
     if holder is None:
-        _say(f"gloss: cannot index: {engine.access.why_not_writing()}", stderr=True)
+        _say(f"gloss: cannot index: {engine.why_not_writing()}", stderr=True)
         return EXIT_USAGE
     if holder.role == "serve":
         # A server holds the store for as long as the editor is open, and glosses
@@ -229,7 +229,7 @@ async def _become_writer(engine: Engine) -> int | None:
         return EXIT_INCOMPLETE
     _say(f"gloss: waiting for {holder.describe()} to finish with {engine.store_file}", stderr=True)
     if not await engine.take_over():
-        _say(f"gloss: cannot index: {engine.access.why_not_writing()}", stderr=True)
+        _say(f"gloss: cannot index: {engine.why_not_writing()}", stderr=True)
         return EXIT_USAGE
     return None
 

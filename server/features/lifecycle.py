@@ -13,7 +13,6 @@ another Gloss writes (a second editor window) is read until it is free.
 from __future__ import annotations
 
 import logging
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,7 @@ from pygls.uris import to_fs_path
 from enrich_core.config import ConfigError, load_config
 from enrich_core.run.engine import Engine
 from enrich_core.run.watch import start_watching
-from enrich_core.store.health import StoreError, classify
+from enrich_core.store.health import classify, is_store_error
 from server.features import backlog_progress, progress
 from server.lsp import Folder, GlossServer
 
@@ -92,7 +91,9 @@ async def _start_folder(ls: GlossServer, folder: Folder) -> None:
     engine = Engine(folder.root, config, pool=ls.work_pool())
     try:
         await engine.start()
-    except (StoreError, sqlite3.Error, OSError) as exc:
+    except Exception as exc:
+        if not is_store_error(exc):
+            raise
         # A store Gloss must not touch (a directory, a newer Gloss's) or cannot open:
         # the folder has no engine, the user is told which file and why, and the
         # server and other folders go on.
@@ -112,17 +113,18 @@ async def _start_folder(ls: GlossServer, folder: Folder) -> None:
 def _tell_store_state(ls: GlossServer, engine: Engine) -> None:
     """What happened to the store on the way in, and later: a damaged file moved aside,
     another Gloss writing it, a read-only or full disk. Hovers answer from what is stored."""
-    for notice in engine.access.notices:
+    for notice in engine.store_notices:
         ls.tell_user(f"Gloss: {notice}", types.MessageType.Warning)
     if not engine.writing:
-        why = engine.access.why_not_writing()
-        if engine.access.holder is not None:
+        why = engine.why_not_writing()
+        if engine.store_holder is not None:
             ls.tell_user(
                 f"Gloss: {why}; this window shows what it writes, and takes over when it stops.",
                 types.MessageType.Info,
             )
         else:
-            said = engine.access.status().problem or why
+            problem = engine.store_problem
+            said = problem.message if problem is not None else why
             ls.tell_user(f"Gloss: {said}", types.MessageType.Warning)
 
     def on_change(message: str, is_problem: bool) -> None:
@@ -137,7 +139,7 @@ async def _scan_then_watch(
 ) -> None:
     # Another Gloss writes this store (a second editor window): it scans and
     # glosses; this one reads, and starts once it has taken the store over.
-    await engine.access.writing.wait()
+    await engine.wait_writing()
     # Watch first: a file changed while the scan runs is seen (its event waits
     # for the scan to finish, then the newer text wins), never lost.
     watching = await start_watching(engine, folder.stop_watch)
