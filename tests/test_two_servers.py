@@ -217,3 +217,23 @@ async def test_the_server_answers_hovers_from_a_read_only_store(
             )
             await asyncio.wait_for(session.client.shutdown_session(), LIMIT_S)
         assert len(llm.requests) == 30
+
+
+async def test_a_reading_server_waiting_for_the_store_exits_at_once_when_closed(
+    tmp_path: Path, start_lsp: StartLsp
+) -> None:
+    with LLMServer() as llm:
+        root = tmp_path / "ws"
+        make_workspace(root, llm)
+        writer = await start_lsp(root)
+        await writer.progress.wait_idle(LIMIT_S)
+        reader = await start_lsp(root)
+        assert (await status_of(reader))["store"]["mode"] == "reading"
+        # Its wait for the store (a thread blocked in flock) must not keep it alive.
+        await asyncio.wait_for(reader.client.shutdown_session(), LIMIT_S)
+        process = reader.client._server
+        assert process is not None
+        assert await asyncio.wait_for(process.wait(), LIMIT_S) == 0
+        # The writer is unaffected, and still the writer.
+        assert (await status_of(writer))["store"]["mode"] == "writing"
+        assert "small-model" in hover_text(await writer.hover("m2.py", 8))
