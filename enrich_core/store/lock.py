@@ -20,10 +20,16 @@ import asyncio
 import contextlib
 import errno
 import fcntl
+import logging
 import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+# flock's answers on a file system that has no locks to give.
+NO_LOCKS = (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +65,13 @@ class WriterLock:
         except BlockingIOError:
             os.close(fd)
             return False
+        except OSError as exc:
+            if exc.errno not in NO_LOCKS:
+                os.close(fd)
+                raise
+            # A file system without locks (some network mounts): Gloss writes as it
+            # did before there was a lock; two processes could then both gloss.
+            log.warning("cannot lock %s (%s): not guarding against a second writer", self.path, exc)
         except BaseException:
             os.close(fd)
             raise
