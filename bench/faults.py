@@ -136,7 +136,8 @@ S500 = Action("status", status=500)
 S502_HTML = Action("status", status=502, html=True)
 S429_RETRY = Action("status", status=429, retry_after=2)
 S429 = Action("status", status=429)
-HOST_NAMES: Final = ("host-a", "host-b")
+# Identifiers: pygls turns JSON objects into named tuples, renaming keys that are not.
+HOST_NAMES: Final = ("host_a", "host_b")
 
 BACKEND_CASES: Final[tuple[BackendCase, ...]] = (
     BackendCase(
@@ -154,6 +155,10 @@ BACKEND_CASES: Final[tuple[BackendCase, ...]] = (
     BackendCase(
         "http_429_retry_after", "every answer 429, Retry-After: 2", (_fixed(S429_RETRY),),
         "failed", ("rate limited",),
+    ),
+    BackendCase(
+        "http_429_retry_after_hour", "every answer 429, Retry-After: 3600 (must be capped)",
+        (_fixed(Action("status", status=429, retry_after=3600)),), "failed", ("rate limited",),
     ),
     BackendCase(
         "http_429", "every answer 429, no Retry-After", (_fixed(S429),), "failed",

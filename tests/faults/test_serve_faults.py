@@ -19,6 +19,7 @@ from lsprotocol import types
 
 from bench.faults import (
     CASES_BY_NAME,
+    HOST_NAMES,
     LIMIT_S,
     OK_SLOW,
     SERVE_CASES,
@@ -55,6 +56,22 @@ async def settle(session: Session, limit_s: float = LIMIT_S) -> bool:
     except TimeoutError:
         return False
     return True
+
+
+def breaker_shown(backends: dict[str, Any], name: str) -> list[str]:
+    """A failing host's breaker in gloss/status: not closed, its error, when it is probed."""
+    entry = backends.get(name)
+    if not isinstance(entry, dict):
+        return [f"gloss/status lists no backend {name!r}: {sorted(backends)}"]
+    found: list[str] = []
+    state = entry.get("state")
+    if state in (None, "closed", "not started"):
+        found.append(f"gloss/status shows the failing host {name!r} as {state!r}")
+    if not (entry.get("last_error") or entry.get("down_reason")):
+        found.append(f"gloss/status gives no error for the failing host {name!r}: {entry}")
+    if state in ("open", "down") and not isinstance(entry.get("next_probe_s"), int | float):
+        found.append(f"gloss/status does not say when {name!r} is probed next: {entry}")
+    return found
 
 
 async def settle_writers(sessions: list[Session]) -> list[bool | None]:
@@ -143,6 +160,8 @@ async def test_gloss_serve_survives(
     )
     found = problems(case, run, what="gloss serve (settling)", check_exit=False)
     found += [f"server reported an error: {e}" for e in server_errors(session, capfd)]
+    if case.expect == "failed" and "backends" in status:
+        found += breaker_shown(status["backends"], HOST_NAMES[0])
     if not hover:
         found.append("hover over scaled_total_00000 answered nothing")
     elif case.expect in ("failed", "rejected") and "fail" not in hover.lower():
