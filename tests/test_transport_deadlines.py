@@ -29,7 +29,7 @@ from bench.support.llm_server import ok_gloss
 from enrich_core.config import BackendConfig, Config, ConfigError, IndexConfig, parse_config
 from enrich_core.llm.backend import BackendError, CompletionRequest, ErrorKind
 from enrich_core.llm.http import OllamaBackend
-from enrich_core.llm.router import Router
+from enrich_core.llm.router import HOST_TROUBLE_TRIES, Router
 from enrich_core.records.status import WorkspaceStatus
 from enrich_core.run.engine import Engine
 from enrich_core.source.indexer import Indexer, ParsedFile
@@ -546,7 +546,10 @@ async def test_a_request_the_host_always_fails_costs_its_span_only_its_attempts(
     status = await run_index(tmp_path, open_engine, two_tier_config(host.url))
     assert status.counts.enriched == SPANS - 1 and status.counts.failed == 1
     reasons = " ".join(r.reason for r in status.failure_reasons)
-    assert "small, large:" in reasons and "HTTP 500" in reasons
+    # Both tiers were tried; once it alone is left, its failures in a row may also
+    # get the host declared down (they look alike): either way the 500 is named.
+    assert "small" in reasons and "large" in reasons and "HTTP 500" in reasons
     failed_requests = len(host.requests) - (SPANS - 1)
-    assert failed_requests <= 2 * 2 * 3  # 3 attempts per tier, a few more if unlucky
-    assert status.backends["flaky"].health.state == "closed"
+    # 3 attempts per tier when every failure is isolated; failures that come in a
+    # row (nothing else left to answer) are the host's, bounded per tier by the cap.
+    assert 2 * 3 <= failed_requests <= 2 * HOST_TROUBLE_TRIES * 3

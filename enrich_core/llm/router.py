@@ -66,6 +66,9 @@ _HOST_FAILURES = frozenset(
         ErrorKind.BAD_RESPONSE,
     }
 )
+# Retryable failures that a request itself may cause (a prompt that crashes or
+# stalls the server); refused connections and 429s never are.
+_SPAN_FAILURES = frozenset({ErrorKind.TIMEOUT, ErrorKind.SERVER_ERROR})
 # Failures that are the host's, not the span's, still end a span's tries on a
 # backend after this many times its attempts: a host failing in bursts that
 # always catch the same span cannot hold it for ever.
@@ -231,7 +234,7 @@ class Router:
                 if not isinstance(outcome, BackendError):
                     return (name, *outcome)
                 tries[name] += 1
-                if self._spans_own(name):
+                if self._spans_own(name, outcome):
                     attempts[name] += 1
                 retries = self.backends[name].config.max_retries
                 if (
@@ -242,7 +245,9 @@ class Router:
                     final[name] = str(outcome)
                 else:
                     base_s = self.backends[name].config.retry_base_s
-                    delay = self._backoff(base_s, tries[name] - 1, outcome)
+                    # Past the configured schedule the breaker paces a failing host.
+                    step = min(tries[name], retries + 1) - 1
+                    delay = self._backoff(base_s, step, outcome)
                     retry_at[name] = time.monotonic() + delay
                 continue
             if not resting:
@@ -262,14 +267,18 @@ class Router:
         if delay > 0:
             await wait_for_change((self.breakers[name] for name in names), delay)
 
-    def _spans_own(self, name: str) -> bool:
+    def _spans_own(self, name: str, error: BackendError) -> bool:
         """Whether the failure just recorded on this backend counts against the span.
 
+        A refused connection or a 429 says nothing about the request: the host's.
         A failure that follows another one, or that rested the host, is the host's
-        trouble, shared by every span: the span waits for the probe and keeps its
-        attempts. Only a failure of a host otherwise answering is the span's own,
-        so a request the host always fails on ends after `max_retries`, while a
-        flapping or briefly failing host costs no span its gloss."""
+        trouble too, shared by every span: the span waits for the probe and keeps
+        its attempts. Only a timeout or server error of a host otherwise answering
+        is the span's own, so a request the host always fails on ends after
+        `max_retries`, while a flapping or briefly failing host costs no span its
+        gloss. (HOST_TROUBLE_TRIES bounds the rest.)"""
+        if error.kind not in _SPAN_FAILURES:
+            return False
         breaker = self.breakers[name]
         return breaker.state is BreakerState.CLOSED and breaker.failures_in_a_row <= 1
 
