@@ -26,6 +26,7 @@ Files that parse cleanly (nearly all) cost nothing here: one `has_error` check.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -39,6 +40,9 @@ __all__ = ["MAX_ROUNDS", "Recovered", "Unparsed", "recover"]
 # places than this keeps what the last kept round found.
 MAX_ROUNDS = 4
 _SPACE = frozenset(b" \t\f\v")
+# A line's indentation, on lines with code: the scan for swallows runs over
+# every line after an error, so it is one C-level search, not a loop per line.
+_INDENTED_LINE = re.compile(rb"^[ \t\f\v]*(?=[^ \t\f\v\r\n])", re.MULTILINE)
 # Every byte but the line breaks becomes a space: lines and offsets stay.
 _BLANKED = bytes(b if b in b"\r\n" else 0x20 for b in range(256))
 
@@ -92,7 +96,7 @@ def recover(
     `comments` are the language's comment node types."""
     if not tree.root_node.has_error:
         return None
-    masked = bytearray(data)
+    masked = data  # the bytes the kept tree was parsed from
     blanked: list[tuple[int, int]] = []
     unparsed: list[Unparsed] = []
     cursor = 0
@@ -100,7 +104,7 @@ def recover(
     parses = 0
     while parses < MAX_ROUNDS:
         before = definitions(kept, None)
-        lines = _swallows(kept.root_node, bytes(masked), positions, cursor, comments)
+        lines = _swallows(kept.root_node, masked, positions, cursor, comments)
         for start, resume, column in lines:
             cursor = resume
             if _blanks_good_code(before, start, resume):
@@ -122,7 +126,7 @@ def recover(
             low = min([low, *(s for s, e, _, _ in before if s < high and e > low)])
             after = definitions(candidate, (low, high))
             if _keeps_definitions(before, after, (start, resume), (low, high)):
-                masked, kept = trial, candidate
+                masked, kept = bytes(trial), candidate
                 blanked.append((start, resume))
                 last = len(data[start:resume].rstrip()) + start - 1  # blank lines are no loss
                 unparsed.append(Unparsed(positions.line(start), positions.line(last), column))
@@ -179,19 +183,10 @@ def _swallows(
     """For each swallow at or after `cursor`, in order: (start of the broken
     statement's first line, start of the line where the code goes back out,
     the statement's column)."""
-    error_at = _first_error(root, cursor)
-    if error_at is None:
-        return
-    line = positions.line(error_at)
-    previous_indent: int | None = None
     # A broken statement is offered once, with the first line it swallowed: a
     # later line only makes the same blank longer.
     offered: set[int] = set()
-    for line_start, first, indent in _code_lines(data, positions, line):
-        dedent = previous_indent is not None and indent < previous_indent
-        previous_indent = indent
-        if not dedent:
-            continue
+    for line_start, first, indent in _dedents(root, data, positions, cursor):
         holder = _holder(root, line_start, first, comments)
         if holder is None or not holder.has_error:
             continue
@@ -216,49 +211,54 @@ def _swallows(
         start = positions.line_start(first_code)
         if start >= line_start or start in offered:
             continue
+        if broken.end_byte <= data.find(b"\n", first) % (len(data) + 1):
+            continue  # it ends on this line: an error of its own, nothing after it swallowed
         offered.add(start)
         yield start, line_start, first_code - start
 
 
-def _first_error(node: Node, cursor: int) -> int | None:
-    """Where the first ERROR or MISSING node ending after `cursor` begins."""
-    if node.is_missing:
-        parent = node.parent
-        # A MISSING `)` is inserted where the parser gave up: the construct it
-        # closes is what was left open.
-        return parent.start_byte if parent is not None else node.start_byte
-    if node.is_error:
-        # Whole statements the parser wrapped in the ERROR are not the error;
-        # the first stray token or broken statement is.
-        for child in node.children:
-            if child.end_byte <= cursor:
-                continue
-            if child.has_error:
-                inner = _first_error(child, cursor)
-                if inner is not None:
-                    return inner
-            elif not child.is_named or child.child_count == 0:
-                return max(child.start_byte, cursor)
-        return max(node.start_byte, cursor)
-    for child in node.children:
-        if child.end_byte > cursor and child.has_error:
-            found = _first_error(child, cursor)
-            if found is not None:
-                return found
-    return None
+def _dedents(
+    root: Node, data: bytes, positions: Positions, cursor: int
+) -> Iterator[tuple[int, int, int]]:
+    """(line start, first code byte, indentation in bytes) of each line, inside an
+    error that spans lines, whose code sits shallower than the line before it.
+    Only there can a swallow show, so only there is anything read (lines broken
+    by LF: a file broken by CR alone is read as one line)."""
+    for low, high in _error_regions(root, cursor):
+        previous: int | None = None
+        for match in _INDENTED_LINE.finditer(data, positions.line_start(low), high):
+            indent = match.end() - match.start()
+            if previous is not None and indent < previous:
+                yield match.start(), match.end(), indent
+            previous = indent
 
 
-def _code_lines(data: bytes, positions: Positions, line: int) -> Iterator[tuple[int, int, int]]:
-    """(line start, first code byte, indentation in bytes) of each non-blank line from `line`."""
-    starts = positions.line_starts
-    for index in range(line, len(starts)):
-        start = starts[index]
-        end = starts[index + 1] if index + 1 < len(starts) else len(data)
-        first = start
-        while first < end and data[first] in _SPACE:
-            first += 1
-        if first < end and data[first] not in (0x0A, 0x0D):
-            yield start, first, first - start
+def _error_regions(root: Node, cursor: int) -> list[tuple[int, int]]:
+    """The byte ranges, in order, of the outermost ERROR nodes that span lines and
+    of the constructs holding a MISSING node (what was left open), past `cursor`."""
+    regions: list[tuple[int, int]] = []
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.end_byte <= cursor:
+            continue
+        if node.is_error and node.start_point.row != node.end_point.row:
+            regions.append((node.start_byte, node.end_byte))
+            continue
+        if node.is_missing:
+            parent = node.parent
+            if parent is not None:
+                regions.append((parent.start_byte, parent.end_byte))
+            continue
+        stack.extend(reversed([c for c in node.children if c.has_error]))
+    regions.sort()
+    merged: list[tuple[int, int]] = []
+    for low, high in regions:
+        if merged and low <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], high))
+        else:
+            merged.append((low, high))
+    return merged
 
 
 def _holder(root: Node, line_start: int, first: int, comments: frozenset[str]) -> Node | None:
