@@ -95,6 +95,8 @@ class Engine:
         # Who writes the store (one process per store), its checks and repairs.
         self.access = StoreAccess(config.store_path(self.root), self.writer, PROMPT_VERSION)
         self.writer.add_problem_listener(self._writer_problem)
+        self.access.on_damage = self._store_damaged
+        self._rebuild_task: asyncio.Task[None] | None = None
         self.store: Store | None = None
         self._glossing = False
         self._takeover_task: asyncio.Task[None] | None = None
@@ -228,6 +230,28 @@ class Engine:
                     self._requeue_unglossed(), name=f"gloss-requeue {self.root}"
                 )
 
+    def _store_damaged(self, problem: StoreError) -> None:
+        """Damage met while running. A server that writes the store moves it aside and
+        goes on with a fresh one at once; others leave that to the next start."""
+        if not self.writing or self.access.role is not StoreRole.SERVE:
+            return
+        if self._stopping.is_set() or (self._rebuild_task and not self._rebuild_task.done()):
+            return
+        self._rebuild_task = asyncio.create_task(
+            self._rebuild_store(problem), name=f"gloss-store-rebuild {self.root}"
+        )
+
+    async def _rebuild_store(self, problem: StoreError) -> None:
+        try:
+            async with self._scan_lock:
+                await self.access.rebuild(problem)
+                self.store = self.access.reads
+            await self.scan()  # the fresh store learns the workspace; glosses are asked again
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("rebuilding the damaged store %s failed", self.store_file)
+
     async def _requeue_unglossed(self) -> None:
         async with self._scan_lock:
             await self._queue_unglossed(retry_failed_now=False)
@@ -260,11 +284,11 @@ class Engine:
 
     async def stop(self) -> None:
         self._stopping.set()
-        for task in (self._takeover_task, self._requeue_task):
+        for task in (self._takeover_task, self._requeue_task, self._rebuild_task):
             if task is not None and not task.done():
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
-        self._takeover_task = self._requeue_task = None
+        self._takeover_task = self._requeue_task = self._rebuild_task = None
         if self._retry_task is not None:
             await self._retry_task
             self._retry_task = None

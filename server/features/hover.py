@@ -2,6 +2,8 @@
 
 Reads the store only, never waits for a scan or a model. A span without a
 current gloss is moved to the front of the queue and the hover says so. A
+file opened through a symbolic link that leads out of the workspace is never
+glossed, and its hovers say so. A
 client that declares `experimental.gloss.actionLinks` gets a last line of
 links to its own regenerate / escalate commands (docs/client-protocol.md);
 nothing a model wrote ever becomes a link.
@@ -9,12 +11,14 @@ nothing a model wrote ever becomes a link.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from urllib.parse import quote
 
 from lsprotocol import types
 
 from enrich_core.present.render import escape_markdown, render_hover
+from enrich_core.run.engine import Engine
 from enrich_core.store.reads import HoverInfo
 from server.lsp import GlossServer
 
@@ -35,7 +39,7 @@ async def hover(ls: GlossServer, params: types.HoverParams) -> types.Hover | Non
     engine, rel = located
     info = await engine.hover(rel, params.position.line)
     if info is None:
-        return None
+        return await _link_outside(engine, rel)
     position = engine.request_gloss(info)
     retry_in = engine.retry_in(info.span.content_hash)
     text = render_hover(info, position, retry_in)
@@ -43,6 +47,19 @@ async def hover(ls: GlossServer, params: types.HoverParams) -> types.Hover | Non
         links = action_links(params.text_document.uri, info, engine.tier_names)
         if links:
             text += "\n\n" + links
+    return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=text))
+
+
+async def _link_outside(engine: Engine, rel: str) -> types.Hover | None:
+    """A file opened through a link out of the workspace: said on every hover, since
+    nothing of it is stored to say which lines are definitions."""
+    target = await asyncio.to_thread(engine.link_outside, rel)
+    if target is None:
+        return None
+    text = (
+        f"Not glossed: {escape_markdown(rel)} is a link to {escape_markdown(str(target))}, "
+        "outside the workspace. Gloss never sends such a file to a model."
+    )
     return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=text))
 
 
