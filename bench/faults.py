@@ -442,6 +442,19 @@ def stored_failures(db: Path) -> dict[str, str] | str:
     return {str(q): str(r) for q, r in rows}
 
 
+def _tables(db: Path) -> set[str]:
+    """The tables of the SQLite file at `db` (empty when it is none)."""
+    try:
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
+        try:
+            rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return set()
+    return {str(r[0]) for r in rows}
+
+
 def store_bytes(db: Path) -> int:
     return sum(p.stat().st_size for p in (db, Path(f"{db}-wal"), Path(f"{db}-shm")) if p.is_file())
 
@@ -845,6 +858,11 @@ def store_problems(case: StoreCase, run: StoreRun, db: Path) -> list[str]:
     if case.damage not in sound_by_design and run.damaged_check == "ok":
         return [f"setup: the damage ({case.fault}) left a sound store: nothing was tested"]
     found = run_problems(run.index)
+    if case.damage is foreign_database and "customers" in _tables(db):
+        found.append(
+            "Gloss wrote its tables into another tool's database (its table `customers` is "
+            "still in the store) instead of moving the file aside"
+        )
     said = run.index.stdout + run.index.stderr
     if str(db) not in said and db.name not in said:
         found.append(

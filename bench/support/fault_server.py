@@ -29,10 +29,15 @@ are the faults real hosts show:
                    before its end
     wrong_function a valid gloss of a *different* function (`Plan.decoy` names it)
     echo_prompt    a gloss-shaped answer whose fields are the prompt's own lines
-    echo_instructions  a gloss whose summary is the system prompt's instructions
+    echo_instructions  a gloss whose summary is the prompt's instruction for one
+
+Any action may first wait `delay_s` (a host's service time). Plans: `always`,
+`once_per_symbol`, `random_share` (seeded), `flapping`, `during_outage`,
+`per_model`.
 
 A closed port for the "refused" fault is `closed_port_url()`. Every chat
-request is recorded (`requests`, `count_by_symbol()`), with the action it got.
+request is recorded (`requests`, `count_by_symbol()`, `wait_for_requests(n)`),
+with the action it got.
 `stop()` wakes every held or dribbling connection and closes it, so it
 returns promptly.
 """
@@ -67,10 +72,13 @@ from bench.support.llm_server import (
 
 __all__ = [
     "ACTIONS",
+    "OK",
     "Action",
+    "Decide",
     "FaultServer",
     "Plan",
     "RecordedChat",
+    "Request",
     "always",
     "closed_port_url",
     "during_outage",
