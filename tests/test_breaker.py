@@ -178,3 +178,14 @@ def test_a_down_host_is_probed_less_often_up_to_a_cap() -> None:
         b.record_failure("timeout")
         rests.append(b.retry_in())
     assert rests == [100.0, 200.0, 300.0, 300.0]  # MAX_REST_S
+
+
+def test_a_host_asking_for_a_longer_pause_than_gloss_waits_is_down() -> None:
+    clock = Clock()
+    b = breaker(clock)
+    for _ in range(3):
+        b.record_failure("rate limited: HTTP 429", retry_after=3600.0)
+    assert b.state is BreakerState.DOWN
+    assert b.down_reason == (
+        "rate limited: HTTP 429 (it asks to wait 3600 s; Gloss waits at most 30 s)"
+    )

@@ -553,3 +553,14 @@ async def test_a_request_the_host_always_fails_costs_its_span_only_its_attempts(
     # 3 attempts per tier when every failure is isolated; failures that come in a
     # row (nothing else left to answer) are the host's, bounded per tier by the cap.
     assert 2 * 3 <= failed_requests <= 2 * HOST_TROUBLE_TRIES * 3
+
+
+async def test_a_retry_after_of_an_hour_fails_at_once_saying_so(
+    tmp_path: Path, raw_host: StartHost, open_engine: OpenEngine
+) -> None:
+    host = await raw_host(lambda n, body: Reply("status", 429, headers=(("Retry-After", "3600"),)))
+    status = await run_index(tmp_path, open_engine, two_tier_config(host.url))
+    assert status.counts.failed == SPANS
+    reasons = " ".join(r.reason for r in status.failure_reasons)
+    assert "rate limited" in reasons and "it asks to wait 3600 s" in reasons
+    assert len(host.requests) <= 3 + 2 * 2  # never retried: the breaker trips at once

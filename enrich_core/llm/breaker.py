@@ -29,6 +29,10 @@ from enum import Enum, StrEnum
 HISTORY_LENGTH = 20
 # A host's Retry-After lengthens its rest at most to this.
 MAX_REST_S = 300.0
+# The longest Retry-After Gloss waits out. A host asking for more (a quota spent
+# for the hour) is declared down when it trips the breaker, saying what it asked:
+# waiting an hour inside `gloss index` would look like a hang.
+RETRY_AFTER_CAP_S = 30.0
 
 
 class BreakerState(StrEnum):
@@ -177,6 +181,11 @@ class Breaker:
             return
         if unreachable and not self._ever_answered:
             self._declare_down(f"{error} (no answer since Gloss started, {self._failures} tries)")
+        elif retry_after is not None and retry_after > RETRY_AFTER_CAP_S:
+            self._declare_down(
+                f"{error} (it asks to wait {retry_after:g} s; Gloss waits at most "
+                f"{RETRY_AFTER_CAP_S:g} s)"
+            )
         self._rest(now, retry_after)
         self._transition(BreakerState.DOWN if self._down else BreakerState.OPEN, error)
 
@@ -193,7 +202,7 @@ class Breaker:
     def _rest(self, now: float, retry_after: float | None, longer: float = 1.0) -> None:
         rest = min(self.cooldown_s * longer, max(self.cooldown_s, MAX_REST_S))
         if retry_after is not None:
-            rest = max(rest, min(retry_after, MAX_REST_S))
+            rest = max(rest, min(retry_after, MAX_REST_S))  # a down host's probe waits too
         self._rest_until = now + rest
 
     def _transition(self, state: BreakerState, error: str | None) -> None:

@@ -43,7 +43,13 @@ from dataclasses import dataclass, field
 
 from enrich_core.config import TierConfig
 from enrich_core.llm.backend import Backend, BackendError, CompletionRequest, ErrorKind
-from enrich_core.llm.breaker import Admission, Breaker, BreakerState, wait_for_change
+from enrich_core.llm.breaker import (
+    RETRY_AFTER_CAP_S,
+    Admission,
+    Breaker,
+    BreakerState,
+    wait_for_change,
+)
 from enrich_core.llm.first_tier import choose_route, estimate_tokens
 from enrich_core.llm.gate import check_quality
 from enrich_core.llm.outbound import build_prompt, outbound_span
@@ -52,7 +58,7 @@ from enrich_core.records.result import GlossResult, RequestRecord
 from enrich_core.records.span import Span
 from enrich_core.source.languages import language_named
 
-MAX_BACKOFF_S = 30.0
+MAX_BACKOFF_S = RETRY_AFTER_CAP_S
 # What counts against a host's breaker: it did not answer, or not in HTTP/JSON
 # terms (a broken, cut or oversized envelope; the model's own text is judged
 # later, by the schema and the gate). "Model missing" or a rejected request is
@@ -239,10 +245,16 @@ class Router:
                 retries = self.backends[name].config.max_retries
                 if (
                     not outcome.retryable
+                    or _asks_too_long(outcome)
                     or attempts[name] > retries
                     or tries[name] >= HOST_TROUBLE_TRIES * (retries + 1)
                 ):
                     final[name] = str(outcome)
+                    if _asks_too_long(outcome):
+                        final[name] += (
+                            f" (it asks to wait {outcome.retry_after:g} s; Gloss waits at most "
+                            f"{RETRY_AFTER_CAP_S:g} s)"
+                        )
                 else:
                     base_s = self.backends[name].config.retry_base_s
                     # Past the configured schedule the breaker paces a failing host.
@@ -344,6 +356,11 @@ class Router:
         if exc.retry_after is not None:
             delay = max(delay, min(exc.retry_after, MAX_BACKOFF_S))
         return delay
+
+
+def _asks_too_long(error: BackendError) -> bool:
+    """The host asks for a longer pause (Retry-After) than Gloss waits: not retried."""
+    return error.retry_after is not None and error.retry_after > RETRY_AFTER_CAP_S
 
 
 def _failure_text(reasons: list[tuple[str, str]]) -> str:
