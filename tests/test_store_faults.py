@@ -20,7 +20,9 @@ from pathlib import Path
 import pytest
 
 from bench.support.llm_server import LLMServer
+from enrich_core.config import load_config
 from enrich_core.records.result import GlossResult
+from enrich_core.run.engine import Engine
 from enrich_core.run.scheduler import SpanRef
 from enrich_core.store.health import StoreError
 from tests.conftest import OpenEngine, gloss_toml
@@ -288,28 +290,71 @@ async def test_a_full_disk_stops_the_writer_keeps_hovers_and_loses_nothing(
         assert integrity(store_of(root)) == "ok"
 
 
-async def test_a_store_damaged_after_open_is_told_and_rebuilt_at_the_next_start(
+async def test_a_store_damaged_after_a_read_only_open_is_checked_in_full_at_the_next_start(
     workspace: Path, llm: LLMServer, open_engine: OpenEngine
 ) -> None:
     db = indexed(workspace)
     damage_table(db, "spans")
-    engine = await open_engine(workspace)  # the quick look finds nothing wrong
+    reader = Engine(workspace, load_config(workspace))
+    await reader.start(glossing=False)  # a reading command: it never repairs
     told: list[str] = []
-    engine.add_store_listener(lambda message, _problem: told.append(message))
+    reader.add_store_listener(lambda message, _problem: told.append(message))
+    try:
+        assert (await reader.scan()).fresh is False  # the damage is met, not raised
+        assert await reader.hover("pkg/shapes.py", 13) is None
+        assert await reader.search("load_config") == []
+        assert told and str(db) in told[0] and "damaged" in told[0]
+    finally:
+        await reader.stop()
+    assert not list(db.parent.glob("index.db.damaged-*"))
 
-    assert await engine.hover("pkg/shapes.py", 13) is None  # answered, not raised
-    assert await engine.search("load_config") == []
-    assert (await engine.scan()).fresh is False
-    assert told and str(db) in told[0] and "damaged" in told[0]
-    await engine.stop()
-
-    again = await open_engine(workspace)  # every page is checked this time
-    assert any("moved it to index.db.damaged-" in n for n in again.access.notices)
+    again = await open_engine(workspace)  # the quick look passes, but every page is checked
+    assert any("moved it to index.db.damaged-" in n for n in again.store_notices)
     await again.scan()
     await again.wait_idle()
     info = await again.hover("pkg/shapes.py", 13)
     assert info is not None and info.gloss is not None
     await again.stop()
+    assert integrity(db) == "ok"
+
+
+async def test_a_server_meeting_damage_moves_the_store_aside_and_goes_on_with_a_fresh_one(
+    workspace: Path, llm: LLMServer, open_engine: OpenEngine
+) -> None:
+    db = indexed(workspace)
+    damage_table(db, "spans")
+    engine = await open_engine(workspace)  # the quick look at open finds nothing wrong
+    moved, all_glossed = asyncio.Event(), asyncio.Event()
+    told: list[str] = []
+
+    def on_store(message: str, _problem: bool) -> None:
+        told.append(message)
+        if "moved it to index.db.damaged-" in message:
+            moved.set()
+
+    glossed: set[str] = set()
+
+    def on_result(ref: SpanRef, result: GlossResult) -> None:
+        if result.gloss is not None:
+            glossed.add(ref.qualname)
+        if len(glossed) == SPANS:
+            all_glossed.set()
+
+    engine.add_store_listener(on_store)
+    engine.add_listener(on_result)
+    assert await engine.hover("pkg/shapes.py", 13) is None  # answered, not raised
+    async with asyncio.timeout(60):
+        await moved.wait()
+        await all_glossed.wait()
+    assert str(db) in told[0] and "damaged" in told[0]
+    info = await engine.hover("pkg/shapes.py", 13)
+    assert info is not None and info.gloss is not None
+    status = await engine.status()
+    assert status.store is not None and status.store.mode == "writing"
+    assert status.counts.spans == status.counts.enriched == SPANS
+    assert len(list(db.parent.glob("index.db.damaged-*[0-9]"))) == 1
+    assert len(llm.requests) == 2 * SPANS  # as told: asked for again
+    await engine.stop()
     assert integrity(db) == "ok"
 
 

@@ -9,8 +9,9 @@ problem the user must solve (a directory in the store's place, a newer
 Gloss's store) is raised as `StoreError`; everything else is said in
 `notices`, `problem` and `status()`, and reads go on.
 
-Roles: a server (`serve`) repairs, and when another process writes the store
-it reads meanwhile and takes over when that one stops. `gloss index` (`index`)
+Roles: a server (`serve`) repairs, also damage it meets while running
+(`rebuild`), and when another process writes the store it reads meanwhile
+and takes over when that one stops. `gloss index` (`index`)
 repairs after a full page check, and decides itself whether to wait. A
 reading command (`read`) writes only if it can do so at once (to bring the
 store up to date first) and never moves a file aside.
@@ -72,6 +73,8 @@ class StoreAccess:
         self._reads_inode: int | None = None  # the file `reads` has open
         self._reopening = asyncio.Lock()  # two hovers at once reopen it once
         self._listeners: list[StoreListener] = []
+        # Called when damage is met while running; the engine rebuilds if it writes.
+        self.on_damage: Callable[[StoreError], None] | None = None
         writer.add_problem_listener(self._writer_problem)
 
     def add_listener(self, listener: StoreListener) -> None:
@@ -298,6 +301,17 @@ class StoreAccess:
         if problem.kind.repairable:
             with contextlib.suppress(OSError):
                 self.check_marker.touch()
+            if self.on_damage is not None:
+                self.on_damage(problem)
+
+    async def rebuild(self, problem: StoreError) -> None:
+        """While writing: move the damaged store aside and go on with a fresh one (the
+        writer swaps files between batches; reads reopen on the new file)."""
+        moved = await self.writer.replace_store(lambda: move_aside(problem))
+        self.problem = None
+        self.check_marker.unlink(missing_ok=True)
+        await self._reopen_reads()
+        self._moved_aside(moved)
 
     def _writer_problem(self, problem: StoreError | None) -> None:
         if problem is not None:

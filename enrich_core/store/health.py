@@ -9,7 +9,8 @@ bench.store_open [--cold]`), so only `gloss index`, which is about to work for
 minutes, runs it; a server opens in ~14 ms and answers hovers at once. Errors
 met later (a full disk, a read-only mount, a page found damaged) are named by
 `classify`; damage met while running leaves `index.db.needs-check`, so the
-next open checks every page.
+next open checks every page (a server that writes the store replaces it at
+once: `StoreAccess.rebuild`).
 
 A damaged file or one that is not a database is moved aside, never deleted
 (`move_aside`), so nothing the user might want is destroyed. A directory in

@@ -16,8 +16,9 @@ in order, and tried again on a backoff timer (no OS event says space was
 freed) until it commits; meanwhile `problem` says why, listeners hear of it,
 and reads go on from what is stored. A store found damaged while writing stops
 the writer: those ops fail with the `StoreError`, nothing is recorded as a
-failed gloss, and the next start moves the file aside. Only `stop()` on a
-disk that is still full gives up what is queued (the spans stay pending).
+failed gloss, and a server swaps in a fresh store (`ReplaceStore`) between
+batches. Only `stop()` on a disk that is still full gives up what is queued
+(the spans stay pending).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from enrich_core.records.result import GlossResult
 from enrich_core.records.span import Span
@@ -50,6 +51,7 @@ STALLED_RETRY_MAX_S = 15.0
 WAITED_OUT = (StoreProblemKind.FULL, StoreProblemKind.IO, StoreProblemKind.READ_ONLY)
 
 ProblemListener = Callable[[StoreError | None], None]
+T = TypeVar("T")
 
 
 class WriteOp(Protocol):
@@ -288,6 +290,19 @@ class Barrier:
         return None
 
 
+@dataclass(frozen=True, slots=True)
+class ReplaceStore:
+    """No rows: once everything before it is written, the writer closes the store,
+    runs `prepare` on its thread (the damaged file is moved aside) and opens a
+    fresh one there; everything after it is written to the fresh store."""
+
+    prepare: Callable[[], object]
+    rows: int = 0
+
+    def apply(self, conn: sqlite3.Connection) -> None:
+        return None
+
+
 @dataclass
 class _Pending:
     op: WriteOp
@@ -344,7 +359,7 @@ class Writer:
             self._thread = None
             raise classify(exc, self.db_path) from exc
         self._stop_asked.clear()
-        self._task = asyncio.create_task(self._run(self._conn), name="gloss-writer")
+        self._task = asyncio.create_task(self._run(), name="gloss-writer")
 
     @property
     def running(self) -> bool:
@@ -386,7 +401,14 @@ class Writer:
             self._thread.shutdown(wait=True)
             self._thread = None
 
-    async def _run(self, conn: sqlite3.Connection) -> None:
+    async def replace_store(self, prepare: Callable[[], T]) -> T:
+        """Write what is queued, then close the store, run `prepare` on the writer's
+        thread and open a fresh store: see `ReplaceStore`. Returns what `prepare` did."""
+        done: list[T] = []
+        await self.submit(ReplaceStore(lambda: done.append(prepare())))
+        return done[0]
+
+    async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         stopping = False
         while not stopping:
@@ -397,7 +419,7 @@ class Writer:
             batch = [first]
             rows = first.op.rows
             deadline = loop.time() + self.max_delay_s
-            while rows < self.max_rows and not isinstance(batch[-1].op, Barrier):
+            while rows < self.max_rows and not isinstance(batch[-1].op, Barrier | ReplaceStore):
                 if self._queue.empty():
                     remaining = deadline - loop.time()
                     if remaining <= 0:
@@ -413,13 +435,13 @@ class Writer:
                     break
                 assert isinstance(item, _Pending)
                 if rows + item.op.rows > self.max_rows:
-                    await self._commit(conn, batch, rows)
+                    await self._commit(batch, rows)
                     batch, rows = [], 0
                     deadline = loop.time() + self.max_delay_s
                 batch.append(item)
                 rows += item.op.rows
             if batch:
-                await self._commit(conn, batch, rows)
+                await self._commit(batch, rows)
         # Whatever was queued after the stop sentinel is drained too: nothing
         # submitted is lost.
         rest: list[_Pending] = []
@@ -429,9 +451,22 @@ class Writer:
                 rest.append(item)
         for i in range(0, len(rest), self.max_rows):
             chunk = rest[i : i + self.max_rows]
-            await self._commit(conn, chunk, sum(p.op.rows for p in chunk))
+            await self._commit(chunk, sum(p.op.rows for p in chunk))
 
-    async def _commit(self, conn: sqlite3.Connection, batch: list[_Pending], rows: int) -> None:
+    async def _commit(self, batch: list[_Pending], rows: int) -> None:
+        replacing = [p for p in batch if isinstance(p.op, ReplaceStore)]
+        if replacing:
+            # It ends its batch (like a barrier), so it is last: the rest first.
+            head = [p for p in batch if not isinstance(p.op, ReplaceStore)]
+            if head:
+                await self._commit(head, rows)
+            for pending in replacing:
+                await self._replace_store(pending)
+            return
+        conn = self._conn
+        if conn is None:  # a fresh store could not be opened: nothing can be written
+            self._fail(batch, self.problem or RuntimeError("the store is not open"))
+            return
         assert self._thread is not None
         loop = asyncio.get_running_loop()
         delay = self.stalled_retry_first_s
@@ -464,6 +499,31 @@ class Writer:
         for pending in batch:
             if not pending.done.done():
                 pending.done.set_result(None)
+
+    async def _replace_store(self, pending: _Pending) -> None:
+        assert self._thread is not None and isinstance(pending.op, ReplaceStore)
+        op = pending.op
+        old, self._conn = self._conn, None
+
+        def swap() -> sqlite3.Connection:
+            if old is not None:
+                with contextlib.suppress(sqlite3.Error):
+                    old.close()
+            op.prepare()
+            return open_for_writing(self.db_path)
+
+        try:
+            self._conn = await asyncio.get_running_loop().run_in_executor(self._thread, swap)
+        except Exception as exc:
+            problem = classify(exc, self.db_path) if is_store_error(exc) else exc
+            log.error("replacing the store %s failed: %s", self.db_path, exc)
+            if isinstance(problem, StoreError):
+                self._tell(problem)
+            pending.done.set_exception(problem)
+            return
+        if self.problem is not None:
+            self._tell(None)
+        pending.done.set_result(None)
 
     def _fail(self, batch: list[_Pending], exc: BaseException) -> None:
         for pending in batch:
