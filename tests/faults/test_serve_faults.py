@@ -43,7 +43,9 @@ from bench.faults import (
     stored_glosses,
 )
 from bench.support.fault_server import FaultServer, Plan, always
+from bench.support.workspace import function_source
 from tests.conftest import Session, StartLsp, as_dict
+from tests.faults.disk import fill
 
 REQUEST_LIMIT_S = 30.0
 FIRST_SPAN = ("src/module_000.py", 3)  # `def scaled_total_00000(...)`: line 4, 0-based 3
@@ -72,6 +74,26 @@ def breaker_shown(backends: dict[str, Any], name: str) -> list[str]:
     if state in ("open", "down") and not isinstance(entry.get("next_probe_s"), int | float):
         found.append(f"gloss/status does not say when {name!r} is probed next: {entry}")
     return found
+
+
+async def settle_after(session: Session, seen: int, limit_s: float = LIMIT_S) -> bool:
+    """Until a gloss/progress notification after the first `seen` says idle; False past
+    the bound (a server that never takes up its work again sends none)."""
+
+    def idle_since(events: list[dict[str, Any]]) -> bool:
+        fresh = [e for e in events[seen:] if e["root"] == str(session.root)]
+        return (
+            bool(fresh)
+            and bool(fresh[-1]["scanned"])
+            and fresh[-1]["queued"] == 0
+            and (fresh[-1]["in_flight"] == 0)
+        )
+
+    try:
+        await session.progress.wait_for(idle_since, limit_s)
+    except TimeoutError:
+        return False
+    return True
 
 
 async def settle_writers(sessions: list[Session]) -> list[bool | None]:
@@ -289,3 +311,80 @@ async def test_gloss_serve_hovers_from_a_read_only_store(
         found.append(f"the user was not told the store is read-only: {said[:200]!r}")
     found += [f"server reported an error: {e}" for e in server_errors(session, capfd)]
     assert not found, "gloss serve on a read-only store:\n" + "\n".join(f"  - {p}" for p in found)
+
+
+async def told(session: Session, words: tuple[str, ...], limit_s: float = LIMIT_S) -> str | None:
+    """The first window/showMessage or logMessage holding one of `words` (bounded), or None."""
+
+    def said() -> str | None:
+        for m in session.client.messages + session.client.log_messages:
+            if any(w in m.message.lower() for w in words):
+                return m.message
+        return None
+
+    async def next_message() -> None:
+        await asyncio.wait(
+            [
+                asyncio.ensure_future(session.client.wait_for_notification(method))
+                for method in ("window/showMessage", "window/logMessage")
+            ],
+            return_when=asyncio.FIRST_COMPLETED,
+        )
+
+    try:
+        async with asyncio.timeout(limit_s):
+            while (found := said()) is None:
+                await next_message()
+    except TimeoutError:
+        return None
+    return found
+
+
+async def test_gloss_serve_on_a_full_disk_keeps_hovers_and_resumes(
+    tmp_path: Path,
+    start_lsp: StartLsp,
+    small_tmpfs: Callable[[Path, str], Path],
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """The store on a small tmpfs, glossed; the server running; the disk fills and new
+    code arrives: the user is told, hovers still answer from the store; space returns:
+    the new code is glossed without a restart, and nothing committed is lost."""
+    disk = small_tmpfs(tmp_path / "disk", "4m")
+    store = disk / "index.db"
+    root = make_workspace(tmp_path / "ws")
+    with FaultServer(Plan(always(OK_SLOW), decoy=decoy)) as server:
+        (root / "gloss.toml").write_text(fault_toml([server.url], store=str(store)))
+        first = run_gloss(["index", str(root)])
+        assert first.exit_code == 0, f"setup: gloss index exited {first.exit_code}"
+        session = await start_lsp(root)
+        assert await settle(session), "setup: the server did not settle on a glossed store"
+        filler = fill(disk)
+        more = [function_source(SPANS + i) for i in range(SPANS)]
+        (root / "src" / "more.py").write_text('"""More code."""\n\n\n' + "\n\n".join(more))
+        message = await told(session, ("full", "space"))
+        hover = await hover_text(session)
+        before = len(session.progress.events)
+        filler.unlink()
+        resumed = await settle_after(session, before)
+        status = await folder_status(session)
+    found: list[str] = []
+    if message is None:
+        found.append(f"the user was not told the disk is full within {LIMIT_S:g} s")
+    elif str(store) not in message and str(disk) not in message:
+        found.append(f"the full-disk message does not name the store: {message[:200]!r}")
+    if not shows_gloss_of(hover, "scaled_total_00000"):
+        found.append(f"hover on a full disk does not show the stored gloss: {hover[:160]!r}")
+    if not resumed:
+        found.append(f"the server did not settle within {LIMIT_S:g} s once space returned")
+    if "spans" not in status:
+        found.append(f"gloss/status has no report, only: {status}")
+    elif int(status["enriched"]) != 2 * SPANS:
+        found.append(
+            f"{status['enriched']} of {2 * SPANS} spans glossed once space returned "
+            f"({status['spans']} spans known, pending {status['pending']}, "
+            f"failed {status['failed']})"
+        )
+    if integrity(store) != "ok":
+        found.append(f"store integrity_check: {integrity(store)}")
+    found += [f"server reported an error: {e}" for e in server_errors(session, capfd)]
+    assert not found, "gloss serve on a full disk:\n" + "\n".join(f"  - {p}" for p in found)

@@ -42,6 +42,7 @@ from bench.faults import (
 )
 from bench.support.fault_server import OK, Action, FaultServer, Plan, always
 from bench.support.workspace import function_source
+from tests.faults.disk import fill
 
 KILL_RUNS = 5
 KILL_SEED = 20261205
@@ -117,20 +118,6 @@ def test_reads_work_and_writes_say_why_on_a_read_only_store(
         if "read-only" not in text.lower() and "read only" not in text.lower():
             found.append(f"`gloss index` did not say the store is read-only: {text[-300:]!r}")
     assert not found, "read-only store:\n" + "\n".join(f"  - {p}" for p in found)
-
-
-def fill(disk: Path) -> Path:
-    """Write a file until the file system is full (bounded by its size)."""
-    filler = disk / "filler.bin"
-    block = b"\0" * 65536
-    with filler.open("wb") as fh:
-        for _ in range(100_000):
-            try:
-                fh.write(block)
-                fh.flush()
-            except OSError:
-                break
-    return filler
 
 
 def test_full_disk_stops_writing_keeps_reads_and_resumes(
