@@ -218,16 +218,17 @@ BACKEND_CASES: Final[tuple[BackendCase, ...]] = (
         (_once(Action("stream_cut")),), "glossed", kind="openai",
     ),
     BackendCase(
-        "http_500_30pct", "30% of answers HTTP 500 (seeded; at most 2 in a row per span)",
-        (lambda: random_share(S500, 0.3, seed=42, max_in_a_row=MAX_RETRIES + 1),), "glossed",
+        "http_500_30pct", "30% of answers HTTP 500 (seeded; <= 2 in a row per span, 3 in all)",
+        (lambda: random_share(S500, 0.3, 42, max_in_a_row=MAX_RETRIES + 1, max_run=3),),
+        "glossed",
     ),
     BackendCase(
         "flapping", "3 good answers, 3 HTTP 500, and so on", (lambda: flapping(S500, 3, 3),),
         "glossed",
     ),
     BackendCase(
-        "brief_outage", "1.5 s of 500 / 502 HTML / cut, then back",
-        (lambda: during_outage((S500, S502_HTML, Action("cut_body")), 1.5),), "glossed",
+        "brief_outage", "0.8 s of 500 / 502 HTML / cut, then back",
+        (lambda: during_outage((S500, S502_HTML, Action("cut_body")), 0.8),), "glossed",
     ),
     BackendCase(
         "one_of_two_refused", "two hosts in each tier, the first refuses",

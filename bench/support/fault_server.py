@@ -170,22 +170,33 @@ def once_per_symbol(action: Action, times: int = 1) -> Decide:
 
 
 def random_share(
-    action: Action, share: float, seed: int, max_in_a_row: int | None = None
+    action: Action,
+    share: float,
+    seed: int,
+    max_in_a_row: int | None = None,
+    max_run: int | None = None,
 ) -> Decide:
     """`action` for a `share` of requests, drawn from a seeded generator (in arrival order).
 
     `max_in_a_row`: no symbol gets more faults than this in a row, so a span that
-    fails is one whose attempts the client gave up, not one the dice never spared."""
+    fails is one whose attempts the client gave up, not one the dice never spared.
+    `max_run`: no more faults than this in a row over all requests, so the host is
+    flaky, not down for a stretch (which a breaker may rightly call down)."""
     rng = random.Random(seed)
     lock = threading.Lock()
     streak: dict[str | None, int] = {}
+    run = 0
 
     def decide(req: Request) -> Action:
+        nonlocal run
         with lock:
             fault = rng.random() < share
             if fault and max_in_a_row is not None and streak.get(req.symbol, 0) >= max_in_a_row:
                 fault = False
+            if fault and max_run is not None and run >= max_run:
+                fault = False
             streak[req.symbol] = streak.get(req.symbol, 0) + 1 if fault else 0
+            run = run + 1 if fault else 0
             return action if fault else OK
 
     return decide

@@ -153,6 +153,8 @@ def test_plans_count_and_decide_by_request() -> None:
     assert 0 < first.count(500) < 20
     with FaultServer(Plan(random_share(bad, 1.0, seed=1, max_in_a_row=2))) as capped:
         assert [post(capped).status_code for _ in range(6)] == [500, 500, 200] * 2
+    with FaultServer(Plan(random_share(bad, 1.0, seed=1, max_run=3))) as bounded:
+        assert [post(bounded).status_code for _ in range(8)] == [500, 500, 500, 200] * 2
     with FaultServer(Plan(during_outage((bad,), 0.3))) as server:
         assert post(server).status_code == 500
         time.sleep(0.4)  # the outage is timed by design: past it the host is back
