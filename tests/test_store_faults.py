@@ -96,12 +96,23 @@ def damage_table(db: Path, table: str) -> None:
     db.write_bytes(bytes(data))
 
 
+def another_tools_database(db: Path) -> None:
+    """A valid SQLite file that is not Gloss's: writing our tables into it would
+    damage someone else's data."""
+    db.unlink()
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT)")
+        conn.execute("INSERT INTO customers (name) VALUES ('Ada')")
+    conn.close()
+
+
 DAMAGE: dict[str, Callable[[Path], None]] = {
     "garbage file": overwrite_with_garbage,
     "truncated file": cut_in_half,
     "garbage header": garbage_header,
     "damaged pages": damage_pages,
     "damaged table": lambda db: damage_table(db, "spans"),
+    "another tool's database": another_tools_database,
 }
 
 
@@ -124,7 +135,9 @@ def test_a_damaged_store_is_moved_aside_and_a_fresh_one_built(
     assert len(llm.requests) == 2 * SPANS  # as told: the glosses are asked for again
 
 
-@pytest.mark.parametrize("damage", ["garbage file", "garbage header", "damaged table"])
+@pytest.mark.parametrize(
+    "damage", ["garbage file", "garbage header", "damaged table", "another tool's database"]
+)
 def test_reading_commands_name_a_damaged_store_and_leave_it_be(
     workspace: Path, damage: str
 ) -> None:

@@ -154,7 +154,18 @@ def _prepare(conn: sqlite3.Connection, db_path: Path) -> None:
     # WAL + NORMAL: a commit is durable against a process crash; only an OS
     # crash can lose the last commits, never corrupt the file.
     conn.execute("PRAGMA synchronous = NORMAL")
-    conn.executescript(SCHEMA)
+    # The tables and the schema version appear together: a reader looking at a store
+    # being made never sees tables without Gloss's mark (which means another
+    # program's database, health.inspect).
+    try:
+        conn.executescript(
+            f"BEGIN IMMEDIATE;\n{SCHEMA}\nINSERT OR IGNORE INTO meta (key, value) "
+            f"VALUES ('schema_version', '{SCHEMA_VERSION}');\nCOMMIT;"
+        )
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
     for table, columns in ADDED_COLUMNS.items():
         have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
         for name, decl in columns:

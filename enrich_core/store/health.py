@@ -36,6 +36,7 @@ COMPANION_SUFFIXES = ("-wal", "-shm", "-journal")
 
 class StoreProblemKind(enum.Enum):
     NOT_A_DATABASE = "not a database"
+    FOREIGN = "another program's database"
     DAMAGED = "damaged"
     NEWER = "written by a newer Gloss"
     DIRECTORY = "a directory"
@@ -46,7 +47,11 @@ class StoreProblemKind(enum.Enum):
     @property
     def repairable(self) -> bool:
         """Whether a fresh store may replace the file (after it is moved aside)."""
-        return self in (StoreProblemKind.NOT_A_DATABASE, StoreProblemKind.DAMAGED)
+        return self in (
+            StoreProblemKind.NOT_A_DATABASE,
+            StoreProblemKind.FOREIGN,
+            StoreProblemKind.DAMAGED,
+        )
 
     @property
     def passing(self) -> bool:
@@ -81,6 +86,8 @@ ADVICE = {
     "and build a fresh store.",
     StoreProblemKind.DAMAGED: "Run `gloss index` or start the server to move it aside and "
     "build a fresh store.",
+    StoreProblemKind.FOREIGN: "Run `gloss index` or start the server to move it aside (it "
+    "is kept) and build a fresh store, or set [store] path in gloss.toml to another file.",
     StoreProblemKind.NEWER: "Use that newer Gloss, or move the file away to start a fresh "
     "store with this one (its glosses would be asked of the models again).",
     StoreProblemKind.DIRECTORY: "Gloss does not touch it: move it, or set [store] path in "
@@ -136,13 +143,22 @@ def inspect(db_path: Path, schema_version: int) -> StoreError | None:
     except sqlite3.Error as exc:
         return classify(exc, db_path)
     try:
-        conn.execute("SELECT count(*) FROM sqlite_schema").fetchone()
-        has_meta = conn.execute(
-            "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'meta'"
-        ).fetchone()
-        if has_meta:
+        tables = [
+            r[0]
+            for r in conn.execute(
+                "SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name"
+            )
+        ]
+        row = None
+        if "meta" in tables:
             row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-            if row is not None and _int(row[0]) > schema_version:
+        if tables and row is None:
+            # Tables, but not Gloss's: another tool's database. Writing Gloss's
+            # tables into it would damage the other tool's data.
+            named = ", ".join(tables[:3]) + (", ..." if len(tables) > 3 else "")
+            return StoreError(db_path, StoreProblemKind.FOREIGN, f"tables {named}; no Gloss schema")
+        if row is not None:
+            if _int(row[0]) > schema_version:
                 return StoreError(
                     db_path,
                     StoreProblemKind.NEWER,
