@@ -19,7 +19,7 @@ from typing import Any
 from cattrs import BaseValidationError, transform_error
 from cattrs.v import format_exception
 from lsprotocol import types
-from pygls.exceptions import JsonRpcException
+from pygls.exceptions import FeatureRequestError, JsonRpcException
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import JsonRPCProtocol, LanguageServerProtocol
 from pygls.protocol.json_rpc import MsgId, RPCRequest
@@ -36,6 +36,7 @@ VERSION = __version__  # what serverInfo says and the editor clients check
 # Engines open in the `initialized` handler: a store opens in milliseconds, so a
 # request that arrives first waits at most this long for it.
 READY_TIMEOUT_S = 5.0
+MAX_ERRORS_SHOWN = 20
 
 
 @dataclass
@@ -68,12 +69,14 @@ class GlossProtocol(LanguageServerProtocol):
     message, before it knows whom to answer), a request after `shutdown`
     (dropped with a log line), and a message that is not JSON-RPC 2.0. Here the
     first is answered InvalidParams naming the field, the others
-    InvalidRequest. Custom requests may leave `params` out (JSON-RPC allows it,
-    VS Code's `sendRequest("gloss/status")` does). And the futures pygls keeps
-    for notifications are dropped once done: it never removes them itself, so
-    an editor's stream of didChange grew the server by ~2 KB each, for good.
+    InvalidRequest, as is a second `initialize`. Custom requests may leave
+    `params` out (JSON-RPC allows it, VS Code's `sendRequest("gloss/status")`
+    does). And the futures pygls keeps for notifications are dropped once
+    done: it never removes them itself, so an editor's stream of didChange grew
+    the server by ~2 KB each, for good.
     """
 
+    initialize_received = False
     shutdown_received = False
 
     def structure_message(self, data: dict[str, Any]) -> Any:
@@ -109,6 +112,14 @@ class GlossProtocol(LanguageServerProtocol):
         method = getattr(message, "method", None)
         # From the moment `shutdown` arrives, not when its handler (which drains
         # the writers) is done: pygls sets its own flag only then.
+        if isinstance(message, RPCRequest) and not _valid_request(message):
+            log.warning("answered a request with an id or method of the wrong type")
+            self.answer_error(
+                None,
+                types.ErrorCodes.InvalidRequest,
+                "a request's id must be a number or a string, and its method a string",
+            )
+            return
         if self.shutdown_received and method is not None and method != types.EXIT:
             if isinstance(message, RPCRequest):
                 self.answer_error(
@@ -119,6 +130,15 @@ class GlossProtocol(LanguageServerProtocol):
             else:
                 log.info("%s after shutdown: ignored", method)
             return
+        if method == types.INITIALIZE and isinstance(message, RPCRequest):
+            if self.initialize_received:
+                # A second one would start a second set of engines over the
+                # first, which nothing would then stop.
+                self.answer_error(
+                    message.id, types.ErrorCodes.InvalidRequest, "initialize was already received"
+                )
+                return
+            self.initialize_received = True
         if method == types.SHUTDOWN and isinstance(message, RPCRequest):
             self.shutdown_received = True
         super().handle_message(message)
@@ -151,6 +171,12 @@ class GlossProtocol(LanguageServerProtocol):
         done = [key for key, future in self._request_futures.items() if future.done()]
         for key in done:
             del self._request_futures[key]
+
+
+def _valid_request(message: RPCRequest) -> bool:
+    msg_id = message.id
+    valid_id = isinstance(msg_id, (int, str)) and not isinstance(msg_id, bool)
+    return valid_id and isinstance(message.method, str)
 
 
 def _params_problem(exc: JsonRpcException) -> str:
@@ -197,6 +223,7 @@ class GlossServer(LanguageServer):
         self.buffers_sending: set[str] = set()
         self.buffers_changed_since: set[str] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._errors_shown: set[str] = set()
 
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
         """A background task owned by the server: kept, awaited on shutdown, failures logged."""
@@ -277,6 +304,19 @@ class GlossServer(LanguageServer):
 
     def engines(self) -> list[Engine]:
         return [f.engine for f in self.folders if f.engine is not None]
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        """pygls shows the user what a notification's handler raised: each distinct
+        error once (and at most MAX_ERRORS_SHOWN), every one logged. A client
+        changing a document it never opened would get a popup per keystroke."""
+        if source is FeatureRequestError:
+            return  # the request's answer carries it
+        text = str(error)
+        log.warning("error in a notification's handler: %s", text)
+        if text in self._errors_shown or len(self._errors_shown) >= MAX_ERRORS_SHOWN:
+            return
+        self._errors_shown.add(text)
+        super().report_server_error(error, source)
 
     def tell_user(self, message: str, kind: types.MessageType = types.MessageType.Error) -> None:
         log.warning("%s", message)

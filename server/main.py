@@ -54,9 +54,11 @@ def serve() -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     server = build_server()
     try:
-        asyncio.run(_serve_stdio(server))
+        code = asyncio.run(_serve_stdio(server))
     except (KeyboardInterrupt, BrokenPipeError):
-        pass
+        return
+    if code:
+        sys.exit(code)
 
 
 # A didOpen carries a whole file (Gloss reads files up to a few MB); nothing
@@ -73,7 +75,8 @@ CONTENT_LENGTH = re.compile(rb"Content-Length:[ \t]*(\d+)[ \t]*\r?\n\Z", re.IGNO
 HEADER_IN_BODY = re.compile(rb"Content-Length:[ \t]*\d+[ \t]*\r?\n", re.IGNORECASE)
 
 
-async def _serve_stdio(server: GlossServer) -> None:
+async def _serve_stdio(server: GlossServer) -> int:
+    """The process's exit code: 1 for an `exit` that no `shutdown` came before (LSP)."""
     stop = threading.Event()
     server._stop_event = stop  # pygls' shutdown() sets it to end the loop
     reader = FrameReader(sys.stdin.buffer, server.thread_pool)
@@ -81,9 +84,10 @@ async def _serve_stdio(server: GlossServer) -> None:
     assert isinstance(protocol, GlossProtocol)
     protocol.set_writer(StdoutWriter(sys.stdout.buffer))
     try:
-        await serve_frames(stop, reader, protocol)
+        told_to_exit = await serve_frames(stop, reader, protocol)
     finally:
         await server.close()
+    return 1 if told_to_exit and not protocol.shutdown_received else 0
 
 
 class FrameReader:
@@ -148,17 +152,18 @@ class FrameReader:
                 return length
 
 
-async def serve_frames(stop: threading.Event, reader: FrameReader, protocol: GlossProtocol) -> None:
+async def serve_frames(stop: threading.Event, reader: FrameReader, protocol: GlossProtocol) -> bool:
+    """Until the input ends (False) or `exit` comes (True)."""
     while not stop.is_set():
         length = await reader.header()
         if length is None:
-            return
+            return False
         if length > MAX_FRAME_BYTES:
             skipped = 0
             while skipped < length:
                 chunk = await reader.read(min(length - skipped, READ_CHUNK_BYTES))
                 if not chunk:
-                    return
+                    return False
                 skipped += len(chunk)
             log.warning("refused a message of %d bytes", length)
             protocol.answer_error(
@@ -169,14 +174,20 @@ async def serve_frames(stop: threading.Event, reader: FrameReader, protocol: Glo
             continue
         body = await reader.read(length)
         if len(body) < length:
-            return  # the input ended inside a frame
+            return False  # the input ended inside a frame
         message = _parse(body, reader, protocol)
         if message is UNREADABLE:
             continue
+        if getattr(message, "method", None) == types.EXIT:
+            # Ended here, not by pygls' handler: it raises SystemExit inside the
+            # loop, and when `exit` came before `shutdown` had finished, the
+            # engines were never closed and their threads kept the process alive.
+            return True
         try:
             protocol.handle_message(message)
         except Exception:
             log.exception("a message could not be handled")
+    return False
 
 
 UNREADABLE = object()

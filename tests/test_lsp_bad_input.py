@@ -334,6 +334,66 @@ async def test_requests_after_shutdown_get_invalid_request_and_exit_still_ends_i
         assert await server.proc.wait() == 0
 
 
+async def test_exit_ends_the_process_even_before_shutdown_has_finished(
+    workspace: Path, start_raw: StartRaw
+) -> None:
+    """`exit` right behind `shutdown`, stdin left open: the engines still close
+    and the process ends (their threads used to keep it alive for good)."""
+    server = await start_raw(workspace)
+    await glossed(server)
+    await server.request("shutdown", None)
+    await server.send({"method": "exit"})
+    async with asyncio.timeout(ANSWER_LIMIT_S):
+        assert await server.proc.wait() == 0
+
+
+async def test_exit_without_shutdown_ends_with_code_1(workspace: Path, start_raw: StartRaw) -> None:
+    server = await start_raw(workspace)
+    await glossed(server)
+    await server.send({"method": "exit"})
+    async with asyncio.timeout(ANSWER_LIMIT_S):
+        assert await server.proc.wait() == 1
+
+
+async def test_a_second_initialize_is_refused_and_starts_nothing(
+    workspace: Path, start_raw: StartRaw
+) -> None:
+    server = await start_raw(workspace)
+    init: dict[str, Any] = {"processId": None, "rootUri": workspace.as_uri(), "capabilities": {}}
+    again = await server.request("initialize", init)
+    error = error_of(await server.answer(again))
+    assert error["code"] == INVALID_REQUEST and "already" in error["message"]
+    await glossed(server)
+    await server.stop()  # a second set of engines would keep the process alive here
+    assert server.proc.returncode == 0
+
+
+async def test_a_request_with_an_id_of_the_wrong_type_is_answered_with_a_null_id(
+    workspace: Path, start_raw: StartRaw
+) -> None:
+    server = await start_raw(workspace)
+    params = server.hover_params(SHAPES, LINE_LOAD)
+    await server.send({"id": {"not": "an id"}, "method": "textDocument/hover", "params": params})
+    await server.send({"id": 5, "method": 42, "params": {}})
+    errors = await server.wait_errors_without_id(2)
+    assert [e["code"] for e in errors] == [INVALID_REQUEST, INVALID_REQUEST]
+    await glossed(server)
+
+
+async def test_changes_to_a_document_never_opened_show_one_message_not_one_per_change(
+    workspace: Path, start_raw: StartRaw
+) -> None:
+    server = await start_raw(workspace)
+    uri = server.uri("pkg/never_opened.py")
+    for version in range(200):
+        document = {"uri": uri, "version": version}
+        params = {"textDocument": document, "contentChanges": [{"text": "x = 1"}]}
+        await server.send({"method": "textDocument/didChange", "params": params})
+    await glossed(server)  # every change before this hover has been handled
+    shown = [m for m in server.messages if m.get("method") == "window/showMessage"]
+    assert len([m for m in shown if "never_opened" in m["params"]["message"]]) == 1, shown
+
+
 # --- bounded queries --------------------------------------------------------------
 
 
