@@ -323,13 +323,16 @@ async def told(session: Session, words: tuple[str, ...], limit_s: float = LIMIT_
         return None
 
     async def next_message() -> None:
-        await asyncio.wait(
-            [
-                asyncio.ensure_future(session.client.wait_for_notification(method))
-                for method in ("window/showMessage", "window/logMessage")
-            ],
-            return_when=asyncio.FIRST_COMPLETED,
-        )
+        waiters = [
+            asyncio.ensure_future(session.client.wait_for_notification(method))
+            for method in ("window/showMessage", "window/logMessage")
+        ]
+        try:
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+            await asyncio.gather(*waiters, return_exceptions=True)
 
     try:
         async with asyncio.timeout(limit_s):
