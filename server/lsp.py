@@ -90,11 +90,8 @@ class GlossProtocol(LanguageServerProtocol):
         try:
             return super().structure_message(data)
         except JsonRpcException as exc:
-            msg_id = data.get("id")
-            valid_id = isinstance(msg_id, (int, str)) and not isinstance(msg_id, bool)
-            return Unreadable(
-                msg_id if valid_id else None, method, _params_problem(exc), "id" in data
-            )
+            msg_id = _usable_id(data.get("id"))
+            return Unreadable(msg_id, method, _params_problem(exc), "id" in data)
 
     def handle_message(self, message: Any) -> None:
         if isinstance(message, Unreadable):
@@ -110,8 +107,6 @@ class GlossProtocol(LanguageServerProtocol):
             self._answer_not_a_message(message)
             return
         method = getattr(message, "method", None)
-        # From the moment `shutdown` arrives, not when its handler (which drains
-        # the writers) is done: pygls sets its own flag only then.
         if isinstance(message, RPCRequest) and not _valid_request(message):
             log.warning("answered a request with an id or method of the wrong type")
             self.answer_error(
@@ -120,6 +115,8 @@ class GlossProtocol(LanguageServerProtocol):
                 "a request's id must be a number or a string, and its method a string",
             )
             return
+        # From the moment `shutdown` arrives, not when its handler (which drains
+        # the writers) is done: pygls sets its own flag only then.
         if self.shutdown_received and method is not None and method != types.EXIT:
             if isinstance(message, RPCRequest):
                 self.answer_error(
@@ -155,9 +152,7 @@ class GlossProtocol(LanguageServerProtocol):
         if isinstance(message, dict) and "method" not in message:
             log.warning("dropped a message that is neither a request nor a notification")
             return  # a response, maybe; answering one is not allowed
-        msg_id = message.get("id") if isinstance(message, dict) else None
-        if isinstance(msg_id, bool) or not isinstance(msg_id, (int, str)):
-            msg_id = None
+        msg_id = _usable_id(message.get("id")) if isinstance(message, dict) else None
         log.warning("answered a message that is not JSON-RPC 2.0 with InvalidRequest")
         self.answer_error(
             msg_id,
@@ -173,10 +168,13 @@ class GlossProtocol(LanguageServerProtocol):
             del self._request_futures[key]
 
 
+def _usable_id(value: Any) -> MsgId | None:
+    """The id, if it is one JSON-RPC allows (a number or a string); else None."""
+    return value if isinstance(value, (int, str)) and not isinstance(value, bool) else None
+
+
 def _valid_request(message: RPCRequest) -> bool:
-    msg_id = message.id
-    valid_id = isinstance(msg_id, (int, str)) and not isinstance(msg_id, bool)
-    return valid_id and isinstance(message.method, str)
+    return _usable_id(message.id) is not None and isinstance(message.method, str)
 
 
 def _params_problem(exc: JsonRpcException) -> str:
