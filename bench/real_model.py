@@ -12,6 +12,12 @@ Two variants on the same spans (the sample workspace's, `examples/sample`):
   prompt, schema and sampling as the first tier, no gate, no store. The model's
   own speed: the ceiling for Gloss on one thread.
 
+- `gate`: what the quality gate's issue-11 rules (`wrong_symbol`, `echoed_prompt`)
+  reject that every other check passes, over every span of the sample (all its
+  languages) at both tiers' temperatures, each such answer printed so it can be
+  judged by eye; tests/test_real_model.py holds the judged count. With
+  `--store DB --root DIR`, the same audit over the glosses a real store holds.
+
 Needs the `embedded` extra. Bounded: one pass over the sample's spans each.
 """
 
@@ -27,14 +33,15 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from enrich_core.config import Config, parse_config
 from enrich_core.llm.embedded import default_model_path
-from enrich_core.llm.gate import check_quality
+from enrich_core.llm.gate import CHECKS, check_about_the_span, check_not_echoed, check_quality
 from enrich_core.llm.outbound import prompt_for
-from enrich_core.records.gloss import GLOSS_SCHEMA, GlossRejected, parse_gloss
+from enrich_core.records.gloss import GLOSS_SCHEMA, Gloss, GlossRejected, parse_gloss
 from enrich_core.records.span import Span
 from enrich_core.run.engine import Engine
 from enrich_core.source.spans import extract_spans
@@ -143,6 +150,134 @@ def run_bare(spans: list[Span]) -> dict[str, Any]:
     }
 
 
+# The rules issue 11 added to the gate; the audit counts what they alone reject.
+NEW_CHECKS = (check_not_echoed, check_about_the_span)
+AUDIT_TEMPERATURES = (0.1, 0.6)  # the two tiers of bench_config
+AUDIT_SEED = 11
+
+
+@dataclass
+class GateAudit:
+    """Answers judged by the gate with and without its new rules."""
+
+    answers: int = 0  # answers looked at
+    schema_valid: int = 0  # of those, passed parse_gloss
+    old_passed: int = 0  # of those, passed every check but the new ones
+    # (where, reason: detail, the gloss as JSON) of each answer only a new rule rejects
+    newly_rejected: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def judge(self, where: str, gloss: Gloss, span: Span) -> None:
+        """Count one schema-valid answer: passed by the old checks? rejected by a new one?"""
+        self.schema_valid += 1
+        try:
+            for check in CHECKS:
+                if check not in NEW_CHECKS:
+                    check(gloss, span)
+        except GlossRejected:
+            return
+        self.old_passed += 1
+        try:
+            for check in NEW_CHECKS:
+                check(gloss, span)
+        except GlossRejected as rejected:
+            self.newly_rejected.append((where, str(rejected), gloss.to_json()))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "answers": self.answers,
+            "schema_valid": self.schema_valid,
+            "old_passed": self.old_passed,
+            "newly_rejected": len(self.newly_rejected),
+            "rejections": self.newly_rejected,
+        }
+
+
+def all_sample_spans() -> list[Span]:
+    """Every span of the sample workspace, in every language it holds."""
+    spans: list[Span] = []
+    for path in sorted(p for p in SAMPLE.rglob("*") if p.suffix in (".py", ".ts")):
+        spans += extract_spans(path.relative_to(SAMPLE).as_posix(), path.read_text())
+    return spans
+
+
+def audit_new_rules(
+    model: Any, spans: list[Span], temperatures: tuple[float, ...] = AUDIT_TEMPERATURES
+) -> GateAudit:
+    """Ask `model` (a llama_cpp.Llama) for each span at each temperature; judge each answer."""
+    audit = GateAudit()
+    for temperature in temperatures:
+        for span in spans:
+            answer = model.create_chat_completion(
+                messages=prompt_for(span).as_list(),
+                response_format={"type": "json_object", "schema": GLOSS_SCHEMA},
+                max_tokens=MAX_TOKENS,
+                temperature=temperature,
+                repeat_penalty=1.1,
+                seed=AUDIT_SEED,
+            )
+            audit.answers += 1
+            choice = answer["choices"][0]
+            try:
+                gloss = parse_gloss(choice["message"]["content"], choice["finish_reason"])
+            except GlossRejected:
+                continue
+            audit.judge(f"{span.path}:{span.qualname} t={temperature}", gloss, span)
+    return audit
+
+
+def audit_store(db: Path, root: Path) -> GateAudit:
+    """The new rules over every gloss a store holds whose span's text is still in `root`."""
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        rows = conn.execute(
+            "SELECT s.path, g.content_hash, g.body FROM glosses g "
+            "JOIN spans s ON s.content_hash = g.content_hash GROUP BY g.id"
+        ).fetchall()
+    finally:
+        conn.close()
+    spans: dict[str, Span] = {}
+    for path in {row[0] for row in rows}:
+        try:
+            text = (root / path).read_text()
+        except (OSError, UnicodeDecodeError):
+            continue
+        spans.update((s.content_hash, s) for s in extract_spans(path, text))
+    audit = GateAudit()
+    for _path, content_hash, body in rows:
+        span = spans.get(content_hash)
+        if span is None:
+            continue  # the file changed since: its text is not here to judge against
+        audit.answers += 1
+        try:
+            gloss = parse_gloss(body)
+        except GlossRejected:
+            continue
+        audit.judge(f"{span.path}:{span.qualname}", gloss, span)
+    return audit
+
+
+def run_gate_audit() -> dict[str, Any]:
+    llama_cpp: Any = importlib.import_module("llama_cpp")
+    model = llama_cpp.Llama(
+        model_path=str(default_model_path()), n_ctx=CONTEXT, n_threads=2, verbose=False
+    )
+    try:
+        return audit_new_rules(model, all_sample_spans()).as_dict()
+    finally:
+        model.close()
+
+
+def format_audit(title: str, audit: dict[str, Any]) -> str:
+    lines = [
+        f"{title}: {audit['answers']} answers, {audit['schema_valid']} schema-valid, "
+        f"{audit['old_passed']} passed every other check; the new rules (wrong_symbol, "
+        f"echoed_prompt) rejected {audit['newly_rejected']} of those {audit['old_passed']}"
+    ]
+    for where, reason, body in audit["rejections"]:
+        lines.append(f"  {where}: {reason}\n    {body}")
+    return "\n".join(lines)
+
+
 def run_variant(variant: str) -> dict[str, Any]:
     """One variant in a fresh interpreter: a second llama.cpp instance in the same
     process (measured) runs at about half speed on 2 cores, whatever the order."""
@@ -160,8 +295,17 @@ def run_variant(variant: str) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.real_model", description=__doc__)
     parser.add_argument("--json", type=Path, help="write the results here")
-    parser.add_argument("--only", choices=("bare", "gloss"), help=argparse.SUPPRESS)
+    parser.add_argument("--only", choices=("bare", "gloss", "gate"), help=argparse.SUPPRESS)
+    parser.add_argument("--store", type=Path, help="audit the glosses of this index.db instead")
+    parser.add_argument("--root", type=Path, help="the workspace of --store")
     args = parser.parse_args()
+    if args.store:
+        audit = audit_store(args.store, args.root or args.store.parent.parent).as_dict()
+        print(format_audit(f"store {args.store}", audit))
+        return
+    if args.only == "gate":
+        args.json.write_text(json.dumps(run_gate_audit()))
+        return
     if args.only == "bare":
         args.json.write_text(json.dumps(run_bare(sample_spans())))
         return
@@ -172,6 +316,7 @@ def main() -> None:
     spans = sample_spans()
     bare = run_variant("bare")
     gloss = run_variant("gloss")
+    gate = run_variant("gate")
     per_request = gloss["requests"] / gloss["wall_s"] if gloss["wall_s"] else 0.0
     print(f"SmolLM2-135M in process, 2 threads; {len(spans)} spans of {SAMPLE.name}")
     print(f"bare llama-cpp : {bare['requests_per_s']:.3f} requests/s, "
@@ -185,9 +330,11 @@ def main() -> None:
           f"rejections {gloss['rejections']}")  # fmt: skip
     if bare["requests_per_s"]:
         print(f"Gloss requests/s over bare: {per_request / bare['requests_per_s']:.2f}")
+    temperatures = ", ".join(str(t) for t in AUDIT_TEMPERATURES)
+    print(format_audit(f"gate audit (every sample span, t = {temperatures})", gate))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"bare": bare, "gloss": gloss}, indent=2))
+        args.json.write_text(json.dumps({"bare": bare, "gloss": gloss, "gate": gate}, indent=2))
 
 
 if __name__ == "__main__":
