@@ -5,20 +5,19 @@ model a tier expects from it, and time one tiny schema-constrained request.
 An embedded backend (llama.cpp in process) is reachable when its model file
 exists and loads; a tier's model name is only a label there, so it is not
 looked up. Prints plain sentences; returns 0 when everything works, 3 otherwise.
-Backend answers (model names, error bodies) are printed with their control and
-bidi characters escaped: a server's text never drives the terminal.
+Backend answers (model names, error bodies) go out as written: the CLI hands
+in a stream that escapes control and bidi characters (present/terminal.py).
 """
 
 from __future__ import annotations
 
 import time
-from typing import TextIO
+from typing import Protocol
 
 from enrich_core.config import Config
 from enrich_core.llm.backend import BackendError, CompletionRequest
 from enrich_core.llm.embedded import model_path_of
 from enrich_core.llm.factory import make_backend
-from enrich_core.present.terminal import terminal_safe
 from enrich_core.records.gloss import GLOSS_SCHEMA, GlossRejected, parse_gloss
 
 _PING = [
@@ -31,18 +30,11 @@ _PING = [
 ]
 
 
-class _Lines:
-    """Writes whole lines to `out`, each with its control characters escaped."""
-
-    def __init__(self, out: TextIO) -> None:
-        self._out = out
-
-    def write(self, line: str) -> None:
-        self._out.write(terminal_safe(line.removesuffix("\n")) + "\n")
+class Output(Protocol):
+    def write(self, text: str, /) -> object: ...
 
 
-async def run_doctor(config: Config, stream: TextIO) -> int:
-    out = _Lines(stream)
+async def run_doctor(config: Config, out: Output) -> int:
     problems = 0
     out.write(f"configuration: {config.source}\n")
     for b in config.backends:

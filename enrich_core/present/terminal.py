@@ -19,6 +19,7 @@ is not UTF-8 decodes to those, and printing one would raise) are escaped.
 from __future__ import annotations
 
 import re
+from typing import TextIO
 
 # C0 controls but TAB (harmless and common), DEL, C1 controls (0x9b is a
 # one-character CSI on some terminals), the bidi embeddings, overrides and
@@ -49,3 +50,18 @@ def terminal_safe(text: str, *, multiline: bool = False) -> str:
     """
     pattern = _UNSAFE_MULTILINE if multiline else _UNSAFE_ONE_LINE
     return pattern.sub(_visible, text)
+
+
+class TerminalLines:
+    """A stream for code that prints text from outside one line per `write` (`gloss
+    doctor`'s backend answers): each write is one line, its own line breaks escaped."""
+
+    def __init__(self, out: TextIO) -> None:
+        self._out = out
+
+    def write(self, line: str) -> int:
+        end = "\n" if line.endswith("\n") else ""
+        return self._out.write(terminal_safe(line.removesuffix("\n")) + end)
+
+    def flush(self) -> None:
+        self._out.flush()

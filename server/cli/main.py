@@ -37,7 +37,7 @@ from typing import TypeVar
 from enrich_core.config import Config, ConfigError, load_config
 from enrich_core.llm.doctor import run_doctor
 from enrich_core.present.render import hover_json, render_hover
-from enrich_core.present.terminal import terminal_safe
+from enrich_core.present.terminal import TerminalLines, terminal_safe
 from enrich_core.records.status import SpanCounts, WorkspaceStatus
 from enrich_core.run.engine import Engine, ScanReport
 from enrich_core.store.access import StoreRole
@@ -149,7 +149,7 @@ async def _dispatch(args: argparse.Namespace) -> int:
         return await cmd_hover(args.location, args.json)
     if args.command == "doctor":
         root = _workspace(args.path)
-        return await run_doctor(load_config(root), sys.stdout)
+        return await run_doctor(load_config(root), TerminalLines(sys.stdout))
     raise UsageError(f"unknown command {args.command!r}")
 
 
