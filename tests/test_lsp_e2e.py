@@ -13,7 +13,15 @@ from typing import Any
 from lsprotocol import types
 
 from bench.support.llm_server import Behavior, LLMServer
-from tests.conftest import SAMPLE, SHUTDOWN_LIMIT_S, Session, StartLsp, as_dict, gloss_toml
+from tests.conftest import (
+    SAMPLE,
+    SHUTDOWN_LIMIT_S,
+    Session,
+    StartLsp,
+    as_dict,
+    gloss_toml,
+    write_files,
+)
 from tests.jsonrpc import frame, response_to, send
 
 SHAPES = "pkg/shapes.py"
@@ -41,6 +49,26 @@ async def test_hover_shows_the_gloss_with_model_and_tier(
         ["Circle", "Circle.__init__", "Circle.area", "load_config", "fetch_all"]
     )
     assert {r.model for r in llm.requests} == {"small-model"}
+
+
+async def test_hover_urls_in_model_text_are_links_only_when_hover_links_is_set(
+    tmp_path: Path, start_lsp: StartLsp, llm: LLMServer
+) -> None:
+    """The test server names its model in every summary: a model named by a URL puts a
+    bare URL in the gloss, which an editor's Markdown would make a link."""
+    url_model = "https://models.example/small"
+    hovers = {}
+    for links in (False, True):
+        root = tmp_path / f"links-{links}"
+        toml = gloss_toml(llm.url).replace('model = "small-model"', f'model = "{url_model}"')
+        toml += f"\n[hover]\nlinks = {str(links).lower()}\n"
+        write_files(root, {**SAMPLE, "gloss.toml": toml})
+        session = await start_lsp(root)
+        await session.progress.wait_idle()
+        hovers[links] = markdown(await session.hover(SHAPES, LINE_LOAD))
+    assert url_model not in hovers[False]
+    assert "https\\://models.example/small" in hovers[False]  # shown the same, not a link
+    assert url_model in hovers[True]
 
 
 async def test_hover_off_a_definition_header_or_outside_the_workspace_is_empty(
