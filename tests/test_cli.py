@@ -333,6 +333,13 @@ def test_search_text_output_and_a_miss(ws: Path) -> None:
     assert search(ws, "zzzz_nothing_like_this") == []
 
 
+def test_search_refuses_a_query_past_its_bounds_saying_why(ws: Path) -> None:
+    result = gloss("search", "word " * 5000, "--path", str(ws), cwd=ws)
+    assert result.returncode == 2, explain(result)
+    assert "the query is 24999 characters long; Gloss searches for at most 256" in result.stderr
+    assert result.stdout == ""
+
+
 def test_search_json_line_of_a_decorated_function_is_its_def_line(
     tmp_path: Path, llm: LLMServer
 ) -> None:

@@ -42,6 +42,7 @@ from enrich_core.records.status import SpanCounts, WorkspaceStatus
 from enrich_core.run.engine import Engine, ScanReport
 from enrich_core.store.access import StoreRole
 from enrich_core.store.health import StoreError
+from enrich_core.store.reads import query_refusal
 from server.cli.progress_bar import ProgressBar
 
 T = TypeVar("T")
@@ -413,6 +414,9 @@ async def cmd_status(root: Path, as_json: bool) -> int:
 
 
 async def cmd_search(root: Path, query: str, as_json: bool, limit: int) -> int:
+    refusal = query_refusal(query)
+    if refusal is not None:
+        raise UsageError(refusal)
     engine = await _open(root, load_config(root), glossing=False)
     try:
         await _scan_for_reading(engine)
