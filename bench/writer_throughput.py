@@ -175,10 +175,10 @@ class CountingWriter(Writer):
         super().__init__(db_path)
         self.batches: list[tuple[int, float, float]] = []  # (rows, start, end)
 
-    async def _commit(self, conn: Any, batch: list[Any], rows: int) -> None:
+    async def _commit(self, batch: list[Any], rows: int) -> None:
         before = self.commits
         start = time.perf_counter()
-        await super()._commit(conn, batch, rows)
+        await super()._commit(batch, rows)
         if self.commits > before:
             self.batches.append((rows, start, time.perf_counter()))
 
