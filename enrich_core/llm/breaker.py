@@ -14,7 +14,9 @@
 The breaker never sleeps, starts no task and holds no request: callers ask
 `admit()`, report each outcome, and may wait for the next transition with
 `wait_for_change` (a plain future, resolved by the transition), bounded by
-`wait_hint()`. Its transitions are kept, bounded, for `gloss status`.
+`wait_hint()`. Its transitions are kept, bounded, for `gloss status`. A task
+may set `waiting_listener` to be told when it starts and stops waiting (the
+work pool lends a waiting worker's place to other work, run/pool.py).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from enum import Enum, StrEnum
 
@@ -33,6 +36,13 @@ MAX_REST_S = 300.0
 # for the hour) is declared down when it trips the breaker, saying what it asked:
 # waiting an hour inside `gloss index` would look like a hang.
 RETRY_AFTER_CAP_S = 30.0
+
+# Told True when the current task starts to wait in `wait_for_change` and False
+# when it stops. A context variable, so the router between the work pool and
+# the breaker passes nothing along: the pool sets it once in each worker task.
+waiting_listener: ContextVar[Callable[[bool], None] | None] = ContextVar(
+    "gloss_breaker_waiting_listener", default=None
+)
 
 
 class BreakerState(StrEnum):
@@ -222,6 +232,9 @@ async def wait_for_change(breakers: Iterable[Breaker], timeout_s: float) -> None
     watched = list(breakers)
     for breaker in watched:
         breaker._waiters.add(waiter)
+    listener = waiting_listener.get()
+    if listener is not None:
+        listener(True)
     try:
         async with asyncio.timeout(timeout_s):
             await waiter
@@ -230,3 +243,5 @@ async def wait_for_change(breakers: Iterable[Breaker], timeout_s: float) -> None
     finally:
         for breaker in watched:
             breaker._waiters.discard(waiter)
+        if listener is not None:
+            listener(False)

@@ -12,12 +12,23 @@ the same class, the one served least recently. So a huge folder's backlog
 and a small folder's backlog drain side by side, and an edit in either goes
 before both backlogs. Nothing here polls: a scheduler's `on_work` wakes one
 idle worker.
+
+A resting host must not hold up the other folders. Two rules keep it so:
+- a workspace never has more of its spans being glossed than its own hosts'
+  total concurrency (`_caps`): more would only queue at their slot limits,
+  and it bounds how many spans a resting host can hold waiting;
+- a worker whose span waits out a resting host (the breaker tells it,
+  `waiting_listener`) is stood in for by another worker until it goes on, so
+  the waiters of one folder's host never take another folder's workers.
+A folder alone behaves as before: its cap is the pool's worker count, so the
+stand-ins find nothing of its work to take while its spans wait.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import functools
 import itertools
 import logging
 from collections.abc import Iterable, Mapping
@@ -25,7 +36,7 @@ from typing import Protocol
 
 from enrich_core.config import BackendConfig, GpuConfig
 from enrich_core.llm.backend import Backend
-from enrich_core.llm.breaker import Breaker
+from enrich_core.llm.breaker import Breaker, waiting_listener
 from enrich_core.llm.factory import make_backend
 from enrich_core.run.gpu import GpuMonitor
 from enrich_core.run.gpu_watch import GpuWatch
@@ -62,6 +73,9 @@ class WorkPool:
         self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
         self._workers: set[asyncio.Task[None]] = set()
         self._busy: dict[asyncio.Task[None], WorkSource] = {}
+        self._holding: dict[WorkSource, int] = {}  # its spans being glossed, waiting ones too
+        self._caps: dict[WorkSource, int] = {}  # its hosts' total concurrency
+        self._resting: set[asyncio.Task[None]] = set()  # workers whose span waits on a breaker
         self._target = 0  # workers wanted: worker_count() as of the last attach/detach
         self._stopping = asyncio.Event()
         self._gpu_task: asyncio.Task[None] | None = None
@@ -131,6 +145,8 @@ class WorkPool:
         if gpu_limits is not None and not self._gpu_limits_given and not self._last_served:
             self.gpu_watch.limits = gpu_limits
         self._last_served[source] = 0
+        hosts = {id(b): b for b in source.used_backends()}
+        self._caps[source] = max(1, sum(b.config.max_concurrency for b in hosts.values()))
         source.scheduler.on_work = self._wake_one
         self._resize()
         for _ in range(source.scheduler.queued):
@@ -142,6 +158,8 @@ class WorkPool:
             return
         source.scheduler.on_work = None
         await self._cancel([t for t, s in self._busy.items() if s is source])
+        self._caps.pop(source, None)
+        self._holding.pop(source, None)
         self._resize()
 
     def worker_count(self) -> int:
@@ -150,14 +168,19 @@ class WorkPool:
         return sum(b.config.max_concurrency for b in hosts.values())
 
     def _resize(self) -> None:
-        self._target = target = 0 if self._stopping.is_set() else self.worker_count()
-        while len(self._workers) < target:
+        self._target = 0 if self._stopping.is_set() else self.worker_count()
+        wanted = self._wanted()
+        while len(self._workers) < wanted:
             task = asyncio.create_task(self._work(), name=f"gloss-worker-{len(self._workers)}")
             self._workers.add(task)
             task.add_done_callback(self._workers.discard)
         # Surplus workers leave by themselves at their next pick (see `_work`).
-        for _ in range(len(self._workers) - target):
+        for _ in range(len(self._workers) - wanted):
             self._wake_one()
+
+    def _wanted(self) -> int:
+        """The target, plus a stand-in for each worker whose span waits on a breaker."""
+        return self._target + len(self._resting) if self._target else 0
 
     async def _cancel(self, tasks: list[asyncio.Task[None]]) -> None:
         for task in tasks:
@@ -173,12 +196,14 @@ class WorkPool:
     async def _work(self) -> None:
         me = asyncio.current_task()
         assert me is not None
+        waiting_listener.set(functools.partial(self._span_waiting, me))
         while True:
             picked = await self._next(me)
             if picked is None:
                 return  # surplus after a workspace left
             source, priority, ref = picked
             self._busy[me] = source
+            self._holding[source] = self._holding.get(source, 0) + 1
             try:
                 await source.gloss_one(ref, priority)
             except asyncio.CancelledError:
@@ -187,11 +212,25 @@ class WorkPool:
                 log.exception("glossing %s in %s failed unexpectedly", ref.qualname, ref.path)
             finally:
                 self._busy.pop(me, None)
+                if source in self._holding:
+                    self._holding[source] -= 1
+
+    def _span_waiting(self, worker: asyncio.Task[None], waiting: bool) -> None:
+        """The breaker's word: this worker's span starts (or stops) waiting for a host to
+        take a probe again. Meanwhile another worker stands in for it, for other work."""
+        if waiting:
+            if worker in self._busy and worker not in self._resting:
+                self._resting.add(worker)
+                self._resize()
+        elif worker in self._resting:
+            self._resting.discard(worker)
+            self._wake_one()  # a worker too many now: an idle one leaves
 
     async def _next(self, me: asyncio.Task[None]) -> tuple[WorkSource, Priority, SpanRef] | None:
         while True:
-            if len(self._workers) > self._target:
+            if len(self._workers) > self._wanted():
                 self._workers.discard(me)  # at once, so only the surplus leaves
+                self._wake_one()  # the wake-up it took may have been for work
                 return None
             picked = self._pick()
             if picked is not None:
@@ -210,6 +249,8 @@ class WorkPool:
         best: WorkSource | None = None
         best_key: tuple[Priority, int] | None = None
         for source, served in self._last_served.items():
+            if self._holding.get(source, 0) >= self._caps[source]:
+                continue  # its hosts are full, or its spans wait out a resting host
             priority = source.scheduler.peek()
             if priority is None:
                 continue
