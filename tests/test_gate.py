@@ -457,3 +457,16 @@ def test_a_gloss_of_the_code_that_builds_requests_may_quote_it() -> None:
         "g.py", 'def blank():\n    return {"summary": "", "inputs": [], "tags": []}\n'
     )[0]
     check_not_echoed(answer('Returns {"summary": "", "inputs": []}.', "blank()"), maker)
+
+
+def test_a_piece_of_an_identifier_in_the_code_is_known() -> None:
+    (dealloc,) = extract_spans(
+        "reader.c",
+        "static void reader_dealloc(Reader *self) {\n"
+        "    free(self->buffer);\n"
+        "    PyObject_Del(self);\n"
+        "}\n",
+    )
+    check_about_the_span(answer("Frees the buffer, then the PyObject itself."), dealloc)
+    with pytest.raises(GlossRejected):
+        check_about_the_span(answer("Frees the buffer, then calls PyTdctxSize()."), dealloc)

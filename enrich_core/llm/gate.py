@@ -372,10 +372,12 @@ def _said(word: str, words: set[str]) -> bool:
 
 
 def _known_names(span: Span) -> frozenset[str]:
-    """Every identifier the span's own text holds, normalised (see `_norm`)."""
+    """Every identifier the span's own text holds, and each `_`-joined piece of one
+    (`PyObject` of `PyObject_Del`), normalised (see `_norm`)."""
     texts = (span.text, span.signature, span.qualname, span.container or "", span.path)
-    known = {_norm(ident) for text in texts for ident in _IDENT.findall(text)}
-    known.update(_norm(ident) for ident in _IDENT.findall(span.docstring or ""))
+    idents = {ident for text in (*texts, span.docstring or "") for ident in _IDENT.findall(text)}
+    known = {_norm(ident) for ident in idents}
+    known.update(_norm(piece) for ident in idents if "_" in ident for piece in ident.split("_"))
     return frozenset(known)
 
 
