@@ -5,7 +5,8 @@ folders are), each with its own test LLM server (real HTTP on 127.0.0.1). Folder
 A's host answers HTTP 500; its breaker rests it for an hour, so A's spans wait
 for the whole test. Folder B's spans must all be glossed meanwhile, in B's own
 freshness order. Orders and counts come from the servers' request logs and the
-queues; waits are bounded, never timed.
+queues; waits are bounded, never timed. The last test does the same through
+`gloss serve` with two workspace folders, and shuts it down while A's spans wait.
 """
 
 from __future__ import annotations
@@ -16,15 +17,16 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from lsprotocol import types
 
 from bench.support.llm_server import Behavior, LLMServer
 from enrich_core.config import load_config
-from enrich_core.llm.breaker import Breaker, BreakerState, wait_for_change
+from enrich_core.llm.breaker import Breaker, BreakerState, wait_for_change, waiting_listener
 from enrich_core.records.result import GlossResult
 from enrich_core.run.engine import Engine
 from enrich_core.run.pool import WorkPool
 from enrich_core.run.scheduler import SpanRef
-from tests.conftest import SMALL
+from tests.conftest import SMALL, StartLsp
 
 LIMIT_S = 30.0  # a hang ends as a failure
 HOUR_S = 3600.0  # a rest that outlasts the test
@@ -258,3 +260,61 @@ async def test_a_resting_host_holds_no_worker_of_a_folder_sharing_the_other_host
         assert results_a == []
         assert engine_a.scheduler.in_flight == 2  # its cap: x's slot and y's
         assert engine_a.scheduler.queued == 8 - 2
+
+
+async def test_the_breaker_tells_the_waiting_task_when_it_starts_and_stops_waiting() -> None:
+    told: list[bool] = []
+    breaker = Breaker(threshold=1, cooldown_s=HOUR_S)
+    breaker.record_failure("refused")
+
+    async def wait() -> None:
+        waiting_listener.set(told.append)
+        await wait_for_change([breaker], LIMIT_S)
+
+    waiting = asyncio.create_task(wait())
+    await asyncio.sleep(0)  # let it start waiting
+    assert told == [True]
+    breaker.record_success()  # a transition ends the wait
+    await asyncio.wait_for(waiting, LIMIT_S)
+    assert told == [True, False]
+    cancelled = asyncio.create_task(wait())
+    await asyncio.sleep(0)
+    cancelled.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await cancelled
+    assert told == [True, False, True, False]  # told even when cancelled
+    await asyncio.wait_for(wait_for_change([breaker], 0.01), LIMIT_S)  # no listener here
+    assert told == [True, False, True, False]
+
+
+async def test_gloss_serve_glosses_one_folder_while_the_other_s_host_rests(
+    tmp_path: Path, start_lsp: StartLsp
+) -> None:
+    with LLMServer() as llm_a, LLMServer(latency_s=0.05) as llm_b:
+        llm_a.set_behavior(Behavior(mode="status", status=500))
+        a = make_root(
+            tmp_path / "a",
+            gloss_toml(llm_a.url, concurrency=2, cooldown_s=HOUR_S),
+            {"a.py": functions("in_a", 20)},
+        )
+        b = make_root(
+            tmp_path / "b",
+            gloss_toml(llm_b.url, concurrency=1, cooldown_s=HOUR_S),
+            {"b.py": functions("in_b", 6)},
+        )
+        session = await start_lsp(a, folders=[a, b])
+        await session.progress.wait_idle(LIMIT_S, root=b)
+        assert sorted(s for s in llm_b.symbols() if s) == [f"in_b_{i:02d}" for i in range(6)]
+        hover = await session.client.text_document_hover_async(
+            types.HoverParams(
+                text_document=types.TextDocumentIdentifier(uri=(b / "b.py").as_uri()),
+                position=types.Position(line=4, character=4),
+            )
+        )
+        assert hover is not None and isinstance(hover.contents, types.MarkupContent)
+        assert "test model" in hover.contents.value
+        # A's host rested all the while: its spans wait (none failed), unglossed.
+        assert all(s and s.startswith("in_a_") for s in llm_a.symbols())
+        a_events = [e for e in session.progress.events if e["root"] == str(a)]
+        assert a_events and a_events[-1]["queued"] + a_events[-1]["in_flight"] > 0
+        # The fixture then shuts the server down, in bounded time, with A's spans waiting.
