@@ -397,7 +397,7 @@ async def test_openai_kind_falls_back_to_json_object_on_llama_cpp_server(
 # Q4_1; `python -m bench.real_model`): 26 answers, 17 schema-valid, 5 passed
 # every other check, and the new rules rejected 0 of those 5. The bound allows
 # one: beyond this run, 41 more SmolLM2 answers the other checks passed (35 of 136
-# unseeded answers over the sample and over 55 spans of real code in 10
+# unseeded answers over the sample and over 55 spans of real code in 11
 # languages, bench/support/real_code.py; 6 glosses a real store held) met 5
 # rejections, each judged by eye to be really wrong (4 inputs echoing the
 # instructions' template "name: meaning" beside a summary that says nothing, 1
