@@ -11,7 +11,6 @@ import pytest
 
 from bench.support.llm_server import LLMServer
 from enrich_core.config import ConfigError, parse_config
-from enrich_core.records.span import Span
 from enrich_core.source import indexer
 from enrich_core.source.discovery import (
     SkippedFile,
@@ -21,7 +20,7 @@ from enrich_core.source.discovery import (
     scan_workspace,
 )
 from enrich_core.source.not_authored import generated_reason
-from enrich_core.source.spans import extract_spans
+from enrich_core.source.spans import Cut, cut_spans
 from tests.conftest import OpenEngine, write_files
 
 DEFAULT_SKIP_DIRS = parse_config({}).index.skip_dirs
@@ -252,14 +251,14 @@ async def test_a_file_the_extractor_fails_on_is_skipped_not_the_end_of_the_scan(
 ) -> None:
     """The extractor is the seam: no real input is known to break it (each one
     found was fixed), so one is made to fail here."""
-    real = extract_spans
+    real = cut_spans
 
-    def failing(path: str, source: str) -> list[Span]:
+    def failing(path: str, source: str) -> Cut:
         if path.endswith("broken.go"):
             raise IndexError("list index out of range")
         return real(path, source)
 
-    monkeypatch.setattr(indexer, "extract_spans", failing)
+    monkeypatch.setattr(indexer, "cut_spans", failing)
     write_files(workspace, {"svc/broken.go": "package svc\n\nfunc Broken() {}\n"})
     engine = await open_engine(workspace)
     report = await engine.scan()

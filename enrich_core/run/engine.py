@@ -634,6 +634,11 @@ class Engine:
         return self.config.store_path(self.root)
 
     @property
+    def hover_links(self) -> bool:
+        """Whether hovers may turn bare URLs into links (`[hover] links`)."""
+        return self.config.hover.links
+
+    @property
     def edit_pause_s(self) -> float:
         """How long typing must pause before an unsaved buffer is glossed; 0 is never."""
         return self.config.index.idle_pause_ms / 1000.0

@@ -42,7 +42,7 @@ async def hover(ls: GlossServer, params: types.HoverParams) -> types.Hover | Non
         return await _link_outside(engine, rel)
     position = engine.request_gloss(info)
     retry_in = engine.retry_in(info.span.content_hash)
-    text = render_hover(info, position, retry_in, links=engine.config.hover.links)
+    text = render_hover(info, position, retry_in, links=engine.hover_links)
     if client_runs_action_links(ls):
         links = action_links(params.text_document.uri, info, engine.tier_names)
         if links:
