@@ -51,6 +51,30 @@ def indexed(workspace: Path) -> Path:
     return store_of(workspace)
 
 
+def one_function_workspace(disk: Path, llm: LLMServer) -> Path:
+    """A workspace on `disk` with one function, `first`, glossed by `llm`."""
+    root = disk / "ws"
+    root.mkdir()
+    (root / "gloss.toml").write_text(gloss_toml(llm.url))
+    (root / "first.py").write_text("def first(x):\n    return x\n")
+    return root
+
+
+def when_glossed(engine: Engine, done: Callable[[set[str]], bool]) -> asyncio.Event:
+    """An event set once `done` holds for the names the engine has glossed so far."""
+    event = asyncio.Event()
+    glossed: set[str] = set()
+
+    def on_result(ref: SpanRef, result: GlossResult) -> None:
+        if result.gloss is not None:
+            glossed.add(ref.qualname)
+        if done(glossed):
+            event.set()
+
+    engine.add_listener(on_result)
+    return event
+
+
 def overwrite_with_garbage(db: Path) -> None:
     db.write_bytes(random.Random(1).randbytes(db.stat().st_size))
 
@@ -217,10 +241,7 @@ def test_gloss_index_on_a_full_disk_stops_cleanly_and_finishes_once_space_is_fre
     tmp_path: Path, llm: LLMServer
 ) -> None:
     with small_disk(tmp_path / "disk", "3m") as disk:
-        root = disk / "ws"
-        root.mkdir()
-        (root / "gloss.toml").write_text(gloss_toml(llm.url))
-        (root / "first.py").write_text("def first(x):\n    return x\n")
+        root = one_function_workspace(disk, llm)
         db = indexed(root)
         (root / "more.py").write_text(
             "".join(f"def more_{i:02d}(x):\n    return x + {i}\n\n\n" for i in range(40))
@@ -246,33 +267,22 @@ async def test_a_full_disk_stops_the_writer_keeps_hovers_and_loses_nothing(
     tmp_path: Path, llm: LLMServer, open_engine: OpenEngine
 ) -> None:
     with small_disk(tmp_path / "disk", "3m") as disk:
-        root = disk / "ws"
-        root.mkdir()
-        (root / "gloss.toml").write_text(gloss_toml(llm.url))
-        (root / "first.py").write_text("def first(x):\n    return x\n")
+        root = one_function_workspace(disk, llm)
         engine = await open_engine(root)
         engine.writer.stalled_retry_first_s = engine.writer.stalled_retry_max_s = 0.2
         await engine.scan()
         await engine.wait_idle()
         names = [f"more_{i:02d}" for i in range(30)]
         (root / "more.py").write_text("".join(f"def {n}(x):\n    return x\n\n\n" for n in names))
-        stalled, resumed, all_glossed = asyncio.Event(), asyncio.Event(), asyncio.Event()
+        stalled, resumed = asyncio.Event(), asyncio.Event()
         problems: list[StoreError | None] = []
 
         def on_problem(problem: StoreError | None) -> None:
             problems.append(problem)
             (stalled if problem is not None else resumed).set()
 
-        glossed: set[str] = set()
-
-        def on_result(ref: SpanRef, result: GlossResult) -> None:
-            if result.gloss is not None:
-                glossed.add(ref.qualname)
-            if glossed >= set(names):
-                all_glossed.set()
-
         engine.writer.add_problem_listener(on_problem)
-        engine.add_listener(on_result)
+        all_glossed = when_glossed(engine, lambda glossed: glossed >= set(names))
         filler = fill(disk)
 
         await engine.files_changed(["more.py"])
@@ -337,7 +347,7 @@ async def test_a_server_meeting_damage_moves_the_store_aside_and_goes_on_with_a_
     db = indexed(workspace)
     damage_table(db, "spans")
     engine = await open_engine(workspace)  # the quick look at open finds nothing wrong
-    moved, all_glossed = asyncio.Event(), asyncio.Event()
+    moved = asyncio.Event()
     told: list[str] = []
 
     def on_store(message: str, _problem: bool) -> None:
@@ -345,16 +355,8 @@ async def test_a_server_meeting_damage_moves_the_store_aside_and_goes_on_with_a_
         if "moved it to index.db.damaged-" in message:
             moved.set()
 
-    glossed: set[str] = set()
-
-    def on_result(ref: SpanRef, result: GlossResult) -> None:
-        if result.gloss is not None:
-            glossed.add(ref.qualname)
-        if len(glossed) == SPANS:
-            all_glossed.set()
-
     engine.add_store_listener(on_store)
-    engine.add_listener(on_result)
+    all_glossed = when_glossed(engine, lambda glossed: len(glossed) == SPANS)
     assert await engine.hover("pkg/shapes.py", 13) is None  # answered, not raised
     async with asyncio.timeout(60):
         await moved.wait()
@@ -375,10 +377,7 @@ async def test_a_server_started_on_a_full_disk_reads_then_writes_once_space_is_f
     tmp_path: Path, llm: LLMServer, open_engine: OpenEngine
 ) -> None:
     with small_disk(tmp_path / "disk", "3m") as disk:
-        root = disk / "ws"
-        root.mkdir()
-        (root / "gloss.toml").write_text(gloss_toml(llm.url))
-        (root / "first.py").write_text("def first(x):\n    return x\n")
+        root = one_function_workspace(disk, llm)
         db = indexed(root)
         (root / "second.py").write_text("def second(x):\n    return x\n")
         filler = fill(disk)
