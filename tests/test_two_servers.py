@@ -42,16 +42,37 @@ def make_workspace(root: Path, llm: LLMServer) -> list[str]:
     return names
 
 
+async def glossed_server(root: Path, llm: LLMServer, start_lsp: StartLsp) -> Session:
+    """A server on a new workspace at `root`, once it has glossed all of it."""
+    make_workspace(root, llm)
+    session = await start_lsp(root)
+    await session.progress.wait_idle(LIMIT_S)
+    return session
+
+
+def assert_each_asked_once(llm: LLMServer, names: list[str]) -> None:
+    asked = Counter(r.symbol for r in llm.requests)
+    assert set(asked) == set(names) and max(asked.values()) == 1, asked
+
+
+def store_of(root: Path) -> Path:
+    return root / ".gloss" / "index.db"
+
+
 async def status_of(session: Session) -> dict[str, Any]:
     result = as_dict(await session.client.protocol.send_request_async("gloss/status", {}))
     folder: dict[str, Any] = result["folders"][0]
     return folder
 
 
-def pid_of(session: Session) -> int:
+def process_of(session: Session) -> asyncio.subprocess.Process:
     process = session.client._server
     assert process is not None
-    return int(process.pid)
+    return process
+
+
+def pid_of(session: Session) -> int:
+    return int(process_of(session).pid)
 
 
 async def run_gloss(*args: str) -> subprocess.CompletedProcess[str]:
@@ -100,8 +121,7 @@ async def test_two_servers_on_one_folder_send_no_span_twice_and_the_second_takes
         )
 
         await writer.progress.wait_idle(LIMIT_S)
-        asked = Counter(r.symbol for r in llm.requests)
-        assert set(asked) == set(names) and max(asked.values()) == 1, asked
+        assert_each_asked_once(llm, names)
         # The reader shows what the writer wrote.
         assert "small-model" in hover_text(await reader.hover("m1.py", 0))
         assert not reader.progress.events  # it glossed nothing
@@ -123,9 +143,7 @@ async def test_gloss_index_while_a_server_writes_names_it_and_exits_3(
 ) -> None:
     with LLMServer() as llm:
         root = tmp_path / "ws"
-        make_workspace(root, llm)
-        session = await start_lsp(root)
-        await session.progress.wait_idle(LIMIT_S)
+        session = await glossed_server(root, llm, start_lsp)
         before = len(llm.requests)
         done = await run_gloss("index", str(root))
         assert done.returncode == 3, done.stdout + done.stderr
@@ -145,7 +163,7 @@ async def test_a_damaged_store_is_moved_aside_by_the_server_which_says_so(
     with LLMServer() as llm:
         root = tmp_path / "ws"
         make_workspace(root, llm)
-        db = root / ".gloss" / "index.db"
+        db = store_of(root)
         db.parent.mkdir()
         db.write_bytes(b"not a database, just text someone saved here\n" * 100)
         session = await start_lsp(root)
@@ -164,7 +182,7 @@ async def test_a_store_the_server_must_not_touch_is_named_and_the_server_lives(
     with LLMServer() as llm:
         root = tmp_path / "ws"
         make_workspace(root, llm)
-        db = root / ".gloss" / "index.db"
+        db = store_of(root)
         db.mkdir(parents=True)
         session = await start_lsp(root)
         status = await status_of(session)
@@ -194,8 +212,7 @@ async def test_two_gloss_index_runs_take_turns_and_send_no_span_twice(tmp_path: 
         assert second.returncode == 0, second.stdout + second.stderr
         assert f"waiting for gloss index (pid {first.pid})" in second.stderr
         assert "0 spans to gloss" in second.stderr  # the first had glossed them all
-        asked = Counter(r.symbol for r in llm.requests)
-        assert set(asked) == set(names) and max(asked.values()) == 1, asked
+        assert_each_asked_once(llm, names)
 
 
 async def test_the_server_answers_hovers_from_a_read_only_store(
@@ -211,7 +228,7 @@ async def test_the_server_answers_hovers_from_a_read_only_store(
             assert "small-model" in hover_text(await session.hover("m1.py", 4))
             status = await status_of(session)
             assert status["store"]["mode"] == "read-only" and status["enriched"] == 30
-            db = root / ".gloss" / "index.db"
+            db = store_of(root)
             assert any(
                 str(db) in m.message and "read-only" in m.message for m in session.client.messages
             )
@@ -224,16 +241,12 @@ async def test_a_reading_server_waiting_for_the_store_exits_at_once_when_closed(
 ) -> None:
     with LLMServer() as llm:
         root = tmp_path / "ws"
-        make_workspace(root, llm)
-        writer = await start_lsp(root)
-        await writer.progress.wait_idle(LIMIT_S)
+        writer = await glossed_server(root, llm, start_lsp)
         reader = await start_lsp(root)
         assert (await status_of(reader))["store"]["mode"] == "reading"
         # Its wait for the store (a thread blocked in flock) must not keep it alive.
         await asyncio.wait_for(reader.client.shutdown_session(), LIMIT_S)
-        process = reader.client._server
-        assert process is not None
-        assert await asyncio.wait_for(process.wait(), LIMIT_S) == 0
+        assert await asyncio.wait_for(process_of(reader).wait(), LIMIT_S) == 0
         # The writer is unaffected, and still the writer.
         assert (await status_of(writer))["store"]["mode"] == "writing"
         assert "small-model" in hover_text(await writer.hover("m2.py", 8))
