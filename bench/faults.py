@@ -463,8 +463,31 @@ def store_bytes(db: Path) -> int:
 # --- one backend case --------------------------------------------------------------------
 
 
+class GlossCounts:
+    """What a case run counts from its status and its stored failures (not dataclass fields:
+    CaseRun and StoreRun each declare their own)."""
+
+    status: dict[str, Any] | None
+    failures: dict[str, str] | str
+
+    @property
+    def glossed(self) -> int:
+        return int(self.status["enriched"]) if self.status else 0
+
+    @property
+    def failed_with_reason(self) -> int:
+        if isinstance(self.failures, str):
+            return 0
+        return sum(bool(reason.strip()) for reason in self.failures.values())
+
+
+def status_error_of(status: dict[str, Any] | None, status_run: Run) -> str:
+    """Why `gloss status` gave no status, in its last lines (empty when it did)."""
+    return "" if status else _tail(status_run.stderr or status_run.stdout)
+
+
 @dataclass
-class CaseRun:
+class CaseRun(GlossCounts):
     """Everything observed of one case: the judge reads it, the table shows it."""
 
     case: str
@@ -481,16 +504,6 @@ class CaseRun:
     failures: dict[str, str] | str
     store_bytes: int
     problems: list[str] = field(default_factory=list)
-
-    @property
-    def glossed(self) -> int:
-        return int(self.status["enriched"]) if self.status else 0
-
-    @property
-    def failed_with_reason(self) -> int:
-        if isinstance(self.failures, str):
-            return 0
-        return sum(bool(reason.strip()) for reason in self.failures.values())
 
     @property
     def outcome(self) -> str:
@@ -534,7 +547,7 @@ def run_backend_case(case: BackendCase, workdir: Path, limit_s: float = LIMIT_S)
         expect=case.expect,
         index=index,
         status=status,
-        status_error="" if status else _tail(status_run.stderr or status_run.stdout),
+        status_error=status_error_of(status, status_run),
         integrity=integrity(db),
         requests=requests,
         requests_by_symbol=by_symbol,
@@ -788,7 +801,7 @@ STORE_CASES_BY_NAME: Final = {c.name: c for c in STORE_CASES}
 
 
 @dataclass
-class StoreRun:
+class StoreRun(GlossCounts):
     case: str
     fault: str
     first: Run
@@ -801,16 +814,6 @@ class StoreRun:
     requests: int
     failures: dict[str, str] | str
     problems: list[str] = field(default_factory=list)
-
-    @property
-    def glossed(self) -> int:
-        return int(self.status["enriched"]) if self.status else 0
-
-    @property
-    def failed_with_reason(self) -> int:
-        if isinstance(self.failures, str):
-            return 0
-        return sum(bool(reason.strip()) for reason in self.failures.values())
 
     @property
     def outcome(self) -> str:
@@ -841,7 +844,7 @@ def run_store_case(case: StoreCase, workdir: Path, limit_s: float = LIMIT_S) -> 
         damaged_check=damaged_check,
         index=index,
         status=status,
-        status_error="" if status else _tail(status_run.stderr or status_run.stdout),
+        status_error=status_error_of(status, status_run),
         integrity=integrity(db),
         aside=sorted(p.name for p in db.parent.glob(ASIDE_GLOB)),
         requests=requests,
