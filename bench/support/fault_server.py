@@ -48,15 +48,18 @@ import json
 import random
 import re
 import socket
-import socketserver
-import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Final
 
+from bench.support.http_plumbing import (
+    LoopbackHTTPServer,
+    TrackedHandler,
+    hang_up,
+    serve_in_thread,
+)
 from bench.support.llm_server import (
     _SIGNATURE_RE,
     _SYMBOL_RE,
@@ -389,44 +392,15 @@ class _Hangup(Exception):
     """Close the connection now, without (the rest of) an answer."""
 
 
-class _HTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
+class _HTTPServer(LoopbackHTTPServer):
     request_queue_size = 256
     owner: FaultServer
 
-    def server_bind(self) -> None:
-        # HTTPServer.server_bind calls socket.getfqdn(), which can stall on DNS.
-        socketserver.TCPServer.server_bind(self)
-        host, port = self.server_address[:2]
-        self.server_name = str(host)
-        self.server_port = int(port)
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # Clients hanging up mid-answer is what these faults provoke.
-        if isinstance(sys.exc_info()[1], OSError):
-            return
-        super().handle_error(request, client_address)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(TrackedHandler):
     server_version = "GlossFaultLLM/1.0"
-    disable_nagle_algorithm = True
     timeout = 60
     server: _HTTPServer
-
-    def setup(self) -> None:
-        super().setup()
-        self.server.owner._register(self.connection)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            self.server.owner._unregister(self.connection)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return
 
     def _raw(self, data: bytes) -> None:
         self.wfile.write(data)
@@ -508,13 +482,7 @@ class FaultServer:
         httpd = _HTTPServer(("127.0.0.1", 0), _Handler)
         httpd.owner = self
         self._httpd = httpd
-        self._thread = threading.Thread(
-            target=httpd.serve_forever,
-            kwargs={"poll_interval": 0.1},
-            name=f"FaultServer:{httpd.server_port}",
-            daemon=True,
-        )
-        self._thread.start()
+        self._thread = serve_in_thread(httpd, 0.1, f"FaultServer:{httpd.server_port}")
         return self
 
     def stop(self) -> None:
@@ -526,11 +494,7 @@ class FaultServer:
         httpd.server_close()
         with self._lock:
             conns = list(self._connections)
-        for conn in conns:
-            try:
-                conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        hang_up(conns)
         if self._thread is not None:
             self._thread.join(5.0)
         self._httpd = None
@@ -575,11 +539,11 @@ class FaultServer:
 
     # -- internals ---------------------------------------------------------
 
-    def _register(self, conn: socket.socket) -> None:
+    def _register_connection(self, conn: socket.socket) -> None:
         with self._lock:
             self._connections.add(conn)
 
-    def _unregister(self, conn: socket.socket) -> None:
+    def _unregister_connection(self, conn: socket.socket) -> None:
         with self._lock:
             self._connections.discard(conn)
 

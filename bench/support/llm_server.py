@@ -55,15 +55,19 @@ import hashlib
 import json
 import re
 import socket
-import socketserver
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from bench.support.http_plumbing import (
+    LoopbackHTTPServer,
+    TrackedHandler,
+    hang_up,
+    serve_in_thread,
+)
 
 __all__ = ["MODES", "Behavior", "LLMServer", "RecordedRequest", "parse_param_names"]
 
@@ -365,47 +369,15 @@ class _Dropped(Exception):
     """Raised inside a handler to close the connection without an answer."""
 
 
-class _HTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
+class _HTTPServer(LoopbackHTTPServer):
     request_queue_size = 1024
     owner: LLMServer
 
-    def server_bind(self) -> None:
-        # HTTPServer.server_bind calls socket.getfqdn(), which can stall on DNS.
-        socketserver.TCPServer.server_bind(self)
-        host, port = self.server_address[:2]
-        self.server_name = str(host)
-        self.server_port = int(port)
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # Clients hanging up mid-answer (or stop() closing sockets) is normal here.
-        exc = sys.exc_info()[1]
-        if isinstance(exc, (ConnectionError, TimeoutError, OSError)):
-            return
-        super().handle_error(request, client_address)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(TrackedHandler):
     server_version = "GlossTestLLM/1.0"
-    disable_nagle_algorithm = True
     timeout = 120  # idle keep-alive connections are closed after this
     server: _HTTPServer
-
-    # -- lifecycle ---------------------------------------------------------
-
-    def setup(self) -> None:
-        super().setup()
-        self.server.owner._register_connection(self.connection)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            self.server.owner._unregister_connection(self.connection)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return
 
     # -- helpers -----------------------------------------------------------
 
@@ -614,13 +586,7 @@ class LLMServer:
         httpd = _HTTPServer(("127.0.0.1", self._port), _Handler)
         httpd.owner = self
         self._httpd = httpd
-        self._thread = threading.Thread(
-            target=httpd.serve_forever,
-            kwargs={"poll_interval": 0.2},
-            name=f"LLMServer:{httpd.server_port}",
-            daemon=True,
-        )
-        self._thread.start()
+        self._thread = serve_in_thread(httpd, 0.2, f"LLMServer:{httpd.server_port}")
         return self
 
     def stop(self) -> None:
@@ -644,11 +610,7 @@ class LLMServer:
         with self._lock:
             conns = list(self._connections)
             threads = list(self._handler_threads)
-        for conn in conns:
-            try:
-                conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        hang_up(conns)
         deadline = time.monotonic() + 5.0
         for thread in threads:
             thread.join(max(0.0, deadline - time.monotonic()))
