@@ -56,6 +56,7 @@ from typing import Any, Final
 
 from bench.support.http_plumbing import (
     LoopbackHTTPServer,
+    LoopbackServer,
     TrackedHandler,
     hang_up,
     serve_in_thread,
@@ -456,8 +457,11 @@ class _Handler(TrackedHandler):
             self.close_connection = True
 
 
-class FaultServer:
-    """A scripted, misbehaving Ollama + OpenAI-compatible host on 127.0.0.1 (module doc)."""
+class FaultServer(LoopbackServer):
+    """A scripted, misbehaving Ollama + OpenAI-compatible host on 127.0.0.1 (module doc).
+    Its url and openai_url are LoopbackServer's."""
+
+    _what = "FaultServer"
 
     def __init__(self, plan: Plan | Decide | None = None) -> None:
         if plan is None:
@@ -470,6 +474,7 @@ class FaultServer:
         self._per_symbol: dict[str | None, int] = {}
         self._first_at: float | None = None
         self._connections: set[socket.socket] = set()
+        self._handler_threads: set[threading.Thread] = set()  # LoopbackServer adds them
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -506,17 +511,6 @@ class FaultServer:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    @property
-    def url(self) -> str:
-        """The Ollama base URL; the OpenAI one is `openai_url`."""
-        if self._httpd is None:
-            raise RuntimeError("FaultServer not started")
-        return f"http://127.0.0.1:{self._httpd.server_port}"
-
-    @property
-    def openai_url(self) -> str:
-        return self.url + "/v1"
-
     # -- observation -------------------------------------------------------
 
     @property
@@ -538,14 +532,6 @@ class FaultServer:
             return sorted({r.model for r in self._requests})
 
     # -- internals ---------------------------------------------------------
-
-    def _register_connection(self, conn: socket.socket) -> None:
-        with self._lock:
-            self._connections.add(conn)
-
-    def _unregister_connection(self, conn: socket.socket) -> None:
-        with self._lock:
-            self._connections.discard(conn)
 
     def _hold(self, seconds: float) -> None:
         """Wait `seconds`, or until stop(); then hang up if stopping."""

@@ -14,9 +14,16 @@ import sys
 import threading
 from collections.abc import Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
-__all__ = ["ConnectionOwner", "LoopbackHTTPServer", "TrackedHandler", "hang_up", "serve_in_thread"]
+__all__ = [
+    "ConnectionOwner",
+    "LoopbackHTTPServer",
+    "LoopbackServer",
+    "TrackedHandler",
+    "hang_up",
+    "serve_in_thread",
+]
 
 
 class ConnectionOwner(Protocol):
@@ -86,3 +93,40 @@ def hang_up(conns: Iterable[socket.socket]) -> None:
             conn.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
+
+
+class LoopbackServer:
+    """What the test model servers share: their addresses on 127.0.0.1, and the open
+    connections (with their handler threads) that stop() must hang up."""
+
+    _what: ClassVar[str]  # the server's name in messages
+    _httpd: LoopbackHTTPServer | None
+    _lock: threading.Lock
+    _connections: set[socket.socket]
+    _handler_threads: set[threading.Thread]
+
+    @property
+    def port(self) -> int:
+        if self._httpd is None:
+            raise RuntimeError(f"{self._what} not started")
+        return self._httpd.server_port
+
+    @property
+    def url(self) -> str:
+        """Ollama base URL, e.g. http://127.0.0.1:PORT."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def openai_url(self) -> str:
+        """OpenAI base URL, e.g. http://127.0.0.1:PORT/v1."""
+        return f"{self.url}/v1"
+
+    def _register_connection(self, conn: socket.socket) -> None:
+        with self._lock:
+            self._connections.add(conn)
+            self._handler_threads.add(threading.current_thread())
+
+    def _unregister_connection(self, conn: socket.socket) -> None:
+        with self._lock:
+            self._connections.discard(conn)
+            self._handler_threads.discard(threading.current_thread())

@@ -64,6 +64,7 @@ from typing import Any
 
 from bench.support.http_plumbing import (
     LoopbackHTTPServer,
+    LoopbackServer,
     TrackedHandler,
     hang_up,
     serve_in_thread,
@@ -540,8 +541,10 @@ class _Flight:
 # --------------------------------------------------------------------------
 
 
-class LLMServer:
+class LLMServer(LoopbackServer):
     """A fake Ollama + OpenAI-compatible LLM server on 127.0.0.1 (see module doc)."""
+
+    _what = "LLMServer"
 
     def __init__(
         self,
@@ -627,21 +630,7 @@ class LLMServer:
 
     # -- addresses ---------------------------------------------------------
 
-    @property
-    def port(self) -> int:
-        if self._httpd is None:
-            raise RuntimeError("LLMServer not started")
-        return self._httpd.server_port
-
-    @property
-    def url(self) -> str:
-        """Ollama base URL, e.g. http://127.0.0.1:PORT."""
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def openai_url(self) -> str:
-        """OpenAI base URL, e.g. http://127.0.0.1:PORT/v1."""
-        return f"{self.url}/v1"
+    # port, url, openai_url: LoopbackServer's.
 
     # -- scripting ---------------------------------------------------------
 
@@ -744,16 +733,6 @@ class LLMServer:
             return self._cond.wait_for(lambda: predicate(self), timeout)
 
     # -- internals used by the handler --------------------------------------
-
-    def _register_connection(self, conn: socket.socket) -> None:
-        with self._lock:
-            self._connections.add(conn)
-            self._handler_threads.add(threading.current_thread())
-
-    def _unregister_connection(self, conn: socket.socket) -> None:
-        with self._lock:
-            self._connections.discard(conn)
-            self._handler_threads.discard(threading.current_thread())
 
     def _record_probe(self, api: str, path: str, headers: dict[str, str]) -> None:
         rec = RecordedRequest(api, path, "", None, {}, headers, time.monotonic())
