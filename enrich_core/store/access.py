@@ -69,7 +69,9 @@ class StoreAccess:
         self.holder: LockHolder | None = None  # the other process that writes, if one does
         self.problem: StoreError | None = None  # why this process cannot write, if it cannot
         self.notices: list[str] = []  # what happened to the store on the way in
-        self._placeholder = False  # `reads` is an empty stand-in for a file not yet made
+        # `reads` is an empty store standing in for a file not yet made (or not
+        # readable): it answers nothing, and status says "unavailable".
+        self._reads_stand_in = False
         self._reads_inode: int | None = None  # the file `reads` has open
         self._reopening = asyncio.Lock()  # two hovers at once reopen it once
         self._listeners: list[StoreListener] = []
@@ -166,7 +168,7 @@ class StoreAccess:
             inode = self.db_path.stat().st_ino
         except OSError:
             return False  # gone (being replaced): keep what is open until it is back
-        return self._placeholder or inode != self._reads_inode
+        return self._reads_stand_in or inode != self._reads_inode
 
     def status(self) -> StoreStatus:
         if self.writing.is_set():
@@ -189,7 +191,7 @@ class StoreAccess:
         if self.problem is not None and self.problem.kind.passing:
             mode = "stalled"  # a full disk at open: tried again (see Engine.start)
         else:
-            mode = "unavailable" if self._placeholder else "read-only"
+            mode = "unavailable" if self._reads_stand_in else "read-only"
         return StoreStatus(
             str(self.db_path),
             mode,
@@ -257,12 +259,12 @@ class StoreAccess:
             # Another process holds the lock and has not made it yet, or it
             # cannot be made here (a read-only directory).
             self.reads = await Store.empty(self.prompt_version)
-            self._placeholder = True
+            self._reads_stand_in = True
             return
         try:
             inode = self.db_path.stat().st_ino
             self.reads = await Store.open(self.db_path, self.prompt_version)
-            self._placeholder = False
+            self._reads_stand_in = False
             self._reads_inode = inode
         except (sqlite3.Error, OSError) as exc:
             problem = classify(exc, self.db_path)
@@ -270,7 +272,7 @@ class StoreAccess:
                 raise problem from exc
             self.problem = self.problem or problem
             self.reads = await Store.empty(self.prompt_version)
-            self._placeholder = True
+            self._reads_stand_in = True
 
     async def _reopen_reads(self) -> None:
         old, self.reads = self.reads, None
