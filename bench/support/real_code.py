@@ -21,6 +21,11 @@ noted. Everything lands under `default_cache_dir()`
 into a folder renamed into place when complete, so a folder that exists is
 whole. Only source files are unpacked: about 70 MB, 5,300 files, 30 s.
 
+Beside the corpora, `TREES` are whole projects fetched the same way, for the
+benches that need a repository-sized workspace: Django 5.2.19's wheel (its
+`.py` files, 885) for `bench.names_ready`. They are not among `CORPORA`, so
+`files_by_language()` and the extractor's tests do not include them.
+
 `corpus_files()` / `files_by_language()` list what is present and nothing for
 a corpus that is absent, so a test can skip (or, in CI, fail) with the fetch
 command in its reason.
@@ -47,9 +52,11 @@ from enrich_core.source.languages import SOURCE_SUFFIXES, LanguageSpec, language
 
 __all__ = [
     "CORPORA",
+    "DJANGO",
     "FETCH_COMMAND",
     "LANGUAGE_ORDER",
     "SOURCES",
+    "TREES",
     "Corpus",
     "CorpusFile",
     "corpus_files",
@@ -185,6 +192,7 @@ SOURCES: dict[str, Source] = {
         landing="debian-php",
         keep=("usr/share/php/",),
     ),
+    "django": Pip("django==5.2.19", sdist=False, landing="django-5.2.19", keep=("django/",)),
 }
 
 
@@ -343,6 +351,17 @@ CORPORA: tuple[Corpus, ...] = (
         suffixes=(".php",),
     ),
 )  # fmt: skip
+
+# Whole repositories for the benches that need a workspace of a real project's
+# size (`bench.names_ready`): fetched with the corpora, but not among CORPORA, so
+# the extractor's per-language tests and figures stay as they were measured.
+DJANGO: Final = Corpus(
+    "django", "python", "django", "5.2.19", "BSD-3-Clause",
+    "the issue's yardstick for a repository (885 files, ~11k definitions): a real "
+    "project's layout, deep packages, migrations, many small files and a few large ones",
+    dirs=("django",), suffixes=(".py",),
+)  # fmt: skip
+TREES: tuple[Corpus, ...] = (DJANGO,)
 
 LANGUAGE_ORDER: Final = (
     "python", "javascript", "typescript", "tsx", "go", "rust", "java", "c", "cpp", "csharp",
@@ -540,7 +559,7 @@ def _fetch_deb_zip(source: DebZip, landing: Path, downloads: Path, log: Log) -> 
 
 
 def missing_corpora(cache_dir: Path | None = None) -> list[Corpus]:
-    return [c for c in CORPORA if not is_present(c, cache_dir)]
+    return [c for c in (*CORPORA, *TREES) if not is_present(c, cache_dir)]
 
 
 def fetch(cache_dir: Path | None = None, log: Log = print) -> list[Step]:
@@ -587,7 +606,7 @@ def _size(files: Sequence[CorpusFile]) -> int:
 
 def describe(cache_dir: Path | None = None) -> str:
     lines = [f"{'corpus':<20} {'language':<11} {'files':>6} {'MB':>7}  version"]
-    for corpus in CORPORA:
+    for corpus in (*CORPORA, *TREES):
         files = corpus_files(corpus, cache_dir)
         state = f"{len(files):>6} {_size(files) / 1e6:>7.2f}" if files else f"{'absent':>14}"
         lines.append(f"{corpus.name:<20} {corpus.language:<11} {state}  {corpus.version}")
