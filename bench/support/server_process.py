@@ -80,6 +80,12 @@ class ServerProcess:
     ) -> None:
         self.stop()
 
+    @property
+    def pid(self) -> int:
+        """The server process's id (e.g. to read its CPU time from /proc)."""
+        assert self._child is not None, "not started"
+        return self._child.pid
+
     def reset(self) -> None:
         self._call("reset")
 
