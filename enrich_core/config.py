@@ -87,6 +87,25 @@ class HoverConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class EmbeddingsConfig:
+    """`[search] embeddings`: which backend embeds glosses (and queries), with which model."""
+
+    backend: str
+    model: str
+    # Glosses per embedding request: one request carries many short texts.
+    batch_size: int = 32
+    # How long a search waits for its query's embedding: the editor is waiting,
+    # so past this the answer comes from names and words alone.
+    query_timeout_ms: int = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class SearchConfig:
+    # None: no vectors; search ranks by names and gloss words only.
+    embeddings: EmbeddingsConfig | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class BackendConfig:
     name: str
     kind: BackendKind
@@ -156,6 +175,7 @@ class Config:
     gpu: GpuConfig = field(default_factory=GpuConfig)
     retry: RetryConfig = field(default_factory=RetryConfig)
     hover: HoverConfig = field(default_factory=HoverConfig)
+    search: SearchConfig = field(default_factory=SearchConfig)
     backends: tuple[BackendConfig, ...] = field(default_factory=_default_backends)
     tiers: tuple[TierConfig, ...] = field(default_factory=_default_tiers)
     source: str = "defaults"
@@ -178,6 +198,7 @@ INDEX_DEFAULTS = IndexConfig()
 GPU_DEFAULTS = GpuConfig()
 RETRY_DEFAULTS = RetryConfig()
 HOVER_DEFAULTS = HoverConfig()
+EMBEDDINGS_DEFAULTS = EmbeddingsConfig(backend="", model="")
 BACKEND_DEFAULTS = BackendConfig(name="", kind="ollama", url="")
 # Below this not even an error body or a short gloss fits.
 MIN_RESPONSE_BYTES = 4096
@@ -349,7 +370,7 @@ def _type_name(value: Any) -> str:
 
 def parse_config(data: Mapping[str, Any], source: str = "defaults") -> Config:
     top = _Reader(source, "", data)
-    top.seen.update({"store", "index", "gpu", "retry", "hover", "backends", "tiers"})
+    top.seen.update({"store", "index", "gpu", "retry", "hover", "search", "backends", "tiers"})
     top.finish()
 
     store_r = _Reader(source, "store", data.get("store", {}))
@@ -417,16 +438,54 @@ def parse_config(data: Mapping[str, Any], source: str = "defaults") -> Config:
         else tuple(_parse_tier(source, i, t) for i, t in enumerate(tier_tables))
     )
     _check_references(source, backends, tiers)
+    search = _parse_search(source, data.get("search", {}), backends)
     return Config(
         store=store,
         index=index,
         gpu=gpu,
         retry=retry,
         hover=hover,
+        search=search,
         backends=backends,
         tiers=tiers,
         source=source,
     )
+
+
+def _parse_search(source: str, table: Any, backends: Sequence[BackendConfig]) -> SearchConfig:
+    r = _Reader(source, "search", table)
+    raw = r._get("embeddings")
+    r.finish()
+    if raw is None:
+        return SearchConfig()
+    e = _Reader(source, "search.embeddings", raw)
+    name = e.str_("backend")
+    model = e.str_("model")
+    if not model.strip():
+        raise ConfigError(source, e.key("model"), "must name a model, got an empty string")
+    by_name = {b.name: b for b in backends}
+    backend = by_name.get(name)
+    if backend is None:
+        raise ConfigError(
+            source,
+            e.key("backend"),
+            f"no backend named {name!r} (defined: {', '.join(sorted(by_name))})",
+        )
+    if backend.kind == "embedded":
+        raise ConfigError(
+            source,
+            e.key("backend"),
+            f"backend {name!r} is kind 'embedded', which has no embeddings API; "
+            "name an 'ollama' or 'openai' backend",
+        )
+    embeddings = EmbeddingsConfig(
+        backend=name,
+        model=model,
+        batch_size=e.int_("batch_size", EMBEDDINGS_DEFAULTS.batch_size, 1),
+        query_timeout_ms=e.int_("query_timeout_ms", EMBEDDINGS_DEFAULTS.query_timeout_ms, 1),
+    )
+    e.finish()
+    return SearchConfig(embeddings=embeddings)
 
 
 def _parse_backend(source: str, i: int, table: Any) -> BackendConfig:

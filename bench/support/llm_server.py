@@ -6,7 +6,10 @@ APIs a Gloss backend may use:
 
 * Ollama: ``POST /api/chat``, ``GET /api/tags``, ``GET /api/version``
   (and ``GET /``, which answers "Ollama is running" like the real server);
-* OpenAI-compatible: ``POST /v1/chat/completions``, ``GET /v1/models``.
+* OpenAI-compatible: ``POST /v1/chat/completions``, ``GET /v1/models``;
+* embeddings, both APIs: ``POST /api/embed`` (Ollama) and ``POST /v1/embeddings``
+  (OpenAI), answering `hashed_embedding` vectors (bench/support/hashed_embedding.py:
+  a deterministic hashed bag of word stems, not a model).
 
 Every other path answers 404. Connections are HTTP/1.1 keep-alive with
 ``Content-Length`` on every answer.
@@ -30,7 +33,12 @@ Realism details worth knowing:
   ``options.num_predict`` (Ollama) are honoured: an answer longer than the
   limit (tokens ~ characters // 4) is cut with finish reason "length".
 * Only chat requests are recorded in ``requests`` and counted in
-  ``max_in_flight``/``max_serving``; GET probes are recorded in ``probes``.
+  ``max_in_flight``; GET probes are recorded in ``probes``; embedding requests
+  in ``embed_requests``. Embedding requests hold a ``capacity`` slot and pay
+  ``latency_s`` like chat requests (so ``max_serving`` counts both), and
+  behaviours scoped to their model (or the default) apply to them: "status",
+  "drop", "garbage", "truncated" (cut JSON) and "invalid_schema" (no vectors)
+  fail them; the other modes answer normally.
   ``wait_for_requests(n)`` and the general ``wait_for(predicate)`` block on a
   Condition that is notified on every change (call them from a thread, e.g.
   ``asyncio.to_thread``, inside async tests).
@@ -62,6 +70,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from bench.support.hashed_embedding import hashed_embedding
 from bench.support.http_plumbing import (
     LoopbackHTTPServer,
     LoopbackServer,
@@ -458,9 +467,10 @@ class _Handler(TrackedHandler):
     def do_POST(self) -> None:
         body_bytes = self._read_body()
         path = self.path.split("?", 1)[0]
-        if path == "/api/chat":
+        embed = path in ("/api/embed", "/v1/embeddings")
+        if path in ("/api/chat", "/api/embed"):
             api = "ollama"
-        elif path in ("/v1/chat/completions", "/v1/chat/completions/"):
+        elif path in ("/v1/chat/completions", "/v1/chat/completions/", "/v1/embeddings"):
             api = "openai"
         else:
             self._not_found()
@@ -478,7 +488,10 @@ class _Handler(TrackedHandler):
             self._send(400, _error_body(api, "model is required", "invalid_request_error"))
             return
         try:
-            self.server.owner._handle_chat(self, api, path, model, body)
+            if embed:
+                self.server.owner._handle_embed(self, api, path, model, body)
+            else:
+                self.server.owner._handle_chat(self, api, path, model, body)
         except _Dropped:
             self.close_connection = True
 
@@ -570,6 +583,7 @@ class LLMServer(LoopbackServer):
         self._fail_counts: dict[tuple[str | None, str | None], int] = {}
         self._requests: list[RecordedRequest] = []
         self._probes: list[RecordedRequest] = []
+        self._embed_requests: list[RecordedRequest] = []
         self._in_flight = 0
         self._serving = 0
         self._max_in_flight = 0
@@ -659,6 +673,7 @@ class LLMServer(LoopbackServer):
             self._fail_counts.clear()
             self._requests.clear()
             self._probes.clear()
+            self._embed_requests.clear()
             self._max_in_flight = self._in_flight
             self._max_serving = self._serving
             self._cond.notify_all()
@@ -689,6 +704,16 @@ class LLMServer(LoopbackServer):
         """A snapshot of GET /api/tags, /api/version and /v1/models requests."""
         with self._lock:
             return list(self._probes)
+
+    @property
+    def embed_requests(self) -> list[RecordedRequest]:
+        """A snapshot of the embedding requests received, in arrival order."""
+        with self._lock:
+            return list(self._embed_requests)
+
+    def embedded_texts(self) -> list[str]:
+        """Every text embedding requests asked for, in order (a batch's in its order)."""
+        return [t for r in self.embed_requests for t in embed_inputs(r.body) or ()]
 
     def symbols(self) -> list[str | None]:
         with self._lock:
@@ -818,6 +843,78 @@ class LLMServer(LoopbackServer):
             self._answer_chat(handler, flight, api, model, symbol, body, started)
         finally:
             flight.finish()
+
+    def _handle_embed(
+        self, handler: _Handler, api: str, path: str, model: str, body: dict[str, Any]
+    ) -> None:
+        rec = RecordedRequest(
+            api, path, model, None, body, handler._headers_dict(), time.monotonic()
+        )
+        with self._cond:
+            self._embed_requests.append(rec)
+            self._cond.notify_all()
+        if self._stopping.is_set():
+            raise _Dropped
+        texts = embed_inputs(body)
+        if texts is None:
+            message = "input must be a string or a list of strings"
+            handler._send(400, _error_body(api, message, "invalid_request_error"))
+            return
+        if self.models is not None and model not in self.models:
+            handler._send(404, _missing_body(api, model))
+            return
+        behavior = self._resolve(model, None)
+        if not self._acquire_slot():
+            raise _Dropped
+        try:
+            self._sleep(behavior.delay_s)
+            if behavior.model_missing:
+                handler._send(404, _missing_body(api, model))
+                return
+            if behavior.mode == "drop":
+                raise _Dropped
+            if behavior.mode == "status":
+                extra: list[tuple[str, str]] = []
+                if behavior.retry_after is not None:
+                    extra.append(("Retry-After", _format_retry_after(behavior.retry_after)))
+                message = f"test server: scripted HTTP {behavior.status}"
+                handler._send(
+                    behavior.status, _error_body(api, message, "server_error"), headers=extra
+                )
+                return
+            if behavior.mode == "garbage":
+                handler._send(200, GARBAGE_TEXT, content_type="text/plain")
+                return
+            vectors = [hashed_embedding(t) for t in texts]
+            self._sleep(self.latency_s)
+        finally:
+            self._release_slot()
+        tokens = sum(_tokens(t) for t in texts)
+        answer: dict[str, Any]
+        if behavior.mode == "invalid_schema":
+            answer = {"model": model, "vectors": "none"}
+        elif api == "ollama":
+            answer = {
+                "model": model,
+                "embeddings": vectors,
+                "total_duration": 0,
+                "load_duration": 0,
+                "prompt_eval_count": tokens,
+            }
+        else:
+            answer = {
+                "object": "list",
+                "data": [
+                    {"object": "embedding", "embedding": v, "index": i}
+                    for i, v in enumerate(vectors)
+                ],
+                "model": model,
+                "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+            }
+        text = _dumps(answer)
+        if behavior.mode == "truncated":
+            text = text[: len(text) // 2]
+        handler._send(200, text)
 
     def _answer_chat(
         self,
@@ -983,6 +1080,16 @@ class LLMServer(LoopbackServer):
         text = "".join(f"data: {_dumps(c)}\n\n" for c in chunks) + "data: [DONE]\n\n"
         flight.finish()
         handler._send(200, text, content_type="text/event-stream")
+
+
+def embed_inputs(body: dict[str, Any]) -> list[str] | None:
+    """The texts an embedding request asks for (`input`, Ollama's and OpenAI's alike)."""
+    raw = body.get("input")
+    if isinstance(raw, str):
+        return [raw]
+    if isinstance(raw, list) and all(isinstance(t, str) for t in raw):
+        return list(raw)
+    return None
 
 
 def _missing_body(api: str, model: str) -> dict[str, Any]:
