@@ -8,6 +8,7 @@ import * as vscode from 'vscode';
 
 import { registerCommands } from './commands';
 import { LANGUAGE_IDS, LANGUAGES_CONTEXT_KEY } from './languages';
+import { registerSearch } from './search';
 import { GlossService } from './service';
 import { GlossStatusBar } from './statusBar';
 import { STATUS_SCHEME, StatusDocumentProvider } from './statusDocument';
@@ -39,6 +40,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     statusDocument,
     vscode.workspace.registerTextDocumentContentProvider(STATUS_SCHEME, statusDocument),
     ...registerCommands(glossService, statusDocument, output),
+    registerSearch(glossService, output),
     vscode.workspace.onDidChangeConfiguration((e) => glossService.onConfigurationChanged(e)),
     // The server learns its folders at start-up: a folder added or removed takes a restart.
     vscode.workspace.onDidChangeWorkspaceFolders(() => glossService.restart()),

@@ -163,6 +163,11 @@ export class GlossService implements vscode.Disposable {
     }
   }
 
+  /** A request to the running server (rejects with NotRunningError when there is none); `token` cancels it. */
+  async sendRequest(method: string, params: object, token: vscode.CancellationToken): Promise<unknown> {
+    return this.runningClient().sendRequest(method, params, token);
+  }
+
   isRunning(): boolean {
     return this.client?.isRunning() ?? false;
   }

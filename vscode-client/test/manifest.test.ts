@@ -5,6 +5,7 @@ import { test } from 'node:test';
 
 import { ACTION_COMMANDS } from '../src/actionLinks';
 import { documentSelector, EDITOR_WHEN, LANGUAGE_IDS, LANGUAGES_CONTEXT_KEY } from '../src/languages';
+import { SEARCH_COMMAND } from '../src/searchHits';
 import { CLIENT_KEYS, SERVER_KEYS } from '../src/settings';
 
 const manifest = JSON.parse(readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8'));
@@ -29,11 +30,20 @@ test('every command the issue names is contributed, and the hover link commands 
     'gloss.reglossFile',
     'gloss.reglossSymbol',
     'gloss.restart',
+    'gloss.searchByBehaviour',
     'gloss.showStatus',
   ]);
   for (const id of ACTION_COMMANDS) {
     assert.ok(ids.includes(id), id);
   }
+});
+
+test('"Gloss: Search by Behaviour" is contributed, offered everywhere, and bound to no key by default', () => {
+  const command = manifest.contributes.commands.find((c: { command: string }) => c.command === SEARCH_COMMAND);
+  assert.deepEqual(command, { command: SEARCH_COMMAND, title: 'Search by Behaviour', category: 'Gloss' });
+  assert.equal(manifest.contributes.keybindings, undefined);
+  const items: { command: string }[] = Object.values(manifest.contributes.menus as Record<string, { command: string }[]>).flat();
+  assert.ok(!items.some((i) => i.command === SEARCH_COMMAND), 'no `when` clause hides it from the palette');
 });
 
 // The languages the server indexes (DESIGN.md, Languages), as VS Code language ids.
