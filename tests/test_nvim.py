@@ -33,6 +33,7 @@ from typing import Any
 import pytest
 
 from bench.support.llm_server import LLMServer
+from enrich_core.source.languages import SOURCE_SUFFIXES
 from tests.conftest import gloss_toml, write_files
 
 REPO = Path(__file__).resolve().parent.parent
@@ -607,3 +608,37 @@ def test_the_module_loads_without_a_server(nvim: Nvim, tmp_path: Path) -> None:
     assert out["filetypes"] == FILETYPES  # the default: every language Gloss indexes
     assert out["note"]["msg"].startswith("Gloss: no Gloss client for this buffer"), out["note"]
     assert out["all_ids"] == []
+
+
+FILETYPES_SCENARIO = r"""
+run(function()
+  gloss.setup({ cmd = P.cmd })
+  out.files = {}
+  for _, file in ipairs(P.files) do
+    local buf, attached = open(file)
+    out.files[file] = { filetype = vim.bo[buf].filetype, ids = client_ids(buf) }
+  end
+  out.all_ids = client_ids()
+end)
+"""
+
+
+def test_every_source_gloss_indexes_gets_the_client(
+    nvim: Nvim, workspace: Path, llm: LLMServer, tmp_path: Path
+) -> None:
+    """A file of each suffix Gloss indexes (enrich_core's language table) opens with a
+    filetype that the module attaches to, and gets the root's one client: Neovim asks
+    only the clients of the current buffer for workspace/symbol."""
+    files = [workspace / "sources" / f"sample{suffix}" for suffix in sorted(SOURCE_SUFFIXES)]
+    for file in files:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        file.write_text("")
+    run = run_nvim(nvim, tmp_path, FILETYPES_SCENARIO, {"files": [str(f) for f in files]})
+    out = run.out
+    assert len(out["all_ids"]) == 1, out["all_ids"]
+    for file in files:
+        seen = out["files"][str(file)]
+        assert seen["filetype"] in FILETYPES, (file.name, seen)
+        assert seen["ids"] == out["all_ids"], (file.name, seen, run.log)
+    assert len(out["server_pids"]) == 1
+    assert_servers_exited(run)

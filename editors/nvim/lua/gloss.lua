@@ -29,6 +29,12 @@
 --   :GlossRegloss      gloss the span at the cursor again (gloss.server.regloss)
 --   :GlossReglossFile  the same for every span of the file (gloss.server.reglossFile)
 --   :GlossEscalate     gloss the span at the cursor with the next tier (gloss.server.escalate)
+--   :GlossSearch {query}  gloss/search: functions by what they do (or by name), best
+--                      first, in the quickfix list as "kind qualname — summary"
+--
+-- `require('gloss').search(query, opts)` answers the same items to Lua, in the
+-- server's order, for a picker that must not re-filter them by name (telescope,
+-- fzf-lua: editors/nvim/README.md has both pickers).
 --
 -- `require('gloss').statusline()` is a short "gloss: ..." string from the
 -- latest gloss/progress of the current buffer's root; the User autocmd
@@ -56,6 +62,10 @@ M.FILETYPES = {
   'c', 'cpp', 'cs',
   'ruby', 'php',
 }
+
+-- Suffixes of sources Gloss indexes that Neovim leaves without a filetype: .mts and
+-- .cts before 0.8, .h++ in every version so far.
+local UNDETECTED = { mts = 'typescript', cts = 'typescript', ['h++'] = 'cpp' }
 
 local defaults = {
   cmd = { 'gloss', 'serve' },
@@ -388,6 +398,280 @@ function M.hover()
   end, bufnr)
 end
 
+-- gloss/search ---------------------------------------------------------------
+
+local INVALID_PARAMS = -32602
+local METHOD_NOT_FOUND = -32601
+local SEARCH_TIMEOUT_MS = 5000
+
+-- The byte offset (0-based) in `line` of an LSP position's `character`, counted in
+-- the client's position encoding (UTF-16 unless the server chose otherwise).
+local function byte_offset(line, character, encoding)
+  if encoding == 'utf-8' then
+    return math.min(character, #line)
+  end
+  local units, i = 0, 1
+  while i <= #line and units < character do
+    local b = line:byte(i)
+    local len = (b >= 0xF0 and 4) or (b >= 0xE0 and 3) or (b >= 0xC0 and 2) or 1
+    units = units + ((len == 4 and encoding ~= 'utf-32') and 2 or 1)
+    i = i + len
+  end
+  return i - 1
+end
+
+-- Reads the lines an answer's locations need: from the loaded buffer when there is
+-- one (it may differ from the disk), else from the file, each file once.
+local function line_reader()
+  local loaded = {}
+  for _, b in ipairs(api.nvim_list_bufs()) do
+    if api.nvim_buf_is_loaded(b) then
+      loaded[api.nvim_buf_get_name(b)] = b
+    end
+  end
+  local files = {}
+  return function(fname, row) -- row 0-based
+    local b = loaded[fname]
+    if b then
+      return api.nvim_buf_get_lines(b, row, row + 1, false)[1] or ''
+    end
+    local lines = files[fname]
+    if not lines then
+      lines = {}
+      local f = io.open(fname, 'rb')
+      if f then
+        for l in f:lines() do
+          table.insert(lines, l)
+        end
+        f:close()
+      end
+      files[fname] = lines
+    end
+    return lines[row + 1] or ''
+  end
+end
+
+local function kind_name(kind)
+  if type(kind) == 'number' then
+    return (vim.lsp.protocol.SymbolKind[kind] or tostring(kind)):lower()
+  end
+  return tostring(kind or 'symbol')
+end
+
+--- The quickfix text of a search item: "function pkg.mod.load_config — Reads the file."
+function M.search_text(item)
+  local summary = item.summary
+  if type(summary) ~= 'string' or summary == '' then
+    summary = 'no gloss yet'
+  end
+  return string.format('%s %s — %s', kind_name(item.kind), item.qualname or item.name, summary)
+end
+
+-- The server's items, each with quickfix fields added (filename, lnum, col 1-based
+-- in bytes, text); order unchanged.
+local function with_positions(items, encoding)
+  local read = line_reader()
+  local out = {}
+  for _, item in ipairs(type(items) == 'table' and items or {}) do
+    local loc = type(item) == 'table' and item.location
+    if type(loc) == 'table' and loc.uri and loc.range then
+      local start = loc.range.start
+      local fname = vim.uri_to_fname(loc.uri)
+      local col = 0
+      if start.character > 0 then
+        col = byte_offset(read(fname, start.line), start.character, encoding)
+      end
+      local entry = {}
+      for k, v in pairs(item) do
+        entry[k] = v
+      end
+      entry.filename = fname
+      entry.lnum = start.line + 1
+      entry.col = col + 1
+      entry.text = M.search_text(item)
+      table.insert(out, entry)
+    end
+  end
+  return out
+end
+
+local function search_clients(bufnr)
+  if bufnr == nil or bufnr == 0 then
+    bufnr = api.nvim_get_current_buf()
+  end
+  local clients = get_clients(bufnr)
+  if #clients == 0 then
+    -- From a buffer with no Gloss client (the quickfix window, a picker's prompt):
+    -- every running Gloss client.
+    clients = get_clients(nil)
+  end
+  return vim.tbl_filter(function(c)
+    return not call(c, 'is_stopped')
+  end, clients), bufnr
+end
+
+local function search_error(client, err)
+  local message = tostring(err.message or err)
+  if err.code == METHOD_NOT_FOUND then
+    message = 'this gloss server does not answer gloss/search (update gloss): ' .. message
+  end
+  return { code = err.code, message = message, client_id = client.id, root = client.config.root_dir }
+end
+
+--- gloss/search: functions, methods and classes found by name and by what their
+--- gloss says, ranked by the server, best first. Nothing here filters or re-sorts
+--- them: show them as they come.
+---
+---   opts.bufnr     whose Gloss client answers (default: the current buffer; a buffer
+---                  with none asks every running Gloss client, merged by score)
+---   opts.limit     at most this many items (default: the server's, 50)
+---   opts.callback  function(err, items): answer asynchronously; search() then
+---                  returns a function that cancels the request (the callback is
+---                  then never called). Safe to call from a libuv callback.
+---   opts.timeout_ms  without a callback, how long to wait (default 5000)
+---
+--- Without a callback it waits and returns `items, err`. Each item is the server's
+--- ({name, qualname, kind, location, summary, score, matched}) plus quickfix fields:
+--- filename, lnum, col (1-based, bytes) and text ("kind qualname — summary", or
+--- "— no gloss yet"). `err` ({code, message, client_id, root}, code -32602 when the
+--- server refused the query, e.g. too long) is nil on success; an empty query
+--- answers no items.
+function M.search(query, opts)
+  opts = opts or {}
+  local callback = opts.callback
+  local result_items, result_err, done = nil, nil, false
+  local function finish(err, items)
+    if done then
+      return
+    end
+    done = true
+    result_items, result_err = items, err
+    if callback then
+      callback(err, items)
+    end
+  end
+
+  local clients, bufnr = search_clients(opts.bufnr)
+  local cancels = {}
+  local cancelled = false
+  local function cancel()
+    cancelled = true
+    done = true
+    for _, c in ipairs(cancels) do
+      c()
+    end
+  end
+
+  if #clients == 0 then
+    finish({ message = 'no Gloss client is running (open a file under a gloss.toml, '
+      .. 'pyproject.toml or .git first)' }, {})
+  else
+    local params = { query = query or '' }
+    if opts.limit then
+      params.limit = opts.limit
+    end
+    local answers, pending = {}, #clients
+    local function answered()
+      pending = pending - 1
+      if pending > 0 then
+        return
+      end
+      local items, first_err = {}, nil
+      for i, client in ipairs(clients) do
+        local a = answers[i]
+        if a.err and not first_err then
+          first_err = a.err
+        end
+        for rank, item in ipairs(a.items or {}) do
+          item._gloss_order = { -(tonumber(item.score) or 0), i, rank }
+          table.insert(items, item)
+        end
+      end
+      if #clients > 1 then
+        table.sort(items, function(x, y)
+          local a, b = x._gloss_order, y._gloss_order
+          if a[1] ~= b[1] then return a[1] < b[1] end
+          if a[2] ~= b[2] then return a[2] < b[2] end
+          return a[3] < b[3]
+        end)
+      end
+      for _, item in ipairs(items) do
+        item._gloss_order = nil
+      end
+      finish(first_err, items)
+    end
+    local function send()
+      for i, client in ipairs(clients) do
+        if cancelled then
+          return
+        end
+        local ok, id = call(client, 'request', 'gloss/search', params, function(err, result)
+          if err then
+            answers[i] = { err = search_error(client, err) }
+          else
+            answers[i] = { items = with_positions(result, client.offset_encoding) }
+          end
+          answered()
+        end, bufnr)
+        if ok and id then
+          table.insert(cancels, function()
+            pcall(call, client, 'cancel_request', id)
+          end)
+        else
+          answers[i] = { err = { message = 'the Gloss server of ' .. tostring(client.config.root_dir)
+            .. ' is not running', client_id = client.id, root = client.config.root_dir } }
+          answered()
+        end
+      end
+    end
+    -- Requests run autocommands, which Neovim refuses in a libuv callback (E5560).
+    if vim.in_fast_event() then
+      vim.schedule(send)
+    else
+      send()
+    end
+  end
+
+  if callback then
+    return cancel
+  end
+  local timeout = opts.timeout_ms or SEARCH_TIMEOUT_MS
+  if not vim.wait(timeout, function() return done end, 10) then
+    cancel()
+    return nil, { message = string.format('gloss/search had no answer within %d ms', timeout) }
+  end
+  return result_items, result_err
+end
+
+--- :GlossSearch {query}: the items of gloss/search in the quickfix list, best first.
+function M.search_to_quickfix(query)
+  query = vim.trim(query or '')
+  if query == '' then
+    return notify('GlossSearch needs a query: what the code does, or its name', vim.log.levels.WARN)
+  end
+  M.search(query, {
+    callback = function(err, items)
+      if err then
+        local what = err.code == INVALID_PARAMS and 'search refused: ' or 'search failed: '
+        notify(what .. err.message, vim.log.levels.ERROR)
+      end
+      if #items == 0 then
+        if not err then
+          notify(string.format('nothing found for "%s"', query), vim.log.levels.WARN)
+        end
+        return
+      end
+      local entries = {}
+      for _, item in ipairs(items) do
+        table.insert(entries, { filename = item.filename, lnum = item.lnum, col = item.col,
+          text = item.text })
+      end
+      vim.fn.setqflist({}, ' ', { title = 'Gloss search: ' .. query, items = entries })
+      vim.cmd('botright copen')
+    end,
+  })
+end
+
 --- "gloss: 3 queued, 1 in flight" for the current buffer's root ('' when idle or unknown).
 function M.statusline()
   local client = get_clients(api.nvim_get_current_buf())[1]
@@ -430,6 +714,11 @@ local COMMANDS = {
     fn = function() M.escalate() end,
     desc = 'Gloss: gloss this span with the next tier',
   },
+  GlossSearch = {
+    fn = function(args) M.search_to_quickfix(args.args) end,
+    desc = 'Gloss: functions by what they do, in the quickfix list',
+    nargs = '*',
+  },
 }
 
 --- Configures Gloss and starts it for matching buffers (including those already open).
@@ -447,16 +736,19 @@ function M.setup(opts)
   end
 
   local group = api.nvim_create_augroup('gloss', { clear = true })
-  -- Neovim 0.7 gives .mts and .cts files no filetype (0.8+ says typescript).
+  -- Suffixes Gloss indexes that Neovim gives no filetype: without one the buffer
+  -- gets no client (no hover, and no Gloss answers to workspace/symbol from it).
   api.nvim_create_autocmd({ 'BufNewFile', 'BufRead' }, {
     group = group,
-    pattern = { '*.mts', '*.cts' },
+    pattern = vim.tbl_map(function(suffix) return '*.' .. suffix end,
+      vim.tbl_keys(UNDETECTED)),
     callback = function(args)
       if vim.bo[args.buf].filetype == '' then
-        vim.bo[args.buf].filetype = 'typescript'
+        local suffix = vim.fn.fnamemodify(api.nvim_buf_get_name(args.buf), ':e')
+        vim.bo[args.buf].filetype = UNDETECTED[suffix] or ''
       end
     end,
-    desc = 'Gloss: TypeScript modules are typescript',
+    desc = 'Gloss: a filetype for the sources Neovim does not recognise',
   })
   api.nvim_create_autocmd('FileType', {
     group = group,
@@ -467,7 +759,7 @@ function M.setup(opts)
     desc = 'Gloss: start or reuse the server of this root',
   })
   for name, c in pairs(COMMANDS) do
-    api.nvim_create_user_command(name, c.fn, { desc = c.desc, force = true })
+    api.nvim_create_user_command(name, c.fn, { desc = c.desc, nargs = c.nargs, force = true })
   end
   for _, bufnr in ipairs(api.nvim_list_bufs()) do
     if api.nvim_buf_is_loaded(bufnr) and vim.tbl_contains(M.config.filetypes, vim.bo[bufnr].filetype)
