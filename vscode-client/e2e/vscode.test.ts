@@ -3,7 +3,8 @@
  * packaged .vsix is installed, a sample workspace whose gloss.toml points at
  * the test LLM server is opened, Gloss glosses it, a hover shows the real
  * gloss with its footer and action links, a link re-glosses through the
- * server, Ctrl+T finds Gloss's symbol, and the status bar opens the status.
+ * server, Ctrl+T finds Gloss's symbol, "Gloss: Search by Behaviour" finds a
+ * function by what its gloss says, and the status bar opens the status.
  *
  * Needs what ci.sh installs: GLOSS_VSCODE_TOOLS (Node 24 + code-server),
  * Chromium at /usr/bin/chromium, the Gloss venv (GLOSS_PYTHON, default
@@ -44,6 +45,14 @@ const HOVER_PNG = path.join(REPO_ROOT, 'docs', 'vscode-hover.png');
 // The sample's TypeScript method (web/cart.ts): a language other than Python, end to end.
 const TS_METHOD = 'addItem';
 const TS_SUMMARY = `${TS_METHOD} (test model ${SMALL}) does what its name says, deterministically.`;
+// e2e/llm_server.py glosses the sample's to_reorder (inventory/stock.py, line 15) in
+// words its name and path do not hold: only a search by behaviour can find it by them.
+const DESCRIBED_NAME = 'to_reorder';
+const DESCRIBED_WHERE = 'inventory/stock.py:15';
+const DESCRIBED_SUMMARY = 'Lists the items whose quantity has fallen below the threshold, sorted alphabetically.';
+const BEHAVIOUR_QUERY = 'fallen below threshold';
+const SEARCH_TITLE = 'Gloss: Search by Behaviour';
+const SEARCH_PNG = path.join(REPO_ROOT, 'docs', 'vscode-search.png');
 
 const CHROMIUM_FLAGS = [
   '--headless',
@@ -511,6 +520,54 @@ step('a TypeScript file: hovering a method shows its gloss, and the palette offe
   await toast.waitFor({ state: 'visible', timeout: 20_000 });
   log(`notification: ${(await toast.innerText()).replace(/\s+/g, ' ')}`);
 }, 150_000);
+
+step('"Gloss: Search by Behaviour" finds to_reorder by what its gloss says and opens it at its name', async () => {
+  for (const word of BEHAVIOUR_QUERY.split(' ')) {
+    assert.ok(!`${DESCRIBED_NAME} ${DESCRIBED_WHERE}`.includes(word), `"${word}" is in the name or path: the search would prove nothing`);
+  }
+  await page.mouse.move(5, 5);
+  await page.keyboard.press('Escape');
+  await runCommand(SEARCH_TITLE);
+  const widget = page.locator('.quick-input-widget');
+  const title = widget.locator('.quick-input-title');
+  const input = widget.locator('input');
+  await waitFor('the search picker', async () => (await title.innerText()).trim() === SEARCH_TITLE, 20_000);
+
+  // A query past the server's bounds: the picker's title says why (gloss/search's InvalidParams).
+  await input.fill(Array.from({ length: 20 }, (_, i) => `w${i}`).join(' '));
+  const refusal = await waitFor(
+    'the refusal in the picker\'s title',
+    async () => {
+      const text = await title.innerText();
+      return /gloss\/search: .*at most \d+/.test(text) ? text : undefined;
+    },
+    20_000,
+  );
+  log(`title: ${refusal}`);
+
+  await input.fill(BEHAVIOUR_QUERY);
+  const first = widget.locator('.quick-input-list .monaco-list-row[data-index="0"]');
+  await waitFor(
+    `${DESCRIBED_NAME} as the first hit for "${BEHAVIOUR_QUERY}"`,
+    async () => (await first.count()) > 0 && (await first.innerText()).includes(DESCRIBED_NAME),
+    30_000,
+  );
+  const row = (await first.innerText()).replace(/\s+/g, ' ');
+  log(`first hit: ${row}`);
+  assert.ok(row.includes(DESCRIBED_WHERE), `the hit names its file and line: ${row}`);
+  assert.ok(row.includes(DESCRIBED_SUMMARY), `the hit shows its gloss: ${row}`);
+  assert.equal((await title.innerText()).trim(), SEARCH_TITLE, 'the refusal is gone once a query is answered');
+  await page.screenshot({ path: SEARCH_PNG });
+  log(`search screenshot: ${SEARCH_PNG}`);
+
+  await page.keyboard.press('Enter');
+  await widget.waitFor({ state: 'hidden', timeout: 20_000 });
+  await page.locator('.tabs-container .tab.active', { hasText: 'stock.py' }).waitFor({ state: 'visible', timeout: 20_000 });
+  // The name is selected: the cursor at its end, its 10 characters selected.
+  const cursor = page.locator('.statusbar-item', { hasText: /Ln 15, Col 15 \(10 selected\)/ });
+  await cursor.waitFor({ state: 'visible', timeout: 20_000 });
+  log(`cursor: ${(await cursor.innerText()).trim()}`);
+}, 90_000);
 
 step('clicking the status bar item opens the Gloss status document', async () => {
   await statusBarItem().click();
