@@ -20,7 +20,9 @@ in the user message and the ``inputs`` from a line ``Signature: ...``. A
 ``Behavior`` scripts anything else (slow, HTTP errors with ``Retry-After``,
 dropped connections, garbage, cut or schema-violating JSON, filler, a missing
 model), globally or scoped to a model and/or symbol, optionally for only the
-first N matching requests.
+first N matching requests. ``set_descriptions({qualname: text})`` makes the "ok"
+gloss of those symbols say a given description (``described_gloss``): a retrieval
+benchmark writes the glosses from descriptions it holds out from the queries.
 
 Realism details worth knowing:
 
@@ -65,7 +67,7 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -79,7 +81,14 @@ from bench.support.http_plumbing import (
     serve_in_thread,
 )
 
-__all__ = ["MODES", "Behavior", "LLMServer", "RecordedRequest", "parse_param_names"]
+__all__ = [
+    "MODES",
+    "Behavior",
+    "LLMServer",
+    "RecordedRequest",
+    "described_gloss",
+    "parse_param_names",
+]
 
 MODES = frozenset({"ok", "garbage", "invalid_schema", "truncated", "status", "drop", "filler"})
 
@@ -315,6 +324,27 @@ def ok_gloss(model: str, symbol: str | None, signature: str | None) -> dict[str,
         "pitfalls": [f"This gloss of {name} was written by the test server, not a model."],
         "usage_snippet": f"{name}({', '.join(inputs)})",
         "tags": ["test"],
+    }
+
+
+def described_gloss(symbol: str, signature: str | None, description: str) -> dict[str, Any]:
+    """The "ok" gloss of a symbol given a description (`LLMServer.set_descriptions`).
+
+    Its summary is the description; inputs and usage snippet come from the
+    signature as in `ok_gloss`, outputs from its return annotation only. No side
+    effects, pitfalls or tags: nothing was said of them, and words the
+    description does not hold would change what a search finds."""
+    name = symbol.rsplit(".", 1)[-1]
+    inputs = parse_param_names(signature) if signature else []
+    ret = _return_annotation(signature) if signature else None
+    return {
+        "summary": description,
+        "inputs": inputs,
+        "outputs": [f"returns {ret}"] if ret else [],
+        "side_effects": [],
+        "pitfalls": [],
+        "usage_snippet": f"{name}({', '.join(inputs)})",
+        "tags": [],
     }
 
 
@@ -580,6 +610,7 @@ class LLMServer(LoopbackServer):
         self._stopping = threading.Event()
         self._default = Behavior()
         self._scoped: dict[tuple[str | None, str | None], Behavior] = {}
+        self._descriptions: dict[str, str] = {}
         self._fail_counts: dict[tuple[str | None, str | None], int] = {}
         self._requests: list[RecordedRequest] = []
         self._probes: list[RecordedRequest] = []
@@ -665,11 +696,18 @@ class LLMServer(LoopbackServer):
                 self._scoped[key] = behavior
             self._fail_counts[key] = 0
 
+    def set_descriptions(self, descriptions: Mapping[str, str]) -> None:
+        """Answer "ok" requests for these symbols (qualname -> text) with `described_gloss`;
+        replaces any descriptions set before. Other symbols get `ok_gloss`."""
+        with self._lock:
+            self._descriptions = dict(descriptions)
+
     def reset(self) -> None:
-        """Default behaviour "ok" everywhere; forget requests, probes and peaks."""
+        """Default behaviour "ok" everywhere, no descriptions; forget requests, probes, peaks."""
         with self._cond:
             self._default = Behavior()
             self._scoped.clear()
+            self._descriptions.clear()
             self._fail_counts.clear()
             self._requests.clear()
             self._probes.clear()
@@ -968,7 +1006,12 @@ class LLMServer(LoopbackServer):
             content = _dumps(FILLER_GLOSS)
         else:
             signature = _find_line(body, _SIGNATURE_RE)
-            content = _dumps(ok_gloss(model, symbol, signature))
+            with self._lock:
+                description = self._descriptions.get(symbol) if symbol else None
+            if symbol and description:
+                content = _dumps(described_gloss(symbol, signature, description))
+            else:
+                content = _dumps(ok_gloss(model, symbol, signature))
             if behavior.mode == "truncated":
                 content = content[: max(1, len(content) // 2)]
                 finish_reason = "length"

@@ -1,0 +1,369 @@
+"""Retrieval quality: does a query that says what a function does, in other words than
+its name, find it?
+
+Run:  .venv/bin/python -m bench.retrieval [--groups G,G] [--limit N] [--no-vectors]
+      [--json PATH]
+
+The set is `bench/data/retrieval` (`bench/retrieval_cases.py` says what is in
+it): 115 functions in 11 files (files, parsing, networking, caching, numbers,
+text, dates, concurrency, structures, security, cli), each with a description
+held out from its queries and two queries (230 in all) that share no
+word with the function's name. The test LLM server on 127.0.0.1 writes each
+gloss from its function's description (`LLMServer.set_descriptions`), through
+Gloss's real pipeline: a workspace of the functions, a `gloss.toml` naming the
+server as an Ollama backend, and the installed `gloss index` (prompt, request,
+quality gate, store) as a process of its own. Every query then goes through
+`Engine.search` (what `gloss/search` and `gloss search --json` answer), and
+its function's place in the answer (at most `--limit` hits) is its rank.
+
+Three rankings, each over every query:
+
+* **name-only**: the same search over the same workspace, scanned before any
+  gloss exists, so only the name ranking can find anything (exact, prefix,
+  word, substring, subsequence and misspelt names; store/search.py);
+* **words**: the search once every function is glossed, without embeddings:
+  names fused with the gloss text's full-text ranking;
+* **words+vectors**: a second workspace whose `gloss.toml` sets
+  `[search] embeddings` to the test server's `/api/embed`, glossed and embedded
+  by `gloss index`; the search fuses the vector ranking too. The test server's
+  embeddings are a deterministic test device (bench/support/hashed_embedding.py:
+  a hashed bag of word stems and a tiny table of test synonyms), not a real
+  embedding model: these figures show the code path works, not how a real
+  model ranks. When `gloss index` embeds no gloss, or a search embeds no
+  query, the ranking is reported "not available" with the reason.
+
+Reported for each: recall@5 (share of queries whose function is in the first 5),
+MRR (mean of 1/rank, 0 when absent) and how many were found at all; then the
+queries the words ranking misses from its top 5, with what it ranked above.
+A benchmark reports: it prints its figures and exits 0.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+from bench.retrieval_cases import (
+    RECALL_AT,
+    Case,
+    Scores,
+    data_problems,
+    groups_of,
+    load_cases,
+    rank_of,
+    score,
+    source_of,
+)
+from bench.support.cli_args import BenchArgs, Option, positive_float, positive_int
+from bench.support.llm_server import LLMServer
+from bench.support.report import finish_report, loaded_machine_facts, machine_summary
+from bench.support.workspace import MODEL, TIER, source_commit
+from enrich_core.config import load_config
+from enrich_core.run.engine import Engine
+
+EMBED_MODEL: Final = "bench-embed"
+TOP_SHOWN: Final = 3  # hits shown beside a miss
+VECTORS_NOTE: Final = (
+    "the test server's embeddings are a deterministic test device (a hashed bag of word "
+    "stems, bench/support/hashed_embedding.py), not a real embedding model"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class BenchConfig:
+    groups: tuple[str, ...] = ()  # empty: every group
+    limit: int = 50
+    vectors: bool = True
+    index_timeout_s: float = 600.0
+
+
+@dataclass(frozen=True, slots=True)
+class QueryResult:
+    query: str
+    function: str
+    path: str
+    rank: int | None
+    top: tuple[str, ...]  # qualnames of the first hits
+
+
+@dataclass(frozen=True, slots=True)
+class Ranking:
+    name: str
+    available: bool
+    reason: str | None  # why not available, or what to know about it
+    scores: Scores | None
+    results: tuple[QueryResult, ...] = ()
+
+    def misses(self, k: int = RECALL_AT) -> list[QueryResult]:
+        return [r for r in self.results if r.rank is None or r.rank > k]
+
+
+@dataclass(frozen=True, slots=True)
+class IndexRun:
+    exit_code: int
+    seconds: float
+    spans: int
+    glossed: int
+    failures: tuple[str, ...]  # "reason: count" of spans without a gloss
+
+
+@dataclass
+class RetrievalReport:
+    functions: int
+    queries: int
+    groups: list[str]
+    limit: int
+    data_problems: list[str]
+    index: IndexRun | None
+    rankings: list[Ranking]
+    embedding: dict[str, Any]
+    machine: dict[str, Any]
+    notes: list[str] = field(default_factory=list)
+    wall_s: float = 0.0
+
+
+def group_names(text: str) -> tuple[str, ...]:
+    return tuple(g.strip() for g in text.split(",") if g.strip())
+
+
+def gloss_command() -> list[str]:
+    """The installed `gloss` console script of this environment."""
+    beside = Path(sys.executable).parent / "gloss"
+    found = str(beside) if beside.exists() else shutil.which("gloss")
+    if found is None:
+        raise RuntimeError("no `gloss` command: install the project (pip install -e .)")
+    return [found]
+
+
+def write_workspace(root: Path, cases: Sequence[Case], url: str, *, vectors: bool) -> None:
+    """The cases' source files under `root/src`, and a gloss.toml naming the test server."""
+    (root / "src").mkdir(parents=True)
+    for group in groups_of(cases):
+        (root / "src" / f"{group}.py").write_text(source_of(group), encoding="utf-8")
+    search = f'\n[search]\nembeddings = {{backend = "test", model = "{EMBED_MODEL}"}}\n'
+    (root / "gloss.toml").write_text(
+        "[[backends]]\n"
+        'name = "test"\n'
+        'kind = "ollama"\n'
+        f'url = "{url}"\n'
+        "max_concurrency = 4\n"
+        "timeout_s = 60\n\n"
+        "[[tiers]]\n"
+        f'name = "{TIER}"\n'
+        f'model = "{MODEL}"\n'
+        'backends = ["test"]\n' + (search if vectors else ""),
+        encoding="utf-8",
+    )
+
+
+def gloss_index(root: Path, timeout_s: float) -> tuple[int, float, str]:
+    """`gloss index ROOT` as a process of its own: (exit code, seconds, stderr)."""
+    start = time.perf_counter()
+    run = subprocess.run(
+        [*gloss_command(), "index", str(root)], cwd=root, capture_output=True, text=True,
+        timeout=timeout_s, check=False, env={**os.environ, "NO_COLOR": "1"},
+    )  # fmt: skip
+    return run.returncode, time.perf_counter() - start, run.stderr
+
+
+async def search_all(
+    root: Path, cases: Sequence[Case], limit: int, *, scan: bool
+) -> tuple[list[QueryResult], int, int, tuple[str, ...]]:
+    """Every case's queries through `Engine.search`: (results, spans, glossed, failures).
+    With `scan`, the workspace is scanned first (spans stored, nothing glossed)."""
+    engine = Engine(root, load_config(root))
+    await engine.start(glossing=False)
+    try:
+        if scan:
+            await engine.scan()
+        status = await engine.status(live_queue=False)
+        results = []
+        for case in cases:
+            for query in case.queries:
+                hits = await engine.search(query, limit)
+                answer = [(h.span.path, h.span.qualname) for h in hits]
+                results.append(
+                    QueryResult(
+                        query=query,
+                        function=case.function,
+                        path=case.path,
+                        rank=rank_of(answer, case.path, case.function),
+                        top=tuple(q for _, q in answer[:TOP_SHOWN]),
+                    )
+                )
+    finally:
+        await engine.stop()
+    failures = tuple(f"{f.reason}: {f.spans}" for f in status.failure_reasons)
+    return results, status.counts.spans, status.counts.enriched, failures
+
+
+def ranking(name: str, results: list[QueryResult], reason: str | None = None) -> Ranking:
+    return Ranking(
+        name=name,
+        available=True,
+        reason=reason,
+        scores=score([r.rank for r in results]),
+        results=tuple(results),
+    )
+
+
+async def run_benchmark(config: BenchConfig) -> RetrievalReport:
+    started = time.perf_counter()
+    load_start = os.getloadavg()[0]
+    commit = source_commit()
+    every = load_cases()
+    cases = [c for c in every if not config.groups or c.group in config.groups]
+    unknown = sorted(set(config.groups) - set(groups_of(every)))
+    if unknown:
+        raise SystemExit(f"unknown group(s) {', '.join(unknown)}; known: {groups_of(every)}")
+    report = RetrievalReport(
+        functions=len(cases),
+        queries=sum(len(c.queries) for c in cases),
+        groups=groups_of(cases),
+        limit=config.limit,
+        data_problems=data_problems(cases),
+        index=None,
+        rankings=[],
+        embedding={"note": VECTORS_NOTE, "model": EMBED_MODEL},
+        machine={},
+    )
+    with tempfile.TemporaryDirectory(prefix="gloss-retrieval-") as tmp, LLMServer() as server:
+        server.set_descriptions({c.function: c.description for c in cases})
+        words_root = Path(tmp) / "words"
+        write_workspace(words_root, cases, server.url, vectors=False)
+        names, _, _, _ = await search_all(words_root, cases, config.limit, scan=True)
+        report.rankings.append(
+            ranking("name-only", names, "the same search before any gloss exists")
+        )
+        code, seconds, stderr = gloss_index(words_root, config.index_timeout_s)
+        found, spans, glossed, failures = await search_all(
+            words_root, cases, config.limit, scan=False
+        )
+        report.index = IndexRun(code, round(seconds, 2), spans, glossed, failures)
+        if code not in (0, 3):
+            report.notes.append(f"gloss index exited {code}: {stderr.strip()[-500:]}")
+        report.rankings.append(ranking("words", found))
+        if config.vectors:
+            report.rankings.append(
+                await vectors_ranking(Path(tmp) / "vectors", cases, config, server, report)
+            )
+    if report.index is not None and report.index.glossed < report.index.spans:
+        report.notes.append(
+            f"{report.index.spans - report.index.glossed} of {report.index.spans} functions "
+            "have no gloss (see failures): their queries can only be found by name"
+        )
+    report.machine = loaded_machine_facts(load_start, commit)
+    report.wall_s = round(time.perf_counter() - started, 1)
+    return report
+
+
+async def vectors_ranking(
+    root: Path,
+    cases: Sequence[Case],
+    config: BenchConfig,
+    server: LLMServer,
+    report: RetrievalReport,
+) -> Ranking:
+    """Words and vectors: a workspace with `[search] embeddings`, glossed and embedded by
+    `gloss index`; not available when no gloss or no query was embedded."""
+    name = "words+vectors"
+    write_workspace(root, cases, server.url, vectors=True)
+    before = len(server.embedded_texts())
+    code, _, stderr = gloss_index(root, config.index_timeout_s)
+    indexed = len(server.embedded_texts())
+    if code not in (0, 3):
+        reason = f"gloss index with [search] embeddings exited {code}: {stderr.strip()[-300:]}"
+        return Ranking(name, False, reason, None)
+    found, _, glossed, _ = await search_all(root, cases, config.limit, scan=False)
+    searched = len(server.embedded_texts())
+    report.embedding.update(
+        glosses=glossed,
+        texts_embedded_by_index=indexed - before,
+        texts_embedded_by_search=searched - indexed,
+    )
+    if indexed == before:
+        return Ranking(name, False, "gloss index sent no embedding request", None)
+    if searched == indexed:
+        return Ranking(name, False, "Engine.search sent no query to embed", None)
+    return ranking(name, found, VECTORS_NOTE)
+
+
+def format_report(report: RetrievalReport) -> str:
+    lines = [
+        f"Retrieval quality: {report.functions} functions in {len(report.groups)} files, "
+        f"{report.queries} queries sharing no word with their function's name; "
+        f"glosses written by the test LLM server from held-out descriptions; "
+        f"search answers at most {report.limit} hits",
+    ]
+    if report.index is not None:
+        i = report.index
+        failed = f" (no gloss: {'; '.join(i.failures)})" if i.failures else ""
+        lines.append(
+            f"gloss index: exit {i.exit_code} in {i.seconds:.1f} s, "
+            f"{i.glossed} of {i.spans} spans glossed{failed}"
+        )
+    lines.append(f"{'ranking':<15} {'recall@' + str(RECALL_AT):>9} {'MRR':>6} {'found':>9}")
+    for r in report.rankings:
+        if r.scores is None:
+            lines.append(f"{r.name:<15} not available: {r.reason}")
+            continue
+        s = r.scores
+        lines.append(
+            f"{r.name:<15} {s.recall_at_k:>9.3f} {s.mrr:>6.3f} {s.found:>4}/{s.queries:<4}"
+        )
+    if any(r.name == "words+vectors" and r.available for r in report.rankings):
+        lines.append(f"words+vectors: {VECTORS_NOTE}")
+    for r in report.rankings:
+        if r.name != "words" or r.scores is None:
+            continue
+        misses = r.misses()
+        lines.append(f"words misses ({len(misses)}): query -> function (rank) | first hits")
+        for m in misses:
+            rank = "absent" if m.rank is None else str(m.rank)
+            lines.append(f"  {m.query!r} -> {m.function} ({rank}) | {', '.join(m.top)}")
+    notes = [*report.notes, *(f"data: {p}" for p in report.data_problems)]
+    notes.append(machine_summary(report.machine))
+    return finish_report(lines, notes, report.wall_s)
+
+
+def report_json(report: RetrievalReport) -> dict[str, Any]:
+    return asdict(report)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    cli = BenchArgs.with_options(
+        "python -m bench.retrieval",
+        "Recall@5 and MRR of behaviour queries: name-only, words, words+vectors.",
+        BenchConfig(),
+        [
+            Option(
+                "--groups", "groups", "only these files' functions, comma-separated "
+                "(default: all)", group_names, metavar="G,G",
+            ),
+            Option(
+                "--limit", "limit", "hits asked of each search (default %(default)s)",
+                positive_int,
+            ),
+            Option(
+                "--no-vectors", "vectors", "skip the words+vectors ranking",
+                action="store_false",
+            ),
+            Option(
+                "--index-timeout-s", "index_timeout_s",
+                "longest one gloss index may take (default %(default)g)", positive_float,
+            ),
+        ],
+    )  # fmt: skip
+    return cli.run(argv, run_benchmark, format_report, report_json)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
