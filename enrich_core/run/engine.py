@@ -16,7 +16,7 @@ import functools
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +35,7 @@ from enrich_core.records.status import (
     QueueStatus,
     WorkspaceStatus,
 )
+from enrich_core.run.embed_jobs import Meaning, make_meaning
 from enrich_core.run.gpu import GpuMonitor
 from enrich_core.run.gpu_watch import GpuWatch
 from enrich_core.run.pool import WorkPool
@@ -46,7 +47,8 @@ from enrich_core.source.indexer import Indexer, ParsedFile, SpanTexts
 from enrich_core.store.access import StoreAccess, StoreListener, StoreRole
 from enrich_core.store.health import STORE_ERRORS, StoreError, classify
 from enrich_core.store.lock import LockHolder
-from enrich_core.store.reads import HoverInfo, Store, SymbolHit, Unglossed
+from enrich_core.store.reads import HoverInfo, Store, Unglossed
+from enrich_core.store.search import SearchHit
 from enrich_core.store.writer import RecordResult, RemoveFiles, ReplaceFile, SkipFile, Writer
 
 log = logging.getLogger(__name__)
@@ -123,6 +125,10 @@ class Engine:
         self._retry_task: asyncio.Task[None] | None = None
         self._scan_lock = asyncio.Lock()
         self.scanned = asyncio.Event()  # set after the first full scan has queued the backlog
+        # [search] embeddings (run/embed_jobs.py): gloss vectors, and a query's nearest.
+        self.meaning: Meaning | None = None
+        self._meaning_task: asyncio.Task[None] | None = None
+        self._listeners.append(self._gloss_written)
 
     # --- lifecycle ---------------------------------------------------------
 
@@ -148,6 +154,8 @@ class Engine:
             self._takeover_task = asyncio.create_task(
                 self._write_when_possible(), name=f"gloss-store-retry {self.root}"
             )
+        if self.meaning is None:
+            await self._start_meaning()
 
     @property
     def writing(self) -> bool:
@@ -268,6 +276,38 @@ class Engine:
             self.retries.run(self._stopping), name="gloss-retry-timer"
         )
         self.pool.attach(self, self.config.gpu)
+        await self._start_meaning()
+
+    async def _start_meaning(self) -> None:
+        """With `[search] embeddings`: the query lookup, and where this process glosses,
+        the job embedding each gloss after the backlog (started again on taking over)."""
+        await self._stop_meaning()
+        glossing = self.router is not None and self.pool is not None
+        self.meaning = make_meaning(
+            self.config,
+            self.store_file,
+            self.backends,
+            self._breakers(),
+            self.writer if glossing else None,
+            self.pool.wait_idle if glossing and self.pool is not None else None,
+        )
+        if self.meaning is not None and self.meaning.writer is not None:
+            self._meaning_task = asyncio.create_task(
+                self.meaning.run(self._stopping), name=f"gloss-embed {self.root}"
+            )
+
+    async def _stop_meaning(self) -> None:
+        if self._meaning_task is not None:
+            self._meaning_task.cancel()
+            await asyncio.gather(self._meaning_task, return_exceptions=True)
+            self._meaning_task = None
+        if self.meaning is not None:
+            meaning, self.meaning = self.meaning, None
+            await meaning.close()
+
+    def _gloss_written(self, ref: SpanRef, result: GlossResult) -> None:
+        if self.meaning is not None and result.gloss is not None:
+            self.meaning.wake()
 
     def used_backends(self) -> list[Backend]:
         used = {name for tier in self.config.tiers for name in tier.backends}
@@ -289,6 +329,7 @@ class Engine:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
         self._takeover_task = self._requeue_task = self._rebuild_task = None
+        await self._stop_meaning()
         if self._retry_task is not None:
             await self._retry_task
             self._retry_task = None
@@ -716,12 +757,27 @@ class Engine:
             return 0, f"{what}: already being glossed"
         return queued, f"{what}: queued to be glossed again{tier_note}"
 
-    async def search(self, query: str, limit: int = 100) -> list[SymbolHit]:
+    async def search(self, query: str, limit: int = 50) -> list[SearchHit]:
+        """Symbols by name and by what their gloss says, fused best first (the rule:
+        enrich_core.store.search). Plain text: no query is ever a syntax error."""
         try:
-            return await (await self._reads()).search(query, limit)
+            near = await self._near_by_meaning(query, limit)
+            return await (await self._reads()).search(query, limit, near=near)
         except STORE_ERRORS as exc:
             self.access.read_failed(exc)
             return []
+
+    async def _near_by_meaning(self, query: str, limit: int) -> Sequence[str]:
+        """Content hashes of the glosses nearest the query's meaning, nearest first; ()
+        without `[search] embeddings`, or when its backend rests or does not answer
+        within `query_timeout_ms` (the search then ranks by names and words)."""
+        if self.meaning is None:
+            return ()
+        try:
+            return await self.meaning.near(query, limit)
+        except STORE_ERRORS as exc:
+            log.info("search without vectors: reading them failed: %s", exc)
+            return ()
 
     async def status(self, *, live_queue: bool = True) -> WorkspaceStatus:
         """This folder's report; without `live_queue` (a headless read) no queue is given.
@@ -739,8 +795,15 @@ class Engine:
         except STORE_ERRORS as exc:
             self.access.read_failed(exc)
             raise classify(exc, self.store_file) from exc
+        embeddings = None
+        if self.meaning is not None:
+            with contextlib.suppress(*STORE_ERRORS):
+                embeddings = await self.meaning.status()
         return dataclasses.replace(
-            report, store=self.access.status(), dropped_spans=dict(self.dropped)
+            report,
+            store=self.access.status(),
+            dropped_spans=dict(self.dropped),
+            embeddings=embeddings,
         )
 
     def queue_status(self) -> QueueStatus:

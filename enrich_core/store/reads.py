@@ -10,10 +10,9 @@ text a porter-stemmed FTS5 index, so "parse yaml" finds `load_config`.
 
 from __future__ import annotations
 
-import json
-import re
+import asyncio
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,26 @@ import aiosqlite
 from enrich_core.records.gloss import Gloss
 from enrich_core.records.span import SpanKind, SpanRecord
 from enrich_core.records.status import LanguageCounts, SpanCounts
-from enrich_core.store.db import connect, connect_empty
+from enrich_core.store.db import SCHEMA, connect, connect_empty
+from enrich_core.store.health import readonly_uri
+from enrich_core.store.search import (
+    MAX_QUERY_CHARS,
+    MAX_QUERY_TERMS,
+    Searcher,
+    SearchHit,
+    query_refusal,
+)
+
+__all__ = [
+    "MAX_QUERY_CHARS",
+    "MAX_QUERY_TERMS",
+    "GlossRecord",
+    "HoverInfo",
+    "SearchHit",
+    "Store",
+    "Unglossed",
+    "query_refusal",
+]
 
 SPAN_COLUMNS = (
     "path, name, qualname, kind, container, start_line, start_col, end_line, end_col, "
@@ -70,13 +88,6 @@ class Unglossed:
     file_mtime_ns: int
 
 
-@dataclass(frozen=True, slots=True)
-class SymbolHit:
-    span: SpanRecord
-    summary: str | None
-    match: str  # "exact", "prefix", "substring", "qualname", "gloss"
-
-
 GLOSS_COLUMNS = (
     "body, model, tier, backend, tokens_in, tokens_out, duration_ms, attempts, created_at, "
     "trimmed, escalations"
@@ -104,48 +115,42 @@ def _gloss_record(row: Any) -> GlossRecord:
     )
 
 
-# A search query is a name, a qualified name or a few words of what a gloss
-# says; these bounds are far above what anyone types. Every word is a prefix
-# scan of the gloss index on the one read connection: a 1 MB query of 130,000
-# words held it for seconds to minutes (every hover queued behind it).
-MAX_QUERY_CHARS = 256
-MAX_QUERY_TERMS = 16
-_QUERY_TERM = re.compile(r"[^\W_]+")  # what the unicode61 tokenizer counts as one token
-
-
-def query_refusal(query: str) -> str | None:
-    """Why `Store.search` will not run this query (too long, too many words), or None."""
-    query = query.strip()
-    if len(query) > MAX_QUERY_CHARS:
-        return (
-            f"the query is {len(query)} characters long; "
-            f"Gloss searches for at most {MAX_QUERY_CHARS}"
-        )
-    terms = len(_QUERY_TERM.findall(query))
-    if terms > MAX_QUERY_TERMS:
-        return f"the query has {terms} words; Gloss searches for at most {MAX_QUERY_TERMS}"
-    return None
-
-
 class Store:
     """Read side of the database. Every method is one short query; none waits on a model."""
 
-    def __init__(self, conn: aiosqlite.Connection, prompt_version: str) -> None:
+    def __init__(self, conn: aiosqlite.Connection, prompt_version: str, searcher: Searcher) -> None:
         self._conn = conn
         self.prompt_version = prompt_version
+        # Search and hover, the reads a user waits on, run on a thread of their own.
+        self._searcher = searcher
 
     @classmethod
     async def open(cls, db_path: Path, prompt_version: str) -> Store:
-        """Reads of the store at `db_path`, through a connection that never writes it."""
-        return cls(await connect(db_path, readonly=True), prompt_version)
+        """Reads of the store at `db_path`, through connections that never write it."""
+        conn = await connect(db_path, readonly=True)
+        uri = await asyncio.to_thread(readonly_uri, db_path)
+
+        def connect_reads() -> sqlite3.Connection:
+            reads = sqlite3.connect(uri, uri=True, check_same_thread=False)
+            reads.execute("PRAGMA busy_timeout = 5000")
+            return reads
+
+        return cls(conn, prompt_version, Searcher(connect_reads, prompt_version))
 
     @classmethod
     async def empty(cls, prompt_version: str) -> Store:
         """No store to read (none yet, or one that cannot be used): every read answers
         nothing, and the reason is the engine's to tell."""
-        return cls(await connect_empty(), prompt_version)
+
+        def connect_reads() -> sqlite3.Connection:
+            reads = sqlite3.connect(":memory:", check_same_thread=False)
+            reads.executescript(SCHEMA)
+            return reads
+
+        return cls(await connect_empty(), prompt_version, Searcher(connect_reads, prompt_version))
 
     async def close(self) -> None:
+        await self._searcher.close()
         await self._conn.close()
 
     async def _all(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
@@ -268,92 +273,13 @@ class Store:
             failure_attempts=failure[1] if failure else 0,
         )
 
-    async def search(self, query: str, limit: int = 100) -> list[SymbolHit]:
-        """Symbols by name (exact, prefix, substring, qualified name), then by gloss text.
-        A query beyond the bounds (`query_refusal` says why) finds nothing."""
-        if query_refusal(query) is not None:
-            return []
-        # Control characters never belong in a name and break FTS query syntax.
-        q = "".join(ch for ch in query if ch.isprintable()).strip().lower()
-        if not q:
-            return []
-        hits: dict[int, SymbolHit] = {}
-        cols = ", ".join("s." + c.strip() for c in SPAN_COLUMNS.split(","))
-        select = (
-            f"SELECT s.id, {cols}, g.body FROM spans s LEFT JOIN glosses g "
-            "ON g.content_hash = s.content_hash AND g.prompt_version = ? "
-        )
-        pv = self.prompt_version
-
-        def add(rows: list[Any], match: str) -> None:
-            for r in rows:
-                if len(hits) >= limit:
-                    return
-                if r[0] not in hits:
-                    summary = _summary_of(r[-1])
-                    hits[r[0]] = SymbolHit(_span(r[1:-1]), summary, match)
-
-        add(
-            await self._all(
-                select + "WHERE s.name_lower = ? ORDER BY s.path, s.start_line LIMIT ?",
-                (pv, q, limit),
-            ),
-            "exact",
-        )
-        if len(hits) < limit:
-            add(
-                await self._all(
-                    select + "WHERE s.name_lower >= ? AND s.name_lower < ? "
-                    "ORDER BY length(s.name), s.path, s.start_line LIMIT ?",
-                    (pv, q, q + "\U0010ffff", limit),
-                ),
-                "prefix",
-            )
-        words = q.split()
-        if len(hits) < limit and len(words) == 1 and len(q) >= 3:
-            # The trigram index narrows; the exact instr() test keeps true substrings.
-            add(
-                await self._all(
-                    select + "WHERE s.id IN (SELECT rowid FROM spans_fts WHERE name LIKE ?) "
-                    "AND instr(s.name_lower, ?) > 0 "
-                    "ORDER BY length(s.name), s.path, s.start_line LIMIT ?",
-                    (pv, f"%{_like_pattern(q)}%", q, limit),
-                ),
-                "substring",
-            )
-        elif len(hits) < limit and len(words) == 1:
-            add(
-                await self._all(
-                    select + "WHERE instr(s.name_lower, ?) > 0 "
-                    "ORDER BY length(s.name), s.path, s.start_line LIMIT ?",
-                    (pv, q, limit),
-                ),
-                "substring",
-            )
-        if len(hits) < limit and "." in q and len(words) == 1:
-            add(
-                await self._all(
-                    select + "WHERE instr(lower(s.qualname), ?) > 0 "
-                    "ORDER BY length(s.qualname), s.path, s.start_line LIMIT ?",
-                    (pv, q, limit),
-                ),
-                "qualname",
-            )
-        terms = _QUERY_TERM.findall(q)
-        if len(hits) < limit and terms:
-            # Only word characters reach FTS, each quoted as a prefix term: no
-            # query can be read as FTS syntax (NEAR, AND, column filters).
-            match = " ".join(f'"{t}"*' for t in terms)
-            add(
-                await self._all(
-                    select
-                    + "WHERE g.id IN (SELECT rowid FROM glosses_fts WHERE glosses_fts MATCH ? "
-                    "ORDER BY rank LIMIT ?) ORDER BY s.path, s.start_line LIMIT ?",
-                    (pv, match, limit, limit),
-                ),
-                "gloss",
-            )
-        return list(hits.values())
+    async def search(
+        self, query: str, limit: int = 50, near: Sequence[str] = ()
+    ) -> list[SearchHit]:
+        """Symbols by name, by gloss text and (`near`: content hashes of glosses nearest
+        the query's meaning, nearest first) by meaning, fused best first; the rule is in
+        enrich_core.store.search. A query beyond the bounds (`query_refusal`) finds nothing."""
+        return await self._searcher.search(query, limit, near)
 
     async def status_counts(self) -> SpanCounts:
         pv = self.prompt_version
@@ -474,16 +400,3 @@ class Store:
         except sqlite3.OperationalError:
             return {}  # a read-only store from before the table: nothing recorded
         return {r[0]: r[1] for r in rows}
-
-
-def _summary_of(text: str | None) -> str | None:
-    if not text:
-        return None
-    summary = json.loads(text).get("summary")
-    return summary if isinstance(summary, str) else None
-
-
-def _like_pattern(text: str) -> str:
-    # The trigram index answers LIKE but not ESCAPE, so % and _ match loosely
-    # here; the instr() test in the same query keeps only true substrings.
-    return text.replace("%", "_")

@@ -42,8 +42,9 @@ from enrich_core.records.status import SpanCounts, WorkspaceStatus
 from enrich_core.run.engine import Engine, ScanReport
 from enrich_core.store.access import StoreRole
 from enrich_core.store.health import StoreError
-from enrich_core.store.reads import query_refusal
+from enrich_core.store.search import query_refusal
 from server.cli.progress_bar import ProgressBar
+from server.features.search import hit_item
 
 T = TypeVar("T")
 
@@ -413,10 +414,17 @@ async def cmd_status(root: Path, as_json: bool) -> int:
     return EXIT_OK
 
 
+async def utf16_columns(uri: str, fs_path: str, line: int, start: int, end: int) -> tuple[int, int]:
+    """Columns as the store keeps them: UTF-16 code units, LSP's default encoding."""
+    return start, end
+
+
 async def cmd_search(root: Path, query: str, as_json: bool, limit: int) -> int:
     refusal = query_refusal(query)
     if refusal is not None:
         raise UsageError(refusal)
+    if limit < 1:
+        raise UsageError(f"--limit must be at least 1, got {limit}")
     engine = await _open(root, load_config(root), glossing=False)
     try:
         await _scan_for_reading(engine)
@@ -424,23 +432,9 @@ async def cmd_search(root: Path, query: str, as_json: bool, limit: int) -> int:
     finally:
         await engine.stop()
     if as_json:
-        print(
-            json.dumps(
-                [
-                    {
-                        "name": h.span.name,
-                        "qualname": h.span.qualname,
-                        "kind": h.span.kind,
-                        "path": h.span.path,
-                        "line": h.span.name_line + 1,
-                        "match": h.match,
-                        "summary": h.summary,
-                    }
-                    for h in hits
-                ],
-                indent=2,
-            )
-        )
+        # The same items gloss/search answers; columns in UTF-16 code units, LSP's default.
+        items = [await hit_item(h, str(root / h.span.path), utf16_columns) for h in hits]
+        print(json.dumps(items, indent=2))
     else:
         for h in hits:
             summary = f"  {h.summary}" if h.summary else ""

@@ -6,12 +6,12 @@
 
 from __future__ import annotations
 
-from server.features import commands, documents, hover, lifecycle, status, symbols
+from server.features import commands, documents, hover, lifecycle, search, status, symbols
 from server.lsp import GlossServer
 
 
 def build_server() -> GlossServer:
     server = GlossServer()
-    for feature in (lifecycle, documents, hover, symbols, status, commands):
+    for feature in (lifecycle, documents, hover, symbols, search, status, commands):
         feature.setup(server)
     return server

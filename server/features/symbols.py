@@ -1,6 +1,9 @@
 """workspace/symbol: functions, methods and classes by name, then by what their gloss says.
 
-One SQL query per workspace folder; locations point at the symbol's name.
+The same search as gloss/search (enrich_core.store.search), ordered for a
+picker that re-filters by name anyway: every name match first, in the fused
+order, then the spans found only by their gloss. Locations point at the
+symbol's name.
 An empty or whitespace query answers an empty list; a query longer or of more
 words than the store searches (`enrich_core.store.reads.query_refusal`) is
 refused with an InvalidParams error that says so, before any work is done.
@@ -9,12 +12,13 @@ refused with an InvalidParams error that says so, before any work is done.
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 from pygls.uris import from_fs_path
 
-from enrich_core.store.reads import SymbolHit, query_refusal
+from enrich_core.store.search import SearchHit, query_refusal
 from server.lsp import GlossServer
 from server.positions import Converter, column_converter
 
@@ -54,13 +58,17 @@ async def workspace_symbol(
     results = await asyncio.gather(*(e.search(query, MAX_RESULTS) for e in engines))
     convert = column_converter(ls)
     symbols: list[types.SymbolInformation] = []
+    ranked: list[tuple[bool, float, int, SearchHit, Path]] = []
     for engine, hits in zip(engines, results, strict=True):
-        for hit in hits:
-            symbols.append(await _symbol(hit, str(engine.root / hit.span.path), convert))
-    return symbols[:MAX_RESULTS]
+        for rank, hit in enumerate(hits):
+            ranked.append((hit.matched == "gloss", -hit.score, rank, hit, engine.root))
+    ranked.sort(key=lambda t: t[:3])
+    for _, _, _, hit, root in ranked[:MAX_RESULTS]:
+        symbols.append(await _symbol(hit, str(root / hit.span.path), convert))
+    return symbols
 
 
-async def _symbol(hit: SymbolHit, fs_path: str, convert: Converter) -> types.SymbolInformation:
+async def _symbol(hit: SearchHit, fs_path: str, convert: Converter) -> types.SymbolInformation:
     span = hit.span
     uri = from_fs_path(fs_path) or fs_path
     start, end = await convert(uri, fs_path, span.name_line, span.name_col, span.name_end_col)
