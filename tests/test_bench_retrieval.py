@@ -1,0 +1,133 @@
+"""The retrieval bench: its data is whole and honest, its scoring is right, and a small
+subset runs through the real pipeline (gloss index, the gate, Engine.search)."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+from bench.retrieval import BenchConfig, RetrievalReport, format_report, run_benchmark
+from bench.retrieval_cases import (
+    RECALL_AT,
+    Case,
+    data_problems,
+    groups_of,
+    load_cases,
+    name_overlaps,
+    rank_of,
+    score,
+    source_of,
+    words,
+)
+from bench.support.llm_server import LLMServer, described_gloss
+from enrich_core.llm.gate import check_quality
+from enrich_core.records.gloss import parse_gloss
+from enrich_core.source.spans import extract_spans
+
+
+def case(function: str, *queries: str, description: str = "Does a thing well.") -> Case:
+    return Case("g", function, "test", description, queries)
+
+
+def test_the_set_has_at_least_100_functions_in_varied_files_and_no_problem() -> None:
+    cases = load_cases()
+    assert len(cases) >= 100
+    assert len(groups_of(cases)) >= 8
+    assert data_problems(cases) == []
+
+
+def test_no_query_or_description_shares_a_word_with_its_function_name() -> None:
+    # The check data_problems runs, spelt out over every case.
+    for c in load_cases():
+        own = set(words(c.function))
+        for text in (c.description, *c.queries):
+            assert not own & set(words(text)), (c.function, text)
+
+
+def test_the_overlap_check_catches_case_splitting_and_word_forms() -> None:
+    assert words("loadConfig") == ["load", "config"] == words("load_config")
+    assert words("HTTPResponse2") == ["http", "response", "2"]
+    assert name_overlaps(case("load_config", "read settings with env overrides")) == []
+    caught = name_overlaps(case("load_config", "parse the configuration", "Load it"))
+    assert caught == [
+        "load_config: query 'parse the configuration' shares configuration",
+        "load_config: query 'Load it' shares load",
+    ]
+    assert name_overlaps(case("serveStatic", "a web server")) != []
+    assert name_overlaps(case("is_fresh", "it is old")) != []  # short words count whole
+    assert name_overlaps(case("is_fresh", "an island")) == []  # ... and only whole
+    assert name_overlaps(case("f", "q", description="Describes f")) != []
+
+
+def test_a_span_without_a_case_and_a_case_without_its_function_are_problems() -> None:
+    cases = [c for c in load_cases() if c.group == "numbers"]
+    assert data_problems(cases[1:]) == [f"numbers: {cases[0].function} has no case"]
+    ghost = Case("numbers", "ghost_routine", "test", "Does nothing at all.", ("haunt",))
+    assert data_problems([*cases, ghost]) == ["numbers: ghost_routine is not defined there"]
+
+
+def test_recall_and_mrr_on_a_hand_checked_case() -> None:
+    answer = [("a.py", "f"), ("a.py", "g"), ("b.py", "f")]
+    assert rank_of(answer, "b.py", "f") == 3
+    assert rank_of(answer, "b.py", "g") is None
+    ranks = [1, 3, None, 6]
+    s = score(ranks, k=5)
+    assert (s.queries, s.found, s.k) == (4, 3, 5)
+    assert s.recall_at_k == 0.5  # ranks 1 and 3
+    assert s.mrr == pytest.approx((1 + 1 / 3 + 0 + 1 / 6) / 4)
+    assert score([], k=5).recall_at_k == 0.0
+
+
+def test_every_description_gloss_passes_the_quality_gate() -> None:
+    cases = {(c.path, c.function): c for c in load_cases()}
+    checked = 0
+    for group in groups_of(cases.values()):
+        path = f"src/{group}.py"
+        for span in extract_spans(path, source_of(group)):
+            description = cases[(path, span.qualname)].description
+            answer = described_gloss(span.qualname, span.signature, description)
+            gloss = parse_gloss(json.dumps(answer))
+            check_quality(gloss, span)  # raises GlossRejected naming the check
+            assert gloss.summary == description
+            checked += 1
+    assert checked == len(cases)
+
+
+def test_the_test_server_answers_a_described_symbol_with_its_description() -> None:
+    prompt = "Symbol: tools.add_up\nSignature: def add_up(a, b) -> int:\n\n```python\n```\n"
+    body = {"model": "m", "stream": False, "messages": [{"role": "user", "content": prompt}]}
+    with LLMServer() as server:
+        server.set_descriptions({"tools.add_up": "Sums two integers."})
+        described = httpx.post(f"{server.url}/api/chat", json=body, timeout=10).json()
+        server.set_descriptions({})
+        plain = httpx.post(f"{server.url}/api/chat", json=body, timeout=10).json()
+    gloss = json.loads(described["message"]["content"])
+    assert gloss == {
+        "summary": "Sums two integers.",
+        "inputs": ["a", "b"],
+        "outputs": ["returns int"],
+        "side_effects": [],
+        "pitfalls": [],
+        "usage_snippet": "add_up(a, b)",
+        "tags": [],
+    }
+    assert "Sums" not in json.loads(plain["message"]["content"])["summary"]
+
+
+async def test_a_subset_runs_through_gloss_index_and_the_search() -> None:
+    report: RetrievalReport = await run_benchmark(
+        BenchConfig(groups=("numbers", "dates"), vectors=False)
+    )
+    assert report.data_problems == []
+    assert report.functions == 23 and report.queries == 46
+    assert report.index is not None
+    assert (report.index.exit_code, report.index.glossed, report.index.spans) == (0, 23, 23)
+    assert [r.name for r in report.rankings] == ["name-only", "words"]
+    for r in report.rankings:
+        assert r.scores is not None and len(r.results) == 46
+        in_top = sum(1 for x in r.results if x.rank is not None and x.rank <= RECALL_AT)
+        assert r.scores.recall_at_k == in_top / 46
+    text = format_report(report)
+    assert "recall@5" in text and "words" in text
