@@ -230,6 +230,18 @@ class DroppedSpans:
 
 
 @dataclass(frozen=True, slots=True)
+class EmbeddingsStatus:
+    """`[search] embeddings`: the current glosses of the workspace's spans, how many of
+    them have a vector of the configured model, and why the last request failed."""
+
+    backend: str
+    model: str
+    glosses: int
+    vectors: int
+    last_error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class WorkspaceStatus(JsonRecord):
     """One workspace folder's report, as `gloss status --json` prints it."""
 
@@ -259,6 +271,8 @@ class WorkspaceStatus(JsonRecord):
     partial_files: Mapping[str, str] = field(default_factory=dict)
     # Set by the engine, which alone knows who writes the store.
     store: StoreStatus | None = field(default=None, metadata=OMIT_IF_NONE)
+    # null unless `[search] embeddings` is configured.
+    embeddings: EmbeddingsStatus | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -162,6 +162,19 @@ class WorkPool:
         self._holding.pop(source, None)
         self._resize()
 
+    async def wait_idle(self) -> None:
+        """Until no attached workspace has spans queued or being glossed: background work
+        that uses the same hosts (embedding glosses, run/embed_jobs.py) waits for this,
+        so glossing goes first."""
+        while True:
+            busy = next(
+                (s for s in self._last_served if s.scheduler.queued or s.scheduler.in_flight),
+                None,
+            )
+            if busy is None:
+                return
+            await busy.scheduler.wait_idle()
+
     def worker_count(self) -> int:
         """The attached workspaces' backends' total concurrency, each host counted once."""
         hosts = {id(b): b for s in self._last_served for b in s.used_backends()}

@@ -95,6 +95,20 @@ CREATE VIRTUAL TABLE IF NOT EXISTS glosses_fts USING fts5 (
     search_text, content='glosses', content_rowid='id', tokenize='porter unicode61',
     detail='none'
 );
+-- A gloss's embedding (store/vectors.py): float32 bytes and their sign bits. The
+-- AUTOINCREMENT id only grows, so readers load new rows by id; the trigger takes a
+-- gloss's vector with it, so no vector outlives its gloss.
+CREATE TABLE IF NOT EXISTS gloss_vectors (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    gloss_id INTEGER NOT NULL UNIQUE,
+    model TEXT NOT NULL,
+    code BLOB NOT NULL,
+    vector BLOB NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS gloss_vectors_go_with_their_gloss AFTER DELETE ON glosses
+BEGIN
+    DELETE FROM gloss_vectors WHERE gloss_id = old.id;
+END;
 CREATE TABLE IF NOT EXISTS failures (
     content_hash TEXT NOT NULL,
     prompt_version TEXT NOT NULL,
