@@ -60,6 +60,7 @@ from bench.retrieval_cases import (
     load_cases,
     rank_of,
     score,
+    shares_description_word,
     source_of,
 )
 from bench.support.cli_args import BenchArgs, Option, positive_float, positive_int
@@ -92,6 +93,7 @@ class QueryResult:
     path: str
     rank: int | None
     top: tuple[str, ...]  # qualnames of the first hits
+    shares_description_word: bool  # False: only meaning (or chance) can find it
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +103,10 @@ class Ranking:
     reason: str | None  # why not available, or what to know about it
     scores: Scores | None
     results: tuple[QueryResult, ...] = ()
+    # The scores of the queries sharing a content word with their description, and of
+    # those sharing none.
+    sharing_a_word: Scores | None = None
+    sharing_none: Scores | None = None
 
     def misses(self, k: int = RECALL_AT) -> list[QueryResult]:
         return [r for r in self.results if r.rank is None or r.rank > k]
@@ -197,6 +203,7 @@ async def search_all(
                         path=case.path,
                         rank=rank_of(answer, case.path, case.function),
                         top=tuple(q for _, q in answer[:TOP_SHOWN]),
+                        shares_description_word=shares_description_word(case, query),
                     )
                 )
     finally:
@@ -212,7 +219,20 @@ def ranking(name: str, results: list[QueryResult], reason: str | None = None) ->
         reason=reason,
         scores=score([r.rank for r in results]),
         results=tuple(results),
+        sharing_a_word=score([r.rank for r in results if r.shares_description_word]),
+        sharing_none=score([r.rank for r in results if not r.shares_description_word]),
     )
+
+
+def rank_changes(before: Ranking, after: Ranking) -> tuple[int, int]:
+    """(queries ranked higher, queries ranked lower) in `after` than in `before`."""
+    higher = lower = 0
+    for a, b in zip(before.results, after.results, strict=True):
+        old = a.rank if a.rank is not None else 10**9
+        new = b.rank if b.rank is not None else 10**9
+        higher += new < old
+        lower += new > old
+    return higher, lower
 
 
 async def run_benchmark(config: BenchConfig) -> RetrievalReport:
@@ -293,6 +313,10 @@ async def vectors_ranking(
         return Ranking(name, False, "gloss index sent no embedding request", None)
     if searched == indexed:
         return Ranking(name, False, "Engine.search sent no query to embed", None)
+    if indexed - before < glossed:
+        partial = f"only {indexed - before} of {glossed} glosses were embedded by gloss index"
+        report.notes.append(f"words+vectors: {partial}")
+        return ranking(name, found, f"{partial}; {VECTORS_NOTE}")
     return ranking(name, found, VECTORS_NOTE)
 
 
@@ -310,17 +334,29 @@ def format_report(report: RetrievalReport) -> str:
             f"gloss index: exit {i.exit_code} in {i.seconds:.1f} s, "
             f"{i.glossed} of {i.spans} spans glossed{failed}"
         )
-    lines.append(f"{'ranking':<15} {'recall@' + str(RECALL_AT):>9} {'MRR':>6} {'found':>9}")
+    first = next((r for r in report.rankings if r.scores is not None), None)
+    some, none = (first.sharing_a_word, first.sharing_none) if first else (None, None)
+    split = (
+        f"  {'recall@' + str(RECALL_AT)} of queries sharing a word with the description "
+        f"({some.queries}) | sharing none ({none.queries})"
+        if some and none
+        else ""
+    )
+    lines.append(f"{'ranking':<15} {'recall@' + str(RECALL_AT):>9} {'MRR':>6} {'found':>9}{split}")
     for r in report.rankings:
         if r.scores is None:
             lines.append(f"{r.name:<15} not available: {r.reason}")
             continue
         s = r.scores
-        lines.append(
-            f"{r.name:<15} {s.recall_at_k:>9.3f} {s.mrr:>6.3f} {s.found:>4}/{s.queries:<4}"
-        )
-    if any(r.name == "words+vectors" and r.available for r in report.rankings):
-        lines.append(f"words+vectors: {VECTORS_NOTE}")
+        row = f"{r.name:<15} {s.recall_at_k:>9.3f} {s.mrr:>6.3f} {s.found:>4}/{s.queries:<4}"
+        if r.sharing_a_word and r.sharing_none:
+            row += f"  {r.sharing_a_word.recall_at_k:.3f} | {r.sharing_none.recall_at_k:.3f}"
+        lines.append(row)
+    by_name = {r.name: r for r in report.rankings if r.scores is not None}
+    if "words" in by_name and "words+vectors" in by_name:
+        higher, lower = rank_changes(by_name["words"], by_name["words+vectors"])
+        lines.append(f"words+vectors beside words: {higher} queries ranked higher, {lower} lower")
+    lines += [f"{r.name}: {r.reason}" for r in report.rankings if r.available and r.reason]
     for r in report.rankings:
         if r.name != "words" or r.scores is None:
             continue

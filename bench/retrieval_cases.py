@@ -33,6 +33,14 @@ _WORD_PART = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+")
 # A shorter word of at least this many letters that begins a longer one is the
 # same word for this check (cache/cached, serve/server, env/environment).
 _SHARED_PREFIX_MIN: Final = 3
+# Words that carry no meaning of their own: a query sharing only these with its
+# description shares no word with it (`shares_description_word`).
+STOP_WORDS: Final = frozenset(
+    """a all an and any are as at be been but by can do does each every for from has have
+    how if in into is it its itself no not of on or so some than that the their them
+    then there these this those to up was what when where whether which while who with
+    without""".split()
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +111,29 @@ def name_overlaps(case: Case) -> list[str]:
         if shared:
             found.append(f"{case.function}: {label} shares {', '.join(shared)}")
     return found
+
+
+def content_stems(text: str) -> set[str]:
+    """A text's words without stop words, each cut to a crude stem (reads, reading -> read)."""
+    return {_stem(word) for word in words(text) if word not in STOP_WORDS}
+
+
+def _stem(word: str) -> str:
+    if word.endswith("ies") and len(word) > 4:
+        word = word[:-3] + "y"
+    elif word.endswith("s") and not word.endswith("ss") and len(word) > 3:
+        word = word[:-1]
+    for suffix in ("ing", "ed"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            word = word[: -len(suffix)]
+            break
+    return word[:-1] if word.endswith("e") and len(word) > 4 else word
+
+
+def shares_description_word(case: Case, query: str) -> bool:
+    """Whether the query has a word of the description the gloss is written from: the
+    queries that share none can only be found by meaning (or by chance)."""
+    return bool(content_stems(query) & content_stems(case.description))
 
 
 def defined_names(source: str) -> list[str]:

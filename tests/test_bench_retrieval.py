@@ -12,12 +12,14 @@ from bench.retrieval import BenchConfig, RetrievalReport, format_report, run_ben
 from bench.retrieval_cases import (
     RECALL_AT,
     Case,
+    content_stems,
     data_problems,
     groups_of,
     load_cases,
     name_overlaps,
     rank_of,
     score,
+    shares_description_word,
     source_of,
     words,
 )
@@ -59,6 +61,14 @@ def test_the_overlap_check_catches_case_splitting_and_word_forms() -> None:
     assert name_overlaps(case("is_fresh", "it is old")) != []  # short words count whole
     assert name_overlaps(case("is_fresh", "an island")) == []  # ... and only whole
     assert name_overlaps(case("f", "q", description="Describes f")) != []
+
+
+def test_a_query_sharing_only_stop_words_with_its_description_shares_none() -> None:
+    assert content_stems("Reads the strings of a file") == {"read", "string", "file"}
+    assert content_stems("reading stored files") == {"read", "stor", "file"}
+    c = case("f", description="Reads settings from a JSON document.")
+    assert shares_description_word(c, "parse the settings")
+    assert not shares_description_word(c, "load it from a file")
 
 
 def test_a_span_without_a_case_and_a_case_without_its_function_are_problems() -> None:
@@ -129,5 +139,7 @@ async def test_a_subset_runs_through_gloss_index_and_the_search() -> None:
         assert r.scores is not None and len(r.results) == 46
         in_top = sum(1 for x in r.results if x.rank is not None and x.rank <= RECALL_AT)
         assert r.scores.recall_at_k == in_top / 46
+        assert r.sharing_a_word is not None and r.sharing_none is not None
+        assert r.sharing_a_word.queries + r.sharing_none.queries == 46
     text = format_report(report)
     assert "recall@5" in text and "words" in text
