@@ -141,6 +141,10 @@ class KindFigures:
     empty: int  # queries answered with nothing
     source_found: int | None  # queries whose source name is among the hits (not behaviour)
     queries: int
+    floor_p50_ms: float  # the floor for this kind's queries: name + gloss-text FTS5
+    floor_p95_ms: float
+    floor_name_p95_ms: float  # its two parts
+    floor_gloss_p95_ms: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,19 +213,21 @@ class Floor:
         ).fetchall()
         return time.perf_counter() - start
 
-    def search(self, text: str) -> float:
+    def search(self, text: str) -> tuple[float, float]:
+        """Seconds for (the name MATCH, the gloss-text MATCH) of this query."""
         phrase = '"' + text.replace('"', '""') + '"'
         terms = " ".join(f'"{t}"*' for t in _TERM.findall(text.lower()))
         start = time.perf_counter()
         self.conn.execute(
             "SELECT rowid FROM spans_fts WHERE spans_fts MATCH ? LIMIT ?", (phrase, LIMIT)
         ).fetchall()
+        named = time.perf_counter()
         if terms:
             self.conn.execute(
                 "SELECT rowid FROM glosses_fts WHERE glosses_fts MATCH ? ORDER BY rank LIMIT ?",
                 (terms, LIMIT),
             ).fetchall()
-        return time.perf_counter() - start
+        return named - start, time.perf_counter() - named
 
 
 # --- the server's process -------------------------------------------------------------
@@ -261,7 +267,8 @@ class _Samples:
     floor: list[float] = field(default_factory=list)
     # per query (symbol/search): (kind, seconds, hits, source found)
     detail: list[tuple[str, float, int, bool | None]] = field(default_factory=list)
-    floor_detail: list[tuple[str, float]] = field(default_factory=list)
+    # per query: (kind, name MATCH seconds, gloss-text MATCH seconds)
+    floor_detail: list[tuple[str, float, float]] = field(default_factory=list)
 
 
 def _hover_params(root: Path, t: HoverTarget) -> dict[str, Any]:
@@ -312,6 +319,8 @@ def _figures(samples: _Samples, queries: Sequence[Query] | None) -> RequestFigur
                 continue
             k = Latency.of([d[1] for d in rows])
             found = [d[3] for d in rows if d[3] is not None]
+            floors = [d for d in samples.floor_detail if d[0] == kind]
+            f = Latency.of([d[1] + d[2] for d in floors])
             by_kind[kind] = KindFigures(
                 p50_ms=k.p50,
                 p95_ms=k.p95,
@@ -319,6 +328,10 @@ def _figures(samples: _Samples, queries: Sequence[Query] | None) -> RequestFigur
                 empty=sum(1 for d in rows if d[2] == 0),
                 source_found=sum(found) if found else None,
                 queries=len(rows),
+                floor_p50_ms=f.p50,
+                floor_p95_ms=f.p95,
+                floor_name_p95_ms=Latency.of([d[1] for d in floors]).p95,
+                floor_gloss_p95_ms=Latency.of([d[2] for d in floors]).p95,
             )
     return RequestFigures(
         latency=latency,
@@ -383,9 +396,10 @@ async def measure_size(
                     params = {"query": q.text, "limit": LIMIT}
                     await _ask(client, SEARCH_METHOD, params, search, q)
             for q in queries:
-                seconds = floor.search(q.text)
-                symbol.floor.append(seconds)
-                search.floor.append(seconds)
+                name_s, gloss_s = floor.search(q.text)
+                for samples in (symbol, search):
+                    samples.floor.append(name_s + gloss_s)
+                    samples.floor_detail.append((q.kind, name_s, gloss_s))
             requests += len(batch) + len(queries) * (2 if unavailable is None else 1)
         cpu = proc_cpu_s(client.pid) - cpu_before
         rss_after, rss_peak = proc_status_mb(client.pid)
@@ -536,10 +550,12 @@ def format_report(report: BenchReport) -> str:
             for kind, k in figures.by_kind.items():
                 found = "" if k.source_found is None else f", name found {k.source_found}"
                 parts.append(
-                    f"{kind} {k.p50_ms:.1f}/{k.p95_ms:.1f} ms ({k.median_hits:g} hits, "
-                    f"{k.empty} empty{found} of {k.queries})"
+                    f"{kind} {k.p50_ms:.1f}/{k.p95_ms:.1f} ms (floor {k.floor_p50_ms:.2f}/"
+                    f"{k.floor_p95_ms:.2f}; {k.median_hits:g} hits, {k.empty} empty{found} "
+                    f"of {k.queries})"
                 )
-            lines.append(f"  by query kind, {label} p50/p95: " + "; ".join(parts))
+            lines.append(f"  {label} by query kind, p50/p95:")
+            lines += [f"    {part}" for part in parts]
     rate = report.index_rate
     if rate is not None:
         for api, a in rate["apis"].items():
