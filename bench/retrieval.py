@@ -180,17 +180,32 @@ def gloss_index(root: Path, timeout_s: float) -> tuple[int, float, str]:
     return run.returncode, time.perf_counter() - start, run.stderr
 
 
-async def search_all(
-    root: Path, cases: Sequence[Case], limit: int, *, scan: bool
-) -> tuple[list[QueryResult], int, int, tuple[str, ...]]:
-    """Every case's queries through `Engine.search`: (results, spans, glossed, failures).
-    With `scan`, the workspace is scanned first (spans stored, nothing glossed)."""
+@dataclass(frozen=True, slots=True)
+class SearchRun:
+    results: list[QueryResult]
+    spans: int
+    glossed: int
+    failures: tuple[str, ...]  # "reason: spans" of the spans without a gloss
+    # Functions ranked first when their own name is the query: that the name ranking
+    # is live and the store holds every function, so a miss means the query's words.
+    first_by_own_name: int
+
+
+async def search_all(root: Path, cases: Sequence[Case], limit: int, *, scan: bool) -> SearchRun:
+    """Every case's queries through `Engine.search`. With `scan`, the workspace is
+    scanned first (spans stored, nothing glossed)."""
     engine = Engine(root, load_config(root))
     await engine.start(glossing=False)
     try:
         if scan:
             await engine.scan()
         status = await engine.status(live_queue=False)
+        own_name = 0
+        for case in cases:
+            hits = await engine.search(case.function, limit)
+            own_name += [(h.span.path, h.span.qualname) for h in hits[:1]] == [
+                (case.path, case.function)
+            ]
         results = []
         for case in cases:
             for query in case.queries:
@@ -209,7 +224,7 @@ async def search_all(
     finally:
         await engine.stop()
     failures = tuple(f"{f.reason}: {f.spans}" for f in status.failure_reasons)
-    return results, status.counts.spans, status.counts.enriched, failures
+    return SearchRun(results, status.counts.spans, status.counts.enriched, failures, own_name)
 
 
 def ranking(name: str, results: list[QueryResult], reason: str | None = None) -> Ranking:
@@ -259,18 +274,21 @@ async def run_benchmark(config: BenchConfig) -> RetrievalReport:
         server.set_descriptions({c.function: c.description for c in cases})
         words_root = Path(tmp) / "words"
         write_workspace(words_root, cases, server.url, vectors=False)
-        names, _, _, _ = await search_all(words_root, cases, config.limit, scan=True)
+        names = await search_all(words_root, cases, config.limit, scan=True)
         report.rankings.append(
-            ranking("name-only", names, "the same search before any gloss exists")
+            ranking(
+                "name-only",
+                names.results,
+                f"the same search before any gloss exists ({names.spans} spans stored; "
+                f"{names.first_by_own_name} of {len(cases)} functions first for their own name)",
+            )
         )
         code, seconds, stderr = gloss_index(words_root, config.index_timeout_s)
-        found, spans, glossed, failures = await search_all(
-            words_root, cases, config.limit, scan=False
-        )
-        report.index = IndexRun(code, round(seconds, 2), spans, glossed, failures)
+        words = await search_all(words_root, cases, config.limit, scan=False)
+        report.index = IndexRun(code, round(seconds, 2), words.spans, words.glossed, words.failures)
         if code not in (0, 3):
             report.notes.append(f"gloss index exited {code}: {stderr.strip()[-500:]}")
-        report.rankings.append(ranking("words", found))
+        report.rankings.append(ranking("words", words.results))
         if config.vectors:
             report.rankings.append(
                 await vectors_ranking(Path(tmp) / "vectors", cases, config, server, report)
@@ -302,7 +320,8 @@ async def vectors_ranking(
     if code not in (0, 3):
         reason = f"gloss index with [search] embeddings exited {code}: {stderr.strip()[-300:]}"
         return Ranking(name, False, reason, None)
-    found, _, glossed, _ = await search_all(root, cases, config.limit, scan=False)
+    run = await search_all(root, cases, config.limit, scan=False)
+    found, glossed = run.results, run.glossed
     searched = len(server.embedded_texts())
     report.embedding.update(
         glosses=glossed,
