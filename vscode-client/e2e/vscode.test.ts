@@ -53,6 +53,8 @@ const DESCRIBED_SUMMARY = 'Lists the items whose quantity has fallen below the t
 const BEHAVIOUR_QUERY = 'fallen below threshold';
 const SEARCH_TITLE = 'Gloss: Search by Behaviour';
 const SEARCH_PNG = path.join(REPO_ROOT, 'docs', 'vscode-search.png');
+// The key binding the README suggests (the extension binds no key itself).
+const SEARCH_KEYBINDING = { key: 'ctrl+shift+alt+t', mac: 'cmd+shift+alt+t', command: 'gloss.searchByBehaviour' };
 
 const CHROMIUM_FLAGS = [
   '--headless',
@@ -286,6 +288,7 @@ step('the test LLM server and code-server start, with the .vsix installed', asyn
   const extensions = path.join(scratch, 'extensions');
   fs.mkdirSync(path.join(userData, 'User'), { recursive: true });
   fs.writeFileSync(path.join(userData, 'User', 'settings.json'), JSON.stringify(userSettings(), null, 2));
+  fs.writeFileSync(path.join(userData, 'User', 'keybindings.json'), JSON.stringify([SEARCH_KEYBINDING], null, 2));
   fs.mkdirSync(path.join(userData, 'Machine'), { recursive: true });
   fs.writeFileSync(path.join(userData, 'Machine', 'settings.json'), JSON.stringify(machineSettings(), null, 2));
   const common = ['--user-data-dir', userData, '--extensions-dir', extensions, '--config', path.join(scratch, 'code-server.yaml')];
@@ -708,4 +711,37 @@ step('pointing gloss.pythonPath at a Python without Gloss says how to install it
   assert.ok(message.includes(`"${bare}" -m pip install`), message);
   await toast.getByRole('button', { name: 'Open Settings' }).waitFor({ state: 'visible' });
   await waitFor('the status bar to say Gloss is not available', async () => (await statusBarLabel())?.includes('not available'), 20_000, 250);
+}, 60_000);
+
+step('with no server, Search by Behaviour (opened by the README\'s key binding) says so instead of showing nothing', async () => {
+  await page.mouse.move(5, 5);
+  await page.keyboard.press('Escape');
+  await page.locator('.monaco-editor .view-lines').first().click();
+  const widget = page.locator('.quick-input-widget');
+  const title = widget.locator('.quick-input-title');
+  await waitFor(
+    `${SEARCH_KEYBINDING.key} to open the search picker`,
+    async () => {
+      await page.keyboard.press('Control+Shift+Alt+T');
+      await title.waitFor({ state: 'visible', timeout: 5_000 });
+      return (await title.innerText()).trim() === SEARCH_TITLE;
+    },
+    20_000,
+    500,
+  );
+  await widget.locator('input').fill(BEHAVIOUR_QUERY);
+  const said = await waitFor(
+    'the picker\'s title to say the server is not running',
+    async () => {
+      const text = await title.innerText();
+      return text.includes('the server is not running') ? text : undefined;
+    },
+    20_000,
+  );
+  log(`title: ${said}`);
+  assert.equal(await widget.locator('.quick-input-list .monaco-list-row').count(), 0, 'no rows without a server');
+  const toast = page.locator('.notification-toast', { hasText: 'the server is not running, so it cannot search' }).first();
+  await toast.waitFor({ state: 'visible', timeout: 20_000 });
+  await toast.getByRole('button', { name: 'Restart' }).waitFor({ state: 'visible' });
+  await page.keyboard.press('Escape');
 }, 60_000);
