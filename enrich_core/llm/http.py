@@ -1,8 +1,12 @@
 """LLM backends over HTTP: Ollama (`/api/chat`) and OpenAI-compatible (`/chat/completions`).
 
-One `httpx.AsyncClient` per backend, its connection pool sized to the
-backend's `max_concurrency`, and a semaphore that makes that number a hard cap
-on requests in flight. Every failure becomes a `BackendError` with a class
+One connection pool per backend and a semaphore that makes the backend's
+`max_concurrency` a hard cap on requests in flight. The pool is `wire.Wire`
+(HTTP/1.1 on asyncio's transports, a fraction of httpx's CPU per request,
+which is most of Gloss's own cost per span against a fast host), or an
+`httpx.AsyncClient` where the environment names a proxy for the backend's URL
+(httpx speaks to proxies; `wire` does not) or a test hands in a transport.
+Every failure becomes a `BackendError` with a class
 (refused, timeout, rate limited, server error, bad response, model missing,
 client error) and a message naming the backend and its URL. This module never
 retries or decides what to do next: that is the router's job.
@@ -20,10 +24,13 @@ import asyncio
 import json
 import logging
 import os
+import socket
+import ssl
+import urllib.request
 from abc import ABC, abstractmethod
-from typing import Any
-
-import httpx
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from enrich_core.config import BackendConfig
 from enrich_core.llm.backend import (
@@ -36,6 +43,10 @@ from enrich_core.llm.backend import (
     token_count,
 )
 from enrich_core.llm.slots import SlotLimit
+from enrich_core.llm.wire import ConnectFailed, ProtocolError, TooBig, Wire
+
+if TYPE_CHECKING:
+    import httpx  # imported when a backend needs it: a proxy, or a test's transport
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +72,23 @@ class HttpBackend(ABC):
                 headers["Authorization"] = f"Bearer {key}"
             else:
                 self._missing_key = config.api_key_env
+        connect_s = min(10.0, config.timeout_s)
+        self._wire: Wire | None = None
+        self._client: httpx.AsyncClient | None = None
+        if transport is None and not _proxied(config.url):
+            self._wire = Wire(
+                config.url,
+                {**headers, "Accept": "*/*", "Accept-Encoding": "identity"},
+                connect_timeout_s=connect_s,
+                ssl_context=_ssl_context() if config.url.startswith("https:") else None,
+            )
+            return
+        import httpx
+
         self._client = httpx.AsyncClient(
             base_url=config.url,
             headers=headers,
-            timeout=httpx.Timeout(config.timeout_s, connect=min(10.0, config.timeout_s)),
+            timeout=httpx.Timeout(config.timeout_s, connect=connect_s),
             limits=httpx.Limits(
                 max_connections=config.max_concurrency,
                 max_keepalive_connections=config.max_concurrency,
@@ -96,15 +120,59 @@ class HttpBackend(ABC):
     async def _exchange(self, method: str, path: str, body: Any, limit: int) -> Any:
         """One request under one deadline: connecting, the headers and the whole body.
 
-        httpx's own timeout bounds each read, so a server dribbling a byte a
-        second would hold a request for ever; `timeout_s` bounds all of it. The
-        waiting for a slot above is not part of it: that is this side's queue."""
+        A per-read timeout would let a server dribbling a byte a second hold a
+        request for ever; `timeout_s` bounds all of it. The waiting for a slot
+        above is not part of it: that is this side's queue."""
+        if self._wire is not None:
+            return await self._exchange_wire(self._wire, method, path, body, limit)
+        return await self._exchange_httpx(method, path, body, limit)
+
+    async def _exchange_wire(
+        self, wire: Wire, method: str, path: str, body: Any, limit: int
+    ) -> Any:
+        # httpx's JSON encoding, so a host sees the same bytes from either client.
+        data = None
+        if body is not None:
+            data = json.dumps(
+                body, ensure_ascii=False, separators=(",", ":"), allow_nan=False
+            ).encode()
+        try:
+            async with asyncio.timeout(self.config.timeout_s):
+                response, connection = await wire.request(method, path, data, limit)
+        except TimeoutError:
+            raise self.error(
+                ErrorKind.TIMEOUT, f"no complete answer within {self.config.timeout_s:g} s"
+            ) from None
+        except TooBig as exc:
+            raise self.error(ErrorKind.BAD_RESPONSE, _too_big(limit, exc.declared)) from None
+        except ConnectFailed as exc:
+            if isinstance(exc.cause, TimeoutError):
+                raise self.error(
+                    ErrorKind.TIMEOUT, f"no answer within {self.config.timeout_s:g} s"
+                ) from None
+            raise self.error(ErrorKind.REFUSED, _connect_failure(exc.cause)) from None
+        except (ProtocolError, OSError) as exc:
+            raise self.error(
+                ErrorKind.SERVER_ERROR,
+                f"connection closed without a full answer ({type(exc).__name__}: {_short(exc)})",
+            ) from None
+        try:
+            return self._decode(response.status, response.headers, response.body)
+        except BackendError as exc:
+            if exc.kind is ErrorKind.BAD_RESPONSE:
+                wire.discard(connection)  # its framing may be off: not used again
+            raise
+
+    async def _exchange_httpx(self, method: str, path: str, body: Any, limit: int) -> Any:
+        import httpx
+
+        assert self._client is not None
         try:
             async with asyncio.timeout(self.config.timeout_s):
                 async with self._client.stream(method, path, json=body) as response:
                     data = await self._read_body(response, limit)
                     try:
-                        return self._decode(response, data)
+                        return self._decode(response.status_code, response.headers, data)
                     except BackendError as exc:
                         if exc.kind is ErrorKind.BAD_RESPONSE:
                             # The framing may be off (a wrong Content-Length leaves
@@ -131,11 +199,10 @@ class HttpBackend(ABC):
         """The body, read as it streams in; past `limit` bytes the rest is not read and
         the connection is closed (leaving the `async with` unread closes it)."""
         declared = response.headers.get("content-length")
-        too_big = f"answer larger than {limit} bytes (max_response_bytes); the rest was not read"
         if declared is not None and declared.isdigit() and int(declared) > limit:
             if response.status_code >= 400:
                 return b""  # an error page: its status says enough
-            raise self.error(ErrorKind.BAD_RESPONSE, f"{too_big} (Content-Length {declared})")
+            raise self.error(ErrorKind.BAD_RESPONSE, _too_big(limit, declared))
         chunks: list[bytes] = []
         size = 0
         async for chunk in response.aiter_bytes():
@@ -143,23 +210,20 @@ class HttpBackend(ABC):
             if size > limit:
                 if response.status_code >= 400:
                     break  # enough of an error page to quote
-                raise self.error(ErrorKind.BAD_RESPONSE, too_big)
+                raise self.error(ErrorKind.BAD_RESPONSE, _too_big(limit, None))
             chunks.append(chunk)
         return b"".join(chunks)
 
-    def _decode(self, response: httpx.Response, data: bytes) -> Any:
-        status = response.status_code
+    def _decode(self, status: int, headers: Mapping[str, str], data: bytes) -> Any:
         if status >= 400:
             text = data[:300].decode("utf-8", "replace")
             if status == 429:
-                raise self.error(
-                    ErrorKind.RATE_LIMITED, f"HTTP 429: {text}", _retry_after(response)
-                )
+                raise self.error(ErrorKind.RATE_LIMITED, f"HTTP 429: {text}", _retry_after(headers))
             if status == 404 and "model" in text.lower():
                 raise self.error(ErrorKind.MODEL_MISSING, f"HTTP 404: {text}")
             if status >= 500:
                 raise self.error(
-                    ErrorKind.SERVER_ERROR, f"HTTP {status}: {text}", _retry_after(response)
+                    ErrorKind.SERVER_ERROR, f"HTTP {status}: {text}", _retry_after(headers)
                 )
             raise self.error(ErrorKind.CLIENT_ERROR, f"HTTP {status}: {text}")
         try:
@@ -174,7 +238,10 @@ class HttpBackend(ABC):
     async def list_models(self) -> list[str]: ...
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        if self._wire is not None:
+            await self._wire.aclose()
+        if self._client is not None:
+            await self._client.aclose()
 
 
 class OllamaBackend(HttpBackend):
@@ -265,8 +332,42 @@ def _refuses_json_schema(exc: BackendError) -> bool:
     return "json_object" in detail or ("response_format" in detail and "json_schema" in detail)
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    raw = response.headers.get("retry-after")
+def _too_big(limit: int, declared: str | None) -> str:
+    text = f"answer larger than {limit} bytes (max_response_bytes); the rest was not read"
+    return text if declared is None else f"{text} (Content-Length {declared})"
+
+
+def _proxied(url: str) -> bool:
+    """Whether the environment names a proxy for `url` (HTTP_PROXY, ALL_PROXY, NO_PROXY)."""
+    proxies = urllib.request.getproxies_environment()
+    scheme = urlsplit(url).scheme
+    if not (proxies.get(scheme) or proxies.get("all")):
+        return False
+    return not urllib.request.proxy_bypass(urlsplit(url).netloc)  # NO_PROXY
+
+
+def _ssl_context() -> ssl.SSLContext:
+    """The certificates httpx would trust (certifi, or SSL_CERT_FILE / SSL_CERT_DIR)."""
+    import httpx
+
+    return httpx.create_ssl_context()
+
+
+def _connect_failure(cause: BaseException) -> str:
+    if isinstance(cause, socket.gaierror):
+        return "host name not found"
+    text = str(cause).lower()
+    if (
+        isinstance(cause, ConnectionRefusedError)
+        or "refused" in text
+        or "connect call failed" in text
+    ):
+        return "connection refused (is the server running?)"
+    return f"could not connect ({_short(cause)})"
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    raw = headers.get("retry-after")
     if raw is None:
         return None
     try:
@@ -297,6 +398,6 @@ def _connect_detail(exc: httpx.ConnectError) -> str:
     return f"could not connect ({_short(exc)})"
 
 
-def _short(exc: Exception) -> str:
+def _short(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[-1][:200] if text else ""
