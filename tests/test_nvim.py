@@ -29,10 +29,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 import pytest
 
-from bench.support.llm_server import LLMServer
+from bench.support.llm_server import Behavior, LLMServer
 from enrich_core.source.languages import SOURCE_SUFFIXES
 from tests.conftest import gloss_toml, write_files
 
@@ -597,16 +599,25 @@ def test_the_module_loads_without_a_server(nvim: Nvim, tmp_path: Path) -> None:
         run(function()
           gloss.setup({ cmd = { 'false' } })
           out.commands = vim.fn.exists(':GlossStatus') + vim.fn.exists(':GlossRegloss')
+            + vim.fn.exists(':GlossSearch')
           out.filetypes = gloss.config.filetypes
           out.note = note_after('GlossStatus')
+          out.search_note = note_after('GlossSearch parse yaml')
+          local items, err = gloss.search('parse yaml')
+          out.search = { items = items, err = err }
           out.all_ids = client_ids()
         end)
         """
     )
     out = run_nvim(nvim, tmp_path, scenario, {}).out
-    assert out["commands"] == 4  # both are full matches (2 each)
+    assert out["commands"] == 6  # all three are full matches (2 each)
     assert out["filetypes"] == FILETYPES  # the default: every language Gloss indexes
     assert out["note"]["msg"].startswith("Gloss: no Gloss client for this buffer"), out["note"]
+    no_client = "no Gloss client is running (open a file under a gloss.toml"
+    assert out["search_note"]["msg"].startswith(f"Gloss: search failed: {no_client}"), out
+    assert out["search_note"]["level"] == 4  # ERROR
+    assert out["search"]["items"] == [], out["search"]
+    assert out["search"]["err"]["message"].startswith(no_client), out["search"]
     assert out["all_ids"] == []
 
 
@@ -641,4 +652,251 @@ def test_every_source_gloss_indexes_gets_the_client(
         assert seen["filetype"] in FILETYPES, (file.name, seen)
         assert seen["ids"] == out["all_ids"], (file.name, seen, run.log)
     assert len(out["server_pids"]) == 1
+    assert_servers_exited(run)
+
+
+# What the test model says of two functions (LLMServer.set_descriptions): words a
+# user might search for, none of them in a function's name.
+LOAD_SUMMARY = "Parses the YAML settings file into a dictionary of settings."
+ENV_SUMMARY = (
+    "Reads overrides for a few of the settings from environment variables and merges "
+    "them into the dictionary it is given."
+)
+ENV_PY = "pkg/env.py"
+ENV_PY_TEXT = """\
+import os
+
+
+def cache_settings(path):
+    return path
+
+
+def read_env(base):
+    return dict(base, **os.environ)
+"""
+LINE_READ_ENV = 7  # `def read_env(base):`, 0-based
+# A Go method after a non-ASCII receiver type: its name's column differs in bytes
+# (Neovim's columns) and UTF-16 code units (LSP's).
+STORE_GO = "pkg/store.go"
+STORE_GO_TEXT = """\
+package pkg
+
+type Störe struct{ n int }
+
+// Put stores n.
+func (s *Störe) Put(n int) { s.n = n }
+"""
+LINE_PUT = 5  # `func (s *Störe) Put(...)`, 0-based
+TOO_MANY_WORDS = " ".join(["word"] * 17)  # the store searches at most 16
+
+SEARCH_SCENARIO = r"""
+local function qf_items()
+  local items = {}
+  for _, e in ipairs(vim.fn.getqflist()) do
+    table.insert(items, {
+      filename = vim.api.nvim_buf_get_name(e.bufnr), lnum = e.lnum, col = e.col, text = e.text,
+    })
+  end
+  return items
+end
+
+local function api_items(items)
+  local found = {}
+  for _, it in ipairs(items or {}) do
+    table.insert(found, {
+      filename = it.filename, lnum = it.lnum, col = it.col, text = it.text, name = it.name,
+      matched = it.matched, summary = it.summary,
+    })
+  end
+  return found
+end
+
+-- Runs :GlossSearch and waits for its quickfix list (or a message): the list, its
+-- title, whether its window is open, and the messages said meanwhile.
+local function gloss_search(query)
+  trace('GlossSearch ' .. query)
+  vim.fn.setqflist({}, 'r', { title = 'before', items = {} })
+  vim.cmd('cclose')
+  local before = #out.notes
+  vim.cmd('GlossSearch ' .. query)
+  wait(10000, function()
+    return #out.notes > before or vim.fn.getqflist({ title = 1 }).title ~= 'before'
+  end)
+  local notes = {}
+  for i = before + 1, #out.notes do table.insert(notes, out.notes[i]) end
+  return {
+    items = qf_items(),
+    title = vim.fn.getqflist({ title = 1 }).title,
+    open = vim.fn.getqflist({ winid = 1 }).winid ~= 0,
+    notes = notes,
+  }
+end
+
+run(function()
+  gloss.setup({ cmd = P.cmd })
+  local buf, attached = timed('attach', function() return open(P.file) end)
+  out.attached = attached
+  if not attached then return end
+  -- Searching by what code does needs the glosses: wait for each in its hover.
+  out.load_hover = timed('gloss load', function() return wait_hover(buf, P.line, P.load_needle) end)
+  local env = open(P.env_file)
+  out.env_hover = timed('gloss env', function()
+    return wait_hover(env, P.env_line, P.env_needle)
+  end)
+  vim.cmd('buffer ' .. buf)
+
+  out.behaviour = gloss_search(P.behaviour_query)
+
+  -- Several hits: the server's own order, the quickfix list's and the Lua API's.
+  local raw = vim.lsp.buf_request_sync(buf, 'gloss/search', { query = P.order_query }, 10000)
+  out.raw = {}
+  for _, r in pairs(raw or {}) do
+    for _, it in ipairs(r.result or {}) do
+      table.insert(out.raw, { name = it.name, uri = it.location.uri,
+        line = it.location.range.start.line })
+    end
+  end
+  out.order = gloss_search(P.order_query)
+  -- From the quickfix window :GlossSearch opened: a buffer with no Gloss client.
+  local items, err = gloss.search(P.order_query)
+  out.api = { items = api_items(items), err = err, from = vim.bo.buftype }
+
+  -- As a picker calls it: from a libuv callback (no autocommands allowed there),
+  -- a first request cancelled by a second.
+  local first_called, second = false, nil
+  local timer = uv.new_timer()
+  timer:start(0, 0, function()
+    local cancel = gloss.search(P.behaviour_query, {
+      callback = function() first_called = true end,
+    })
+    cancel()
+    gloss.search(P.order_query, { limit = 1, callback = function(e, found)
+      second = { err = e, items = api_items(found) }
+    end })
+  end)
+  trace('search from a libuv callback')
+  wait(10000, function() return second ~= nil end)
+  wait(500, function() return first_called end) -- a late answer to the cancelled one
+  timer:close()
+  out.callback = { first_called = first_called, second = second }
+
+  -- No gloss yet (its model answers 400), found by its name.
+  out.unglossed = gloss_search(P.unglossed_query)
+  -- Columns: bytes in Neovim, UTF-16 code units in LSP.
+  out.put = gloss_search('Put')
+  out.put_line = P.put_line_text
+
+  out.nothing = gloss_search(P.nothing_query)
+  out.refused = gloss_search(P.refused_query)
+  local refused_items, refused_err = gloss.search(P.refused_query)
+  out.api_refused = { items = refused_items, err = refused_err }
+  out.empty = gloss_search('')
+end)
+"""
+
+
+def test_gloss_search_fills_the_quickfix_list_in_the_servers_order(
+    nvim: Nvim, workspace: Path, llm: LLMServer, tmp_path: Path
+) -> None:
+    (workspace / ENV_PY).write_text(ENV_PY_TEXT)
+    (workspace / STORE_GO).write_text(STORE_GO_TEXT)
+    llm.set_descriptions({"load_config": LOAD_SUMMARY, "read_env": ENV_SUMMARY})
+    llm.set_behavior(Behavior(mode="status", status=400), symbol="cache_settings")
+    shapes, env, store = (str(workspace / p) for p in (SHAPES, ENV_PY, STORE_GO))
+    run = run_nvim(
+        nvim,
+        tmp_path,
+        SEARCH_SCENARIO,
+        {
+            "file": shapes,
+            "line": LINE_LOAD,
+            "load_needle": LOAD_SUMMARY,
+            "env_file": env,
+            "env_line": LINE_READ_ENV,
+            "env_needle": ENV_SUMMARY[:40],
+            "behaviour_query": "parse yaml",
+            "order_query": "settings dictionary",
+            "unglossed_query": "cache_set",
+            "put_line_text": STORE_GO_TEXT.splitlines()[LINE_PUT],
+            "nothing_query": "zqxvjk",
+            "refused_query": TOO_MANY_WORDS,
+        },
+    )
+    out = run.out
+    assert out["attached"], f"no Gloss client attached within {ATTACH_MS} ms\n{run.log}"
+    assert LOAD_SUMMARY in out["load_hover"], out["load_hover"]
+
+    # A behaviour query none of whose words is in the name: the function, first, with
+    # its summary, in the quickfix list, which is open.
+    behaviour = out["behaviour"]
+    assert behaviour["notes"] == [], behaviour
+    assert behaviour["open"], behaviour
+    assert behaviour["title"] == "Gloss search: parse yaml"
+    first = behaviour["items"][0]
+    assert first == {
+        "filename": shapes,
+        "lnum": LINE_LOAD + 1,
+        "col": 5,  # `def load_config`: the name, 1-based
+        "text": f"function load_config — {LOAD_SUMMARY}",
+    }, behaviour["items"]
+
+    # Several hits: the quickfix list and the Lua API keep the server's order, which
+    # is not the order of files and lines (the best hit is in the later file).
+    raw = [(r["name"], r["uri"], r["line"]) for r in out["raw"]]
+    assert [r[0] for r in raw[:2]] == ["load_config", "read_env"], raw
+    expected = [(url2pathname(urlparse(uri).path), line + 1) for _, uri, line in raw]
+    order = out["order"]
+    assert [(i["filename"], i["lnum"]) for i in order["items"]] == expected, order
+    api = out["api"]
+    assert api.get("err") is None, api
+    assert api["from"] == "quickfix", api
+    assert [(i["filename"], i["lnum"]) for i in api["items"]] == expected, api
+    assert [i["text"] for i in api["items"]] == [i["text"] for i in order["items"]]
+    assert api["items"][1]["text"] == f"function read_env — {ENV_SUMMARY}"
+    assert {i["matched"] for i in api["items"][:2]} == {"gloss"}, api
+
+    # From a libuv callback: the cancelled request never calls back, the other does.
+    callback = out["callback"]
+    assert callback["first_called"] is False, callback
+    second = callback["second"]
+    assert second is not None and second.get("err") is None, callback
+    assert [i["name"] for i in second["items"]] == ["load_config"], second
+
+    # A function with no gloss (its model refused it) is found by name and says so.
+    unglossed = out["unglossed"]
+    assert unglossed["items"][0]["text"] == "function cache_settings — no gloss yet", unglossed
+
+    # The Go method's column: bytes after `Störe` (ö is 2 bytes, 1 UTF-16 unit).
+    put = out["put"]["items"][0]
+    assert (put["filename"], put["lnum"]) == (store, LINE_PUT + 1), out["put"]
+    assert put["col"] == out["put_line"].encode().index(b"Put") + 1, (put, out["put_line"])
+    assert put["text"].startswith("method Störe.Put — Störe.Put (test model"), put
+
+    # Nothing found: said, and no list opened.
+    nothing = out["nothing"]
+    assert nothing["items"] == [] and not nothing["open"], nothing
+    assert [(n["msg"], n["level"]) for n in nothing["notes"]] == [
+        ('Gloss: nothing found for "zqxvjk"', 3)  # WARN
+    ], nothing
+
+    # A query past the bounds: the server's reason, as an error, never swallowed.
+    refused = out["refused"]
+    assert refused["items"] == [] and not refused["open"], refused
+    assert [(n["msg"], n["level"]) for n in refused["notes"]] == [
+        (
+            "Gloss: search refused: gloss/search: the query has 17 words; "
+            "Gloss searches for at most 16",
+            4,  # ERROR
+        )
+    ], refused
+    api_refused = out["api_refused"]
+    assert api_refused.get("items") == [], api_refused
+    assert api_refused["err"]["code"] == -32602, api_refused
+    assert "at most 16" in api_refused["err"]["message"], api_refused
+
+    # No query: asked for one.
+    empty = out["empty"]
+    assert [n["msg"] for n in empty["notes"]] == [
+        "Gloss: GlossSearch needs a query: what the code does, or its name"
+    ], empty
     assert_servers_exited(run)

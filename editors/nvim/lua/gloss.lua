@@ -31,6 +31,7 @@
 --   :GlossEscalate     gloss the span at the cursor with the next tier (gloss.server.escalate)
 --   :GlossSearch {query}  gloss/search: functions by what they do (or by name), best
 --                      first, in the quickfix list as "kind qualname — summary"
+--                      (from a buffer with no Gloss client: every Gloss client)
 --
 -- `require('gloss').search(query, opts)` answers the same items to Lua, in the
 -- server's order, for a picker that must not re-filter them by name (telescope,
@@ -518,6 +519,72 @@ local function search_error(client, err)
   return { code = err.code, message = message, client_id = client.id, root = client.config.root_dir }
 end
 
+-- Sends gloss/search to the clients and calls `finish(err, items)` once, with every
+-- client's answer; returns a function cancelling the requests still out.
+local function start_search(query, opts, finish)
+  local clients, bufnr = search_clients(opts.bufnr)
+  if #clients == 0 then
+    finish({ message = 'no Gloss client is running (open a file under a gloss.toml, '
+      .. 'pyproject.toml or .git first)' }, {})
+    return function() end
+  end
+  local params = { query = query }
+  if opts.limit then
+    params.limit = opts.limit
+  end
+  local answers, pending, ids = {}, #clients, {}
+  local function answered()
+    pending = pending - 1
+    if pending > 0 then
+      return
+    end
+    local items, first_err = {}, nil
+    for i = 1, #clients do
+      local a = answers[i]
+      first_err = first_err or a.err
+      for rank, item in ipairs(a.items or {}) do
+        table.insert(items, { item = item, score = tonumber(item.score) or 0, client = i,
+          rank = rank })
+      end
+    end
+    -- Several roots' servers, each ranking its own: merged by score, each one's
+    -- order kept among equals. One server's answer is left exactly as it is.
+    if #clients > 1 then
+      table.sort(items, function(x, y)
+        if x.score ~= y.score then return x.score > y.score end
+        if x.client ~= y.client then return x.client < y.client end
+        return x.rank < y.rank
+      end)
+    end
+    finish(first_err, vim.tbl_map(function(x) return x.item end, items))
+  end
+  for i, client in ipairs(clients) do
+    local ok, id = call(client, 'request', 'gloss/search', params, function(err, result)
+      ids[i] = nil
+      if err then
+        answers[i] = { err = search_error(client, err) }
+      else
+        answers[i] = { items = with_positions(result, client.offset_encoding) }
+      end
+      answered()
+    end, bufnr)
+    if ok and id then
+      if answers[i] == nil then
+        ids[i] = id
+      end
+    else
+      answers[i] = { err = { message = 'the Gloss server of ' .. tostring(client.config.root_dir)
+        .. ' is not running', client_id = client.id, root = client.config.root_dir } }
+      answered()
+    end
+  end
+  return function()
+    for i, id in pairs(ids) do
+      pcall(call, clients[i], 'cancel_request', id)
+    end
+  end
+end
+
 --- gloss/search: functions, methods and classes found by name and by what their
 --- gloss says, ranked by the server, best first. Nothing here filters or re-sorts
 --- them: show them as they come.
@@ -527,10 +594,11 @@ end
 ---   opts.limit     at most this many items (default: the server's, 50)
 ---   opts.callback  function(err, items): answer asynchronously; search() then
 ---                  returns a function that cancels the request (the callback is
----                  then never called). Safe to call from a libuv callback.
+---                  then never called). Callable from a libuv callback too (a
+---                  picker's feed), where only this form is allowed.
 ---   opts.timeout_ms  without a callback, how long to wait (default 5000)
 ---
---- Without a callback it waits and returns `items, err`. Each item is the server's
+--- Without a callback it waits (vim.wait) and returns `items, err`. Each item is the server's
 --- ({name, qualname, kind, location, summary, score, matched}) plus quickfix fields:
 --- filename, lnum, col (1-based, bytes) and text ("kind qualname — summary", or
 --- "— no gloss yet"). `err` ({code, message, client_id, root}, code -32602 when the
@@ -539,9 +607,10 @@ end
 function M.search(query, opts)
   opts = opts or {}
   local callback = opts.callback
-  local result_items, result_err, done = nil, nil, false
+  local done, cancelled, result_items, result_err = false, false, nil, nil
+  local cancel_requests = nil
   local function finish(err, items)
-    if done then
+    if done or cancelled then
       return
     end
     done = true
@@ -550,88 +619,27 @@ function M.search(query, opts)
       callback(err, items)
     end
   end
-
-  local clients, bufnr = search_clients(opts.bufnr)
-  local cancels = {}
-  local cancelled = false
+  local function start()
+    if not cancelled then
+      cancel_requests = start_search(query or '', opts, finish)
+    end
+  end
+  -- In a libuv callback (a picker feeding its list) Neovim's API is off limits
+  -- (E5560): the search starts on the main loop.
+  if vim.in_fast_event() then
+    if not callback then
+      error('gloss.search: in a libuv callback, pass opts.callback (there is no waiting there)')
+    end
+    vim.schedule(start)
+  else
+    start()
+  end
   local function cancel()
     cancelled = true
-    done = true
-    for _, c in ipairs(cancels) do
-      c()
+    if cancel_requests then
+      cancel_requests()
     end
   end
-
-  if #clients == 0 then
-    finish({ message = 'no Gloss client is running (open a file under a gloss.toml, '
-      .. 'pyproject.toml or .git first)' }, {})
-  else
-    local params = { query = query or '' }
-    if opts.limit then
-      params.limit = opts.limit
-    end
-    local answers, pending = {}, #clients
-    local function answered()
-      pending = pending - 1
-      if pending > 0 then
-        return
-      end
-      local items, first_err = {}, nil
-      for i, client in ipairs(clients) do
-        local a = answers[i]
-        if a.err and not first_err then
-          first_err = a.err
-        end
-        for rank, item in ipairs(a.items or {}) do
-          item._gloss_order = { -(tonumber(item.score) or 0), i, rank }
-          table.insert(items, item)
-        end
-      end
-      if #clients > 1 then
-        table.sort(items, function(x, y)
-          local a, b = x._gloss_order, y._gloss_order
-          if a[1] ~= b[1] then return a[1] < b[1] end
-          if a[2] ~= b[2] then return a[2] < b[2] end
-          return a[3] < b[3]
-        end)
-      end
-      for _, item in ipairs(items) do
-        item._gloss_order = nil
-      end
-      finish(first_err, items)
-    end
-    local function send()
-      for i, client in ipairs(clients) do
-        if cancelled then
-          return
-        end
-        local ok, id = call(client, 'request', 'gloss/search', params, function(err, result)
-          if err then
-            answers[i] = { err = search_error(client, err) }
-          else
-            answers[i] = { items = with_positions(result, client.offset_encoding) }
-          end
-          answered()
-        end, bufnr)
-        if ok and id then
-          table.insert(cancels, function()
-            pcall(call, client, 'cancel_request', id)
-          end)
-        else
-          answers[i] = { err = { message = 'the Gloss server of ' .. tostring(client.config.root_dir)
-            .. ' is not running', client_id = client.id, root = client.config.root_dir } }
-          answered()
-        end
-      end
-    end
-    -- Requests run autocommands, which Neovim refuses in a libuv callback (E5560).
-    if vim.in_fast_event() then
-      vim.schedule(send)
-    else
-      send()
-    end
-  end
-
   if callback then
     return cancel
   end
