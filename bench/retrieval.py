@@ -189,6 +189,7 @@ class SearchRun:
     # Functions ranked first when their own name is the query: that the name ranking
     # is live and the store holds every function, so a miss means the query's words.
     first_by_own_name: int
+    vectors: int | None  # glosses with a vector; None without [search] embeddings
 
 
 async def search_all(root: Path, cases: Sequence[Case], limit: int, *, scan: bool) -> SearchRun:
@@ -224,7 +225,9 @@ async def search_all(root: Path, cases: Sequence[Case], limit: int, *, scan: boo
     finally:
         await engine.stop()
     failures = tuple(f"{f.reason}: {f.spans}" for f in status.failure_reasons)
-    return SearchRun(results, status.counts.spans, status.counts.enriched, failures, own_name)
+    vectors = status.embeddings.vectors if status.embeddings is not None else None
+    counts = status.counts
+    return SearchRun(results, counts.spans, counts.enriched, failures, own_name, vectors)
 
 
 def ranking(name: str, results: list[QueryResult], reason: str | None = None) -> Ranking:
@@ -325,18 +328,20 @@ async def vectors_ranking(
     searched = len(server.embedded_texts())
     report.embedding.update(
         glosses=glossed,
+        vectors=run.vectors,
         texts_embedded_by_index=indexed - before,
         texts_embedded_by_search=searched - indexed,
     )
-    if indexed == before:
-        return Ranking(name, False, "gloss index sent no embedding request", None)
+    if not run.vectors:
+        why = "no [search] embeddings status" if run.vectors is None else "no gloss has a vector"
+        return Ranking(name, False, f"{why} after gloss index", None)
     if searched == indexed:
         return Ranking(name, False, "Engine.search sent no query to embed", None)
-    if indexed - before < glossed:
-        partial = f"only {indexed - before} of {glossed} glosses were embedded by gloss index"
+    if run.vectors < glossed:
+        partial = f"only {run.vectors} of {glossed} glosses had a vector after gloss index"
         report.notes.append(f"words+vectors: {partial}")
         return ranking(name, found, f"{partial}; {VECTORS_NOTE}")
-    return ranking(name, found, VECTORS_NOTE)
+    return ranking(name, found, f"{run.vectors} of {glossed} glosses have a vector; {VECTORS_NOTE}")
 
 
 def format_report(report: RetrievalReport) -> str:
