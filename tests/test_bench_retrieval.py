@@ -143,3 +143,14 @@ async def test_a_subset_runs_through_gloss_index_and_the_search() -> None:
         assert r.sharing_a_word.queries + r.sharing_none.queries == 46
     text = format_report(report)
     assert "recall@5" in text and "words" in text
+
+
+async def test_words_and_vectors_run_with_every_gloss_embedded() -> None:
+    report = await run_benchmark(BenchConfig(groups=("structures",)))
+    vectors = report.rankings[-1]
+    assert vectors.name == "words+vectors"
+    assert vectors.available and vectors.scores is not None, vectors.reason
+    assert report.embedding["vectors"] == report.embedding["glosses"] == 10
+    # Every query was embedded once (and each function's own name, the liveness check).
+    assert report.embedding["texts_embedded_by_search"] == report.queries + report.functions
+    assert "not a real embedding model" in format_report(report)
