@@ -19,7 +19,10 @@ sees it). After `initialize` the bench waits for the server's first
 then, after a few unrecorded warm-up requests, runs R rounds of:
 
 - H hovers on span names drawn with a seed, and the floor: the same lookup as
-  one SQL statement (the span holding the line, joined to its gloss);
+  one SQL statement (the span holding the line, joined to its gloss); then H
+  requests of a method the server does not have (answered MethodNotFound at
+  once): the LSP round trip itself (stdio, framing, JSON, dispatch), which no
+  request can beat;
 - Q workspace/symbol requests and Q `gloss/search` requests (limit 50), the
   queries an equal share of exact names, prefixes, substrings, misspellings,
   abbreviations and behaviour phrases (`make_queries`, seeded), and the floor
@@ -85,6 +88,7 @@ SEARCH_P95_MS: Final = 10.0
 RSS_MB: Final = 120.0
 JUDGED_AT: Final = 100_000
 SEARCH_METHOD: Final = "gloss/search"
+PING_METHOD: Final = "bench/noSuchMethod"
 LIMIT: Final = 50
 READY_TIMEOUT_S: Final = 900.0
 REQUEST_TIMEOUT_S: Final = 60.0
@@ -164,6 +168,9 @@ class SizeResult:
     workspace_build_s: float  # 0 when the workspace came from the cache
     ready_s: float  # initialize -> the first gloss/progress after the scan
     queued_at_ready: int
+    # The protocol's own floor: a request the server answers at once (MethodNotFound),
+    # over the same stdio, framing and JSON as every other request.
+    round_trip: Latency
     hover: RequestFigures
     symbol: RequestFigures
     search: RequestFigures | None
@@ -298,6 +305,13 @@ async def _ask(
     return answer
 
 
+async def _ping(client: LspProcess) -> float:
+    answer = await client.timed(PING_METHOD, {}, REQUEST_TIMEOUT_S)
+    if answer.error is None or answer.error.get("code") != METHOD_NOT_FOUND:
+        raise RuntimeError(f"{PING_METHOD}: expected MethodNotFound, got {answer}")
+    return answer.seconds
+
+
 async def _search_unavailable(client: LspProcess) -> str | None:
     answer = await client.timed(SEARCH_METHOD, {"query": "config", "limit": LIMIT})
     if answer.error is None:
@@ -369,6 +383,7 @@ async def measure_size(
         rss_ready, _ = proc_status_mb(client.pid)
         unavailable = await _search_unavailable(client)
         hover, symbol, search = _Samples(), _Samples(), _Samples()
+        pings: list[float] = []
         scratch = _Samples()
         for t in targets[: config.warmup]:
             await _ask(
@@ -389,6 +404,8 @@ async def measure_size(
                 )
             for t in batch:
                 hover.floor.append(floor.hover(t))
+            for _ in batch:
+                pings.append(await _ping(client))
             for q in queries:
                 await _ask(client, "workspace/symbol", {"query": q.text}, symbol, q)
             if unavailable is None:
@@ -400,7 +417,7 @@ async def measure_size(
                 for samples in (symbol, search):
                     samples.floor.append(name_s + gloss_s)
                     samples.floor_detail.append((q.kind, name_s, gloss_s))
-            requests += len(batch) + len(queries) * (2 if unavailable is None else 1)
+            requests += 2 * len(batch) + len(queries) * (2 if unavailable is None else 1)
         cpu = proc_cpu_s(client.pid) - cpu_before
         rss_after, rss_peak = proc_status_mb(client.pid)
     finally:
@@ -419,6 +436,7 @@ async def measure_size(
         workspace_build_s=workspace.build_seconds,
         ready_s=ready_s,
         queued_at_ready=queued,
+        round_trip=Latency.of(pings),
         hover=hover_f,
         symbol=symbol_f,
         search=search_f,
@@ -446,7 +464,9 @@ def _index_rate(spans: int) -> dict[str, Any]:
 
 async def run_benchmark(config: BenchConfig) -> BenchReport:
     if config.quick:
-        config = replace(QUICK, cache=config.cache, profile=config.profile)
+        config = replace(
+            QUICK, cache=config.cache, profile=config.profile, index_rate=config.index_rate
+        )
     wall = time.perf_counter()
     load_start, commit = os.getloadavg()[0], source_commit()
     notes: list[str] = []
@@ -529,6 +549,8 @@ def format_report(report: BenchReport) -> str:
             f"N = {r.spans:,} spans in {r.files:,} files ({r.glossed:,} glossed); "
             f"ready {r.ready_s:.2f} s after initialize"
             + (f"; workspace built in {r.workspace_build_s:.1f} s" if r.workspace_build_s else ""),
+            f"  {'LSP round trip':<16} p50 {r.round_trip.p50:7.2f}  p99 {r.round_trip.p99:7.2f} ms "
+            "(a request answered MethodNotFound at once: stdio, framing, JSON, dispatch)",
             _row("hover", r.hover, "p99", f"p99 <= {HOVER_P99_MS:g} ms", r.hover_ok),
             _row("workspace/symbol", r.symbol, "p95", f"p95 <= {SYMBOL_P95_MS:g} ms", r.symbol_ok),
         ]

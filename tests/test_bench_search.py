@@ -93,6 +93,7 @@ def test_the_quick_run_reports_every_figure(
         assert lat["n"] == n
         assert 0 < lat["p50"] <= lat["p95"] <= lat["p99"] <= lat["max"]
 
+    sane(size["round_trip"], QUICK.hovers * QUICK.rounds)
     sane(size["hover"]["latency"], QUICK.hovers * QUICK.rounds)
     sane(size["hover"]["floor"], QUICK.hovers * QUICK.rounds)
     sane(size["symbol"]["latency"], QUICK.queries * QUICK.rounds)
