@@ -94,6 +94,8 @@ class QueryResult:
     rank: int | None
     top: tuple[str, ...]  # qualnames of the first hits
     shares_description_word: bool  # False: only meaning (or chance) can find it
+    # Its rank among the hits found by name (matched "name" or "both") alone.
+    name_rank: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +214,9 @@ async def search_all(root: Path, cases: Sequence[Case], limit: int, *, scan: boo
             for query in case.queries:
                 hits = await engine.search(query, limit)
                 answer = [(h.span.path, h.span.qualname) for h in hits]
+                by_name = [
+                    (h.span.path, h.span.qualname) for h in hits if h.matched in ("name", "both")
+                ]
                 results.append(
                     QueryResult(
                         query=query,
@@ -220,6 +225,7 @@ async def search_all(root: Path, cases: Sequence[Case], limit: int, *, scan: boo
                         rank=rank_of(answer, case.path, case.function),
                         top=tuple(q for _, q in answer[:TOP_SHOWN]),
                         shares_description_word=shares_description_word(case, query),
+                        name_rank=rank_of(by_name, case.path, case.function),
                     )
                 )
     finally:
@@ -292,6 +298,12 @@ async def run_benchmark(config: BenchConfig) -> RetrievalReport:
         if code not in (0, 3):
             report.notes.append(f"gloss index exited {code}: {stderr.strip()[-500:]}")
         report.rankings.append(ranking("words", words.results))
+        named = score([r.name_rank for r in words.results])
+        report.notes.append(
+            f"name-only, the other way: once glossed, the hits matched by name (matched "
+            f'"name" or "both") rank {named.found} of {named.queries} queries\' functions '
+            f"anywhere, {named.recall_at_k:.3f} in the top {named.k}"
+        )
         if config.vectors:
             report.rankings.append(
                 await vectors_ranking(Path(tmp) / "vectors", cases, config, server, report)
