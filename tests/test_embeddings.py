@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import subprocess
+import sys
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
@@ -33,6 +35,7 @@ from tests.conftest import OpenEngine, gloss_toml, write_files
 
 EMBED_MODEL = "embed-model"
 SETTLE_LIMIT_S = 30.0
+GLOSS = Path(sys.executable).parent / "gloss"  # the console script
 
 CODE = {
     "tools/cleanup.py": """\
@@ -371,3 +374,23 @@ def test_the_embedded_text_is_the_gloss_not_its_code() -> None:
         a dict
         io"""
     )
+
+
+def test_gloss_index_embeds_every_gloss_and_says_so(described: Path, llm: LLMServer) -> None:
+    done = subprocess.run(
+        [str(GLOSS), "index", str(described)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"3/3 glosses embedded by {EMBED_MODEL} on test" in done.stdout
+    assert len(llm.embedded_texts()) == 3
+
+
+def test_gloss_index_does_not_wait_out_a_failing_embeddings_backend(
+    described: Path, llm: LLMServer
+) -> None:
+    llm.set_behavior(Behavior(mode="status", status=400), model=EMBED_MODEL)
+    done = subprocess.run(
+        [str(GLOSS), "index", str(described)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr  # every span has its gloss
+    assert "0/3 glosses embedded" in done.stdout and "HTTP 400" in done.stdout

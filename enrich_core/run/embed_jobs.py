@@ -85,6 +85,7 @@ class Meaning:
         # Set while every gloss the job has been told of has its vector (a pass
         # found nothing left); cleared when a gloss is written or a pass fails.
         self.settled = asyncio.Event()
+        self._failed = asyncio.Event()  # a pass ended on a failed request
         self.embedded = 0  # vectors written by this process
         self.requests = 0
         self.last_error: str | None = None
@@ -112,6 +113,7 @@ class Meaning:
                     self.settled.set()
             except EmbeddingsUnavailable as exc:
                 self.last_error = str(exc)
+                self._failed.set()
                 self._wake.set()
                 breaker = self.client.breaker
                 if breaker is not None:
@@ -119,6 +121,7 @@ class Meaning:
                     await wait_for_change([breaker], RETRY_MAX_S if hint is None else hint)
             except BackendError as exc:
                 self.last_error = str(exc)
+                self._failed.set()
                 log.warning("embedding glosses failed: %s; trying again in %g s", exc, pause)
                 self._wake.set()
                 await self._until(stopping, asyncio.sleep(pause))
@@ -148,6 +151,21 @@ class Meaning:
         await self.writer.submit(StoreVectors(self.client.model, rows), urgent=True)
         self.embedded += len(rows)
         self.last_error = None
+
+    async def finish(self) -> bool:
+        """Until every gloss has its vector (True) or a request fails (False): what a
+        headless `gloss index` waits for, which must not wait out a host that is down."""
+        self._failed.clear()
+        waits = [
+            asyncio.ensure_future(self.settled.wait()),
+            asyncio.ensure_future(self._failed.wait()),
+        ]
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waits:
+                w.cancel()
+        return self.settled.is_set()
 
     @staticmethod
     async def _until(stopping: asyncio.Event, waiting: Awaitable[object]) -> None:

@@ -767,6 +767,14 @@ class Engine:
             self.access.read_failed(exc)
             return []
 
+    async def wait_embedded(self) -> bool:
+        """With `[search] embeddings`, after the glossing: until every gloss has its vector
+        (True) or an embedding request failed (False, the reason in the status). True at
+        once without embeddings or where this process does not gloss."""
+        if self.meaning is None or self._meaning_task is None:
+            return True
+        return await self.meaning.finish()
+
     async def _near_by_meaning(self, query: str, limit: int) -> Sequence[str]:
         """Content hashes of the glosses nearest the query's meaning, nearest first; ()
         without `[search] embeddings`, or when its backend rests or does not answer

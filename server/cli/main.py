@@ -263,10 +263,15 @@ async def cmd_index(root: Path) -> int:
         bar.finish()
         if isinstance(stalled, StoreError):
             return _stalled(stalled)
+        await engine.wait_embedded()  # [search] embeddings: each new gloss's vector
         status = await engine.status()
     finally:
         await engine.stop()
     print(_summary_line(status.counts))
+    if status.embeddings is not None:
+        e = status.embeddings
+        failed = f"; last error: {e.last_error}" if e.last_error else ""
+        print(f"{e.vectors}/{e.glosses} glosses embedded by {e.model} on {e.backend}{failed}")
     _say_dropped(status)
     if status.skipped_files:
         print(f"{len(status.skipped_files)} files skipped (see `gloss status`)")
