@@ -134,6 +134,8 @@ class RetrievalReport:
     rankings: list[Ranking]
     embedding: dict[str, Any]
     machine: dict[str, Any]
+    # Functions ranked first when their own name is the query, before and after glossing.
+    first_by_own_name: list[int] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     wall_s: float = 0.0
 
@@ -284,6 +286,7 @@ async def run_benchmark(config: BenchConfig) -> RetrievalReport:
         words_root = Path(tmp) / "words"
         write_workspace(words_root, cases, server.url, vectors=False)
         names = await search_all(words_root, cases, config.limit, scan=True)
+        report.first_by_own_name.append(names.first_by_own_name)
         report.rankings.append(
             ranking(
                 "name-only",
@@ -294,6 +297,7 @@ async def run_benchmark(config: BenchConfig) -> RetrievalReport:
         )
         code, seconds, stderr = gloss_index(words_root, config.index_timeout_s)
         words = await search_all(words_root, cases, config.limit, scan=False)
+        report.first_by_own_name.append(words.first_by_own_name)
         report.index = IndexRun(code, round(seconds, 2), words.spans, words.glossed, words.failures)
         if code not in (0, 3):
             report.notes.append(f"gloss index exited {code}: {stderr.strip()[-500:]}")
