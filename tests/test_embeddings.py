@@ -31,7 +31,7 @@ from enrich_core.records.status import WorkspaceStatus
 from enrich_core.run.embed_jobs import embedding_text
 from enrich_core.run.engine import Engine
 from enrich_core.store.search import SearchHit
-from tests.conftest import OpenEngine, gloss_toml, write_files
+from tests.conftest import OpenEngine, StartLsp, as_dict, gloss_toml, write_files
 
 EMBED_MODEL = "embed-model"
 SETTLE_LIMIT_S = 30.0
@@ -394,3 +394,26 @@ def test_gloss_index_does_not_wait_out_a_failing_embeddings_backend(
     )
     assert done.returncode == 0, done.stderr  # every span has its gloss
     assert "0/3 glosses embedded" in done.stdout and "HTTP 400" in done.stdout
+
+
+async def test_gloss_search_over_lsp_fuses_vectors_and_workspace_symbol_does_not_embed(
+    described: Path, llm: LLMServer, start_lsp: StartLsp
+) -> None:
+    session = await start_lsp(described)
+    await session.progress.wait_idle()
+    protocol = session.client.protocol
+
+    async def embedded() -> None:
+        while True:  # each turn is a round trip to the server; bounded by the wait_for
+            folder = as_dict(await protocol.send_request_async("gloss/status", {}))["folders"][0]
+            if folder["embeddings"] and folder["embeddings"]["vectors"] == 3:
+                return
+
+    await asyncio.wait_for(embedded(), SETTLE_LIMIT_S)
+    asked, texts = len(llm.embed_requests), len(llm.embedded_texts())
+    symbols = await session.symbols(BEHAVIOUR_QUERY)
+    assert "prune_downloads" not in [s.name for s in symbols]
+    assert len(llm.embed_requests) == asked  # names first, and no request per keystroke
+    hits = as_dict(await protocol.send_request_async("gloss/search", {"query": BEHAVIOUR_QUERY}))
+    assert [h["name"] for h in hits][:1] == ["prune_downloads"]  # type: ignore[index]
+    assert llm.embedded_texts()[texts:] == [BEHAVIOUR_QUERY]

@@ -757,11 +757,15 @@ class Engine:
             return 0, f"{what}: already being glossed"
         return queued, f"{what}: queued to be glossed again{tier_note}"
 
-    async def search(self, query: str, limit: int = 50) -> list[SearchHit]:
+    async def search(
+        self, query: str, limit: int = 50, *, by_meaning: bool = True
+    ) -> list[SearchHit]:
         """Symbols by name and by what their gloss says, fused best first (the rule:
-        enrich_core.store.search). Plain text: no query is ever a syntax error."""
+        enrich_core.store.search). Plain text: no query is ever a syntax error.
+        `by_meaning`: with `[search] embeddings`, fuse the glosses nearest the query's
+        embedding too (one request to the embeddings backend per search)."""
         try:
-            near = await self._near_by_meaning(query, limit)
+            near = await self._near_by_meaning(query, limit) if by_meaning else ()
             return await (await self._reads()).search(query, limit, near=near)
         except STORE_ERRORS as exc:
             self.access.read_failed(exc)

@@ -55,7 +55,11 @@ async def workspace_symbol(
     if not await ls.wait_ready():
         return []
     engines = ls.engines()
-    results = await asyncio.gather(*(e.search(query, MAX_RESULTS) for e in engines))
+    # No vectors: an editor drops what its name does not match, and the picker asks on
+    # every keystroke (an embedding request each would only slow it down).
+    results = await asyncio.gather(
+        *(e.search(query, MAX_RESULTS, by_meaning=False) for e in engines)
+    )
     convert = column_converter(ls)
     symbols: list[types.SymbolInformation] = []
     ranked: list[tuple[bool, float, int, SearchHit, Path]] = []
