@@ -746,6 +746,8 @@ run(function()
   vim.cmd('buffer ' .. buf)
 
   out.behaviour = gloss_search(P.behaviour_query)
+  -- Quotes, %, |, * and - reach the server as typed (and are plain text there).
+  out.syntax = gloss_search(P.syntax_query)
 
   -- Several hits: the server's own order, the quickfix list's and the Lua API's.
   local raw = vim.lsp.buf_request_sync(buf, 'gloss/search', { query = P.order_query }, 10000)
@@ -815,6 +817,7 @@ def test_gloss_search_fills_the_quickfix_list_in_the_servers_order(
             "env_line": LINE_READ_ENV,
             "env_needle": ENV_SUMMARY[:40],
             "behaviour_query": "parse yaml",
+            "syntax_query": 'parse "yaml" | -settings* 100%',
             "order_query": "settings dictionary",
             "unglossed_query": "cache_set",
             "put_line_text": STORE_GO_TEXT.splitlines()[LINE_PUT],
@@ -840,6 +843,10 @@ def test_gloss_search_fills_the_quickfix_list_in_the_servers_order(
         "text": f"function load_config — {LOAD_SUMMARY}",
     }, behaviour["items"]
 
+    syntax = out["syntax"]
+    assert syntax["title"] == 'Gloss search: parse "yaml" | -settings* 100%', syntax
+    assert [i["text"] for i in syntax["items"]][:1] == [first["text"]], syntax
+
     # Several hits: the quickfix list and the Lua API keep the server's order, which
     # is not the order of files and lines (the best hit is in the later file).
     raw = [(r["name"], r["uri"], r["line"]) for r in out["raw"]]
@@ -864,7 +871,8 @@ def test_gloss_search_fills_the_quickfix_list_in_the_servers_order(
 
     # A function with no gloss (its model refused it) is found by name and says so.
     unglossed = out["unglossed"]
-    assert unglossed["items"][0]["text"] == "function cache_settings — no gloss yet", unglossed
+    texts = [i["text"] for i in unglossed["items"]]
+    assert texts[0] == "function cache_settings — no gloss yet", texts
 
     # The Go method's column: bytes after `Störe` (ö is 2 bytes, 1 UTF-16 unit).
     put = out["put"]["items"][0]

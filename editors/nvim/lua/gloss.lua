@@ -456,7 +456,7 @@ local function kind_name(kind)
   if type(kind) == 'number' then
     return (vim.lsp.protocol.SymbolKind[kind] or tostring(kind)):lower()
   end
-  return tostring(kind or 'symbol')
+  return (tostring(kind or 'symbol'):gsub('_', ' ')) -- async_method -> async method
 end
 
 --- The quickfix text of a search item: "function pkg.mod.load_config — Reads the file."
