@@ -44,7 +44,6 @@ from enrich_core.store.access import StoreRole
 from enrich_core.store.health import StoreError
 from enrich_core.store.search import query_refusal
 from server.cli.progress_bar import ProgressBar
-from server.features.search import hit_item
 
 T = TypeVar("T")
 
@@ -437,6 +436,10 @@ async def cmd_search(root: Path, query: str, as_json: bool, limit: int) -> int:
     finally:
         await engine.stop()
     if as_json:
+        # Imported here: the LSP layer (lsprotocol) takes longer to import than
+        # `gloss index` takes to start otherwise.
+        from server.features.search import hit_item
+
         # The same items gloss/search answers; columns in UTF-16 code units, LSP's default.
         items = [await hit_item(h, str(root / h.span.path), utf16_columns) for h in hits]
         print(json.dumps(items, indent=2))
