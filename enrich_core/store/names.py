@@ -1,25 +1,32 @@
-"""Matching a typed query against symbol names: how close a name is, and the loose tiers.
+"""Matching a typed query against symbol names, in memory: `NameIndex` and its tiers.
 
-The strict tiers (exact, prefix, substring) are answered by SQLite's indexes
-(search.py), so they see every name the moment it is committed. The loose
-tiers need a scan of every name, which SQLite cannot do in budget at 100,000
-spans, so they run here over `NameIndex`, the workspace's distinct lower-cased
-names held in memory as one newline-joined string:
+At 100,000 spans SQLite answers an exact name in microseconds but not the
+rest in budget: ordering a common name's 10,000 spans by how recently their
+file was edited joins every one of them to `files`, a subsequence is a scan
+of every name, and ranking trigram candidates by bm25 costs ~50 ms. So the
+distinct names, each name's spans in tie order and each span's tie rank are
+read once into compact arrays (a few MB at 100,000 spans) and every name
+tier runs here:
 
+- exact, prefix: bisection of the sorted lower-case names;
+- word and substring: `str.find` over the names joined by newlines;
 - subsequence: the query's characters in order (`ldcfg` finds `load_config`,
-  `lod_config` too), one compiled regex over the string, in C;
-- misspelling: optimal-string-alignment distance (an adjacent swap is one
-  edit) of the names SQLite's trigram index offers as candidates.
+  `lod_config` too), one compiled regex over the same string, in C;
+- misspelt: optimal-string-alignment distance (an adjacent swap is one edit)
+  of the names sharing enough trigrams with the query.
 
-The index is rebuilt from the store when names change (see search.py) and
-never holds anything but names.
+The index holds only names, places and order, never gloss text; search.py
+rebuilds it in the background when the store changes.
 """
 
 from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterable, Sequence
+import sqlite3
+from array import array
+from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import IntEnum
 
@@ -50,44 +57,59 @@ def subsequence_chars(query: str) -> str:
 
 
 def subsequence_pattern(chars: str) -> re.Pattern[str]:
-    """A regex finding a line of a newline-joined name list holding `chars` in order.
+    """A regex finding the lines of a newline-joined name list that hold `chars` in
+    order from their first letter (after any leading `_`), each match to the line's end.
 
-    Each step is `[^\\nX]*+X`: possessive, so a line that lacks the next character
+    Each step is `[^\nX]*+X`: possessive, so a line that lacks the next character
     fails at once instead of backtracking, and no match crosses a line."""
-    steps = "".join(f"[^\\n{re.escape(c)}]*+{re.escape(c)}" for c in chars[1:])
-    return re.compile(re.escape(chars[0]) + steps)
+    steps = "".join(f"[^\n{re.escape(c)}]*+{re.escape(c)}" for c in chars[1:])
+    return re.compile(f"(?m)^_*+{re.escape(chars[0])}{steps}")
 
 
 def misspelling_bound(query: str) -> int:
-    """How many edits a misspelt name may be from the query: 1 up to 7 characters, then 2."""
-    if len(query) < 4:
+    """How many edits a misspelt name may be from the query: none below 5 characters
+    (a subsequence covers those), 1 up to 9, then 2."""
+    if len(query) < 5:
         return 0
-    return 1 if len(query) < 8 else 2
+    return 1 if len(query) < 10 else 2
 
 
 def edit_distance(a: str, b: str, bound: int) -> int:
-    """Optimal string alignment distance of `a` and `b`, or `bound + 1` once it exceeds
-    `bound` (rows are cut short there, so a far name costs little)."""
+    """Optimal string alignment distance of `a` and `b` (an adjacent swap is one edit),
+    or `bound + 1` once it exceeds `bound`. Only the diagonal band `bound` wide is
+    filled, and a row whose band is all past `bound` ends it, so a far name costs
+    a few cells."""
     if abs(len(a) - len(b)) > bound:
         return bound + 1
     if a == b:
         return 0
+    over = bound + 1
+    n = len(b)
     prev2: list[int] = []
-    prev = list(range(len(b) + 1))
+    prev = [j if j <= bound else over for j in range(n + 1)]
     for i in range(1, len(a) + 1):
-        cur = [i] + [0] * len(b)
+        cur = [over] * (n + 1)
+        if i <= bound:
+            cur[0] = i
         ca = a[i - 1]
-        for j in range(1, len(b) + 1):
+        lo, hi = max(1, i - bound), min(n, i + bound)
+        best_in_row = cur[0]
+        for j in range(lo, hi + 1):
             cb = b[j - 1]
-            cost = 0 if ca == cb else 1
-            best = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
-            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
-                best = min(best, prev2[j - 2] + 1)
-            cur[j] = best
-        if min(cur) > bound:
-            return bound + 1
+            cost = prev[j - 1] + (ca != cb)
+            if prev[j] + 1 < cost:
+                cost = prev[j] + 1
+            if cur[j - 1] + 1 < cost:
+                cost = cur[j - 1] + 1
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb and prev2[j - 2] + 1 < cost:
+                cost = prev2[j - 2] + 1
+            cur[j] = cost if cost < over else over
+            if cur[j] < best_in_row:
+                best_in_row = cur[j]
+        if best_in_row > bound:
+            return over
         prev2, prev = prev, cur
-    return min(prev[-1], bound + 1)
+    return prev[n] if prev[n] <= bound else over
 
 
 def trigrams(text: str) -> list[str]:
@@ -107,45 +129,189 @@ def is_word_start(name: str, at: int) -> bool:
     return not before.isalnum() or (before.islower() and here.isupper())
 
 
+# A span's tie rank packs (file recency rank, kind order, line) into one integer.
+_LINE_BITS = 22
+_KIND_BITS = 2
+_KIND_ORDER = {"method": 1, "async_method": 1, "module": 2}  # functions and types: 0
+NEWEST_UNKNOWN = 1 << 62  # a span committed after the index was built
+
+
+def kind_order(kind: str) -> int:
+    """Functions and types 0, methods 1 (usually reached through their type), modules 2."""
+    return _KIND_ORDER.get(kind, 0)
+
+
 @dataclass(slots=True)
 class NameIndex:
-    """The distinct lower-cased names of a store, sorted, as one newline-joined string."""
+    """The names of a store's spans, in memory, for the loose tiers and for ordering.
 
-    names: Sequence[str] = ()
+    `names` are the distinct names (with their case), sorted by lower case;
+    `joined` is their lower-case forms joined by newlines. The spans of name
+    `i` are `ids[firsts[i]:firsts[i + 1]]`, best tie rank first; `tie[id]` is
+    a span's tie rank (more recently edited file first, then functions and
+    types before methods, then line). `grams` maps each three-character piece
+    of a lower-case name to the indexes of the names holding it."""
+
+    names: list[str] = field(default_factory=list)
+    lowers: list[str] = field(default_factory=list)
     joined: str = ""
-    # Offset in `joined` at which each name starts: a match's offset -> its name.
     starts: list[int] = field(default_factory=list)
+    firsts: array[int] = field(default_factory=lambda: array("I", [0]))
+    ids: array[int] = field(default_factory=lambda: array("I"))
+    tie: array[int] = field(default_factory=lambda: array("Q"))
+    grams: dict[str, array[int]] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, names: Iterable[str]) -> NameIndex:
-        listed = sorted(set(names))
-        starts: list[int] = []
+    def build(cls, conn: sqlite3.Connection) -> NameIndex:
+        """Read every span's name and place from the store (one pass, no join)."""
+        recency = {
+            path: i
+            for i, (path,) in enumerate(
+                conn.execute("SELECT path FROM files ORDER BY mtime_ns DESC, path")
+            )
+        }
+        unknown_file = len(recency)
+        (top,) = conn.execute("SELECT coalesce(max(id), 0) FROM spans").fetchone()
+        tie = array("Q", bytes(8 * (int(top) + 1)))
+        index = cls(tie=tie, firsts=array("I"))
+        group: list[tuple[int, int]] = []
+        previous: str | None = None
+        line_cap = (1 << _LINE_BITS) - 1
+        rows = conn.execute(
+            "SELECT id, name, kind, path, start_line FROM spans ORDER BY name_lower, name"
+        )
+        for span_id, name, kind, path, line in rows:
+            if span_id > top:
+                continue  # committed between the two reads: the next build has it
+            key = (
+                (recency.get(path, unknown_file) << (_LINE_BITS + _KIND_BITS))
+                | (_KIND_ORDER.get(kind, 0) << _LINE_BITS)
+                | min(line, line_cap)
+            )
+            tie[span_id] = key
+            if name != previous:
+                index._close_group(group)
+                index.names.append(name)
+                index.firsts.append(len(index.ids))
+                previous = name
+                group = []
+            group.append((key, span_id))
+        index._close_group(group)
+        index.firsts.append(len(index.ids))
+        index.lowers = [name.lower() for name in index.names]
         at = 0
-        for name in listed:
-            starts.append(at)
-            at += len(name) + 1
-        return cls(listed, "\n".join(listed), starts)
+        for lower in index.lowers:
+            index.starts.append(at)
+            at += len(lower) + 1
+        index.joined = "\n".join(index.lowers)
+        index.grams = _gram_postings(index.lowers)
+        return index
+
+    def _close_group(self, group: list[tuple[int, int]]) -> None:
+        group.sort()
+        self.ids.extend(span_id for _, span_id in group)
 
     def __len__(self) -> int:
         return len(self.names)
 
-    def subsequence(self, chars: str, cap: int) -> list[str]:
-        """Up to `cap` names holding `chars` in order, tightest (shortest span) first."""
-        if not chars or not self.names:
+    def spans_of(self, i: int, cap: int) -> array[int]:
+        """Up to `cap` span ids named `names[i]`, best tie rank first."""
+        first = self.firsts[i]
+        return self.ids[first : min(self.firsts[i + 1], first + cap)]
+
+    def tie_of(self, span_id: int) -> int:
+        return self.tie[span_id] if span_id < len(self.tie) else NEWEST_UNKNOWN
+
+    def exact(self, lower: str) -> range:
+        """Indexes of the names equal to `lower` ignoring case."""
+        lo = bisect.bisect_left(self.lowers, lower)
+        return range(lo, bisect.bisect_right(self.lowers, lower, lo))
+
+    def prefixed(self, lower: str) -> range:
+        """Indexes of the names starting with `lower` (ignoring case) and longer than it."""
+        lo = bisect.bisect_right(self.lowers, lower)
+        return range(lo, bisect.bisect_left(self.lowers, lower + "\U0010ffff", lo))
+
+    def containing(self, lower: str, cap: int) -> Iterator[tuple[int, int]]:
+        """(name index, where) of up to `cap` names holding `lower` past their start."""
+        joined, starts = self.joined, self.starts
+        pos = joined.find(lower)
+        found = 0
+        while pos >= 0 and found < cap:
+            i = bisect.bisect_right(starts, pos) - 1
+            at = pos - starts[i]
+            end_of_line = starts[i] + len(self.lowers[i]) + 1
+            if at > 0:
+                found += 1
+                yield i, at
+                pos = joined.find(lower, end_of_line)
+            else:
+                # At the start: a prefix, found already; look further along the same name.
+                pos = joined.find(lower, pos + 1)
+
+    def subsequence(self, chars: str, cap: int) -> list[int]:
+        """Indexes of up to `cap` names holding `chars` in order from their first letter
+        (after any leading `_`), tightest first. Only the names starting with that
+        letter or `_` are scanned: two slices of the sorted string."""
+        if len(chars) < 2 or not self.names:
             return []
         pattern = subsequence_pattern(chars)
-        found: list[tuple[int, int, str]] = []
-        pos = 0
-        joined, starts, names = self.joined, self.starts, self.names
-        limit = cap * 4  # enough to choose the tightest `cap` from
-        while len(found) < limit:
-            match = pattern.search(joined, pos)
-            if match is None:
-                break
-            index = bisect.bisect_right(starts, match.start()) - 1
-            name = names[index]
-            # The first match in a line is the leftmost; its length says how spread out.
-            found.append((match.end() - match.start(), len(name), name))
-            pos = starts[index] + len(name) + 1
+        found: list[tuple[int, int, int]] = []
+        joined, starts, lowers = self.joined, self.starts, self.lowers
+        limit = cap * 2  # enough to choose the tightest `cap` from
+        for block in {self._block(chars[0]), self._block("_")}:
+            if not block:
+                continue
+            end = starts[block.stop - 1] + len(lowers[block.stop - 1])
+            for match in pattern.finditer(joined, starts[block.start], end):
+                i = bisect.bisect_right(starts, match.start()) - 1
+                found.append((match.end() - match.start(), len(lowers[i]), i))
+                if len(found) >= limit:
+                    break
         found.sort()
-        return [name for _, _, name in found[:cap]]
+        return [i for _, _, i in found[:cap]]
+
+    def _block(self, first: str) -> range:
+        lo = bisect.bisect_left(self.lowers, first)
+        return range(lo, bisect.bisect_left(self.lowers, chr(ord(first) + 1), lo))
+
+    def misspelt(self, lower: str, bound: int, cap: int) -> list[tuple[int, int]]:
+        """(distance, name index) of names 1..`bound` edits from `lower`, closest first.
+
+        An edit changes at most three of a name's trigrams, so a name within
+        `bound` edits holds at least `need` of any 3 * bound + need of the
+        query's trigrams: the rarest are taken, and only the names holding
+        `need` of them (and of a length within `bound`) are measured."""
+        pieces = trigrams(lower)
+        need = 2 if len(pieces) >= 3 * bound + 2 else 1
+        if len(pieces) < 3 * bound + need:
+            return []
+        empty = array("I")
+        postings = sorted((self.grams.get(p, empty) for p in pieces), key=len)
+        held: Counter[int] = Counter()
+        for posting in postings[: 3 * bound + need]:
+            held.update(posting)
+        out = []
+        lowers = self.lowers
+        low, high = len(lower) - bound, len(lower) + bound
+        for i, count in held.items():
+            name = lowers[i]
+            if count < need or not low <= len(name) <= high:
+                continue
+            distance = edit_distance(lower, name, bound)
+            if 0 < distance <= bound:
+                out.append((distance, len(name), i))
+        out.sort()
+        return [(d, i) for d, _, i in out[:cap]]
+
+
+def _gram_postings(lowers: list[str]) -> dict[str, array[int]]:
+    postings: dict[str, list[int]] = {}
+    for i, lower in enumerate(lowers):
+        for j in range(len(lower) - 2):
+            posting = postings.get(lower[j : j + 3])
+            if posting is None:
+                postings[lower[j : j + 3]] = [i]
+            elif posting[-1] != i:
+                posting.append(i)
+    return {gram: array("I", posting) for gram, posting in postings.items()}

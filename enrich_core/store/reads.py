@@ -135,7 +135,9 @@ class Store:
             reads.execute("PRAGMA busy_timeout = 5000")
             return reads
 
-        return cls(conn, prompt_version, Searcher(connect_reads, prompt_version))
+        searcher = Searcher(connect_reads, prompt_version)
+        searcher.start()
+        return cls(conn, prompt_version, searcher)
 
     @classmethod
     async def empty(cls, prompt_version: str) -> Store:

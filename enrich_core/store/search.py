@@ -9,17 +9,27 @@ The ranking rule
 ----------------
 Three ranked lists of spans are made, each best first:
 
-1. **name**: tiers in this order (names.NameTier): exact (ignoring case), prefix,
-   word (the query starts a word inside the name: `config` in `load_config`),
-   substring, subsequence (`ldcfg` -> `load_config`), misspelt (an edit distance
-   of 1, or 2 from 8 characters: `laod_config`). Within a tier: a name equal
-   to the query with its case ranks first (`execute` above `Execute`), then
-   the tighter match (shorter name; fewer edits; a subsequence spread over
-   fewer characters), then the tie-breakers below. A query of several words
-   is matched as one name joined by `_` (`load config` -> `load_config`).
+1. **name** (names.NameIndex, in memory): tiers in this order (NameTier):
+   exact (ignoring case), prefix, word (the query starts a word inside the
+   name: `config` in `load_config`), substring, then the loose tiers:
+   subsequence from the name's first letter (`ldcfg` -> `load_config`, and a
+   dropped letter, `lod_config`) and misspelt (optimal-string-alignment
+   distance 1 from 5 characters, 2 from 10: `laod_config`). The loose tiers
+   run only for a one-word query: subsequence when the strict tiers found
+   fewer spans than the limit, misspelt only when no name matched otherwise.
+   Within a tier: a name equal to the query with its case first (`execute`
+   above `Execute`), then the tighter match (shorter name; fewer edits; a
+   subsequence spread over fewer characters), then the tie-breakers below.
+   Several words are matched as one name joined by `_` (`load config` ->
+   `load_config`); `Type.member` matches `member` within `Type`.
 2. **gloss**: the porter-stemmed full-text index of each gloss's summary,
-   tags, inputs and outputs (every word as a prefix, all words required; if
-   that finds nothing, any word), by FTS5's bm25.
+   tags, inputs and outputs. Common English words are dropped when others
+   remain. The last word, when no gloss holds it and no space follows it, is
+   a word being typed and matches as a prefix. Glosses holding every word
+   come first, then every word but the commonest (by how many glosses hold
+   it), and so on down to the rarest word alone, until enough are found;
+   within a level by FTS5's bm25 over the level's newest 100 matches (bm25
+   costs microseconds a row, and a common word matches tens of thousands).
 3. **meaning**: the content hashes of the glosses nearest the query's
    embedding, when the caller has them (`near`; see Engine._near_by_meaning).
 
@@ -46,7 +56,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -54,12 +64,10 @@ from enrich_core.records.span import SpanKind, SpanRecord
 from enrich_core.store.names import (
     NameIndex,
     NameTier,
-    edit_distance,
     is_word_start,
     misspelling_bound,
     name_query,
     subsequence_chars,
-    trigrams,
 )
 
 __all__ = [
@@ -85,24 +93,10 @@ _QUERY_TERM = re.compile(r"[^\W_]+")  # what the unicode61 tokenizer counts as o
 RRF_K = 60
 EXACT_NAME_BONUS = 1.0
 # Names with this many spans or more at one tier are enough to choose from.
-_TIER_CAP_FACTOR = 2
-# Misspelling candidates offered by the trigram index, best bm25 first.
-_MISSPELT_CANDIDATES = 300
+_TIER_CAP_FACTOR = 1
 # The name index is rebuilt at most this often while names keep changing.
 NAME_INDEX_REFRESH_S = 2.0
 
-_KIND_ORDER: dict[str, int] = {
-    SpanKind.FUNCTION: 0,
-    SpanKind.ASYNC_FUNCTION: 0,
-    SpanKind.CLASS: 0,
-    SpanKind.INTERFACE: 0,
-    SpanKind.STRUCT: 0,
-    SpanKind.ENUM: 0,
-    SpanKind.TRAIT: 0,
-    SpanKind.METHOD: 1,
-    SpanKind.ASYNC_METHOD: 1,
-    SpanKind.MODULE: 2,
-}
 
 SPAN_COLUMNS = (
     "path, name, qualname, kind, container, start_line, start_col, end_line, end_col, "
@@ -110,12 +104,6 @@ SPAN_COLUMNS = (
     "content_hash, language, prev_hash"
 )
 _S_COLUMNS = ", ".join("s." + c.strip() for c in SPAN_COLUMNS.split(","))
-
-# (id, name, kind, file mtime, path, line, qualname): what ranking needs of a candidate.
-_CANDIDATE_COLUMNS = (
-    "s.id, s.name, s.kind, coalesce(f.mtime_ns, 0), s.path, s.start_line, s.qualname"
-)
-_CANDIDATE = f"SELECT {_CANDIDATE_COLUMNS} FROM spans s LEFT JOIN files f ON f.path = s.path "
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,190 +146,162 @@ def clean_query(query: str) -> str:
     return "".join(ch for ch in query if ch.isprintable()).strip()
 
 
-@dataclass(frozen=True, slots=True)
-class _Candidate:
-    id: int
-    name: str
-    kind: str
-    mtime_ns: int
-    path: str
-    line: int
-    qualname: str
-
-    def tie_key(self) -> tuple[int, int, str, int]:
-        return (-self.mtime_ns, _KIND_ORDER.get(self.kind, 1), self.path, self.line)
-
-
 class _Ranked:
-    """One ranked list being built: span id -> (rank key), each id once."""
+    """One ranked list being built: span id -> its rank key, each id once."""
 
     def __init__(self) -> None:
         self.keys: dict[int, tuple[Any, ...]] = {}
-        self.candidates: dict[int, _Candidate] = {}
 
-    def add(self, candidate: _Candidate, key: tuple[Any, ...]) -> None:
-        if candidate.id not in self.keys:
-            self.keys[candidate.id] = key + candidate.tie_key()
-            self.candidates[candidate.id] = candidate
+    def add(self, span_id: int, key: tuple[Any, ...]) -> None:
+        if span_id not in self.keys:
+            self.keys[span_id] = key
 
-    def ordered(self) -> list[int]:
-        return sorted(self.keys, key=self.keys.__getitem__)
+    def ordered(self, cap: int) -> list[int]:
+        return sorted(self.keys, key=self.keys.__getitem__)[:cap]
 
     def __len__(self) -> int:
         return len(self.keys)
 
 
-def _candidates(conn: sqlite3.Connection, where: str, params: Sequence[Any]) -> list[_Candidate]:
-    return [_Candidate(*row) for row in conn.execute(_CANDIDATE + where, params)]
-
-
-def _names_in(names: Sequence[str]) -> tuple[str, list[str]]:
-    return f"s.name_lower IN ({','.join('?' * len(names))})", list(names)
-
-
-def rank_names(
-    conn: sqlite3.Connection, index: NameIndex, query: str, cap: int
-) -> tuple[list[int], set[int], dict[int, _Candidate]]:
-    """Span ids by how their name matches `query` (best first), the ids whose name equals
-    it ignoring case, and what is known of each."""
-    ranked = _Ranked()
+def rank_names(index: NameIndex, query: str, cap: int) -> tuple[list[int], set[int]]:
+    """Span ids by how their name matches `query`, best first, and those whose name
+    equals it ignoring case (the rule: the module docstring)."""
     nq = name_query(query)
-    typed = query.strip()
-    if not nq:
-        return [], set(), {}
-    want = cap * _TIER_CAP_FACTOR
     container = ""
     if "." in nq.strip("."):
-        # `Store.search`: the name part is matched, the rest must be in the qualname.
+        # `Store.search`: the name part is matched, the rest must be in the qualname
+        # (checked when the hits are read; see `search`).
         container, nq = nq.rsplit(".", 1)
     if not nq:
-        return [], set(), {}
+        return [], set()
+    typed = query.strip().rsplit(".", 1)[-1]
+    want = cap * _TIER_CAP_FACTOR
+    # (name index, key) of the names chosen so far; spans are taken in name order.
+    chosen: dict[int, tuple[Any, ...]] = {}
+    spans = 0
 
-    def keep(c: _Candidate) -> bool:
-        return not container or container in c.qualname.lower()
+    def choose(i: int, key: tuple[Any, ...]) -> None:
+        nonlocal spans
+        if i not in chosen:
+            chosen[i] = key
+            spans += index.firsts[i + 1] - index.firsts[i]
 
-    exact: set[int] = set()
-    for c in _candidates(conn, "WHERE s.name_lower = ?", (nq,)):
-        if keep(c):
-            ranked.add(c, (NameTier.EXACT, 0 if c.name == typed else 1, len(c.name)))
-            exact.add(c.id)
-    if len(ranked) < want:
-        for c in _candidates(
-            conn,
-            "WHERE s.name_lower > ? AND s.name_lower < ? "
-            "ORDER BY length(s.name), f.mtime_ns DESC LIMIT ?",
-            (nq, nq + "\U0010ffff", want),
-        ):
-            if keep(c):
-                ranked.add(c, (NameTier.PREFIX, len(c.name)))
-    if len(ranked) < want and len(nq) >= 3:
-        # The trigram index narrows; instr() > 1 keeps true substrings past the start.
-        for c in _candidates(
-            conn,
-            "WHERE s.id IN (SELECT rowid FROM spans_fts WHERE name LIKE ?) "
-            "AND instr(s.name_lower, ?) > 1 ORDER BY length(s.name) LIMIT ?",
-            (f"%{_like_pattern(nq)}%", nq, want * 4),
-        ):
-            if keep(c):
-                at = c.name.lower().find(nq)
-                tier = NameTier.WORD if is_word_start(c.name, at) else NameTier.SUBSTRING
-                ranked.add(c, (tier, len(c.name)))
+    for i in index.exact(nq):
+        choose(i, (NameTier.EXACT, 0 if index.names[i] == typed else 1))
+    exact_names = set(chosen)
+    if spans < want:
+        prefixed = index.prefixed(nq)
+        by_length = sorted(prefixed, key=lambda i: len(index.lowers[i]))
+        for i in by_length[:want]:
+            choose(i, (NameTier.PREFIX, len(index.lowers[i])))
+    if spans < want and len(nq) >= 2:
+        inside = []
+        for i, at in index.containing(nq, want * 4):
+            word = is_word_start(index.names[i], at)
+            tier = NameTier.WORD if word else NameTier.SUBSTRING
+            inside.append((tier, len(index.lowers[i]), i))
+        inside.sort()
+        for tier, length, i in inside[:want]:
+            choose(i, (tier, length))
+    # The loose tiers fill in only when the strict ones found too few: subsequence
+    # below `cap` spans, misspelt only when nothing else matched the name at all.
+    single_word = len(query.split()) == 1  # a phrase is no misspelt or squeezed name
     chars = subsequence_chars(nq)
-    if len(ranked) < want and len(chars) >= 3:
-        names = index.subsequence(chars, want)
-        if names:
-            order = {name: i for i, name in enumerate(names)}
-            where, params = _names_in(names)
-            for c in _candidates(conn, "WHERE " + where, params):
-                if keep(c):
-                    ranked.add(c, (NameTier.SUBSEQUENCE, order[c.name.lower()], len(c.name)))
+    if spans < want and len(chars) >= 3 and single_word:
+        for order, i in enumerate(index.subsequence(chars, want)):
+            choose(i, (NameTier.SUBSEQUENCE, order))
     bound = misspelling_bound(nq)
-    if len(ranked) < want and bound:
-        close = _misspelt(conn, nq, bound)
-        if close:
-            where, params = _names_in(list(close))
-            for c in _candidates(conn, "WHERE " + where, params):
-                if keep(c):
-                    ranked.add(c, (NameTier.MISSPELT, close[c.name.lower()], len(c.name)))
-    return ranked.ordered()[:cap], exact, ranked.candidates
+    if not chosen and bound and single_word:
+        for distance, i in index.misspelt(nq, bound, want):
+            choose(i, (NameTier.MISSPELT, distance, len(index.lowers[i])))
+    ranked = _Ranked()
+    exact: set[int] = set()
+    for i, key in chosen.items():
+        for span_id in index.spans_of(i, want):
+            ranked.add(span_id, (*key, index.tie_of(span_id)))
+            if i in exact_names:
+                exact.add(span_id)
+    return ranked.ordered(want if container else cap), exact
 
 
-def _misspelt(conn: sqlite3.Connection, nq: str, bound: int) -> dict[str, int]:
-    """Names within `bound` edits of `nq` -> their distance, from the names sharing the
-    most (and rarest) trigrams with it."""
-    pieces = trigrams(nq)
-    if not pieces:
-        return {}
-    match = " OR ".join('"' + p.replace('"', '""') + '"' for p in pieces)
-    rows = conn.execute(
-        "SELECT DISTINCT s.name_lower FROM (SELECT rowid AS id FROM spans_fts "
-        "WHERE spans_fts MATCH ? ORDER BY rank LIMIT ?) m JOIN spans s ON s.id = m.id",
-        (match, _MISSPELT_CANDIDATES),
-    )
-    close: dict[str, int] = {}
-    for (name,) in rows:
-        distance = edit_distance(nq, name, bound)
-        if 0 < distance <= bound:
-            close[name] = distance
-    return close
+# Words too common in English to tell glosses apart; dropped when others remain.
+STOPWORDS = frozenset(
+    "a an and are as at be by do does for from has have how i if in into is it its of on "
+    "or so that the their them then there these this those to was what when where which "
+    "while who why will with".split()
+)
+# Glosses ranked by bm25 per level: the newest this many matches (bm25 is ~3 µs a row).
+_GLOSS_SAMPLE = 100
 
 
-def _like_pattern(text: str) -> str:
-    # The trigram index answers LIKE but not ESCAPE, so % and _ match loosely
-    # here; the instr() test in the same query keeps only true substrings.
-    return text.replace("%", "_")
-
-
-def gloss_match(query: str, *, any_word: bool = False) -> str | None:
-    """The FTS5 MATCH expression for the query's words, each quoted as a prefix term, so
-    nothing the user typed is read as syntax (NEAR, AND, column filters, `^`)."""
-    terms = _QUERY_TERM.findall(query.lower())
-    if not terms:
-        return None
-    return (" OR " if any_word else " ").join(f'"{t}"*' for t in terms)
+def gloss_terms(query: str) -> tuple[list[str], bool]:
+    """The query's words as FTS5 terms, each quoted so nothing is read as syntax (NEAR,
+    AND, column filters, `^`), and whether the last may be a word still being typed."""
+    words = _QUERY_TERM.findall(query.lower())
+    content = [w for w in words if w not in STOPWORDS] or words
+    terms = [f'"{w}"' for w in content]
+    # A prefix of fewer than 4 letters expands to hundreds of words (`que`: query, queue...).
+    typing = bool(terms) and query == query.rstrip() and len(content[-1]) >= 4
+    return terms, typing and content[-1] == words[-1]
 
 
 def rank_glosses(
-    conn: sqlite3.Connection, query: str, cap: int, prompt_version: str
-) -> tuple[list[int], dict[int, _Candidate]]:
-    """Span ids whose current gloss's text matches the query's words, best first."""
+    conn: sqlite3.Connection, index: NameIndex, query: str, cap: int, prompt_version: str
+) -> list[int]:
+    """Span ids whose current gloss's text matches the query's words, best first: those
+    matching every word, then every word but the commonest, and so on down to the
+    rarest word alone; bm25 within a level."""
+    terms, typing = gloss_terms(query)
+    if not terms:
+        return []
+    counts: dict[str, int] = {}
+    if typing and _gloss_count(conn, terms[-1]) == 0:
+        # Not a word any gloss holds (after stemming): a word being typed, as a prefix
+        # (a prefix term merges every word it starts, so only when it must).
+        terms[-1] += "*"
+    if len(terms) > 1:
+        counts = {t: _gloss_count(conn, t) for t in terms}
+        terms = [t for t in sorted(terms, key=counts.__getitem__) if counts[t] > 0]
     ranked = _Ranked()
-    for any_word in (False, True):
-        match = gloss_match(query, any_word=any_word)
-        if match is None:
-            break
+    for level in range(len(terms)):
+        kept = terms[: len(terms) - level]
         rows = conn.execute(
-            f"SELECT {_CANDIDATE_COLUMNS}, m.r "
-            "FROM (SELECT rowid AS gid, rank AS r FROM glosses_fts WHERE glosses_fts MATCH ? "
-            "ORDER BY rank LIMIT ?) m JOIN glosses g ON g.id = m.gid AND g.prompt_version = ? "
-            "JOIN spans s ON s.content_hash = g.content_hash "
-            "LEFT JOIN files f ON f.path = s.path",
-            (match, cap * _TIER_CAP_FACTOR, prompt_version),
+            "SELECT s.id, m.r FROM (SELECT gid, r FROM (SELECT rowid AS gid, rank AS r "
+            "FROM glosses_fts WHERE glosses_fts MATCH ? ORDER BY rowid DESC LIMIT ?) "
+            "ORDER BY r LIMIT ?) m "
+            "JOIN glosses g ON g.id = m.gid AND g.prompt_version = ? "
+            "JOIN spans s ON s.content_hash = g.content_hash",
+            (" ".join(kept), _GLOSS_SAMPLE, cap, prompt_version),
         )
-        for row in rows:
-            ranked.add(_Candidate(*row[:7]), (row[7],))
-        if len(ranked) or " " not in match:
+        for span_id, bm25 in rows:
+            ranked.add(span_id, (level, bm25, index.tie_of(span_id)))
+        if len(ranked) >= cap:
             break
-    return ranked.ordered()[:cap], ranked.candidates
+    return ranked.ordered(cap)
+
+
+def _gloss_count(conn: sqlite3.Connection, term: str) -> int:
+    (count,) = conn.execute(
+        "SELECT count(*) FROM glosses_fts WHERE glosses_fts MATCH ?", (term,)
+    ).fetchone()
+    return int(count)
 
 
 def rank_near(
-    conn: sqlite3.Connection, near: Sequence[str], cap: int
-) -> tuple[list[int], dict[int, _Candidate]]:
+    conn: sqlite3.Connection, index: NameIndex, near: Sequence[str], cap: int
+) -> list[int]:
     """Span ids whose text has one of these content hashes, in the hashes' order."""
     if not near:
-        return [], {}
+        return []
     ranked = _Ranked()
     order = {h: i for i, h in enumerate(near[: cap * _TIER_CAP_FACTOR])}
     marks = ",".join("?" * len(order))
     rows = conn.execute(
-        f"SELECT {_CANDIDATE_COLUMNS}, s.content_hash FROM spans s "
-        f"LEFT JOIN files f ON f.path = s.path WHERE s.content_hash IN ({marks})",
-        list(order),
+        f"SELECT id, content_hash FROM spans WHERE content_hash IN ({marks})", list(order)
     )
-    for row in rows:
-        ranked.add(_Candidate(*row[:7]), (order[row[7]],))
-    return ranked.ordered()[:cap], ranked.candidates
+    for span_id, content_hash in rows:
+        ranked.add(span_id, (order[content_hash], index.tie_of(span_id)))
+    return ranked.ordered(cap)
 
 
 def fuse(
@@ -349,10 +309,10 @@ def fuse(
     glosses: Sequence[int],
     near: Sequence[int],
     exact: set[int],
-    candidates: dict[int, _Candidate],
-    limit: int,
+    index: NameIndex,
 ) -> list[tuple[int, float, str]]:
-    """(span id, score, matched) of the best `limit`, by the rule in the module docstring."""
+    """(span id, score, matched) of every span in the lists, best first, by the rule in
+    the module docstring."""
     scores: dict[int, float] = {}
     for ranking in (names, glosses, near):
         for rank, span_id in enumerate(ranking, start=1):
@@ -363,12 +323,11 @@ def fuse(
     by_name = set(names)
     by_gloss = set(glosses) | set(near)
 
-    def key(span_id: int) -> tuple[Any, ...]:
-        return (-scores[span_id], span_id not in by_name, *candidates[span_id].tie_key())
+    def key(span_id: int) -> tuple[float, bool, int, int]:
+        return (-scores[span_id], span_id not in by_name, index.tie_of(span_id), span_id)
 
-    best = sorted(scores, key=key)[:limit]
     out = []
-    for span_id in best:
+    for span_id in sorted(scores, key=key):
         named, glossed = span_id in by_name, span_id in by_gloss
         matched = "both" if named and glossed else "name" if named else "gloss"
         out.append((span_id, scores[span_id], matched))
@@ -394,49 +353,70 @@ def search(
     q = clean_query(query)
     if not q:
         return []
-    names, exact, candidates = rank_names(conn, index, q, limit)
-    glosses, by_gloss = rank_glosses(conn, q, limit, prompt_version)
-    near_ids, by_near = rank_near(conn, near, limit)
-    candidates.update(by_gloss)
-    candidates.update(by_near)
-    best = fuse(names, glosses, near_ids, exact, candidates, limit)
-    if not best:
-        return []
-    marks = ",".join("?" * len(best))
-    rows = conn.execute(
-        f"SELECT s.id, {_S_COLUMNS}, json_extract(g.body, '$.summary') FROM spans s "
-        "LEFT JOIN glosses g ON g.content_hash = s.content_hash AND g.prompt_version = ? "
-        f"WHERE s.id IN ({marks})",
-        (prompt_version, *(span_id for span_id, _, _ in best)),
-    )
-    found = {row[0]: row for row in rows}
-    hits = []
-    for span_id, score, matched in best:
-        row = found.get(span_id)
-        if row is None:
-            continue
-        summary = row[-1] if isinstance(row[-1], str) else None
-        hits.append(SearchHit(_span(row[1:-1]), first_sentence(summary), score, matched))
+    names, exact = rank_names(index, q, limit)
+    glosses = rank_glosses(conn, index, q, limit, prompt_version)
+    near_ids = rank_near(conn, index, near, limit)
+    fused = fuse(names, glosses, near_ids, exact, index)
+    container = _container_of(q)
+    hits: list[SearchHit] = []
+    # Read in pages: a span deleted since the index was built, or outside the
+    # container a qualified query names, is passed over.
+    for page in range(0, len(fused), limit):
+        best = fused[page : page + limit]
+        marks = ",".join("?" * len(best))
+        rows = conn.execute(
+            f"SELECT s.id, {_S_COLUMNS}, json_extract(g.body, '$.summary') FROM spans s "
+            "LEFT JOIN glosses g ON g.content_hash = s.content_hash AND g.prompt_version = ? "
+            f"WHERE s.id IN ({marks})",
+            (prompt_version, *(span_id for span_id, _, _ in best)),
+        )
+        found = {row[0]: row for row in rows}
+        for span_id, score, matched in best:
+            row = found.get(span_id)
+            if row is None:
+                continue
+            span = _span(row[1:-1])
+            if container and matched != "gloss" and container not in span.qualname.lower():
+                continue
+            summary = row[-1] if isinstance(row[-1], str) else None
+            hits.append(SearchHit(span, first_sentence(summary), score, matched))
+            if len(hits) == limit:
+                return hits
     return hits
+
+
+def _container_of(query: str) -> str:
+    nq = name_query(query)
+    return nq.rsplit(".", 1)[0] if "." in nq.strip(".") else ""
 
 
 class Searcher:
     """Searches (and other latency-bound reads) of one store, on a thread of their own.
 
-    `connect` opens the plain sqlite3 connection; it runs on that thread. The
-    name index is built there on first use and rebuilt when the spans change,
-    at most every NAME_INDEX_REFRESH_S."""
+    `connect` opens a plain sqlite3 connection; the reads' one runs on the
+    reads' thread. The name index is built on a second thread with its own
+    connection, first when the store is opened, then whenever a search finds
+    the store changed (SQLite's data_version) and the index is older than
+    NAME_INDEX_REFRESH_S: searches go on with the old index meanwhile, so a
+    span committed in the last moments may be missing from the name tiers."""
 
     def __init__(self, connect: Callable[[], sqlite3.Connection], prompt_version: str) -> None:
         self._connect = connect
         self.prompt_version = prompt_version
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="gloss-reads")
+        self._builder = ThreadPoolExecutor(1, thread_name_prefix="gloss-names")
         self._conn: sqlite3.Connection | None = None
-        self._index = NameIndex()
-        self._index_stamp: tuple[int, int] | None = None
-        self._data_version: int | None = None
-        self._index_checked = 0.0
+        self._index: NameIndex | None = None
+        self._building: Future[NameIndex] | None = None
+        self._built_version: int | None = None
+        self._built_at = 0.0
+        self._lock = threading.Lock()
         self._closed = threading.Event()
+
+    def start(self) -> None:
+        """Open the reads' connection and begin building the name index (the first
+        search waits for it)."""
+        self._executor.submit(self._run, self._names)
 
     async def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """`work(connection)` on the reads' thread."""
@@ -459,28 +439,53 @@ class Searcher:
         return search(conn, self._names(conn), query, limit, near, self.prompt_version)
 
     def _names(self, conn: sqlite3.Connection) -> NameIndex:
-        now = time.monotonic()
-        if self._index_stamp is not None and now - self._index_checked < NAME_INDEX_REFRESH_S:
-            return self._index
-        self._index_checked = now
         (version,) = conn.execute("PRAGMA data_version").fetchone()
-        if version == self._data_version and self._index_stamp is not None:
-            return self._index
-        self._data_version = version
-        stamp = conn.execute("SELECT coalesce(max(id), 0), count(*) FROM spans").fetchone()
-        stamp = (int(stamp[0]), int(stamp[1]))
-        if stamp != self._index_stamp:
-            self._index = NameIndex.of(
-                r[0] for r in conn.execute("SELECT DISTINCT name_lower FROM spans")
-            )
-            self._index_stamp = stamp
-        return self._index
+        with self._lock:
+            if self._index is None:
+                building = self._start_build(version)
+            else:
+                if (
+                    version != self._built_version
+                    and self._building is None
+                    and time.monotonic() - self._built_at >= NAME_INDEX_REFRESH_S
+                ):
+                    self._start_build(version)
+                return self._index
+        return building.result()
+
+    def _start_build(self, version: int) -> Future[NameIndex]:
+        """Under `_lock`: the build under way, or a new one."""
+        if self._building is None:
+            self._building = self._builder.submit(self._build, version)
+        return self._building
+
+    def _build(self, version: int) -> NameIndex:
+        """The index as the store stands; `version` is the reads' connection's
+        data_version seen before this began (so a commit during the build is
+        seen as a change by the next search)."""
+        try:
+            conn = self._connect()
+            try:
+                index = NameIndex.build(conn)
+            finally:
+                conn.close()
+        except BaseException:
+            with self._lock:
+                self._building = None
+            raise
+        with self._lock:
+            self._index = index
+            self._built_version = version
+            self._built_at = time.monotonic()
+            self._building = None
+        return index
 
     async def close(self) -> None:
         self._closed.set()
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._executor, self._close_conn)
         self._executor.shutdown(wait=False)
+        self._builder.shutdown(wait=False, cancel_futures=True)
 
     def _close_conn(self) -> None:
         if self._conn is not None:
