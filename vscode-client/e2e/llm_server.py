@@ -7,7 +7,9 @@ Run with the Gloss venv's Python; the repository root is put on sys.path.
 
 The sample's `to_reorder` gets a gloss saying what it does in words its name
 does not hold (DESCRIBED), so the test's search by behaviour can only find it
-through the gloss; every other symbol gets the test server's usual answer.
+through the gloss; `Settings` one that the server ranks, for the query "to",
+above `to_reorder`, whose name holds "to" (the picker must keep that order).
+Every other symbol gets the test server's usual answer.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ DESCRIBED = {
     "to_reorder": (
         "Lists the items whose quantity has fallen below the threshold, sorted alphabetically."
     ),
+    "Settings": "Where the stock file lives and the level to reorder at, together.",
 }
 
 _usual_gloss = llm_server.ok_gloss

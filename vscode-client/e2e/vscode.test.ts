@@ -51,10 +51,13 @@ const DESCRIBED_NAME = 'to_reorder';
 const DESCRIBED_WHERE = 'inventory/stock.py:15';
 const DESCRIBED_SUMMARY = 'Lists the items whose quantity has fallen below the threshold, sorted alphabetically.';
 const BEHAVIOUR_QUERY = 'fallen below threshold';
+// A word in Settings' gloss (e2e/llm_server.py) and in other symbols' names: the server
+// ranks Settings among them, where VS Code's own sort would move it below every name match.
+const ORDER_QUERY = 'to';
 const SEARCH_TITLE = 'Gloss: Search by Behaviour';
 const SEARCH_PNG = path.join(REPO_ROOT, 'docs', 'vscode-search.png');
-// The key binding the README suggests (the extension binds no key itself).
-const SEARCH_KEYBINDING = { key: 'ctrl+shift+alt+t', mac: 'cmd+shift+alt+t', command: 'gloss.searchByBehaviour' };
+// The keybindings.json entry the README suggests (the extension binds no key itself).
+const SEARCH_KEYBINDING = { key: 'ctrl+shift+alt+t', command: 'gloss.searchByBehaviour' };
 
 const CHROMIUM_FLAGS = [
   '--headless',
@@ -548,6 +551,27 @@ step('"Gloss: Search by Behaviour" finds to_reorder by what its gloss says and o
   );
   log(`title: ${refusal}`);
 
+  // The rows keep the server's order (best first), gloss matches among name matches.
+  const ranked = (await glossSearch(ORDER_QUERY)).map((h) => h.name);
+  const hasQuery = (name: string): boolean => name.toLowerCase().includes(ORDER_QUERY);
+  assert.ok(
+    ranked.some((name, i) => !hasQuery(name) && ranked.slice(i + 1).some(hasQuery)),
+    `gloss search "${ORDER_QUERY}" ranks ${ranked.join(', ')}: no gloss match above a name match, so this check would prove nothing`,
+  );
+  await input.fill(ORDER_QUERY);
+  let shown: string[] = [];
+  await waitFor(
+    `the rows for "${ORDER_QUERY}" in the order gloss search ranks them (${ranked.join(', ')})`,
+    async () => {
+      shown = await rowNames(widget);
+      return shown.join() === ranked.join();
+    },
+    20_000,
+  ).catch((err: unknown) => {
+    throw new Error(`${err instanceof Error ? err.message : String(err)}; the picker showed ${shown.join(', ')}`);
+  });
+  log(`rows for "${ORDER_QUERY}": ${shown.join(', ')}`);
+
   await input.fill(BEHAVIOUR_QUERY);
   const first = widget.locator('.quick-input-list .monaco-list-row[data-index="0"]');
   await waitFor(
@@ -619,6 +643,24 @@ step('removing it restarts the server on gloss.toml alone, which works again', a
   const glossLog = findGlossLog();
   assert.ok(glossLog && /All Gloss settings removed; restarting/.test(fs.readFileSync(glossLog, 'utf8')), 'no restart in the log');
 }, 90_000);
+
+/** `gloss search QUERY --json` on the sample: what gloss/search answers, best first. */
+async function glossSearch(query: string): Promise<{ name: string; matched: string }[]> {
+  const cli = 'import sys; from server.cli.main import main; sys.exit(main(sys.argv[1:]))';
+  const out = await run(PYTHON, ['-c', cli, 'search', query, '--path', workspace, '--json'], { cwd: REPO_ROOT, timeoutMs: 30_000 });
+  return JSON.parse(out);
+}
+
+/** The names in the picker's rows, top to bottom. */
+async function rowNames(widget: Locator): Promise<string[]> {
+  const rows = widget.locator('.quick-input-list .monaco-list-row');
+  const named: [number, string][] = [];
+  for (let i = 0; i < (await rows.count()); i++) {
+    const row = rows.nth(i);
+    named.push([Number(await row.getAttribute('data-index')), await row.locator('.label-name').first().innerText()]);
+  }
+  return named.sort((a, b) => a[0] - b[0]).map(([, name]) => name.trim());
+}
 
 /** Hovers `word` in the active editor until a hover holding `text` shows; returns it. */
 async function hoverWord(word: string, text: string): Promise<Locator> {
