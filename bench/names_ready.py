@@ -91,6 +91,7 @@ class BenchConfig:
     poll_s: float = 0.02
     timeout_s: float = 60.0
     index: bool = True
+    parse_workers: int | None = None  # None: gloss.toml leaves [index] parse_workers unset
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,7 +202,7 @@ def the_tree(config: BenchConfig) -> Tree:
     return Tree(f"Django {DJANGO.version} (.py files of its wheel)", files)
 
 
-def fresh_workspace(tree: Tree, parent: Path) -> Path:
+def fresh_workspace(tree: Tree, parent: Path, parse_workers: int | None = None) -> Path:
     """A copy of the tree, and a gloss.toml whose only backend cannot be reached."""
     root = Path(tempfile.mkdtemp(prefix="ws-", dir=parent))
     for rel, source in tree.files:
@@ -219,6 +220,7 @@ def fresh_workspace(tree: Tree, parent: Path) -> Path:
         'name = "only"\n'
         'model = "none:1b"\n'
         'backends = ["nowhere"]\n'
+        + ("" if parse_workers is None else f"\n[index]\nparse_workers = {parse_workers}\n")
     )
     return root
 
@@ -536,11 +538,11 @@ async def run_benchmark(config: BenchConfig) -> BenchReport:
         texts = [(f.path, f.abs_path.read_bytes()) for f in order]
         definitions = 0
         for run in range(config.runs):
-            ws = fresh_workspace(tree, tmp)
+            ws = fresh_workspace(tree, tmp, config.parse_workers)
             serve.append(await serve_run(ws, targets, config, tmp / f"serve-{run}.stderr"))
             shutil.rmtree(ws, ignore_errors=True)
             if config.index:
-                ws = fresh_workspace(tree, tmp)
+                ws = fresh_workspace(tree, tmp, config.parse_workers)
                 index.append(await index_run(ws, config))
                 shutil.rmtree(ws, ignore_errors=True)
             parses.append(await asyncio.to_thread(bare_parse, texts))
@@ -580,6 +582,7 @@ async def run_benchmark(config: BenchConfig) -> BenchReport:
             "poll_s": config.poll_s,
             "timeout_s": config.timeout_s,
             "index": config.index,
+            "parse_workers": config.parse_workers,
         },
         tree=tree.name,
         files=len(order),
@@ -690,6 +693,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             positive_float,
         ),
         Option("--no-index", "index", "skip timing gloss index", action="store_false"),
+        Option(
+            "--parse-workers",
+            "parse_workers",
+            "set [index] parse_workers in the workspace's gloss.toml (default: unset)",
+            int,
+            metavar="N",
+        ),
     )
     cli.add_json()
     config, json_path = cli.parse(argv)

@@ -61,6 +61,9 @@ class IndexConfig:
     # An open document's unsaved text is re-glossed once the user has stopped
     # typing this long; 0 waits for a save.
     idle_pause_ms: int = 1500
+    # Worker processes that parse a scan with many files to parse (a first start);
+    # None: one per core when there are two or more; 0: parse in this process only.
+    parse_workers: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -397,6 +400,9 @@ def parse_config(data: Mapping[str, Any], source: str = "defaults") -> Config:
         skip_dirs=skip_dirs,
         max_file_bytes=index_r.int_("max_file_bytes", INDEX_DEFAULTS.max_file_bytes, 1),
         idle_pause_ms=index_r.int_("idle_pause_ms", INDEX_DEFAULTS.idle_pause_ms, 0),
+        parse_workers=(
+            index_r.int_("parse_workers", 0, 0) if "parse_workers" in index_r.table else None
+        ),
     )
     index_r.finish()
 

@@ -44,6 +44,7 @@ from enrich_core.run.scheduler import Priority, Scheduler, SpanRef
 from enrich_core.run.status import backend_health, workspace_status
 from enrich_core.source.discovery import SkippedFile
 from enrich_core.source.indexer import Indexer, ParsedFile, SpanTexts
+from enrich_core.source.parse_pool import ParsePool
 from enrich_core.store.access import StoreAccess, StoreListener, StoreRole
 from enrich_core.store.health import STORE_ERRORS, StoreError, classify
 from enrich_core.store.lock import LockHolder
@@ -395,25 +396,35 @@ class Engine:
             seen: set[str] = set()
             skipped_now: set[str] = set()
             parsed = unchanged = skipped = 0
-            while True:
-                chunk = await asyncio.to_thread(
-                    self.indexer.next_chunk, files, stamps, SCAN_CHUNK_FILES
-                )
-                if chunk is None:
-                    break
-                seen.update(chunk.seen)
-                unchanged += chunk.unchanged
-                for p in chunk.parsed:
-                    self.writer.submit(ReplaceFile(p.path, p.mtime_ns, p.size, p.spans, p.unparsed))
-                    if self.texts.has_room():
-                        # The backlog starts with the first files scanned: keep
-                        # their parse so the first glosses need no second parse.
-                        self.texts.remember(p)
-                for s in chunk.skipped:
-                    self.writer.submit(SkipFile(s.path, s.reason))
-                    skipped_now.add(s.path)
-                parsed += len(chunk.parsed)
-                skipped += len(chunk.skipped)
+            # A first scan (many files to parse) is parsed by worker processes on
+            # the other cores; each chunk is written as it comes, so its names are
+            # searchable while the rest is still being parsed.
+            index = self.config.index
+            pool = ParsePool(index.max_file_bytes, index.parse_workers)
+            chunks = self.indexer.scan_chunks(files, stamps, SCAN_CHUNK_FILES, pool)
+            try:
+                while True:
+                    chunk = await asyncio.to_thread(next, chunks, None)
+                    if chunk is None:
+                        break
+                    seen.update(chunk.seen)
+                    unchanged += chunk.unchanged
+                    for p in chunk.parsed:
+                        self.writer.submit(
+                            ReplaceFile(p.path, p.mtime_ns, p.size, p.spans, p.unparsed)
+                        )
+                        if self.texts.has_room():
+                            # The backlog starts with the first files scanned: keep
+                            # their parse so the first glosses need no second parse.
+                            self.texts.remember(p)
+                    for s in chunk.skipped:
+                        self.writer.submit(SkipFile(s.path, s.reason))
+                        skipped_now.add(s.path)
+                    parsed += len(chunk.parsed)
+                    skipped += len(chunk.skipped)
+            finally:
+                pool.close()  # at once, even when cancelled: the workers' stdin closes
+                await asyncio.to_thread(pool.wait_closed)
             removed = sorted(set(stamps) - seen)
             # A file skipped before and gone since, or now read, or a directory no
             # longer skipped: its reason no longer describes the workspace.

@@ -9,12 +9,12 @@ secret-looking files are never opened (discovery decides before any read).
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from enrich_core.config import IndexConfig
 from enrich_core.records.span import Span
 from enrich_core.source.discovery import (
     SkippedFile,
@@ -25,6 +25,11 @@ from enrich_core.source.discovery import (
 )
 from enrich_core.source.not_authored import generated_reason
 from enrich_core.source.spans import Cut, cut_spans
+
+if TYPE_CHECKING:
+    # A type only: the parse workers import this module, and need no configuration.
+    from enrich_core.config import IndexConfig
+    from enrich_core.source.parse_pool import Job, ParsePool
 
 logger = logging.getLogger(__name__)
 
@@ -64,39 +69,46 @@ class Indexer:
         """The wanted files in file order, and what is skipped unread on the way."""
         return scan_workspace(self.root, self.filter)
 
-    def next_chunk(
+    def scan_chunks(
         self,
         files: Iterator[SourceFile | SkippedFile],
         stamps: Mapping[str, tuple[int, int]],
         size: int,
-    ) -> ScanChunk | None:
-        """Up to `size` files from the walk, parsed unless unchanged; None when done."""
-        chunk = ScanChunk()
-        for f in files:
-            if isinstance(f, SkippedFile):
-                chunk.skipped.append(f)
-                continue
-            chunk.seen.append(f.path)
-            if stamps.get(f.path) == (f.mtime_ns, f.size):
-                chunk.unchanged += 1
+        pool: ParsePool | None = None,
+    ) -> Iterator[ScanChunk]:
+        """The walk in chunks of up to `size` files, in file order, each file parsed
+        unless its size and mtime match `stamps`. With a `pool`, once a chunk holds
+        enough changed files (a first scan, a branch switch) the pool's workers start,
+        and later chunks are parsed by them while this thread hands on the ones done:
+        a few chunks are planned ahead so the workers never wait for the walk. The
+        first such chunk is parsed here while the workers start."""
+        ahead: deque[tuple[ScanChunk, list[SourceFile], Job | None]] = deque()
+        done = False
+        while True:
+            while not done and len(ahead) < (pool.depth if pool and pool.started else 1):
+                planned = _plan_chunk(files, stamps, size)
+                if planned is None:
+                    done = True
+                    break
+                chunk, changed = planned
+                job: Job | None = None
+                if pool is not None and pool.started:
+                    job = pool.submit(changed)
+                elif pool is not None and pool.wants(len(changed)):
+                    pool.start()  # this chunk is parsed here meanwhile
+                ahead.append((chunk, changed, job))
+            if not ahead:
+                return
+            chunk, changed, job = ahead.popleft()
+            if job is not None and pool is not None:
+                results = pool.results(job)
             else:
-                result = self.parse_file(f)
-                if isinstance(result, SkippedFile):
-                    chunk.skipped.append(result)
-                else:
-                    chunk.parsed.append(result)
-            if len(chunk.seen) >= size:
-                return chunk
-        return chunk if chunk.seen else None
+                results = [self.parse_file(f) for f in changed]
+            _add_results(chunk, results)
+            yield chunk
 
     def parse_file(self, f: SourceFile) -> ParsedFile | SkippedFile:
-        text = read_source(f, self.config.max_file_bytes)
-        if isinstance(text, SkippedFile):
-            return text
-        cut = _cut(f.path, text)
-        if isinstance(cut, SkippedFile):
-            return cut
-        return ParsedFile(f.path, f.mtime_ns, f.size, cut.spans, _unparsed_note(cut))
+        return parse_source_file(f, self.config.max_file_bytes)
 
     def parse_path(self, rel: str) -> ParsedFile | SkippedFile | None:
         """A changed path: parsed, skipped with a reason, or None if gone or not wanted."""
@@ -154,6 +166,51 @@ class Indexer:
             except OSError:
                 pass
         return ParsedFile(rel, mtime_ns, size, cut.spans, _unparsed_note(cut))
+
+
+def parse_source_file(f: SourceFile, max_file_bytes: int) -> ParsedFile | SkippedFile:
+    """A walked file read and cut: its spans, or why it is skipped. Pure of any
+    workspace state, so a parse worker process runs it as the scan's thread does."""
+    text = read_source(f, max_file_bytes)
+    if isinstance(text, SkippedFile):
+        return text
+    cut = _cut(f.path, text)
+    if isinstance(cut, SkippedFile):
+        return cut
+    return ParsedFile(f.path, f.mtime_ns, f.size, cut.spans, _unparsed_note(cut))
+
+
+def _plan_chunk(
+    files: Iterator[SourceFile | SkippedFile],
+    stamps: Mapping[str, tuple[int, int]],
+    size: int,
+) -> tuple[ScanChunk, list[SourceFile]] | None:
+    """Up to `size` wanted files from the walk: the chunk (skips and unchanged files
+    counted) and the files in it to parse; None when the walk is done."""
+    chunk = ScanChunk()
+    changed: list[SourceFile] = []
+    for f in files:
+        if isinstance(f, SkippedFile):
+            chunk.skipped.append(f)
+            continue
+        chunk.seen.append(f.path)
+        if stamps.get(f.path) == (f.mtime_ns, f.size):
+            chunk.unchanged += 1
+        else:
+            changed.append(f)
+        if len(chunk.seen) >= size:
+            break
+    if not chunk.seen and not chunk.skipped:
+        return None
+    return chunk, changed
+
+
+def _add_results(chunk: ScanChunk, results: Iterable[ParsedFile | SkippedFile]) -> None:
+    for result in results:
+        if isinstance(result, SkippedFile):
+            chunk.skipped.append(result)
+        else:
+            chunk.parsed.append(result)
 
 
 def _unparsed_note(cut: Cut) -> str | None:

@@ -1,0 +1,265 @@
+"""A scan's parsing on every core: worker processes that read and cut files.
+
+tree-sitter holds the GIL while it parses (a second thread parsing gains
+nothing, measured), and cutting a file is Python work under the GIL too, so a
+first scan of a large workspace would keep one core busy and leave the others
+idle. `ParsePool` shares that work between worker processes, one per core,
+each `python -m enrich_core.source.parse_pool`: it is sent batches of walked
+files and answers with their `ParsedFile`s (or why each is skipped), as
+length-prefixed pickles over its stdin and stdout.
+
+The scan decides everything else: which files are wanted (a worker reads only
+the paths it is sent, through the same `read_source` checks), in what order
+(answers are taken in the order asked), and what is written (a worker never
+opens the store). A worker that dies or answers nonsense costs nothing but
+time: its batch, and every later one, is parsed in the scan's own thread.
+Workers exit when their stdin closes, so none outlives the process that
+started it; `close()` tells them to end and `wait_closed()` waits for that
+(killing any that does not end within a few seconds).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import pickle
+import struct
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import IO, Final
+
+from enrich_core.source.discovery import SkippedFile, SourceFile
+from enrich_core.source.indexer import ParsedFile, parse_source_file
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["ParsePool", "usable_cores"]
+
+# A pool pays for itself only with many files to parse: a chunk of the scan with
+# fewer changed files than this (an ordinary rescan, a few edits) never starts it.
+MIN_FILES_TO_START: Final = 32
+# Chunks handed to the workers ahead of the one the scan waits for: enough that a
+# worker always has the next batch queued when it finishes one.
+CHUNKS_AHEAD: Final = 3
+CLOSE_WAIT_S: Final = 5.0
+_HEADER = struct.Struct("<Q")
+# A worker's answer for a batch of files is bounded by the files' size (max_file_bytes
+# each) several times over; anything claiming more is not an answer.
+_ANSWER_LIMIT_PER_FILE: Final = 64
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity, where the OS tells it)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+@dataclass(slots=True)
+class _Worker:
+    process: subprocess.Popen[bytes]
+    alive: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One batch handed out: its files, split in order over the workers."""
+
+    parts: tuple[tuple[_Worker | None, tuple[SourceFile, ...]], ...]
+
+
+class ParsePool:
+    """Worker processes for one scan, started only once the scan finds enough to parse.
+
+    Used from the one thread that runs the scan's chunks (`Indexer.scan_chunks`);
+    `close()` may come from another thread (the scan was cancelled): the scan's
+    thread then meets closed pipes and parses the rest itself.
+    """
+
+    def __init__(
+        self,
+        max_file_bytes: int,
+        workers: int | None = None,
+        *,
+        min_files: int = MIN_FILES_TO_START,
+        depth: int = CHUNKS_AHEAD,
+    ) -> None:
+        self.max_file_bytes = max_file_bytes
+        cores = usable_cores()
+        # One core: a worker would only take turns with the scan's thread.
+        self.size = workers if workers is not None else (cores if cores > 1 else 0)
+        self.min_files = min_files
+        self.depth = depth
+        self.started = False
+        self.broken = False  # a worker failed: the rest is parsed in the scan's thread
+        self._workers: list[_Worker] = []
+        self._closed = False
+
+    def wants(self, changed_files: int) -> bool:
+        """Whether a chunk with this many files to parse is worth starting the workers."""
+        return (
+            not self.started
+            and not self._closed
+            and self.size > 0
+            and changed_files >= self.min_files
+        )
+
+    def start(self) -> None:
+        """Start the workers; they load Python and the grammars while the scan goes on."""
+        if self.started or self._closed:
+            return
+        self.started = True
+        for _ in range(self.size):
+            try:
+                process = subprocess.Popen(
+                    [sys.executable, "-m", "enrich_core.source.parse_pool"],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    # A worker's own complaints (an extractor bug) go where ours go.
+                    stderr=None,
+                    close_fds=True,
+                )
+            except OSError as exc:
+                logger.warning("cannot start a parse worker (%s); parsing in this process", exc)
+                break
+            self._workers.append(_Worker(process))
+        if not self._workers:
+            self.broken = True
+
+    def submit(self, files: Sequence[SourceFile]) -> Job:
+        """Hand `files` to the workers, split in order; answers are read by `results`."""
+        live = [w for w in self._workers if w.alive] if not self.broken else []
+        if not files or not live:
+            return Job(((None, tuple(files)),))
+        share = -(-len(files) // len(live))
+        parts: list[tuple[_Worker | None, tuple[SourceFile, ...]]] = []
+        for i, worker in enumerate(live):
+            part = tuple(files[i * share : (i + 1) * share])
+            if not part:
+                break
+            parts.append((worker if self._send(worker, part) else None, part))
+        return Job(tuple(parts))
+
+    def results(self, job: Job) -> list[ParsedFile | SkippedFile]:
+        """The job's files parsed, in the order handed out (waits for the workers)."""
+        out: list[ParsedFile | SkippedFile] = []
+        for worker, part in job.parts:
+            answer = self._receive(worker, part) if worker is not None else None
+            if answer is None:
+                answer = [parse_source_file(f, self.max_file_bytes) for f in part]
+            out.extend(answer)
+        return out
+
+    def close(self) -> None:
+        """Tell the workers to end (their stdin closes) without waiting: safe on the
+        event loop. `wait_closed` then waits for them."""
+        self._closed = True
+        for worker in self._workers:
+            worker.alive = False
+            with contextlib.suppress(OSError):
+                if worker.process.stdin is not None:
+                    worker.process.stdin.close()
+
+    def wait_closed(self) -> None:
+        """After `close`: each worker has exited (killed if it did not in time)."""
+        self.close()
+        workers, self._workers = self._workers, []
+        for worker in workers:
+            try:
+                worker.process.wait(timeout=CLOSE_WAIT_S)
+            except subprocess.TimeoutExpired:
+                worker.process.kill()
+                worker.process.wait()
+            with contextlib.suppress(OSError):
+                if worker.process.stdout is not None:
+                    worker.process.stdout.close()
+
+    def _send(self, worker: _Worker, part: tuple[SourceFile, ...]) -> bool:
+        stdin = worker.process.stdin
+        if not worker.alive or stdin is None:
+            return False
+        try:
+            _write_frame(stdin, pickle.dumps((part, self.max_file_bytes), pickle.HIGHEST_PROTOCOL))
+        except (OSError, ValueError) as exc:  # a closed pipe: it died, or close() came
+            self._lost(worker, f"could not be sent files: {exc}")
+            return False
+        return True
+
+    def _receive(
+        self, worker: _Worker, part: tuple[SourceFile, ...]
+    ) -> list[ParsedFile | SkippedFile] | None:
+        stdout = worker.process.stdout
+        if not worker.alive or stdout is None:
+            return None
+        limit = (self.max_file_bytes + 4096) * _ANSWER_LIMIT_PER_FILE * len(part)
+        try:
+            blob = _read_frame(stdout, limit)
+            answer = pickle.loads(blob) if blob is not None else None
+        except (OSError, ValueError, pickle.UnpicklingError, EOFError) as exc:
+            self._lost(worker, f"answered nonsense: {exc}")
+            return None
+        if answer is None:
+            self._lost(worker, f"exited ({worker.process.poll()})")
+            return None
+        if not _answers(answer, part):
+            self._lost(worker, "answered for other files than it was sent")
+            return None
+        return list(answer)
+
+    def _lost(self, worker: _Worker, why: str) -> None:
+        if not self._closed:
+            logger.warning("a parse worker %s; the scan parses the rest itself", why)
+        worker.alive = False
+        self.broken = True
+
+
+def _answers(answer: object, part: tuple[SourceFile, ...]) -> bool:
+    """Whether an answer is one result per file sent, in order."""
+    if not isinstance(answer, list) or len(answer) != len(part):
+        return False
+    return all(
+        isinstance(r, ParsedFile | SkippedFile) and r.path == f.path
+        for r, f in zip(answer, part, strict=True)
+    )
+
+
+def _write_frame(stream: IO[bytes], blob: bytes) -> None:
+    stream.write(_HEADER.pack(len(blob)))
+    stream.write(blob)
+    stream.flush()
+
+
+def _read_frame(stream: IO[bytes], limit: int) -> bytes | None:
+    """One frame's body; None at a clean end of input."""
+    header = stream.read(_HEADER.size)
+    if not header:
+        return None
+    if len(header) != _HEADER.size:
+        raise ValueError("a frame header cut short")
+    (length,) = _HEADER.unpack(header)
+    if length > limit:
+        raise ValueError(f"a frame of {length:,} bytes, more than {limit:,}")
+    body = stream.read(length)
+    if len(body) != length:
+        raise ValueError(f"a frame cut short: {len(body):,} of {length:,} bytes")
+    return body
+
+
+def serve(requests: IO[bytes], answers: IO[bytes]) -> None:
+    """The worker: parse each batch sent, answer in order, until the input ends."""
+    while True:
+        blob = _read_frame(requests, sys.maxsize)
+        if blob is None:
+            return
+        files, max_file_bytes = pickle.loads(blob)
+        parsed = [parse_source_file(f, max_file_bytes) for f in files]
+        _write_frame(answers, pickle.dumps(parsed, pickle.HIGHEST_PROTOCOL))
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(BrokenPipeError, KeyboardInterrupt):
+        serve(sys.stdin.buffer, sys.stdout.buffer)

@@ -1,0 +1,188 @@
+"""Parse workers: a scan parsed by worker processes stores exactly what one parsed in
+this process stores, a worker that dies costs no file, and none outlives its scan.
+
+Real processes (`python -m enrich_core.source.parse_pool`) over real pipes; the
+only stand-in is a ParsePool subclass where a test must act at a given moment
+(the workers just started), which no notification of the product marks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+from bench.support.workspace import write_workspace
+from enrich_core.config import IndexConfig, parse_config
+from enrich_core.run import engine as engine_module
+from enrich_core.run.engine import Engine
+from enrich_core.source.discovery import SkippedFile
+from enrich_core.source.indexer import Indexer, ParsedFile, ScanChunk
+from enrich_core.source.parse_pool import ParsePool
+
+FILES = 40
+PER_FILE = 3
+CHUNK = 8
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    root = tmp_path / "ws"
+    write_workspace(root, FILES * PER_FILE, per_file=PER_FILE)
+    # One file the workers must skip, with its reason, like the scan's own thread.
+    (root / "src" / "module_020x.py").write_bytes(b"def f():\x00 pass\n")
+    return root
+
+
+def _chunks(root: Path, pool: ParsePool | None) -> list[ScanChunk]:
+    indexer = Indexer(root, IndexConfig())
+    return list(indexer.scan_chunks(indexer.walk(), {}, CHUNK, pool))
+
+
+def _flat(chunks: list[ScanChunk]) -> tuple[list[ParsedFile], list[SkippedFile], list[str]]:
+    parsed = [p for c in chunks for p in c.parsed]
+    skipped = [s for c in chunks for s in c.skipped]
+    seen = [s for c in chunks for s in c.seen]
+    return parsed, skipped, seen
+
+
+def test_workers_parse_what_this_process_would(tree: Path) -> None:
+    alone = _flat(_chunks(tree, None))
+    pool = ParsePool(IndexConfig().max_file_bytes, 2, min_files=1)
+    try:
+        shared = _flat(_chunks(tree, pool))
+        assert pool.started and not pool.broken
+    finally:
+        pool.wait_closed()
+    assert shared == alone
+    parsed, skipped, seen = shared
+    assert len(parsed) == FILES and sum(len(p.spans) for p in parsed) == FILES * PER_FILE
+    assert [s.path for s in skipped] == ["src/module_020x.py"]
+    assert "binary" in skipped[0].reason
+    assert seen == sorted(seen)  # file order kept
+
+
+def test_too_few_files_start_no_worker(tree: Path) -> None:
+    pool = ParsePool(IndexConfig().max_file_bytes, 2, min_files=CHUNK + 1)
+    _chunks(tree, pool)
+    assert not pool.started
+    pool.wait_closed()
+
+
+def test_no_worker_configured_parses_here(tree: Path) -> None:
+    pool = ParsePool(IndexConfig().max_file_bytes, 0, min_files=1)
+    assert _flat(_chunks(tree, pool)) == _flat(_chunks(tree, None))
+    assert not pool.started
+
+
+class _KillsAWorker(ParsePool):
+    """Kills the first worker as soon as it has started: its batches must still be parsed."""
+
+    def start(self) -> None:
+        super().start()
+        victim = self._workers[0].process
+        victim.send_signal(signal.SIGKILL)
+        victim.wait()
+
+
+def test_a_dead_worker_loses_no_file(tree: Path) -> None:
+    pool = _KillsAWorker(IndexConfig().max_file_bytes, 2, min_files=1)
+    try:
+        shared = _flat(_chunks(tree, pool))
+    finally:
+        pool.wait_closed()
+    assert pool.broken
+    assert shared == _flat(_chunks(tree, None))
+
+
+def _workers_of_this_process() -> set[int]:
+    """Pids of live children of this process running the parse worker."""
+    found: set[int] = set()
+    me = os.getpid()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        ppid = next(line.split()[1] for line in status.splitlines() if line.startswith("PPid:"))
+        state = next(line.split()[1] for line in status.splitlines() if line.startswith("State:"))
+        if int(ppid) == me and state != "Z" and b"enrich_core.source.parse_pool" in cmdline:
+            found.add(int(entry.name))
+    return found
+
+
+def _config(root: Path, workers: int) -> object:
+    return parse_config(
+        {
+            "store": {"path": str(root.parent / "store.db")},
+            "index": {"parse_workers": workers},
+            "backends": [{"name": "b", "kind": "ollama", "url": "http://127.0.0.1:1"}],
+            "tiers": [{"name": "t", "model": "m", "backends": ["b"]}],
+        },
+        source="test",
+    )
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc")
+async def test_engine_scan_with_workers_stores_every_span_and_leaves_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "ws"
+    write_workspace(root, 100 * PER_FILE, per_file=PER_FILE)  # 100 files: two scan chunks
+    started: list[ParsePool] = []
+
+    class Watched(ParsePool):
+        def start(self) -> None:
+            super().start()
+            started.append(self)
+
+    monkeypatch.setattr(engine_module, "ParsePool", Watched)
+    engine = Engine(root, _config(root, 2))  # type: ignore[arg-type]
+    await engine.start(glossing=False)
+    try:
+        report = await engine.scan()
+        status = await engine.status()
+    finally:
+        await engine.stop()
+    assert started and not started[0].broken  # the workers did parse
+    assert (report.files, report.parsed) == (100, 100)
+    assert status.counts.spans == 100 * PER_FILE
+    assert _workers_of_this_process() == set()
+
+
+async def test_a_cancelled_scan_ends_its_workers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "ws"
+    write_workspace(root, 200 * PER_FILE, per_file=PER_FILE)
+    loop = asyncio.get_running_loop()
+    workers_up = asyncio.Event()
+
+    class Signalling(ParsePool):
+        def start(self) -> None:
+            super().start()
+            loop.call_soon_threadsafe(workers_up.set)  # start() runs in the scan's thread
+
+    monkeypatch.setattr(engine_module, "ParsePool", Signalling)
+    engine = Engine(root, _config(root, 2))  # type: ignore[arg-type]
+    await engine.start(glossing=False)
+    try:
+        scan = asyncio.create_task(engine.scan())
+        async with asyncio.timeout(60):
+            await workers_up.wait()
+        scan.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await scan
+        assert _workers_of_this_process() == set()
+        # The engine goes on: a scan after the cancelled one stores everything.
+        report = await engine.scan()
+        assert report.files == 200
+    finally:
+        await engine.stop()
+    assert _workers_of_this_process() == set()
