@@ -422,7 +422,8 @@ local function byte_offset(line, character, encoding)
 end
 
 -- Reads the lines an answer's locations need: from the loaded buffer when there is
--- one (it may differ from the disk), else from the file, each file once.
+-- one (it may differ from the disk), else from the top of the file down to the
+-- deepest line asked for (a hit near the top of a huge file reads little).
 local function line_reader()
   local loaded = {}
   for _, b in ipairs(api.nvim_list_bufs()) do
@@ -436,19 +437,15 @@ local function line_reader()
     if b then
       return api.nvim_buf_get_lines(b, row, row + 1, false)[1] or ''
     end
-    local lines = files[fname]
-    if not lines then
-      lines = {}
-      local f = io.open(fname, 'rb')
-      if f then
-        for l in f:lines() do
-          table.insert(lines, l)
-        end
-        f:close()
-      end
-      files[fname] = lines
+    local read = files[fname]
+    if not read or (#read.lines <= row and not read.whole) then
+      local want = math.max(row + 1, read and 2 * #read.lines or 0)
+      local ok, lines = pcall(vim.fn.readfile, fname, '', want)
+      lines = ok and lines or {}
+      read = { lines = lines, whole = #lines < want }
+      files[fname] = read
     end
-    return lines[row + 1] or ''
+    return read.lines[row + 1] or ''
   end
 end
 
