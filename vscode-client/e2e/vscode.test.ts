@@ -572,7 +572,9 @@ step('"Gloss: Search by Behaviour" finds to_reorder by what its gloss says and o
   });
   log(`rows for "${ORDER_QUERY}": ${shown.join(', ')}`);
 
-  await input.fill(BEHAVIOUR_QUERY);
+  // Typed slower than the debounce: a request per key, each answer replacing the rows.
+  await input.fill('');
+  await input.pressSequentially(BEHAVIOUR_QUERY, { delay: 200 });
   const first = widget.locator('.quick-input-list .monaco-list-row[data-index="0"]');
   await waitFor(
     `${DESCRIBED_NAME} as the first hit for "${BEHAVIOUR_QUERY}"`,
