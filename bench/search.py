@@ -172,6 +172,7 @@ class SizeResult:
     # over the same stdio, framing and JSON as every other request.
     round_trip: Latency
     hover: RequestFigures
+    hovers_empty: int  # hovers on a span's name answered null: measured, but no hover shown
     symbol: RequestFigures
     search: RequestFigures | None
     search_unavailable: str | None  # why gloss/search was not measured
@@ -276,6 +277,7 @@ class _Samples:
     detail: list[tuple[str, float, int, bool | None]] = field(default_factory=list)
     # per query: (kind, name MATCH seconds, gloss-text MATCH seconds)
     floor_detail: list[tuple[str, float, float]] = field(default_factory=list)
+    empty: int = 0  # answered null or []
 
 
 def _hover_params(root: Path, t: HoverTarget) -> dict[str, Any]:
@@ -298,6 +300,8 @@ async def _ask(
     if answer.error is not None:
         raise RuntimeError(f"{method} {params!r}: {answer.error}")
     samples.server.append(answer.seconds)
+    if not answer.result:
+        samples.empty += 1
     if query is not None:
         names = _names_in(method, answer.result)
         found = None if query.source is None else query.source in names
@@ -424,6 +428,8 @@ async def measure_size(
         floor.close()
         code = await client.stop()
         log.close()
+    if hover.empty:
+        notes.append(f"N={spans}: {hover.empty} hovers on a span's name were answered null")
     if code not in (0, None):
         notes.append(f"N={spans}: the server exited with {code} (log {log.name})")
     hover_f = _figures(hover, None)
@@ -438,6 +444,7 @@ async def measure_size(
         queued_at_ready=queued,
         round_trip=Latency.of(pings),
         hover=hover_f,
+        hovers_empty=hover.empty,
         symbol=symbol_f,
         search=search_f,
         search_unavailable=unavailable,
@@ -533,7 +540,7 @@ def _row(label: str, f: RequestFigures, shown: str, budget: str, ok: bool | None
     return (
         f"  {label:<16} p50 {lat.p50:7.2f}  {shown} {main:7.2f} ms  (budget {budget})  "
         f"{_verdict(ok):>4} | floor p50 {floor.p50:6.3f} {shown} {floor_main:6.3f} ms | "
-        f"x{f.p50_ratio:.0f} at p50, x{f.p95_ratio:.0f} at p95"
+        f"x{f.p50_ratio:.2g} at p50, x{f.p95_ratio:.2g} at p95"
     )
 
 

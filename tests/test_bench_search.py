@@ -95,6 +95,7 @@ def test_the_quick_run_reports_every_figure(
 
     sane(size["round_trip"], QUICK.hovers * QUICK.rounds)
     sane(size["hover"]["latency"], QUICK.hovers * QUICK.rounds)
+    assert size["hovers_empty"] == 0  # every hover on a glossed span's name shows it
     sane(size["hover"]["floor"], QUICK.hovers * QUICK.rounds)
     sane(size["symbol"]["latency"], QUICK.queries * QUICK.rounds)
     sane(size["symbol"]["floor"], QUICK.queries * QUICK.rounds)

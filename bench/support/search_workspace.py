@@ -61,6 +61,7 @@ from enrich_core.records.span import SPANS_VERSION
 from enrich_core.run.engine import Engine
 from enrich_core.store.writer import RecordResult, Writer
 
+# Part of the cache key: bump it whenever what `build` writes changes.
 GENERATOR_VERSION: Final = "1"
 CACHE_ROOT: Final = Path.home() / ".cache" / "gloss-bench" / "search"
 SPANS_PER_FILE: Final = 20
