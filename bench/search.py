@@ -533,6 +533,10 @@ def _verdict(ok: bool | None) -> str:
     return "-" if ok is None else "PASS" if ok else "FAIL"
 
 
+def _ratio(value: float) -> str:
+    return f"{value:.0f}" if value >= 10 else f"{value:.2g}"
+
+
 def _row(label: str, f: RequestFigures, shown: str, budget: str, ok: bool | None) -> str:
     lat, floor = f.latency, f.floor
     main = lat.p99 if shown == "p99" else lat.p95
@@ -540,7 +544,7 @@ def _row(label: str, f: RequestFigures, shown: str, budget: str, ok: bool | None
     return (
         f"  {label:<16} p50 {lat.p50:7.2f}  {shown} {main:7.2f} ms  (budget {budget})  "
         f"{_verdict(ok):>4} | floor p50 {floor.p50:6.3f} {shown} {floor_main:6.3f} ms | "
-        f"x{f.p50_ratio:.2g} at p50, x{f.p95_ratio:.2g} at p95"
+        f"x{_ratio(f.p50_ratio)} at p50, x{_ratio(f.p95_ratio)} at p95"
     )
 
 
