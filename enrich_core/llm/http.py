@@ -42,6 +42,7 @@ from enrich_core.llm.backend import (
     parse_chat_completion,
     token_count,
 )
+from enrich_core.llm.body_json import Verbatim, encode_body
 from enrich_core.llm.slots import SlotLimit
 from enrich_core.llm.wire import ConnectFailed, ProtocolError, TooBig, Wire
 
@@ -123,19 +124,14 @@ class HttpBackend(ABC):
         A per-read timeout would let a server dribbling a byte a second hold a
         request for ever; `timeout_s` bounds all of it. The waiting for a slot
         above is not part of it: that is this side's queue."""
+        data = None if body is None else encode_body(body)
         if self._wire is not None:
-            return await self._exchange_wire(self._wire, method, path, body, limit)
-        return await self._exchange_httpx(method, path, body, limit)
+            return await self._exchange_wire(self._wire, method, path, data, limit)
+        return await self._exchange_httpx(method, path, data, limit)
 
     async def _exchange_wire(
-        self, wire: Wire, method: str, path: str, body: Any, limit: int
+        self, wire: Wire, method: str, path: str, data: bytes | None, limit: int
     ) -> Any:
-        # httpx's JSON encoding, so a host sees the same bytes from either client.
-        data = None
-        if body is not None:
-            data = json.dumps(
-                body, ensure_ascii=False, separators=(",", ":"), allow_nan=False
-            ).encode()
         try:
             async with asyncio.timeout(self.config.timeout_s):
                 response, connection = await wire.request(method, path, data, limit)
@@ -163,13 +159,16 @@ class HttpBackend(ABC):
                 wire.discard(connection)  # its framing may be off: not used again
             raise
 
-    async def _exchange_httpx(self, method: str, path: str, body: Any, limit: int) -> Any:
+    async def _exchange_httpx(self, method: str, path: str, data: bytes | None, limit: int) -> Any:
         import httpx
 
         assert self._client is not None
+        headers = {} if data is None else {"Content-Type": "application/json"}
         try:
             async with asyncio.timeout(self.config.timeout_s):
-                async with self._client.stream(method, path, json=body) as response:
+                async with self._client.stream(
+                    method, path, content=data, headers=headers
+                ) as response:
                     data = await self._read_body(response, limit)
                     try:
                         return self._decode(response.status_code, response.headers, data)
@@ -248,9 +247,9 @@ class OllamaBackend(HttpBackend):
     async def complete(self, request: CompletionRequest) -> Completion:
         body = {
             "model": request.model,
-            "messages": request.messages,
+            "messages": _messages(request.messages),
             "stream": False,
-            "format": request.schema,
+            "format": Verbatim(request.schema),
             "keep_alive": self.config.keep_alive,
             "options": {
                 "temperature": request.temperature,
@@ -290,13 +289,17 @@ class OpenAIBackend(HttpBackend):
         if self._json_schema_ok:
             response_format: dict[str, Any] = {
                 "type": "json_schema",
-                "json_schema": {"name": "gloss", "schema": request.schema, "strict": True},
+                "json_schema": {
+                    "name": "gloss",
+                    "schema": Verbatim(request.schema),
+                    "strict": True,
+                },
             }
         else:
-            response_format = {"type": "json_object", "schema": request.schema}
+            response_format = {"type": "json_object", "schema": Verbatim(request.schema)}
         return {
             "model": request.model,
-            "messages": request.messages,
+            "messages": _messages(request.messages),
             "response_format": response_format,
             "max_tokens": request.max_tokens,
             "temperature": request.temperature,
@@ -323,6 +326,15 @@ class OpenAIBackend(HttpBackend):
         data = await self._request("GET", "/models", limit=MODEL_LIST_BYTES)
         models = data.get("data", []) if isinstance(data, dict) else []
         return [str(m.get("id")) for m in models if isinstance(m, dict)]
+
+
+def _messages(messages: list[dict[str, str]]) -> list[dict[str, Any]]:
+    """The messages, the system message's text (every request's same instructions)
+    encoded once (`body_json`)."""
+    return [
+        {**m, "content": Verbatim(m["content"])} if m.get("role") == "system" else m
+        for m in messages
+    ]
 
 
 def _refuses_json_schema(exc: BackendError) -> bool:
