@@ -17,40 +17,51 @@ from lsprotocol import types
 from server.lsp import GlossServer
 
 Converter = Callable[[str, str, int, int, int], Awaitable[tuple[int, int]]]
+# (uri, file system path, line, start column, end column), columns in UTF-16 units.
+NameRange = tuple[str, str, int, int, int]
 
 
-def column_converter(ls: GlossServer) -> Converter:
+async def convert_all(ls: GlossServer, ranges: list[NameRange]) -> list[tuple[int, int]]:
+    """The columns of many ranges in the negotiated encoding: lines of files not open in
+    the editor are read in one thread hop, each file once (a search answers 50 hits)."""
     encoding = ls.workspace.position_encoding
-
-    async def same(uri: str, fs_path: str, line: int, start: int, end: int) -> tuple[int, int]:
-        return start, end
-
     if encoding in (None, types.PositionEncodingKind.Utf16):
-        return same
-
-    async def convert(uri: str, fs_path: str, line: int, start: int, end: int) -> tuple[int, int]:
+        return [(start, end) for _, _, _, start, end in ranges]
+    texts: dict[tuple[str, int], str] = {}
+    unread: dict[str, set[int]] = {}
+    for uri, fs_path, line, _, _ in ranges:
         doc = ls.workspace.text_documents.get(uri)
         if doc is not None:
             lines = doc.lines
-            text = lines[line] if line < len(lines) else ""
+            texts[(fs_path, line)] = lines[line] if line < len(lines) else ""
         else:
-            text = await asyncio.to_thread(_read_line, fs_path, line)
+            unread.setdefault(fs_path, set()).add(line)
+    if unread:
+        texts.update(await asyncio.to_thread(_read_lines, unread))
+    out = []
+    for _, fs_path, line, start, end in ranges:
+        text = texts.get((fs_path, line), "")
         if text.isascii():
-            return start, end
-        return _from_utf16(text, start, encoding), _from_utf16(text, end, encoding)
+            out.append((start, end))
+        else:
+            out.append((_from_utf16(text, start, encoding), _from_utf16(text, end, encoding)))
+    return out
 
-    return convert
 
-
-def _read_line(fs_path: str, line: int) -> str:
-    try:
-        with Path(fs_path).open(encoding="utf-8", errors="replace") as fh:
-            for i, text in enumerate(fh):
-                if i == line:
-                    return text
-    except OSError:
-        pass
-    return ""
+def _read_lines(wanted: dict[str, set[int]]) -> dict[tuple[str, int], str]:
+    found: dict[tuple[str, int], str] = {}
+    for fs_path, lines in wanted.items():
+        last = max(lines)
+        try:
+            with Path(fs_path).open(encoding="utf-8", errors="replace") as fh:
+                for i, text in enumerate(fh):
+                    if i in lines:
+                        found[(fs_path, i)] = text
+                    if i >= last:
+                        break
+        except OSError:
+            pass
+    return found
 
 
 def _from_utf16(text: str, col16: int, encoding: str) -> int:

@@ -46,9 +46,19 @@ class NameTier(IntEnum):
 _SEPARATORS = re.compile(r"[\s_\-.:]+")
 
 
+# Typed around a name (`load_config(`, `"Circle"`), never part of one.
+_AROUND_NAMES = "\"'`()[]{}<>*%^:;,!?=+&|~#@/\\-"
+
+
+def typed_name(query: str) -> str:
+    """The query as a name: words joined by `_` (`load config` -> `load_config`),
+    quotes, brackets and operators at either end dropped."""
+    return "_".join(query.split()).strip(_AROUND_NAMES)
+
+
 def name_query(query: str) -> str:
-    """The query as a name: lower-cased, words joined by `_` (`load config` -> `load_config`)."""
-    return "_".join(query.lower().split())
+    """`typed_name`, lower-cased: what names are compared with."""
+    return typed_name(query).lower()
 
 
 def subsequence_chars(query: str) -> str:

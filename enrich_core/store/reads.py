@@ -222,58 +222,12 @@ class Store:
         return _span(row) if row is not None else None
 
     async def hover(self, path: str, line: int) -> HoverInfo | None:
-        """The span whose header (decorators through the `def`/`class` line) holds `line`."""
-        rows = await self._all(
-            f"SELECT {SPAN_COLUMNS} FROM spans WHERE path = ? AND start_line <= ? "
-            "AND header_end_line >= ? ORDER BY start_line DESC LIMIT 1",
-            (path, line, line),
-        )
-        if not rows:
-            return None
-        span = _span(rows[0])
-        return await self.hover_for(span)
+        """The span whose header (decorators through the `def`/`class` line) holds `line`.
+        One hop to the reads' thread, however many rows it reads."""
+        return await self._searcher.run(lambda conn: _hover(conn, path, line, self.prompt_version))
 
     async def hover_for(self, span: SpanRecord) -> HoverInfo:
-        pv = self.prompt_version
-        row = await self._one(
-            f"SELECT {GLOSS_COLUMNS} FROM glosses WHERE content_hash = ? AND prompt_version = ?",
-            (span.content_hash, pv),
-        )
-        if row is not None:
-            return HoverInfo(span=span, gloss=_gloss_record(row), stale=False, failure=None)
-        failure = await self._one(
-            "SELECT reason, attempts FROM failures WHERE content_hash = ? AND prompt_version = ?",
-            (span.content_hash, pv),
-        )
-        old = None
-        if span.prev_hash:
-            old = await self._one(
-                f"SELECT {GLOSS_COLUMNS} FROM glosses WHERE content_hash = ? "
-                "AND prompt_version = ?",
-                (span.prev_hash, pv),
-            )
-        if old is None:
-            older = await self._one(
-                f"SELECT {GLOSS_COLUMNS}, prompt_version FROM glosses WHERE content_hash = ? "
-                "ORDER BY created_at DESC LIMIT 1",
-                (span.content_hash,),
-            )
-            if older is not None:
-                return HoverInfo(
-                    span=span,
-                    gloss=_gloss_record(older),
-                    stale=False,
-                    failure=failure[0] if failure else None,
-                    failure_attempts=failure[1] if failure else 0,
-                    older_prompt=older[-1],
-                )
-        return HoverInfo(
-            span=span,
-            gloss=_gloss_record(old) if old is not None else None,
-            stale=old is not None,
-            failure=failure[0] if failure else None,
-            failure_attempts=failure[1] if failure else 0,
-        )
+        return await self._searcher.run(lambda conn: _hover_for(conn, span, self.prompt_version))
 
     async def search(
         self, query: str, limit: int = 50, near: Sequence[str] = ()
@@ -402,3 +356,53 @@ class Store:
         except sqlite3.OperationalError:
             return {}  # a read-only store from before the table: nothing recorded
         return {r[0]: r[1] for r in rows}
+
+
+def _hover(conn: sqlite3.Connection, path: str, line: int, pv: str) -> HoverInfo | None:
+    row = conn.execute(
+        f"SELECT {SPAN_COLUMNS} FROM spans WHERE path = ? AND start_line <= ? "
+        "AND header_end_line >= ? ORDER BY start_line DESC LIMIT 1",
+        (path, line, line),
+    ).fetchone()
+    return _hover_for(conn, _span(row), pv) if row is not None else None
+
+
+def _hover_for(conn: sqlite3.Connection, span: SpanRecord, pv: str) -> HoverInfo:
+    row = conn.execute(
+        f"SELECT {GLOSS_COLUMNS} FROM glosses WHERE content_hash = ? AND prompt_version = ?",
+        (span.content_hash, pv),
+    ).fetchone()
+    if row is not None:
+        return HoverInfo(span=span, gloss=_gloss_record(row), stale=False, failure=None)
+    failure = conn.execute(
+        "SELECT reason, attempts FROM failures WHERE content_hash = ? AND prompt_version = ?",
+        (span.content_hash, pv),
+    ).fetchone()
+    old = None
+    if span.prev_hash:
+        old = conn.execute(
+            f"SELECT {GLOSS_COLUMNS} FROM glosses WHERE content_hash = ? AND prompt_version = ?",
+            (span.prev_hash, pv),
+        ).fetchone()
+    if old is None:
+        older = conn.execute(
+            f"SELECT {GLOSS_COLUMNS}, prompt_version FROM glosses WHERE content_hash = ? "
+            "ORDER BY created_at DESC LIMIT 1",
+            (span.content_hash,),
+        ).fetchone()
+        if older is not None:
+            return HoverInfo(
+                span=span,
+                gloss=_gloss_record(older),
+                stale=False,
+                failure=failure[0] if failure else None,
+                failure_attempts=failure[1] if failure else 0,
+                older_prompt=older[-1],
+            )
+    return HoverInfo(
+        span=span,
+        gloss=_gloss_record(old) if old is not None else None,
+        stale=old is not None,
+        failure=failure[0] if failure else None,
+        failure_attempts=failure[1] if failure else 0,
+    )

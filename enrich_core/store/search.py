@@ -35,11 +35,12 @@ Three ranked lists of spans are made, each best first:
 
 They are fused by reciprocal rank fusion: a span at 1-based rank r in a list
 scores 1 / (60 + r) from it, summed over the lists it is in. A span whose
-name equals the query (ignoring case) scores 1 more: what the user typed
-exactly comes first. Ties of score go to name evidence, then to the more
-recently edited file (files.mtime_ns), then by kind (functions and types
-before methods: a method is usually reached through its type), then by path
-and line. The same tie-breakers order equal matches inside each list.
+name equals the query scores 2 more, 1 more if only ignoring case: what the
+user typed exactly comes first, in the case typed first. Ties of score go
+to name evidence, then to the more recently edited file (files.mtime_ns),
+then by kind (functions and types before methods: a method is usually
+reached through its type), then by path and line. The same tie-breakers
+order equal matches inside each list.
 
 `matched` says which of the name and gloss lists found the span ("name",
 "gloss", "both"); a span found only by meaning counts as "gloss".
@@ -68,6 +69,7 @@ from enrich_core.store.names import (
     misspelling_bound,
     name_query,
     subsequence_chars,
+    typed_name,
 )
 
 __all__ = [
@@ -91,11 +93,11 @@ MAX_QUERY_TERMS = 16
 _QUERY_TERM = re.compile(r"[^\W_]+")  # what the unicode61 tokenizer counts as one token
 
 RRF_K = 60
-EXACT_NAME_BONUS = 1.0
 # Names with this many spans or more at one tier are enough to choose from.
 _TIER_CAP_FACTOR = 1
-# The name index is rebuilt at most this often while names keep changing.
-NAME_INDEX_REFRESH_S = 2.0
+# A name index built faster than this is rebuilt by the search that finds the store
+# changed; a slower one (~10,000 spans and up) beside the searches.
+INLINE_BUILD_S = 0.010
 
 
 SPAN_COLUMNS = (
@@ -163,9 +165,9 @@ class _Ranked:
         return len(self.keys)
 
 
-def rank_names(index: NameIndex, query: str, cap: int) -> tuple[list[int], set[int]]:
-    """Span ids by how their name matches `query`, best first, and those whose name
-    equals it ignoring case (the rule: the module docstring)."""
+def rank_names(index: NameIndex, query: str, cap: int) -> tuple[list[int], dict[int, float]]:
+    """Span ids by how their name matches `query`, best first, and the bonus of those
+    whose name equals it (the rule: the module docstring)."""
     nq = name_query(query)
     container = ""
     if "." in nq.strip("."):
@@ -173,8 +175,8 @@ def rank_names(index: NameIndex, query: str, cap: int) -> tuple[list[int], set[i
         # (checked when the hits are read; see `search`).
         container, nq = nq.rsplit(".", 1)
     if not nq:
-        return [], set()
-    typed = query.strip().rsplit(".", 1)[-1]
+        return [], {}
+    typed = typed_name(query).rsplit(".", 1)[-1]
     want = cap * _TIER_CAP_FACTOR
     # (name index, key) of the names chosen so far; spans are taken in name order.
     chosen: dict[int, tuple[Any, ...]] = {}
@@ -188,7 +190,8 @@ def rank_names(index: NameIndex, query: str, cap: int) -> tuple[list[int], set[i
 
     for i in index.exact(nq):
         choose(i, (NameTier.EXACT, 0 if index.names[i] == typed else 1))
-    exact_names = set(chosen)
+    # Name index -> its bonus: 2 for the name as typed, 1 for it in another case.
+    exact_names = {i: 2.0 if key[1] == 0 else 1.0 for i, key in chosen.items()}
     if spans < want:
         prefixed = index.prefixed(nq)
         by_length = sorted(prefixed, key=lambda i: len(index.lowers[i]))
@@ -215,12 +218,12 @@ def rank_names(index: NameIndex, query: str, cap: int) -> tuple[list[int], set[i
         for distance, i in index.misspelt(nq, bound, want):
             choose(i, (NameTier.MISSPELT, distance, len(index.lowers[i])))
     ranked = _Ranked()
-    exact: set[int] = set()
+    exact: dict[int, float] = {}
     for i, key in chosen.items():
         for span_id in index.spans_of(i, want):
             ranked.add(span_id, (*key, index.tie_of(span_id)))
             if i in exact_names:
-                exact.add(span_id)
+                exact[span_id] = exact_names[i]
     return ranked.ordered(want if container else cap), exact
 
 
@@ -308,7 +311,7 @@ def fuse(
     names: Sequence[int],
     glosses: Sequence[int],
     near: Sequence[int],
-    exact: set[int],
+    exact: dict[int, float],
     index: NameIndex,
 ) -> list[tuple[int, float, str]]:
     """(span id, score, matched) of every span in the lists, best first, by the rule in
@@ -317,9 +320,9 @@ def fuse(
     for ranking in (names, glosses, near):
         for rank, span_id in enumerate(ranking, start=1):
             scores[span_id] = scores.get(span_id, 0.0) + 1.0 / (RRF_K + rank)
-    for span_id in exact:
+    for span_id, bonus in exact.items():
         if span_id in scores:
-            scores[span_id] += EXACT_NAME_BONUS
+            scores[span_id] += bonus
     by_name = set(names)
     by_gloss = set(glosses) | set(near)
 
@@ -395,10 +398,13 @@ class Searcher:
 
     `connect` opens a plain sqlite3 connection; the reads' one runs on the
     reads' thread. The name index is built on a second thread with its own
-    connection, first when the store is opened, then whenever a search finds
-    the store changed (SQLite's data_version) and the index is older than
-    NAME_INDEX_REFRESH_S: searches go on with the old index meanwhile, so a
-    span committed in the last moments may be missing from the name tiers."""
+    connection when the store is opened (the first search waits for it). A
+    search that finds the store changed since (SQLite's data_version) rebuilds
+    a small index itself (under INLINE_BUILD_S), so it sees every committed
+    name; a large one is rebuilt on the second thread while searches go on
+    with the old one, so for one build's time (~0.3 s at 100,000 spans) the
+    name tiers may miss a span committed meanwhile, and a span gone since is
+    passed over."""
 
     def __init__(self, connect: Callable[[], sqlite3.Connection], prompt_version: str) -> None:
         self._connect = connect
@@ -409,7 +415,7 @@ class Searcher:
         self._index: NameIndex | None = None
         self._building: Future[NameIndex] | None = None
         self._built_version: int | None = None
-        self._built_at = 0.0
+        self._build_s = 0.0  # how long the last build took
         self._lock = threading.Lock()
         self._closed = threading.Event()
 
@@ -441,17 +447,23 @@ class Searcher:
     def _names(self, conn: sqlite3.Connection) -> NameIndex:
         (version,) = conn.execute("PRAGMA data_version").fetchone()
         with self._lock:
-            if self._index is None:
-                building = self._start_build(version)
-            else:
-                if (
-                    version != self._built_version
-                    and self._building is None
-                    and time.monotonic() - self._built_at >= NAME_INDEX_REFRESH_S
-                ):
-                    self._start_build(version)
-                return self._index
-        return building.result()
+            index = self._index
+            if index is not None and version == self._built_version:
+                return index
+            if index is not None and self._build_s > INLINE_BUILD_S:
+                # Large: rebuilt beside the searches, which go on with this one.
+                self._start_build(version)
+                return index
+            building = self._building
+        if building is not None:
+            return building.result()
+        # Small (or none yet): rebuilt here, so a search sees every committed name.
+        started = time.perf_counter()
+        index = NameIndex.build(conn)
+        with self._lock:
+            self._index, self._built_version = index, version
+            self._build_s = time.perf_counter() - started
+        return index
 
     def _start_build(self, version: int) -> Future[NameIndex]:
         """Under `_lock`: the build under way, or a new one."""
@@ -463,6 +475,7 @@ class Searcher:
         """The index as the store stands; `version` is the reads' connection's
         data_version seen before this began (so a commit during the build is
         seen as a change by the next search)."""
+        started = time.perf_counter()
         try:
             conn = self._connect()
             try:
@@ -476,7 +489,7 @@ class Searcher:
         with self._lock:
             self._index = index
             self._built_version = version
-            self._built_at = time.monotonic()
+            self._build_s = time.perf_counter() - started
             self._building = None
         return index
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from pygls.exceptions import JsonRpcInvalidParams
@@ -21,7 +23,7 @@ from pygls.uris import from_fs_path
 
 from enrich_core.store.search import SearchHit, query_refusal
 from server.lsp import GlossServer
-from server.positions import Converter, column_converter
+from server.positions import Converter, NameRange, convert_all
 
 SEARCH_METHOD = "gloss/search"
 DEFAULT_LIMIT = 50
@@ -40,15 +42,21 @@ async def search(ls: GlossServer, params: Any) -> list[dict[str, Any]]:
         return []
     engines = ls.engines()
     results = await asyncio.gather(*(e.search(query, limit) for e in engines))
-    convert = column_converter(ls)
-    items: list[tuple[float, int, dict[str, Any]]] = []
-    for engine, hits in zip(engines, results, strict=True):
-        for rank, hit in enumerate(hits):
-            item = await hit_item(hit, str(engine.root / hit.span.path), convert)
-            items.append((hit.score, rank, item))
     # Folders ranked apart are merged by score; a folder's own order decides its ties.
-    items.sort(key=lambda t: (-t[0], t[1]))
-    return [item for _, _, item in items[:limit]]
+    merged = sorted(
+        (
+            (hit.score, rank, hit, engine.root)
+            for engine, hits in zip(engines, results, strict=True)
+            for rank, hit in enumerate(hits)
+        ),
+        key=lambda t: (-t[0], t[1]),
+    )[:limit]
+    ranges = [name_range(hit, root) for _, _, hit, root in merged]
+    columns = await convert_all(ls, ranges)
+    return [
+        hit_json(hit, uri, start, end)
+        for (_, _, hit, _), (uri, *_), (start, end) in zip(merged, ranges, columns, strict=True)
+    ]
 
 
 def _read_params(params: Any) -> tuple[str, int]:
@@ -85,11 +93,21 @@ def _as_mapping(params: Any) -> Mapping[str, Any] | None:
     return None
 
 
-async def hit_item(hit: SearchHit, fs_path: str, convert: Converter) -> dict[str, Any]:
+@lru_cache(maxsize=16384)
+def file_uri(fs_path: str) -> str:
+    return from_fs_path(fs_path) or fs_path
+
+
+def name_range(hit: SearchHit, root: Path) -> NameRange:
+    """Where the hit's name is: (uri, path, line, start, end), columns in UTF-16 units."""
+    span = hit.span
+    fs_path = str(root / span.path)
+    return (file_uri(fs_path), fs_path, span.name_line, span.name_col, span.name_end_col)
+
+
+def hit_json(hit: SearchHit, uri: str, start: int, end: int) -> dict[str, Any]:
     """One result as the client gets it: the location points at the symbol's name."""
     span = hit.span
-    uri = from_fs_path(fs_path) or fs_path
-    start, end = await convert(uri, fs_path, span.name_line, span.name_col, span.name_end_col)
     return {
         "name": span.name,
         "qualname": span.qualname,
@@ -99,6 +117,14 @@ async def hit_item(hit: SearchHit, fs_path: str, convert: Converter) -> dict[str
         "score": hit.score,
         "matched": hit.matched,
     }
+
+
+async def hit_item(hit: SearchHit, fs_path: str, convert: Converter) -> dict[str, Any]:
+    """One result with its columns converted by `convert` (the CLI's: UTF-16 as stored)."""
+    span = hit.span
+    uri = file_uri(fs_path)
+    start, end = await convert(uri, fs_path, span.name_line, span.name_col, span.name_end_col)
+    return hit_json(hit, uri, start, end)
 
 
 def location_json(uri: str, line: int, start: int, end: int) -> dict[str, Any]:

@@ -16,11 +16,11 @@ from pathlib import Path
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
-from pygls.uris import from_fs_path
 
 from enrich_core.store.search import SearchHit, query_refusal
+from server.features.search import name_range
 from server.lsp import GlossServer
-from server.positions import Converter, column_converter
+from server.positions import convert_all
 
 MAX_RESULTS = 100
 
@@ -60,22 +60,22 @@ async def workspace_symbol(
     results = await asyncio.gather(
         *(e.search(query, MAX_RESULTS, by_meaning=False) for e in engines)
     )
-    convert = column_converter(ls)
-    symbols: list[types.SymbolInformation] = []
     ranked: list[tuple[bool, float, int, SearchHit, Path]] = []
     for engine, hits in zip(engines, results, strict=True):
         for rank, hit in enumerate(hits):
             ranked.append((hit.matched == "gloss", -hit.score, rank, hit, engine.root))
     ranked.sort(key=lambda t: t[:3])
-    for _, _, _, hit, root in ranked[:MAX_RESULTS]:
-        symbols.append(await _symbol(hit, str(root / hit.span.path), convert))
-    return symbols
+    chosen = ranked[:MAX_RESULTS]
+    ranges = [name_range(hit, root) for *_, hit, root in chosen]
+    columns = await convert_all(ls, ranges)
+    return [
+        _symbol(hit, uri, start, end)
+        for (*_, hit, _), (uri, *_), (start, end) in zip(chosen, ranges, columns, strict=True)
+    ]
 
 
-async def _symbol(hit: SearchHit, fs_path: str, convert: Converter) -> types.SymbolInformation:
+def _symbol(hit: SearchHit, uri: str, start: int, end: int) -> types.SymbolInformation:
     span = hit.span
-    uri = from_fs_path(fs_path) or fs_path
-    start, end = await convert(uri, fs_path, span.name_line, span.name_col, span.name_end_col)
     return types.SymbolInformation(
         name=span.name,
         kind=KINDS.get(span.kind, types.SymbolKind.Function),

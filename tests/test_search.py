@@ -1,0 +1,204 @@
+"""Search ranking: a real engine over real files, glossed by the test LLM server over HTTP.
+
+What a user would call right: exact > prefix > substring > subsequence >
+misspelt names, `execute` above `Execute`, a function found by what its gloss
+says when no word of the query is in its name, and every FTS/SQL syntax
+character read as plain text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from bench.support.llm_server import LLMServer
+from enrich_core.run.engine import Engine
+from enrich_core.store import search as search_module
+from enrich_core.store.names import edit_distance, subsequence_pattern
+from enrich_core.store.search import SearchHit, first_sentence
+from tests.conftest import OpenEngine, gloss_toml
+
+SOURCE = textwrap.dedent(
+    """\
+    def load_config(path):
+        return {}
+
+
+    def load_configuration_file(path):
+        return {}
+
+
+    def reload_config():
+        return None
+
+
+    def Execute():
+        return 1
+
+
+    def execute():
+        return 2
+
+
+    def execute_all():
+        return 3
+
+
+    class ConfigLoader:
+        def read(self):
+            return 4
+
+
+    def to_reorder(items):
+        return sorted(items)
+    """
+)
+DESCRIPTIONS = {
+    # No word of its name: found only through the gloss.
+    "to_reorder": "Sorts the given items by priority, highest first. Ties keep their order.",
+}
+
+SYNTAX = ['"', "*", "(", ")", "NEAR", "NEAR(", "'", "%", "-", "AND", ":", "^", "a'b",
+          '"x" OR', "name:load", "load*", "-load", "^load", "load AND config", "%_%", "\\",
+          "\u0000x"]  # fmt: skip
+
+
+@pytest.fixture
+async def engine(tmp_path: Path, llm: LLMServer, open_engine: OpenEngine) -> Engine:
+    root = tmp_path / "ws"
+    (root / "app").mkdir(parents=True)
+    (root / "app" / "config.py").write_text(SOURCE)
+    (root / "gloss.toml").write_text(gloss_toml(llm.url))
+    llm.set_descriptions(DESCRIPTIONS)
+    engine = await open_engine(root)
+    await engine.scan()
+    await engine.wait_idle()
+    return engine
+
+
+def names(hits: list[SearchHit]) -> list[str]:
+    return [h.span.name for h in hits]
+
+
+async def test_exact_then_prefix_then_substring(engine: Engine) -> None:
+    hits = await engine.search("load_config")
+    assert names(hits)[:3] == ["load_config", "load_configuration_file", "reload_config"]
+    assert hits[0].score > hits[1].score > hits[2].score
+    assert hits[0].matched in ("name", "both")
+
+
+@pytest.mark.parametrize("query", ["ldcfg", "lod_config", "laod_config", "LOAD_CONIFG"])
+async def test_abbreviations_and_misspellings_find_the_name(engine: Engine, query: str) -> None:
+    hits = await engine.search(query)
+    assert hits, query
+    assert hits[0].span.name == "load_config", (query, names(hits))
+
+
+async def test_the_case_typed_ranks_first_among_exact_names(engine: Engine) -> None:
+    assert names(await engine.search("execute"))[:3] == ["execute", "Execute", "execute_all"]
+    assert names(await engine.search("Execute"))[:3] == ["Execute", "execute", "execute_all"]
+
+
+async def test_a_behaviour_query_finds_the_function_by_its_gloss(engine: Engine) -> None:
+    hits = await engine.search("sort by priority")
+    assert hits and hits[0].span.name == "to_reorder", names(hits)
+    assert hits[0].matched == "gloss"
+    assert hits[0].summary == "Sorts the given items by priority, highest first."
+    # A word still being typed matches as a prefix.
+    assert names(await engine.search("priori"))[:1] == ["to_reorder"]
+
+
+async def test_a_span_found_by_name_and_gloss_is_both(engine: Engine) -> None:
+    # The test model's summary names the symbol: "reload_config (test model ...) ...".
+    hits = {h.span.name: h for h in await engine.search("reload_config")}
+    assert hits["reload_config"].matched == "both"
+    assert hits["to_reorder"].matched == "gloss" if "to_reorder" in hits else True
+
+
+async def test_a_qualified_name_finds_the_member(engine: Engine) -> None:
+    hits = await engine.search("ConfigLoader.read")
+    assert hits and (hits[0].span.qualname, hits[0].span.kind) == ("ConfigLoader.read", "method")
+
+
+async def test_syntax_characters_are_plain_text(engine: Engine) -> None:
+    for query in SYNTAX:
+        assert isinstance(await engine.search(query), list), query
+    assert names(await engine.search('"load_config"'))[:1] == ["load_config"]
+    assert names(await engine.search("load_config("))[:1] == ["load_config"]
+
+
+async def test_limit_and_bounds(engine: Engine) -> None:
+    assert len(await engine.search("e", limit=2)) == 2
+    assert await engine.search("") == []
+    assert await engine.search("   ") == []
+    assert await engine.search("x" * 300) == []  # past MAX_QUERY_CHARS: refused, not run
+
+
+async def test_an_edit_is_searchable_at_once(engine: Engine) -> None:
+    assert "brand_new_name" not in names(await engine.search("brand_new_name"))
+    source = engine.root / "app" / "config.py"
+    source.write_text(SOURCE + "\n\ndef brand_new_name():\n    return 5\n")
+    await engine.files_changed(["app/config.py"])
+    await engine.wait_idle()  # its gloss is written after the new spans (one writer, in order)
+    assert names(await engine.search("brand_new_name"))[:1] == ["brand_new_name"]
+
+
+def test_first_sentence() -> None:
+    assert first_sentence("Reads it. Then writes.") == "Reads it."
+    assert first_sentence("Uses e.g. a cache. More.") == "Uses e.g. a cache."
+    assert first_sentence("No full stop") == "No full stop"
+    assert first_sentence("  Spread\n over lines.  Next one.") == "Spread over lines."
+    assert first_sentence(None) is None
+
+
+def _reference_distance(a: str, b: str) -> int:
+    d = [[i + j if i * j == 0 else 0 for j in range(len(b) + 1)] for i in range(len(a) + 1)]
+    for i in range(1, len(a) + 1):
+        for j in range(1, len(b) + 1):
+            d[i][j] = min(
+                d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] != b[j - 1])
+            )
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1)
+    return d[-1][-1]
+
+
+def test_banded_edit_distance_agrees_with_the_full_table() -> None:
+    rng = random.Random(7)
+    for _ in range(3000):
+        a = "".join(rng.choice("ab_c") for _ in range(rng.randint(0, 8)))
+        b = "".join(rng.choice("ab_c") for _ in range(rng.randint(0, 8)))
+        for bound in (1, 2):
+            full = _reference_distance(a, b)
+            assert edit_distance(a, b, bound) == min(full, bound + 1), (a, b, bound)
+
+
+def test_subsequence_starts_at_the_first_letter_and_stays_in_one_name() -> None:
+    pattern = subsequence_pattern("ldcfg")
+    assert pattern.search("load_config")
+    assert pattern.search("__load_config")
+    assert not pattern.search("reload_config")
+    assert not pattern.search("load_c\nfg")
+
+
+async def test_a_large_index_is_rebuilt_beside_the_searches(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past INLINE_BUILD_S the index is rebuilt on its own thread: searches meanwhile
+    answer from the old one (never fail, never wait), and the new name then appears."""
+    monkeypatch.setattr(search_module, "INLINE_BUILD_S", -1.0)
+    source = engine.root / "app" / "config.py"
+    source.write_text(SOURCE + "\n\ndef rebuilt_beside():\n    return 6\n")
+    await engine.files_changed(["app/config.py"])
+    await engine.wait_idle()
+    for _ in range(200):  # polled, bounded: no event says the rebuild is done
+        if names(await engine.search("rebuilt_beside"))[:1] == ["rebuilt_beside"]:
+            break
+        await asyncio.sleep(0.05)
+    else:
+        raise AssertionError("the rebuilt index never had the new name")
+    assert names(await engine.search("ldcfg"))[:1] == ["load_config"]
