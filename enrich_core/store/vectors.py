@@ -57,6 +57,8 @@ CANDIDATES_PER_RESULT = 4
 DEAD_SHARE = 0.1
 # Under SQLite's bound-parameter limit.
 _CHUNK = 500
+# Rows loaded into the index per fetch.
+LOAD_ROWS = 8192
 T = TypeVar("T")
 
 
@@ -166,14 +168,20 @@ class VectorIndex:
             self._codes = np.empty((0, 0), dtype=np.uint64)
             self._last_id = 0
             self._dead = 0
-        rows = conn.execute(
+        cursor = conn.execute(
             "SELECT v.id, v.code FROM gloss_vectors v JOIN glosses g ON g.id = v.gloss_id "
             "WHERE v.id > ? AND v.model = ? AND g.prompt_version = ? ORDER BY v.id",
             (self._last_id, self.model, self.prompt_version),
-        ).fetchall()
-        if not rows:
-            return
-        width = len(rows[0][1])
+        )
+        # A bounded number of rows as Python objects at a time: loading 100,000 at once
+        # would leave their memory with the process long after.
+        while rows := cursor.fetchmany(LOAD_ROWS):
+            self._append(rows)
+            self._last_id = int(rows[-1][0])
+
+    def _append(self, rows: list[Any]) -> None:
+        np = self._np
+        width = len(rows[-1][1])
         rows = [r for r in rows if len(r[1]) == width]  # another dimension: not comparable
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         codes = np.ascontiguousarray(
@@ -186,7 +194,6 @@ class VectorIndex:
             self._codes = np.concatenate([self._codes, codes], axis=1)
         else:  # the first rows, or the model's dimension changed
             self._ids, self._codes = ids, codes
-        self._last_id = int(rows[-1][0]) if rows else self._last_id
 
     def nearest(self, conn: sqlite3.Connection, query: Sequence[float], limit: int) -> list[str]:
         """Content hashes of current glosses nearest `query`, nearest first, at most `limit`."""
