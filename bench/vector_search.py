@@ -118,7 +118,8 @@ async def run_size(spans: int, queries: int, workdir: Path) -> None:
             after = rss_mb()
             print(
                 f"  RSS {before:.0f} MB -> {after:.0f} MB after the first vector query "
-                f"(+{after - before:.1f} MB: numpy and the sign bits)"
+                f"(+{after - before:.1f} MB: the sign bits loaded; numpy, imported by this "
+                "bench already, adds its own ~14 MB to a server)"
             )
 
             scan_t, scan_r = await timed(
@@ -213,7 +214,8 @@ async def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--queries", type=int, default=200)
     args = parser.parse_args()
-    print(f"cpus {os.cpu_count()}, numpy {np.__version__}")
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    print(f"cpus {os.cpu_count()}, load average {load}, numpy {np.__version__}")
     with tempfile.TemporaryDirectory(prefix="gloss-vector-bench-") as tmp:
         for size in args.sizes:
             await run_size(size, args.queries, Path(tmp))
