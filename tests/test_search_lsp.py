@@ -45,7 +45,7 @@ async def search(session: Session, params: dict[str, Any]) -> list[dict[str, Any
     answer = await session.client.protocol.send_request_async("gloss/search", params)
     items = as_dict(answer)
     assert isinstance(items, list)
-    return items  # type: ignore[return-value]
+    return items
 
 
 async def refused(session: Session, params: Any) -> str:
