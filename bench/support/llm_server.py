@@ -9,7 +9,8 @@ APIs a Gloss backend may use:
 * OpenAI-compatible: ``POST /v1/chat/completions``, ``GET /v1/models``;
 * embeddings, both APIs: ``POST /api/embed`` (Ollama) and ``POST /v1/embeddings``
   (OpenAI), answering `hashed_embedding` vectors (bench/support/hashed_embedding.py:
-  a deterministic hashed bag of word stems, not a model).
+  a deterministic hashed bag of word stems, not a model), or those of ``embed``
+  (e.g. bench/support/minilm.py's real all-MiniLM-L6-v2).
 
 Every other path answers 404. Connections are HTTP/1.1 keep-alive with
 ``Content-Length`` on every answer.
@@ -597,6 +598,7 @@ class LLMServer(LoopbackServer):
         reject_json_schema: bool = False,
         models: Iterable[str] | None = None,
         port: int = 0,
+        embed: Callable[[str], list[float]] = hashed_embedding,
     ) -> None:
         if capacity is not None and capacity < 1:
             raise ValueError("capacity must be >= 1 or None")
@@ -605,6 +607,9 @@ class LLMServer(LoopbackServer):
         self.reject_json_schema = reject_json_schema
         self.models: set[str] | None = set(models) if models is not None else None
         self._port = port
+        # What /api/embed and /v1/embeddings answer per text: the hashed bag of stems,
+        # or a real model (bench/support/minilm.py).
+        self.embed = embed
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
         self._stopping = threading.Event()
@@ -923,7 +928,7 @@ class LLMServer(LoopbackServer):
             if behavior.mode == "garbage":
                 handler._send(200, GARBAGE_TEXT, content_type="text/plain")
                 return
-            vectors = [hashed_embedding(t) for t in texts]
+            vectors = [self.embed(t) for t in texts]
             self._sleep(self.latency_s)
         finally:
             self._release_slot()
