@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import sqlite3
 import textwrap
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import pytest
 from bench.support.llm_server import LLMServer
 from enrich_core.run.engine import Engine
 from enrich_core.store import search as search_module
+from enrich_core.store.db import SEARCH_TEXT_VERSION, open_for_writing
 from enrich_core.store.names import edit_distance, subsequence_pattern
 from enrich_core.store.search import SearchHit, first_sentence
 from tests.conftest import OpenEngine, gloss_toml
@@ -202,3 +204,36 @@ async def test_a_large_index_is_rebuilt_beside_the_searches(
     else:
         raise AssertionError("the rebuilt index never had the new name")
     assert names(await engine.search("ldcfg"))[:1] == ["load_config"]
+
+
+async def test_an_older_store_s_gloss_text_is_widened_to_inputs_and_outputs(
+    engine: Engine,
+) -> None:
+    """A store written when the index held only summary and tags: on the next open for
+    writing its glosses' text gains inputs and outputs and the index is rebuilt."""
+    db = engine.store_file
+    await engine.stop()
+    conn = sqlite3.connect(db)
+    try:
+        conn.execute(
+            "UPDATE glosses SET search_text = json_extract(body, '$.summary') || char(10) || "
+            "coalesce((SELECT group_concat(value, ' ') FROM json_each(body, '$.tags')), '')"
+        )
+        conn.execute("INSERT INTO glosses_fts (glosses_fts) VALUES ('rebuild')")
+        conn.execute("DELETE FROM meta WHERE key = 'search_text_version'")
+        conn.commit()
+        # The test model names a function's parameters as its inputs: `path`.
+        assert conn.execute(
+            "SELECT count(*) FROM glosses_fts WHERE glosses_fts MATCH 'path'"
+        ).fetchone() == (0,)
+    finally:
+        conn.close()
+    conn = open_for_writing(db)
+    try:
+        widened = conn.execute("SELECT count(*) FROM glosses_fts WHERE glosses_fts MATCH 'path'")
+        assert widened.fetchone()[0] >= 1
+        assert conn.execute(
+            "SELECT value FROM meta WHERE key = 'search_text_version'"
+        ).fetchone() == (SEARCH_TEXT_VERSION,)
+    finally:
+        conn.close()

@@ -195,6 +195,7 @@ def _prepare(conn: sqlite3.Connection, db_path: Path) -> None:
         # parse each, no model call for any span whose text is unchanged).
         conn.execute("UPDATE files SET mtime_ns = -1")
         _set_meta(conn, "spans_version", SPANS_VERSION)
+    _refresh_search_text(conn)
 
 
 def _newer_schema(conn: sqlite3.Connection) -> int | None:
@@ -239,6 +240,47 @@ async def connect_empty() -> aiosqlite.Connection:
     return conn
 
 
+# What gloss-text search indexes (`search_text`). Bump it when that changes: a store
+# written before then has its glosses' text rewritten and its index rebuilt on open.
+# 2: inputs and outputs too (1 was the summary and the tags).
+SEARCH_TEXT_VERSION = "2"
+# `search_text`, in SQL, from a stored gloss body.
+_SEARCH_TEXT_SQL = (
+    "json_extract(body, '$.summary') || char(10) || "
+    "coalesce((SELECT group_concat(value, ' ') FROM json_each(body, '$.tags')), '') || "
+    "char(10) || "
+    "coalesce((SELECT group_concat(value, ' ') FROM json_each(body, '$.inputs')), '') || "
+    "char(10) || "
+    "coalesce((SELECT group_concat(value, ' ') FROM json_each(body, '$.outputs')), '')"
+)
+
+
 def search_text(gloss: Gloss) -> str:
-    """What gloss-text search indexes: the summary and the tags."""
-    return gloss.summary + "\n" + " ".join(gloss.tags)
+    """What gloss-text search indexes: the summary, the tags, the inputs and the outputs."""
+    return "\n".join(
+        (gloss.summary, " ".join(gloss.tags), " ".join(gloss.inputs), " ".join(gloss.outputs))
+    )
+
+
+def _refresh_search_text(conn: sqlite3.Connection) -> None:
+    """Glosses stored under an older SEARCH_TEXT_VERSION get today's search text, and
+    the index is rebuilt from it (in SQLite, a few seconds at 100,000 glosses). On a
+    full or read-only disk it is left for a later open: search works on the old text."""
+    row = conn.execute("SELECT value FROM meta WHERE key = 'search_text_version'").fetchone()
+    if row is not None and row[0] == SEARCH_TEXT_VERSION:
+        return
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute(f"UPDATE glosses SET search_text = {_SEARCH_TEXT_SQL}")
+        conn.execute("INSERT INTO glosses_fts (glosses_fts) VALUES ('rebuild')")
+        _set_meta(conn, "search_text_version", SEARCH_TEXT_VERSION)
+        conn.execute("COMMIT")
+    except sqlite3.OperationalError as exc:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        if exc.sqlite_errorcode & 0xFF not in _WAITED_OUT_CODES:
+            raise
+
+
+# A disk that is full, read-only or failing: the writer waits these out (writer.py).
+_WAITED_OUT_CODES = (sqlite3.SQLITE_FULL, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_IOERR)
