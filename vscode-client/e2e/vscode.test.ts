@@ -596,6 +596,16 @@ step('"Gloss: Search by Behaviour" finds to_reorder by what its gloss says and o
   const cursor = page.locator('.statusbar-item', { hasText: /Ln 15, Col 15 \(10 selected\)/ });
   await cursor.waitFor({ state: 'visible', timeout: 20_000 });
   log(`cursor: ${(await cursor.innerText()).trim()}`);
+
+  // Enter pressed before the answer came (within the debounce): the answer's best hit opens.
+  await openConfigPy();
+  await runCommand(SEARCH_TITLE);
+  await waitFor('the search picker', async () => (await title.innerText()).trim() === SEARCH_TITLE, 20_000);
+  await input.fill(BEHAVIOUR_QUERY);
+  await page.keyboard.press('Enter');
+  await widget.waitFor({ state: 'hidden', timeout: 20_000 });
+  await page.locator('.tabs-container .tab.active', { hasText: 'stock.py' }).waitFor({ state: 'visible', timeout: 20_000 });
+  await cursor.waitFor({ state: 'visible', timeout: 20_000 });
 }, 90_000);
 
 step('clicking the status bar item opens the Gloss status document', async () => {
