@@ -88,7 +88,7 @@ class BenchConfig:
     source: Path | None = None  # a tree to copy; None: Django from the real-code cache
     cache_dir: Path | None = None  # None: real_code.default_cache_dir()
     runs: int = 3
-    poll_s: float = 0.02
+    poll_s: float = 0.05  # a few requests per round; more often would load the server
     timeout_s: float = 60.0
     index: bool = True
     parse_workers: int | None = None  # None: gloss.toml leaves [index] parse_workers unset
@@ -117,6 +117,10 @@ class ServeRun:
     names_s: float | None  # spawn -> the last file's target answered
     names_after_initialize_s: float | None  # initialize answered -> the same answer
     found: list[Found]
+    # CPU the server and its parse workers had used by then: what load on the
+    # machine changes far less than the wall-clock figures.
+    cpu_s: float | None
+    workers_cpu_s: float | None
     files_stored: int
     spans_stored: int
     exit_code: int | None
@@ -161,6 +165,8 @@ class BenchReport:
     python_bare_s: list[float]
     names: Stats  # spawn -> last file's name, over the serve runs
     names_after_initialize: Stats
+    names_cpu: Stats  # the server's own CPU when the name answered
+    names_workers_cpu: Stats  # its parse workers' CPU by then
     initialize: Stats
     index_stored: Stats
     bare_parse: Stats
@@ -365,6 +371,7 @@ async def serve_run(
         found: dict[Target, float] = {}
         asked: dict[Target, int] = dict.fromkeys(targets, 0)
         initialize_s: float | None = None
+        cpu: tuple[float, float] | None = None
         try:
             async with asyncio.timeout(config.timeout_s):
                 await client.request(
@@ -388,6 +395,8 @@ async def serve_run(
                         asked[target] += 1
                         if _answers(answer.get("result"), target, root):
                             found[target] = now
+                            if target is targets[0]:
+                                cpu = cpu_seconds(proc.pid)
                     if len(found) < len(targets):
                         await asyncio.sleep(config.poll_s)
         except (TimeoutError, ConnectionError):
@@ -403,6 +412,8 @@ async def serve_run(
             names_s - initialize_s if names_s is not None and initialize_s is not None else None
         ),
         found=[Found(t, found.get(t), asked[t]) for t in targets],
+        cpu_s=cpu[0] if cpu else None,
+        workers_cpu_s=cpu[1] if cpu else None,
         files_stored=_count(root, "files"),
         spans_stored=_count(root, "spans"),
         exit_code=exit_code,
@@ -426,6 +437,27 @@ async def _stop_server(proc: asyncio.subprocess.Process, client: LspClient) -> i
         proc.kill()
         await proc.wait()
         return None
+
+
+def cpu_seconds(pid: int) -> tuple[float, float] | None:
+    """User + system CPU of a process, and of its children (live or reaped), from /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+
+    def used(p: int) -> tuple[float, float]:
+        # Fields after the command's closing parenthesis: utime is the 14th of the line.
+        fields = Path(f"/proc/{p}/stat").read_text().rpartition(")")[2].split()
+        own = int(fields[11]) + int(fields[12])
+        return own / ticks, (int(fields[13]) + int(fields[14])) / ticks
+
+    try:
+        own, children = used(pid)
+        live = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except (OSError, ValueError, IndexError):
+        return None
+    for child in live:
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            children += sum(used(int(child)))
+    return own, children
 
 
 def _count(root: Path, table: str) -> int:
@@ -596,6 +628,8 @@ async def run_benchmark(config: BenchConfig) -> BenchReport:
         python_bare_s=bare,
         names=names,
         names_after_initialize=Stats.of([r.names_after_initialize_s for r in serve]),
+        names_cpu=Stats.of([r.cpu_s for r in serve]),
+        names_workers_cpu=Stats.of([r.workers_cpu_s for r in serve]),
         initialize=Stats.of([r.initialize_s for r in serve]),
         index_stored=Stats.of([x.stored_s for x in index]),
         bare_parse=Stats.of(parses),
@@ -628,6 +662,8 @@ def format_report(report: BenchReport) -> str:
         f"gloss serve, initialize answered -> the same answer:  "
         f"{_s(report.names_after_initialize)}",
         f"gloss serve, spawn -> initialize answered (start-up): {_s(report.initialize)}",
+        f"gloss serve, its CPU by then (seconds):               {_s(report.names_cpu)}",
+        f"gloss serve, its parse workers' CPU by then:          {_s(report.names_workers_cpu)}",
     ]
     if report.index:
         lines.append(

@@ -98,6 +98,12 @@ _TIER_CAP_FACTOR = 1
 # A name index built faster than this is rebuilt by the search that finds the store
 # changed; a slower one (~10,000 spans and up) beside the searches.
 INLINE_BUILD_S = 0.010
+# While the store changes at every commit (a first scan writes ~200 batches for a
+# Django-sized tree), a large index rebuilt each time a search sees a change would
+# keep a core busy beside the scan it slows: after a build, the next waits this
+# many build times, so rebuilding takes at most a quarter of a core and a name
+# committed meanwhile is found by name at most ~4 build times later.
+REBUILD_GAP_FACTOR = 3
 
 
 SPAN_COLUMNS = (
@@ -416,6 +422,7 @@ class Searcher:
         self._building: Future[NameIndex] | None = None
         self._built_version: int | None = None
         self._build_s = 0.0  # how long the last build took
+        self._built_at = 0.0  # when it ended (perf_counter)
         self._lock = threading.Lock()
         self._closed = threading.Event()
 
@@ -452,7 +459,8 @@ class Searcher:
                 return index
             if index is not None and self._build_s > INLINE_BUILD_S:
                 # Large: rebuilt beside the searches, which go on with this one.
-                self._start_build(version)
+                if time.perf_counter() - self._built_at >= REBUILD_GAP_FACTOR * self._build_s:
+                    self._start_build(version)
                 return index
             building = self._building
         if building is not None:
@@ -462,7 +470,8 @@ class Searcher:
         index = NameIndex.build(conn)
         with self._lock:
             self._index, self._built_version = index, version
-            self._build_s = time.perf_counter() - started
+            self._built_at = time.perf_counter()
+            self._build_s = self._built_at - started
         return index
 
     def _start_build(self, version: int) -> Future[NameIndex]:
@@ -489,7 +498,8 @@ class Searcher:
         with self._lock:
             self._index = index
             self._built_version = version
-            self._build_s = time.perf_counter() - started
+            self._built_at = time.perf_counter()
+            self._build_s = self._built_at - started
             self._building = None
         return index
 
