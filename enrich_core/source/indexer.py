@@ -94,8 +94,10 @@ class Indexer:
                 job: Job | None = None
                 if pool is not None and pool.started:
                     job = pool.submit(changed)
-                elif pool is not None and pool.wants(len(changed)):
-                    pool.start()  # this chunk is parsed here meanwhile
+                elif pool is not None and len(chunk.seen) == size and pool.wants(len(changed)):
+                    # A full chunk: the walk likely goes on. This one is parsed
+                    # here while the workers start.
+                    pool.start()
                 ahead.append((chunk, changed, job))
             if not ahead:
                 return
