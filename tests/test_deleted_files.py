@@ -18,8 +18,9 @@ from bench.support.llm_server import Behavior, LLMServer
 from tests.conftest import OpenEngine, gloss_toml
 from tests.test_cli import GLOSS, RUN_TIMEOUT_S, explain, gloss
 
-# More files come first than the engine keeps parsed, so the deleted file's
-# text is read again from disk when its turn comes (as on a large tree).
+# Files that come first, so the doomed file is deleted before its turn comes.
+# The scan's parse of it is still at hand then: the engine must see the file
+# gone (a stat per span) rather than gloss text that is no longer on disk.
 EARLY_FILES = 10
 DELAY_S = 0.2
 WAIT_S = 30.0

@@ -619,14 +619,14 @@ class Engine:
                 # is paid for only to be lost. The span stays pending and is
                 # queued again when writing resumes (`_writer_problem`).
                 return
-            span = self.texts.cached(ref.path, ref.content_hash)
+            span = self.texts.take(ref.path, ref.content_hash, self._disk_stamp)
             if span is None:
                 # A miss costs one parse of the file, off the loop; the rest of
                 # its spans then come from the cache.
                 parsed = await asyncio.to_thread(self.indexer.parse_path, ref.path)
                 if isinstance(parsed, ParsedFile):
                     self.texts.remember(parsed)
-                    span = self.texts.cached(ref.path, ref.content_hash)
+                    span = self.texts.take(ref.path, ref.content_hash, self._disk_stamp)
             if span is None:
                 if ref.path in self._unsaved:
                     return  # typed over: the buffer's newer text is queued on its own
@@ -651,6 +651,14 @@ class Engine:
         finally:
             if not committed:
                 self.scheduler.done(ref.content_hash)
+
+    def _disk_stamp(self, rel: str) -> tuple[int, int] | None:
+        """(mtime_ns, size) of a workspace file, None if it is gone: one stat, no read."""
+        try:
+            st = os.stat(os.path.join(self.root, rel))
+        except OSError:
+            return None
+        return st.st_mtime_ns, st.st_size
 
     def _committed(self, ref: SpanRef, result: GlossResult, future: asyncio.Future[None]) -> None:
         self.scheduler.done(ref.content_hash)
