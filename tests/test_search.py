@@ -20,7 +20,7 @@ from bench.support.llm_server import LLMServer
 from enrich_core.run.engine import Engine
 from enrich_core.store import search as search_module
 from enrich_core.store.db import SEARCH_TEXT_VERSION, open_for_writing
-from enrich_core.store.names import edit_distance, subsequence_pattern
+from enrich_core.store.names import NameIndex, edit_distance, subsequence_pattern
 from enrich_core.store.search import SearchHit, first_sentence
 from tests.conftest import OpenEngine, gloss_toml
 
@@ -182,9 +182,13 @@ def test_banded_edit_distance_agrees_with_the_full_table() -> None:
 def test_subsequence_starts_at_the_first_letter_and_stays_in_one_name() -> None:
     pattern = subsequence_pattern("ldcfg")
     assert pattern.search("load_config")
-    assert pattern.search("__load_config")
+    assert pattern.search("x\nload_config")
     assert not pattern.search("reload_config")
     assert not pattern.search("load_c\nfg")
+    index = name_index(["__load_config", "load_cfg", "reload_config", "ld_config_fog"])
+    found = [index.names[i] for i in index.subsequence("ldcfg", 10)]
+    # Tightest first: the letters spread over 8, 9 and 11 characters.
+    assert found == ["load_cfg", "ld_config_fog", "__load_config"]
 
 
 async def test_a_large_index_is_rebuilt_beside_the_searches(
@@ -237,3 +241,26 @@ async def test_an_older_store_s_gloss_text_is_widened_to_inputs_and_outputs(
         ).fetchone() == (SEARCH_TEXT_VERSION,)
     finally:
         conn.close()
+
+
+def name_index(names: list[str]) -> NameIndex:
+    """An index of these names (one span each, one file) built as from a store."""
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE files (path TEXT, mtime_ns INTEGER)")
+    conn.execute(
+        "CREATE TABLE spans (id INTEGER PRIMARY KEY, name TEXT, name_lower TEXT, kind TEXT, "
+        "path TEXT, start_line INTEGER)"
+    )
+    conn.execute("INSERT INTO files VALUES ('m.py', 1)")
+    conn.executemany(
+        "INSERT INTO spans (name, name_lower, kind, path, start_line) "
+        "VALUES (?, ?, 'function', 'm.py', ?)",
+        [(name, name.lower(), line) for line, name in enumerate(names)],
+    )
+    return NameIndex.build(conn)
+
+
+def test_misspelt_names_within_the_bound_closest_first() -> None:
+    index = name_index(["load_config", "lead_config", "load_configs", "unload_all", "x"])
+    found = [(distance, index.names[i]) for distance, i in index.misspelt("laod_config", 2, 10)]
+    assert found == [(1, "load_config"), (2, "lead_config"), (2, "load_configs")]

@@ -68,12 +68,12 @@ def subsequence_chars(query: str) -> str:
 
 def subsequence_pattern(chars: str) -> re.Pattern[str]:
     """A regex finding the lines of a newline-joined name list that hold `chars` in
-    order from their first letter (after any leading `_`), each match to the line's end.
+    order from their first character.
 
     Each step is `[^\nX]*+X`: possessive, so a line that lacks the next character
     fails at once instead of backtracking, and no match crosses a line."""
     steps = "".join(f"[^\n{re.escape(c)}]*+{re.escape(c)}" for c in chars[1:])
-    return re.compile(f"(?m)^_*+{re.escape(chars[0])}{steps}")
+    return re.compile(f"(?m)^{re.escape(chars[0])}{steps}")
 
 
 def misspelling_bound(query: str) -> int:
@@ -170,6 +170,12 @@ class NameIndex:
     ids: array[int] = field(default_factory=lambda: array("I"))
     tie: array[int] = field(default_factory=lambda: array("Q"))
     grams: dict[str, array[int]] = field(default_factory=dict)
+    # The lower-case names without leading `_`, sorted, joined by newlines; `bare_names[k]`
+    # is the index of the name on line k: a subsequence scans one first letter's lines.
+    bare: list[str] = field(default_factory=list)
+    bare_joined: str = ""
+    bare_starts: list[int] = field(default_factory=list)
+    bare_names: array[int] = field(default_factory=lambda: array("I"))
 
     @classmethod
     def build(cls, conn: sqlite3.Connection) -> NameIndex:
@@ -215,6 +221,14 @@ class NameIndex:
             at += len(lower) + 1
         index.joined = "\n".join(index.lowers)
         index.grams = _gram_postings(index.lowers)
+        bare = sorted((lower.lstrip("_"), i) for i, lower in enumerate(index.lowers))
+        index.bare = [b for b, _ in bare]
+        index.bare_names = array("I", (i for _, i in bare))
+        at = 0
+        for b in index.bare:
+            index.bare_starts.append(at)
+            at += len(b) + 1
+        index.bare_joined = "\n".join(index.bare)
         return index
 
     def _close_group(self, group: list[tuple[int, int]]) -> None:
@@ -262,28 +276,26 @@ class NameIndex:
     def subsequence(self, chars: str, cap: int) -> list[int]:
         """Indexes of up to `cap` names holding `chars` in order from their first letter
         (after any leading `_`), tightest first. Only the names starting with that
-        letter or `_` are scanned: two slices of the sorted string."""
+        letter are scanned: one slice of the sorted bare names."""
         if len(chars) < 2 or not self.names:
+            return []
+        bare, starts = self.bare, self.bare_starts
+        lo = bisect.bisect_left(bare, chars[0])
+        hi = bisect.bisect_left(bare, chr(ord(chars[0]) + 1), lo)
+        if lo == hi:
             return []
         pattern = subsequence_pattern(chars)
         found: list[tuple[int, int, int]] = []
-        joined, starts, lowers = self.joined, self.starts, self.lowers
         limit = cap * 2  # enough to choose the tightest `cap` from
-        for block in {self._block(chars[0]), self._block("_")}:
-            if not block:
-                continue
-            end = starts[block.stop - 1] + len(lowers[block.stop - 1])
-            for match in pattern.finditer(joined, starts[block.start], end):
-                i = bisect.bisect_right(starts, match.start()) - 1
-                found.append((match.end() - match.start(), len(lowers[i]), i))
-                if len(found) >= limit:
-                    break
+        end = starts[hi - 1] + len(bare[hi - 1])
+        for match in pattern.finditer(self.bare_joined, starts[lo], end):
+            k = bisect.bisect_right(starts, match.start(), lo, hi) - 1
+            i = self.bare_names[k]
+            found.append((match.end() - match.start(), len(self.lowers[i]), i))
+            if len(found) >= limit:
+                break
         found.sort()
         return [i for _, _, i in found[:cap]]
-
-    def _block(self, first: str) -> range:
-        lo = bisect.bisect_left(self.lowers, first)
-        return range(lo, bisect.bisect_left(self.lowers, chr(ord(first) + 1), lo))
 
     def misspelt(self, lower: str, bound: int, cap: int) -> list[tuple[int, int]]:
         """(distance, name index) of names 1..`bound` edits from `lower`, closest first.

@@ -223,8 +223,17 @@ class Store:
 
     async def hover(self, path: str, line: int) -> HoverInfo | None:
         """The span whose header (decorators through the `def`/`class` line) holds `line`.
-        One hop to the reads' thread, however many rows it reads."""
-        return await self._searcher.run(lambda conn: _hover(conn, path, line, self.prompt_version))
+        A few indexed rows, read on the event loop's thread (`Searcher.run_inline`)."""
+
+        def read(conn: sqlite3.Connection) -> HoverInfo | None:
+            return _hover(conn, path, line, self.prompt_version)
+
+        try:
+            return self._searcher.run_inline(read)
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode & 0xFF not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                raise
+            return await self._searcher.run(read)
 
     async def hover_for(self, span: SpanRecord) -> HoverInfo:
         return await self._searcher.run(lambda conn: _hover_for(conn, span, self.prompt_version))

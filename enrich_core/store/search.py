@@ -418,6 +418,7 @@ class Searcher:
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="gloss-reads")
         self._builder = ThreadPoolExecutor(1, thread_name_prefix="gloss-names")
         self._conn: sqlite3.Connection | None = None
+        self._inline: sqlite3.Connection | None = None
         self._index: NameIndex | None = None
         self._building: Future[NameIndex] | None = None
         self._built_version: int | None = None
@@ -430,6 +431,18 @@ class Searcher:
         """Open the reads' connection and begin building the name index (the first
         search waits for it)."""
         self._executor.submit(self._run, self._names)
+
+    def run_inline(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """`work(connection)` here, on the caller's (the event loop's) thread, for a read
+        of a few indexed rows (a hover): two thread switches cost more than the read,
+        and on a busy machine each may wait for a CPU. Its connection never waits on a
+        lock (busy_timeout 0): SQLITE_BUSY is raised, and the caller uses `run`."""
+        if self._inline is None:
+            if self._closed.is_set():
+                raise sqlite3.ProgrammingError("the store's reads are closed")
+            self._inline = self._connect()
+            self._inline.execute("PRAGMA busy_timeout = 0")
+        return work(self._inline)
 
     async def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """`work(connection)` on the reads' thread."""
@@ -505,6 +518,9 @@ class Searcher:
 
     async def close(self) -> None:
         self._closed.set()
+        if self._inline is not None:
+            self._inline.close()
+            self._inline = None
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._executor, self._close_conn)
         self._executor.shutdown(wait=False)

@@ -13,6 +13,7 @@ bounds, or params of the wrong shape, get InvalidParams saying why.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
@@ -101,7 +102,7 @@ def file_uri(fs_path: str) -> str:
 def name_range(hit: SearchHit, root: Path) -> NameRange:
     """Where the hit's name is: (uri, path, line, start, end), columns in UTF-16 units."""
     span = hit.span
-    fs_path = str(root / span.path)
+    fs_path = f"{root}{os.sep}{span.path}"  # a stored path is relative, normalised
     return (file_uri(fs_path), fs_path, span.name_line, span.name_col, span.name_end_col)
 
 
