@@ -317,7 +317,10 @@ run(function()
   end)
 
   -- :GlossRegloss on the cursor's line; wait for the gloss/progress of its commit.
-  -- Armed once the command is answered: progress sent before that is an older gloss's.
+  -- Armed just before the command: the first gloss's progress was sent as it was
+  -- committed, before :GlossStatus's answer above (the server's messages arrive in
+  -- order). Arming once the command was answered missed the re-gloss's progress
+  -- whenever both came in one pass of vim.wait's loop (a loaded machine).
   local armed, reglossed = false, false
   vim.api.nvim_create_autocmd('User', {
     pattern = 'GlossProgress',
@@ -328,8 +331,8 @@ run(function()
       end
     end,
   })
-  out.regloss_note = note_after('GlossRegloss')
   armed = true
+  out.regloss_note = note_after('GlossRegloss')
   out.reglossed = timed('regloss', function()
     return wait(P.gloss_ms, function() return reglossed end)
   end)
