@@ -401,10 +401,14 @@ def format_report(report: RetrievalReport) -> str:
         if r.name != "words" or r.scores is None:
             continue
         misses = r.misses()
-        lines.append(f"words misses ({len(misses)}): query -> function (rank) | first hits")
+        lines.append(
+            f"words misses ({len(misses)}): query -> function (rank) | first hits; "
+            "* the query shares a word with the description"
+        )
         for m in misses:
             rank = "absent" if m.rank is None else str(m.rank)
-            lines.append(f"  {m.query!r} -> {m.function} ({rank}) | {', '.join(m.top)}")
+            mark = "*" if m.shares_description_word else " "
+            lines.append(f" {mark}{m.query!r} -> {m.function} ({rank}) | {', '.join(m.top)}")
     notes = [*report.notes, *(f"data: {p}" for p in report.data_problems)]
     notes.append(machine_summary(report.machine))
     return finish_report(lines, notes, report.wall_s)
