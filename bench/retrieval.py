@@ -23,6 +23,8 @@ Three rankings, each over every query:
   word, substring, subsequence and misspelt names; store/search.py);
 * **words**: the search once every function is glossed, without embeddings:
   names fused with the gloss text's full-text ranking;
+* **bare FTS5 OR** (a reference beside them, not Gloss's search): the glossed
+  store's gloss text index queried directly, any of the query's words, by bm25;
 * **words+vectors**: a second workspace whose `gloss.toml` sets
   `[search] embeddings` to the test server's `/api/embed`, glossed and embedded
   by `gloss index`; the search fuses the vector ranking too. The test server's
@@ -41,7 +43,9 @@ A benchmark reports: it prints its figures and exits 0.
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -71,6 +75,8 @@ from enrich_core.config import load_config
 from enrich_core.run.engine import Engine
 
 EMBED_MODEL: Final = "bench-embed"
+BARE_FTS: Final = "bare FTS5 OR"
+_FTS_WORD = re.compile(r"[^\W_]+")  # a token of FTS5's unicode61 tokenizer
 TOP_SHOWN: Final = 3  # hits shown beside a miss
 VECTORS_NOTE: Final = (
     "the test server's embeddings are a deterministic test device (a hashed bag of word "
@@ -238,6 +244,37 @@ async def search_all(root: Path, cases: Sequence[Case], limit: int, *, scan: boo
     return SearchRun(results, counts.spans, counts.enriched, failures, own_name, vectors)
 
 
+def bare_fts_results(db: Path, cases: Sequence[Case], config: BenchConfig) -> list[QueryResult]:
+    """Each query as any of its words (`"a" OR "b"`) against the gloss text index, by
+    bm25: what the store's own full-text ranking finds with no rule of Gloss's on top."""
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        results = []
+        for case in cases:
+            for query in case.queries:
+                match = " OR ".join(f'"{t}"' for t in _FTS_WORD.findall(query.lower()))
+                answer = conn.execute(
+                    "SELECT s.path, s.qualname FROM glosses_fts f "
+                    "JOIN glosses g ON g.id = f.rowid JOIN spans s ON s.content_hash = "
+                    "g.content_hash WHERE glosses_fts MATCH ? ORDER BY f.rank LIMIT ?",
+                    (match, config.limit),
+                ).fetchall()
+                results.append(
+                    QueryResult(
+                        query=query,
+                        function=case.function,
+                        path=case.path,
+                        rank=rank_of(answer, case.path, case.function),
+                        top=tuple(q for _, q in answer[:TOP_SHOWN]),
+                        shares_description_word=shares_description_word(case, query),
+                        name_rank=None,
+                    )
+                )
+        return results
+    finally:
+        conn.close()
+
+
 def ranking(name: str, results: list[QueryResult], reason: str | None = None) -> Ranking:
     return Ranking(
         name=name,
@@ -302,6 +339,14 @@ async def run_benchmark(config: BenchConfig) -> RetrievalReport:
         if code not in (0, 3):
             report.notes.append(f"gloss index exited {code}: {stderr.strip()[-500:]}")
         report.rankings.append(ranking("words", words.results))
+        report.rankings.append(
+            ranking(
+                BARE_FTS,
+                bare_fts_results(load_config(words_root).store_path(words_root), cases, config),
+                "a reference, not Gloss's search: the store's gloss index queried directly "
+                "with any of the query's words, by FTS5's bm25",
+            )
+        )
         named = score([r.name_rank for r in words.results])
         report.notes.append(
             f"name-only, the other way: once glossed, the hits matched by name (matched "
@@ -393,6 +438,9 @@ def format_report(report: RetrievalReport) -> str:
             row += f"  {r.sharing_a_word.recall_at_k:.3f} | {r.sharing_none.recall_at_k:.3f}"
         lines.append(row)
     by_name = {r.name: r for r in report.rankings if r.scores is not None}
+    if "words" in by_name and BARE_FTS in by_name:
+        higher, lower = rank_changes(by_name[BARE_FTS], by_name["words"])
+        lines.append(f"words beside {BARE_FTS}: {higher} queries ranked higher, {lower} lower")
     if "words" in by_name and "words+vectors" in by_name:
         higher, lower = rank_changes(by_name["words"], by_name["words+vectors"])
         lines.append(f"words+vectors beside words: {higher} queries ranked higher, {lower} lower")

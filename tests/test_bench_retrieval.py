@@ -134,7 +134,7 @@ async def test_a_subset_runs_through_gloss_index_and_the_search() -> None:
     assert report.functions == 23 and report.queries == 46
     assert report.index is not None
     assert (report.index.exit_code, report.index.glossed, report.index.spans) == (0, 23, 23)
-    assert [r.name for r in report.rankings] == ["name-only", "words"]
+    assert [r.name for r in report.rankings] == ["name-only", "words", "bare FTS5 OR"]
     assert report.first_by_own_name == [23, 23]  # every function is found by its own name
     for r in report.rankings:
         assert r.scores is not None and len(r.results) == 46
