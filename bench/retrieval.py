@@ -16,7 +16,7 @@ quality gate, store) as a process of its own. Every query then goes through
 `Engine.search` (what `gloss/search` and `gloss search --json` answer), and
 its function's place in the answer (at most `--limit` hits) is its rank.
 
-Three rankings, each over every query:
+Three rankings and a reference, each over every query:
 
 * **name-only**: the same search over the same workspace, scanned before any
   gloss exists, so only the name ranking can find anything (exact, prefix,
@@ -35,8 +35,12 @@ Three rankings, each over every query:
   query, the ranking is reported "not available" with the reason.
 
 Reported for each: recall@5 (share of queries whose function is in the first 5),
-MRR (mean of 1/rank, 0 when absent) and how many were found at all; then the
-queries the words ranking misses from its top 5, with what it ranked above.
+MRR (mean of 1/rank, 0 when absent) and how many were found at all, and recall@5
+apart for the queries that share a word with their description and those that
+share none (only meaning finds those); then the queries the words ranking misses
+from its top 5, with what it ranked above. Each search run also searches every
+function's own name: all of them first shows the name ranking is live and the
+store holds every function, so a miss is the query's words.
 A benchmark reports: it prints its figures and exits 0.
 """
 
