@@ -158,9 +158,23 @@ def redact_secrets(text: str) -> Redaction:
     return redact_every_rule(text)
 
 
+# `_TRIGGER` in two halves for ASCII text, which is nearly all code: the keys'
+# literals as they are, the words matched in the lowered text. A scoped `(?i:)`
+# group costs the whole pattern its fast scan (~19 us a short function; ~4 so).
+_TRIGGER_CASED = re.compile(
+    r"-----BEGIN|AKIA|ASIA|gh[pousr]_|github_pat_|glpat-|xox|sk-|AIza|_live_|eyJ|://"
+)
+_TRIGGER_LOWERED = re.compile(r"secret|authorization|token|passw(?:or)?d|api[\W_\d]*key")
+
+
 def might_hold_secret(text: str) -> bool:
     """Whether `text` holds a literal some rule needs; False means no rule can match."""
-    return _TRIGGER.search(text) is not None
+    if not text.isascii():
+        # Unicode case folding matches more than lower() does (`ſ` for `s`).
+        return _TRIGGER.search(text) is not None
+    return (
+        _TRIGGER_CASED.search(text) is not None or _TRIGGER_LOWERED.search(text.lower()) is not None
+    )
 
 
 def redact_every_rule(text: str) -> Redaction:
