@@ -57,6 +57,14 @@ SOURCE = textwrap.dedent(
 
     def to_reorder(items):
         return sorted(items)
+
+
+    class TempConfig:
+        pass
+
+
+    class PathCache:
+        pass
     """
 )
 DESCRIPTIONS = {
@@ -119,6 +127,12 @@ async def test_a_span_found_by_name_and_gloss_is_both(engine: Engine) -> None:
     hits = {h.span.name: h for h in await engine.search("reload_config")}
     assert hits["reload_config"].matched == "both"
     assert hits["to_reorder"].matched == "gloss" if "to_reorder" in hits else True
+
+
+async def test_two_letters_match_word_starts_not_chance_substrings(engine: Engine) -> None:
+    # `pc` is inside `TempConfig`, across a word boundary: chance, not a match.
+    assert names(await engine.search("pc"))[:1] == ["PathCache"]
+    assert "TempConfig" not in names(await engine.search("pc"))
 
 
 async def test_a_qualified_name_finds_the_member(engine: Engine) -> None:
@@ -264,3 +278,11 @@ def test_misspelt_names_within_the_bound_closest_first() -> None:
     index = name_index(["load_config", "lead_config", "load_configs", "unload_all", "x"])
     found = [(distance, index.names[i]) for distance, i in index.misspelt("laod_config", 2, 10)]
     assert found == [(1, "load_config"), (2, "lead_config"), (2, "load_configs")]
+
+
+def test_initials_find_the_words_starts_and_short_substrings_only_at_a_word() -> None:
+    index = name_index(["ConnectionWriter", "connection_writer", "cowboy", "TempConfig"])
+    assert sorted(index.names[i] for i in index.initials("cw", 10)) == [
+        "ConnectionWriter",
+        "connection_writer",
+    ]

@@ -38,8 +38,9 @@ class NameTier(IntEnum):
     PREFIX = 1
     WORD = 2  # contains the query starting at a word (after `_`, `.`, a case change)
     SUBSTRING = 3
-    SUBSEQUENCE = 4  # the query's characters, in order
-    MISSPELT = 5  # within a small edit distance
+    INITIALS = 4  # the query's characters start the name's words (`cw`: ConnectionWriter)
+    SUBSEQUENCE = 5  # the query's characters, in order
+    MISSPELT = 6  # within a small edit distance
 
 
 # Separators users type between the words of a name; dropped for subsequence.
@@ -74,6 +75,27 @@ def subsequence_pattern(chars: str) -> re.Pattern[str]:
     fails at once instead of backtracking, and no match crosses a line."""
     steps = "".join(f"[^\n{re.escape(c)}]*+{re.escape(c)}" for c in chars[1:])
     return re.compile(f"(?m)^{re.escape(chars[0])}{steps}")
+
+
+# Initials longer than this are rare, and each adds a lazy step to the regex.
+MAX_INITIALS = 6
+
+
+def initials_pattern(chars: str) -> re.Pattern[str]:
+    """A regex finding the lines of newline-joined names (with their case, leading `_`
+    dropped) whose words start with `chars` in order: the first character starts the
+    line; each next one starts a word, after `_`/`-`/`.` or as a capital after a small
+    letter or digit."""
+    first = re.escape(chars[0])
+    steps = "".join(
+        f"[^\\n]*?(?:(?<=[_\\-.]){_either(c)}|(?<=[a-z0-9]){re.escape(c.upper())})"
+        for c in chars[1:]
+    )
+    return re.compile(f"(?m)^(?:{first}|{re.escape(chars[0].upper())}){steps}")
+
+
+def _either(c: str) -> str:
+    return f"[{re.escape(c)}{re.escape(c.upper())}]" if c.upper() != c else re.escape(c)
 
 
 def misspelling_bound(query: str) -> int:
@@ -176,6 +198,8 @@ class NameIndex:
     bare_joined: str = ""
     bare_starts: list[int] = field(default_factory=list)
     bare_names: array[int] = field(default_factory=lambda: array("I"))
+    # The same lines with their case (`loadConfig`), where word starts can be seen.
+    bare_cased: str = ""
 
     @classmethod
     def build(cls, conn: sqlite3.Connection) -> NameIndex:
@@ -229,6 +253,7 @@ class NameIndex:
             index.bare_starts.append(at)
             at += len(b) + 1
         index.bare_joined = "\n".join(index.bare)
+        index.bare_cased = "\n".join(index.names[i].lstrip("_") for i in index.bare_names)
         return index
 
     def _close_group(self, group: list[tuple[int, int]]) -> None:
@@ -280,10 +305,10 @@ class NameIndex:
         if len(chars) < 2 or not self.names:
             return []
         bare, starts = self.bare, self.bare_starts
-        lo = bisect.bisect_left(bare, chars[0])
-        hi = bisect.bisect_left(bare, chr(ord(chars[0]) + 1), lo)
-        if lo == hi:
+        block = self._bare_block(chars[0])
+        if not block:
             return []
+        lo, hi = block.start, block.stop
         pattern = subsequence_pattern(chars)
         found: list[tuple[int, int, int]] = []
         limit = cap * 2  # enough to choose the tightest `cap` from
@@ -296,6 +321,31 @@ class NameIndex:
                 break
         found.sort()
         return [i for _, _, i in found[:cap]]
+
+    def initials(self, chars: str, cap: int) -> list[int]:
+        """Indexes of up to `cap` names whose words start with `chars` in order, the first
+        with the first (`cw`: ConnectionWriter, connection_writer), shortest first."""
+        if not 2 <= len(chars) <= MAX_INITIALS or not self.names:
+            return []
+        block = self._bare_block(chars[0])
+        if not block:
+            return []
+        starts = self.bare_starts
+        end = starts[block.stop - 1] + len(self.bare[block.stop - 1])
+        found: list[tuple[int, int]] = []
+        pattern = initials_pattern(chars)
+        for match in pattern.finditer(self.bare_cased, starts[block.start], end):
+            k = bisect.bisect_right(starts, match.start(), block.start, block.stop) - 1
+            i = self.bare_names[k]
+            found.append((len(self.lowers[i]), i))
+            if len(found) >= cap * 2:
+                break
+        found.sort()
+        return [i for _, i in found[:cap]]
+
+    def _bare_block(self, first: str) -> range:
+        lo = bisect.bisect_left(self.bare, first)
+        return range(lo, bisect.bisect_left(self.bare, chr(ord(first) + 1), lo))
 
     def misspelt(self, lower: str, bound: int, cap: int) -> list[tuple[int, int]]:
         """(distance, name index) of names 1..`bound` edits from `lower`, closest first.

@@ -11,8 +11,10 @@ Three ranked lists of spans are made, each best first:
 
 1. **name** (names.NameIndex, in memory): tiers in this order (NameTier):
    exact (ignoring case), prefix, word (the query starts a word inside the
-   name: `config` in `load_config`), substring, then the loose tiers:
-   subsequence from the name's first letter (`ldcfg` -> `load_config`, and a
+   name: `config` in `load_config`), substring (of 3 characters or more;
+   shorter only at a word start), then the loose tiers: initials (the query's
+   letters start the name's words: `cw` -> `ConnectionWriter`), subsequence
+   from the name's first letter (`ldcfg` -> `load_config`, and a
    dropped letter, `lod_config`) and misspelt (optimal-string-alignment
    distance 1 from 5 characters, 2 from 10: `laod_config`). The loose tiers
    run only for a one-word query: subsequence when the strict tiers found
@@ -207,6 +209,8 @@ def rank_names(index: NameIndex, query: str, cap: int) -> tuple[list[int], dict[
         inside = []
         for i, at in index.containing(nq, want * 4):
             word = is_word_start(index.names[i], at)
+            if not word and len(nq) < 3:
+                continue  # `pc` inside `TempConfig` is chance, not a match
             tier = NameTier.WORD if word else NameTier.SUBSTRING
             inside.append((tier, len(index.lowers[i]), i))
         inside.sort()
@@ -216,6 +220,9 @@ def rank_names(index: NameIndex, query: str, cap: int) -> tuple[list[int], dict[
     # below `cap` spans, misspelt only when nothing else matched the name at all.
     single_word = len(query.split()) == 1  # a phrase is no misspelt or squeezed name
     chars = subsequence_chars(nq)
+    if spans < want and single_word:
+        for i in index.initials(chars, want):
+            choose(i, (NameTier.INITIALS, len(index.lowers[i])))
     if spans < want and len(chars) >= 3 and single_word:
         for order, i in enumerate(index.subsequence(chars, want)):
             choose(i, (NameTier.SUBSEQUENCE, order))
