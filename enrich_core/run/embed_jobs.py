@@ -29,6 +29,7 @@ from enrich_core.llm.backend import Backend, BackendError
 from enrich_core.llm.breaker import Breaker, wait_for_change
 from enrich_core.llm.embeddings import EmbeddingClient, EmbeddingsUnavailable
 from enrich_core.llm.factory import make_backend
+from enrich_core.llm.http import HttpBackend
 from enrich_core.llm.outbound import PROMPT_VERSION
 from enrich_core.records.status import EmbeddingsStatus
 from enrich_core.store.vectors import (
@@ -119,10 +120,13 @@ class Meaning:
                 if breaker is not None:
                     hint = breaker.wait_hint()
                     await wait_for_change([breaker], RETRY_MAX_S if hint is None else hint)
-            except BackendError as exc:
-                self.last_error = str(exc)
+            except Exception as exc:  # a request, or the store under the writer
+                self.last_error = str(exc) or type(exc).__name__
                 self._failed.set()
-                log.warning("embedding glosses failed: %s; trying again in %g s", exc, pause)
+                if isinstance(exc, BackendError):
+                    log.warning("embedding glosses failed: %s; trying again in %g s", exc, pause)
+                else:
+                    log.exception("embedding glosses failed; trying again in %g s", pause)
                 self._wake.set()
                 await self._until(stopping, asyncio.sleep(pause))
                 pause = min(pause * 2, RETRY_MAX_S)
@@ -228,6 +232,10 @@ def make_meaning(
     owned = None
     if backend is None:
         backend = owned = make_backend(config.backend(embeddings.backend))
+    if not isinstance(backend, HttpBackend):
+        # A stand-in given by a test or bench for this name: it has no embeddings API.
+        log.warning("backend %r cannot embed: search goes without vectors", embeddings.backend)
+        return None
     client = EmbeddingClient(backend, breakers.get(embeddings.backend), embeddings)
     reads = VectorReads(store_file, embeddings.model, PROMPT_VERSION)
     idle = pool_idle if writer is not None else None
