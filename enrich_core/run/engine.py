@@ -263,7 +263,7 @@ class Engine:
 
     async def _requeue_unglossed(self) -> None:
         async with self._scan_lock:
-            await self._queue_unglossed(retry_failed_now=False)
+            await self._queue_unglossed(retry_failed_now=False, queued_before=set())
 
     async def _start_glossing(self) -> None:
         if self.pool is None:
@@ -395,6 +395,7 @@ class Engine:
             files = await asyncio.to_thread(self.indexer.walk)
             seen: set[str] = set()
             skipped_now: set[str] = set()
+            early: set[str] = set()  # hashes queued while the scan went on
             parsed = unchanged = skipped = 0
             # A first scan (many files to parse) is parsed by worker processes on
             # the other cores; each chunk is written as it comes, so its names are
@@ -417,6 +418,7 @@ class Engine:
                             # The backlog starts with the first files scanned: keep
                             # their parse so the first glosses need no second parse.
                             self.texts.remember(p)
+                    early |= await self._queue_new_texts(chunk.parsed)
                     for s in chunk.skipped:
                         self.writer.submit(SkipFile(s.path, s.reason))
                         skipped_now.add(s.path)
@@ -433,16 +435,37 @@ class Engine:
                 self.writer.submit(RemoveFiles(removed + removed_skips))
             await self._drop_queued_of([r for r in removed if self.scheduler.queued_in(r)])
             await self.writer.flush()
-            queued = await self._queue_unglossed(retry_failed_now)
+            queued = len(early) + await self._queue_unglossed(retry_failed_now, early)
             self.scanned.set()
             return ScanReport(len(seen), parsed, unchanged, skipped, len(removed), queued)
 
-    async def _queue_unglossed(self, retry_failed_now: bool) -> int:
-        """Queue every span whose text has no gloss; failed ones wait out their backoff."""
+    async def _queue_new_texts(self, parsed: Sequence[ParsedFile]) -> set[str]:
+        """Queue, while the scan goes on, the spans of these files whose text Gloss has
+        never seen (no gloss under any prompt, no failure on record), so the backends
+        start on the first files while the rest are parsed; the hashes queued. Texts
+        with a history wait for `_queue_unglossed` (backoff, refresh order)."""
+        spans = [s for p in parsed for s in p.spans]
+        if not spans:
+            return set()
+        known = await self._store().hashes_with_history({s.content_hash for s in spans})
+        queued: set[str] = set()
+        for s in spans:
+            if s.content_hash not in known:
+                ref = SpanRef(s.path, s.qualname, s.content_hash, s.start_line)
+                if self.scheduler.submit(ref, Priority.BACKLOG):
+                    queued.add(s.content_hash)
+        return queued
+
+    async def _queue_unglossed(self, retry_failed_now: bool, queued_before: set[str]) -> int:
+        """Queue every span whose text has no gloss; failed ones wait out their backoff.
+        `queued_before`: queued by this scan already (whatever became of them since:
+        a failure there waits out its backoff like any other)."""
         store = self._store()
         queued = 0
         refresh: list[Unglossed] = []
         for item in await store.unglossed_spans():
+            if item.span.content_hash in queued_before:
+                continue
             ref = _ref(item.span)
             if item.attempts:
                 self._attempts[ref.content_hash] = item.attempts

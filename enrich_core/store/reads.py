@@ -177,6 +177,13 @@ class Store:
         """Which of these texts have a gloss under the current prompt."""
         return await self._present("glosses", hashes, "prompt_version = ?", self.prompt_version)
 
+    async def hashes_with_history(self, hashes: Iterable[str]) -> set[str]:
+        """Which of these texts have a gloss under any prompt, or a failure under this one."""
+        listed = list(hashes)
+        glossed = await self._present("glosses", listed, "prompt_version != ?", "")
+        failed = await self._present("failures", listed, "prompt_version = ?", self.prompt_version)
+        return glossed | failed
+
     async def hashes_elsewhere(self, hashes: Iterable[str], path: str) -> set[str]:
         """Which of these texts are also spans of another file."""
         return await self._present("spans", hashes, "path != ?", path)
