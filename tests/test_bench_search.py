@@ -111,6 +111,8 @@ def test_the_quick_run_reports_every_figure(
     assert 10 < size["rss_ready_mb"] <= size["rss_peak_mb"]
     assert size["rss_after_mb"] <= size["rss_peak_mb"]
     assert size["server_cpu_ms_per_request"] >= 0
+    assert set(size["server_cpu_ms"]) == {"round_trip", "hover", "symbol", "search"}
+    assert all(ms >= 0 for ms in size["server_cpu_ms"].values())
     assert size["requests"] > 0
     for verdict in ("hover_ok", "symbol_ok", "rss_ok"):
         assert size[verdict] in (True, False)
