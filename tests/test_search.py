@@ -208,9 +208,9 @@ def test_subsequence_starts_at_the_first_letter_and_stays_in_one_name() -> None:
 async def test_a_large_index_is_rebuilt_beside_the_searches(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Past INLINE_BUILD_S the index is rebuilt on its own thread: searches meanwhile
+    """From INLINE_BUILD_SPANS the index is rebuilt on its own thread: searches meanwhile
     answer from the old one (never fail, never wait), and the new name then appears."""
-    monkeypatch.setattr(search_module, "INLINE_BUILD_S", -1.0)
+    monkeypatch.setattr(search_module, "INLINE_BUILD_SPANS", 1)
     source = engine.root / "app" / "config.py"
     source.write_text(SOURCE + "\n\ndef rebuilt_beside():\n    return 6\n")
     await engine.files_changed(["app/config.py"])

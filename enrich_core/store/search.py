@@ -47,8 +47,9 @@ order equal matches inside each list.
 `matched` says which of the name and gloss lists found the span ("name",
 "gloss", "both"); a span found only by meaning counts as "gloss".
 
-Reads run on one thread of their own with a plain sqlite3 connection, so a
-query is one hop off the event loop however many statements it runs.
+A search runs on the caller's thread (the event loop's) with a plain sqlite3
+connection: a few milliseconds of CPU on indexed rows and in-memory names,
+less than two thread switches cost on a busy machine (see Searcher).
 """
 
 from __future__ import annotations
@@ -97,9 +98,10 @@ _QUERY_TERM = re.compile(r"[^\W_]+")  # what the unicode61 tokenizer counts as o
 RRF_K = 60
 # Names with this many spans or more at one tier are enough to choose from.
 _TIER_CAP_FACTOR = 1
-# A name index built faster than this is rebuilt by the search that finds the store
-# changed; a slower one (~10,000 spans and up) beside the searches.
-INLINE_BUILD_S = 0.010
+# A name index of fewer spans than this (a build of a few ms) is rebuilt by the search
+# that finds the store changed; a larger one beside the searches. By size, not by a
+# build's time: a first build on a busy machine can take long for a tiny store.
+INLINE_BUILD_SPANS = 2_000
 # While the store changes at every commit (a first scan writes ~200 batches for a
 # Django-sized tree), a large index rebuilt each time a search sees a change would
 # keep a core busy beside the scan it slows: after a build, the next waits this
@@ -407,13 +409,14 @@ def _container_of(query: str) -> str:
 
 
 class Searcher:
-    """Searches (and other latency-bound reads) of one store, on a thread of their own.
+    """Searches and hovers of one store: the reads a user waits on.
 
-    `connect` opens a plain sqlite3 connection; the reads' one runs on the
-    reads' thread. The name index is built on a second thread with its own
-    connection when the store is opened (the first search waits for it). A
+    `connect` opens a plain sqlite3 connection. Searches and hovers run on the
+    event loop's thread (`run_inline`); other reads, and those that met a lock,
+    on a reads' thread (`run`). The name index is built on a second thread with
+    its own connection when the store is opened (the first search waits for it). A
     search that finds the store changed since (SQLite's data_version) rebuilds
-    a small index itself (under INLINE_BUILD_S), so it sees every committed
+    a small index itself (under INLINE_BUILD_SPANS), so it sees every committed
     name; a large one is rebuilt on the second thread while searches go on
     with the old one, so for one build's time (~0.3 s at 100,000 spans) the
     name tiers may miss a span committed meanwhile, and a span gone since is
@@ -435,21 +438,27 @@ class Searcher:
         self._closed = threading.Event()
 
     def start(self) -> None:
-        """Open the reads' connection and begin building the name index (the first
-        search waits for it)."""
-        self._executor.submit(self._run, self._names)
+        """Begin building the name index on its own thread (the first search waits)."""
+        (version,) = self._inline_conn().execute("PRAGMA data_version").fetchone()
+        with self._lock:
+            self._start_build(version)
 
-    def run_inline(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        """`work(connection)` here, on the caller's (the event loop's) thread, for a read
-        of a few indexed rows (a hover): two thread switches cost more than the read,
-        and on a busy machine each may wait for a CPU. Its connection never waits on a
-        lock (busy_timeout 0): SQLITE_BUSY is raised, and the caller uses `run`."""
+    def _inline_conn(self) -> sqlite3.Connection:
         if self._inline is None:
             if self._closed.is_set():
                 raise sqlite3.ProgrammingError("the store's reads are closed")
             self._inline = self._connect()
+            # Never waits on a lock: SQLITE_BUSY is raised, and the caller uses `run`.
             self._inline.execute("PRAGMA busy_timeout = 0")
-        return work(self._inline)
+        return self._inline
+
+    def run_inline(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """`work(connection)` here, on the caller's (the event loop's) thread, for the
+        reads a user waits on (a hover, a search: a few milliseconds of CPU at most, on
+        indexed rows and in-memory names). Two thread switches cost more than a hover's
+        read, and on a busy machine each may wait for a CPU: measured at 100,000 spans
+        under load, p99 of hover fell from 10 ms to the bare LSP round trip's."""
+        return work(self._inline_conn())
 
     async def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """`work(connection)` on the reads' thread."""
@@ -464,28 +473,33 @@ class Searcher:
         return work(self._conn)
 
     async def search(self, query: str, limit: int, near: Sequence[str]) -> list[SearchHit]:
-        return await self.run(lambda conn: self._search(conn, query, limit, near))
+        conn = self._inline_conn()
+        index = await self._names(conn)
+        try:
+            return search(conn, index, query, limit, near, self.prompt_version)
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode & 0xFF not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                raise
+        return await self.run(
+            lambda reads: search(reads, index, query, limit, near, self.prompt_version)
+        )
 
-    def _search(
-        self, conn: sqlite3.Connection, query: str, limit: int, near: Sequence[str]
-    ) -> list[SearchHit]:
-        return search(conn, self._names(conn), query, limit, near, self.prompt_version)
-
-    def _names(self, conn: sqlite3.Connection) -> NameIndex:
+    async def _names(self, conn: sqlite3.Connection) -> NameIndex:
+        """The name index, rebuilt if the store changed since (`conn`'s data_version)."""
         (version,) = conn.execute("PRAGMA data_version").fetchone()
         with self._lock:
             index = self._index
             if index is not None and version == self._built_version:
                 return index
-            if index is not None and self._build_s > INLINE_BUILD_S:
+            if index is not None and len(index.ids) >= INLINE_BUILD_SPANS:
                 # Large: rebuilt beside the searches, which go on with this one.
                 if time.perf_counter() - self._built_at >= REBUILD_GAP_FACTOR * self._build_s:
                     self._start_build(version)
                 return index
             building = self._building
         if building is not None:
-            return building.result()
-        # Small (or none yet): rebuilt here, so a search sees every committed name.
+            return await asyncio.wrap_future(building)
+        # Small: rebuilt here, so a search sees every committed name.
         started = time.perf_counter()
         index = NameIndex.build(conn)
         with self._lock:
