@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -36,6 +38,19 @@ def test_the_plan_holds_exactly_the_spans_asked_for_and_the_parser_finds_them() 
     names = {s.name for s in found}
     assert "__init__" in names  # the names codebases repeat are there
     assert any(n[:1].isupper() for n in names) and any("_" in n for n in names)
+
+
+def test_two_builds_give_the_same_spans_and_glosses(tmp_path: Path) -> None:
+    first = asyncio.run(glossed_workspace(60, tmp_path / "a"))
+    second = asyncio.run(glossed_workspace(60, tmp_path / "b"))
+    read = (
+        "SELECT s.path, s.qualname, s.content_hash, g.body FROM spans s "
+        "JOIN glosses g USING (content_hash) ORDER BY s.path, s.start_line"
+    )
+    with closing(sqlite3.connect(first.store)) as a, closing(sqlite3.connect(second.store)) as b:
+        rows = a.execute(read).fetchall()
+        assert len(rows) == 60
+        assert rows == b.execute(read).fetchall()
 
 
 def test_queries_are_fixed_by_their_seed_and_share_the_kinds_equally() -> None:

@@ -53,6 +53,19 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final
 
+from bench.support.search_vocabulary import (
+    AREAS,
+    COMMON_FUNCTIONS,
+    COMMON_METHODS,
+    CONDITIONS,
+    ERRORS,
+    EXTRAS,
+    NOUNS,
+    PARAMS,
+    QUALIFIERS,
+    ROLES,
+    VERBS,
+)
 from enrich_core.config import Config, parse_config
 from enrich_core.llm.outbound import PROMPT_VERSION
 from enrich_core.records.gloss import Gloss
@@ -62,7 +75,7 @@ from enrich_core.run.engine import Engine
 from enrich_core.store.writer import RecordResult, Writer
 
 # Part of the cache key: bump it whenever what `build` writes changes.
-GENERATOR_VERSION: Final = "1"
+GENERATOR_VERSION: Final = "2"
 CACHE_ROOT: Final = Path.home() / ".cache" / "gloss-bench" / "search"
 SPANS_PER_FILE: Final = 20
 FILES_PER_DIR: Final = 10
@@ -72,280 +85,6 @@ SEED: Final = 12
 DEAD_BACKEND: Final = "http://127.0.0.1:9"
 MODEL: Final = "bench-synthetic"
 GLOSS_WRITE_BATCH: Final = 2_000
-
-# --- the vocabulary --------------------------------------------------------------
-
-# verb -> how a gloss says it (third person); the first is the verb's own sense.
-VERBS: Final[dict[str, tuple[str, ...]]] = {
-    "load": ("loads", "reads", "pulls in", "brings into memory"),
-    "parse": ("parses", "decodes", "reads the structure of", "tokenizes and interprets"),
-    "read": ("reads", "fetches the bytes of", "opens and reads"),
-    "write": ("writes", "persists", "saves to disk", "stores"),
-    "build": ("builds", "assembles", "constructs", "puts together"),
-    "make": ("creates", "makes", "produces"),
-    "get": ("returns", "looks up", "retrieves"),
-    "set": ("sets", "assigns", "replaces"),
-    "update": ("updates", "modifies in place", "refreshes"),
-    "validate": ("validates", "checks", "verifies the shape of"),
-    "check": ("checks", "tests", "inspects"),
-    "compute": ("computes", "calculates", "derives"),
-    "render": ("renders", "draws", "formats for display"),
-    "fetch": ("fetches", "downloads", "requests over HTTP"),
-    "send": ("sends", "transmits", "posts"),
-    "handle": ("handles", "responds to", "deals with"),
-    "process": ("processes", "works through", "transforms"),
-    "convert": ("converts", "translates", "maps"),
-    "encode": ("encodes", "serializes", "packs"),
-    "decode": ("decodes", "unpacks", "deserializes"),
-    "resolve": ("resolves", "works out", "finds the target of"),
-    "register": ("registers", "records", "adds to the registry"),
-    "merge": ("merges", "combines", "joins together"),
-    "split": ("splits", "breaks apart", "divides"),
-    "format": ("formats", "pretty-prints", "lays out"),
-    "normalize": ("normalizes", "canonicalizes", "cleans up"),
-    "flush": ("flushes", "drains", "empties to storage"),
-    "close": ("closes", "releases", "shuts"),
-    "open": ("opens", "acquires", "connects to"),
-    "start": ("starts", "launches", "spins up"),
-    "stop": ("stops", "halts", "shuts down"),
-    "reset": ("resets", "clears back to defaults", "reinitializes"),
-    "find": ("finds", "searches for", "locates"),
-    "collect": ("collects", "gathers", "accumulates"),
-    "filter": ("filters", "drops unwanted", "keeps only matching"),
-    "sort": ("sorts", "orders", "ranks"),
-    "compare": ("compares", "diffs", "checks equality of"),
-    "hash": ("hashes", "digests", "fingerprints"),
-    "sign": ("signs", "adds a signature to", "authenticates"),
-    "verify": ("verifies", "confirms", "validates the signature of"),
-    "retry": ("retries", "tries again", "re-attempts with backoff"),
-    "schedule": ("schedules", "queues for later", "plans"),
-    "cancel": ("cancels", "aborts", "revokes"),
-    "emit": ("emits", "publishes", "fires"),
-    "dispatch": ("dispatches", "routes", "forwards"),
-    "cache": ("caches", "memoizes", "keeps a copy of"),
-    "refresh": ("refreshes", "renews", "reloads"),
-    "export": ("exports", "dumps", "writes out"),
-    "import": ("imports", "ingests", "loads from outside"),
-    "migrate": ("migrates", "upgrades the schema of", "moves"),
-    "compress": ("compresses", "zips", "shrinks"),
-    "extract": ("extracts", "pulls out", "unpacks"),
-    "apply": ("applies", "carries out", "enforces"),
-    "track": ("tracks", "monitors", "follows"),
-    "throttle": ("throttles", "rate-limits", "slows down"),
-}
-
-# noun -> how a gloss says it; the first is the noun's own sense.
-NOUNS: Final[dict[str, tuple[str, ...]]] = {
-    "config": ("config", "configuration", "settings", "options"),
-    "yaml": ("YAML", "YAML document", "YAML file"),
-    "json": ("JSON", "JSON payload", "JSON document"),
-    "token": ("token", "access token", "bearer credential"),
-    "user": ("user", "account", "person"),
-    "session": ("session", "login session", "user session"),
-    "cache": ("cache", "memo table", "in-memory store"),
-    "request": ("request", "HTTP request", "incoming call"),
-    "response": ("response", "reply", "HTTP answer"),
-    "header": ("header", "HTTP header", "metadata line"),
-    "path": ("path", "file path", "location on disk"),
-    "file": ("file", "document on disk", "file handle"),
-    "record": ("record", "row", "entry"),
-    "query": ("query", "SQL query", "lookup"),
-    "index": ("index", "lookup table", "search index"),
-    "table": ("table", "database table", "relation"),
-    "row": ("row", "record", "tuple"),
-    "column": ("column", "field", "attribute"),
-    "schema": ("schema", "table layout", "structure definition"),
-    "message": ("message", "notice", "payload"),
-    "event": ("event", "signal", "occurrence"),
-    "queue": ("queue", "work queue", "backlog"),
-    "worker": ("worker", "background worker", "consumer"),
-    "job": ("job", "background job", "unit of work"),
-    "task": ("task", "async task", "coroutine"),
-    "batch": ("batch", "group of items", "chunk"),
-    "stream": ("stream", "byte stream", "flow of data"),
-    "buffer": ("buffer", "byte buffer", "staging area"),
-    "socket": ("socket", "network socket", "TCP connection"),
-    "connection": ("connection", "database connection", "link"),
-    "client": ("client", "API client", "caller"),
-    "server": ("server", "service endpoint", "host"),
-    "handler": ("handler", "callback", "hook"),
-    "route": ("route", "URL route", "endpoint"),
-    "url": ("URL", "web address", "link"),
-    "template": ("template", "page template", "layout"),
-    "page": ("page", "web page", "screen"),
-    "image": ("image", "picture", "bitmap"),
-    "report": ("report", "summary document", "statement"),
-    "metric": ("metric", "measurement", "statistic"),
-    "counter": ("counter", "tally", "running count"),
-    "timer": ("timer", "stopwatch", "deadline"),
-    "lock": ("lock", "mutex", "file lock"),
-    "key": ("key", "dictionary key", "lookup key"),
-    "value": ("value", "stored value", "datum"),
-    "item": ("item", "element", "entry"),
-    "node": ("node", "tree node", "vertex"),
-    "tree": ("tree", "hierarchy", "nested structure"),
-    "graph": ("graph", "dependency graph", "network of nodes"),
-    "edge": ("edge", "link between nodes", "arc"),
-    "invoice": ("invoice", "bill", "charge statement"),
-    "payment": ("payment", "transaction", "charge"),
-    "order": ("order", "purchase", "basket checkout"),
-    "price": ("price", "cost", "amount"),
-    "currency": ("currency", "money unit", "exchange rate"),
-    "address": ("address", "postal address", "location"),
-    "email": ("email", "mail message", "e-mail"),
-    "password": ("password", "secret", "passphrase"),
-    "permission": ("permission", "access right", "grant"),
-    "role": ("role", "group of permissions", "access level"),
-    "plugin": ("plugin", "extension", "add-on"),
-    "module": ("module", "source module", "package"),
-    "symbol": ("symbol", "identifier", "definition"),
-    "document": ("document", "text", "contents"),
-    "snapshot": ("snapshot", "point-in-time copy", "backup"),
-    "checksum": ("checksum", "digest", "hash value"),
-    "archive": ("archive", "tarball", "zip file"),
-    "locale": ("locale", "language setting", "regional format"),
-    "timezone": ("timezone", "UTC offset", "time zone"),
-    "date": ("date", "calendar day", "timestamp"),
-    "interval": ("interval", "time span", "duration"),
-    "thumbnail": ("thumbnail", "preview image", "small picture"),
-    "webhook": ("webhook", "HTTP callback", "push notification"),
-    "credential": ("credential", "login secret", "API key"),
-    "certificate": ("certificate", "TLS certificate", "X.509 cert"),
-    "migration": ("migration", "schema change", "upgrade step"),
-    "vector": ("vector", "embedding", "array of floats"),
-    "matrix": ("matrix", "2-D array", "grid of numbers"),
-    "sample": ("sample", "data point", "observation"),
-    "layout": ("layout", "arrangement", "placement"),
-    "widget": ("widget", "UI control", "component"),
-}
-
-QUALIFIERS: Final[dict[str, str]] = {
-    "cached": "the cached",
-    "default": "the default",
-    "raw": "the raw, unprocessed",
-    "pending": "every pending",
-    "remote": "a remote",
-    "local": "the local",
-    "active": "the active",
-    "stale": "stale",
-    "user": "the user's",
-    "batch": "a batch of",
-    "async": "asynchronously the",
-    "partial": "a partial",
-    "secure": "a secure",
-    "legacy": "the legacy",
-    "temp": "a temporary",
-    "next": "the next",
-    "last": "the most recent",
-    "all": "all",
-    "new": "a new",
-    "old": "the old",
-    "shared": "the shared",
-    "global": "the process-wide",
-    "nested": "a nested",
-    "encrypted": "an encrypted",
-    "compressed": "a compressed",
-}
-
-ROLES: Final[dict[str, str]] = {
-    "Manager": "manages",
-    "Loader": "loads",
-    "Store": "stores",
-    "Client": "talks to a server about",
-    "Handler": "handles",
-    "Builder": "builds",
-    "Parser": "parses",
-    "Service": "provides operations on",
-    "Registry": "keeps a registry of",
-    "Cache": "caches",
-    "Queue": "queues",
-    "Worker": "works through",
-    "View": "displays",
-    "Controller": "coordinates",
-    "Adapter": "adapts",
-    "Factory": "creates",
-    "Validator": "validates",
-    "Serializer": "serializes",
-    "Formatter": "formats",
-    "Pool": "pools",
-    "Reader": "reads",
-    "Writer": "writes",
-    "Error": "signals a problem with",
-    "Config": "holds the settings for",
-}
-
-# Names every codebase repeats, with what they do in a class.
-COMMON_METHODS: Final[dict[str, str]] = {
-    "__init__": "Initializes the {owner} with its {noun} and default state.",
-    "__repr__": "Returns a debugging representation of the {owner}.",
-    "__eq__": "Compares two {owner} objects by their {noun}.",
-    "get": "Returns the {noun} stored under a key, or a default when absent.",
-    "run": "Runs the {owner}'s main loop until it is stopped.",
-    "close": "Closes the {owner} and releases its {noun}.",
-    "update": "Updates the {noun} held by the {owner} with new values.",
-    "validate": "Checks that the {noun} is well formed and raises if not.",
-    "to_dict": "Converts the {owner} to a plain dictionary for serialization.",
-    "from_dict": "Builds a {owner} from a plain dictionary.",
-    "handle": "Handles one incoming {noun} for the {owner}.",
-    "process": "Processes the queued {noun} items in order.",
-    "reset": "Resets the {owner} to its initial state.",
-    "start": "Starts the {owner} in the background.",
-    "stop": "Stops the {owner} and waits for pending work.",
-    "setup": "Prepares the {owner} before first use.",
-    "save": "Saves the {noun} to persistent storage.",
-    "load": "Loads the {noun} from persistent storage.",
-}
-COMMON_FUNCTIONS: Final[dict[str, str]] = {
-    "main": "Entry point of the {area} command line: parses arguments and runs it.",
-    "run": "Runs the {area} {noun} pipeline once.",
-    "setup": "Configures the {area} package's {noun} at import.",
-    "get": "Returns the module's {noun}, creating it on first use.",
-    "helper": "Small helper shared by the {area} {noun} code.",
-}
-
-# Sentences every gloss draws from: shared words recur as they do in real glosses.
-CONDITIONS: Final = (
-    "the input is empty", "the file is missing", "the connection drops", "a timeout expires",
-    "the value is negative", "the key is unknown", "permissions are insufficient",
-    "the payload is malformed", "the lock is held elsewhere", "the quota is exceeded",
-    "the schema version is newer", "the network is unreachable", "the user is not logged in",
-    "the cache is cold", "two writers race", "the date is in the past",
-)  # fmt: skip
-ERRORS: Final = (
-    "ValueError", "KeyError", "TimeoutError", "PermissionError", "FileNotFoundError",
-    "ConnectionError", "RuntimeError", "TypeError", "OSError", "LookupError",
-)  # fmt: skip
-EXTRAS: Final = (
-    "Thread-safe; callers may share one instance.",
-    "Blocks until the operation completes.",
-    "Does not touch the network.",
-    "Logs a warning and continues on partial failure.",
-    "The result is cached for the life of the process.",
-    "Runs in constant memory, streaming the input.",
-    "Idempotent: calling it twice has no further effect.",
-    "Used by the nightly maintenance job.",
-    "Called on every request, so it avoids allocation.",
-    "Kept for backwards compatibility with older clients.",
-    "Retries transient failures with exponential backoff.",
-    "Emits a metric for each call.",
-    "Holds the global lock while it runs.",
-    "Returns early when there is nothing to do.",
-    "Meant for tests and debugging only.",
-    "Respects the configured timeout.",
-    "Sorts its output for stable diffs.",
-    "Validates arguments before doing any work.",
-)
-AREAS: Final = (
-    "auth", "billing", "storage", "net", "ui", "reports", "search", "ingest", "scheduler",
-    "cli", "api", "models", "media", "mail", "i18n", "metrics", "sync", "plugins", "admin",
-    "geo", "checkout", "catalog", "audit", "jobs", "docs", "security", "cache", "graphs",
-    "exports", "imports",
-)  # fmt: skip
-PARAMS: Final = (
-    "path", "config", "user_id", "timeout", "items", "request", "retries=3", "key",
-    "value=None", "strict=False", "limit=100", "session", "payload", "*args", "**kwargs",
-    "encoding='utf-8'", "callback=None", "now=None",
-)  # fmt: skip
 
 # --- planning the spans ------------------------------------------------------------
 
@@ -667,16 +406,17 @@ async def write_glosses(store: Path, seed: int = SEED) -> int:
             "SELECT content_hash, min(name), min(qualname), min(kind), min(path), min(signature) "
             "FROM spans WHERE content_hash NOT IN "
             "(SELECT content_hash FROM glosses WHERE prompt_version = ?) "
-            "GROUP BY content_hash ORDER BY min(id)",
+            "GROUP BY content_hash ORDER BY content_hash",
             (PROMPT_VERSION,),
         ).fetchall()
-    rng = random.Random(seed)
     writer = Writer(store, max_rows=GLOSS_WRITE_BATCH)
     await writer.start()
     try:
         for start in range(0, len(rows), GLOSS_WRITE_BATCH):
             for row in rows[start : start + GLOSS_WRITE_BATCH]:
-                writer.submit(_glossed(row, rng))
+                # Seeded by the span's own text: the same gloss whatever order the
+                # scan wrote the spans in (parsing runs in parallel).
+                writer.submit(_glossed(row, random.Random(f"{seed}:{row[0]}")))
             await writer.flush()
     finally:
         await writer.stop()
