@@ -417,3 +417,24 @@ async def test_gloss_search_over_lsp_fuses_vectors_and_workspace_symbol_does_not
     hits = as_dict(await protocol.send_request_async("gloss/search", {"query": BEHAVIOUR_QUERY}))
     assert [h["name"] for h in hits][:1] == ["prune_downloads"]  # type: ignore[index]
     assert llm.embedded_texts()[texts:] == [BEHAVIOUR_QUERY]
+
+
+async def test_a_search_does_not_queue_behind_glossing_for_a_slot(
+    tmp_path: Path, llm: LLMServer, open_engine: OpenEngine
+) -> None:
+    root = tmp_path / "ws"
+    root.mkdir()
+    write_files(root, CODE)
+    # A deadline past the bounded wait below: only not queueing for the slot passes.
+    toml = embeddings_toml(llm.url, "ollama", extra=", query_timeout_ms = 120000")
+    (root / "gloss.toml").write_text(toml.replace("max_concurrency = 2", "max_concurrency = 1"))
+    llm.set_descriptions(DESCRIPTIONS)
+    engine = await open_engine(root)
+    await indexed(engine)
+    llm.set_behavior(Behavior(delay_s=90), symbol="render_page")  # a gloss that takes long
+    await engine.gloss_again("tools/cleanup.py", 8)
+    assert await asyncio.to_thread(llm.wait_for, lambda s: s._in_flight == 1, SETTLE_LIMIT_S)
+    asked = len(llm.embed_requests)
+    hits = await asyncio.wait_for(engine.search("render_page", 10), SETTLE_LIMIT_S)
+    assert names(hits)[0] == "render_page"
+    assert len(llm.embed_requests) == asked  # the only slot is glossing: no vectors this time

@@ -51,6 +51,12 @@ class EmbeddingClient:
     def name(self) -> str:
         return self.backend.config.name
 
+    def slot_free(self) -> bool:
+        """Whether the host's cap has room for a request now: a search does not queue
+        behind glosses that may take the model many seconds each."""
+        slots = self.backend.slots
+        return slots.in_use < slots.limit
+
     def available(self) -> bool:
         """Whether a request would go out now without waiting (the breaker is closed).
         Only looks: asking `admit()` could take a due probe."""

@@ -11,8 +11,9 @@ later (an edit) wakes the job again. A failure is logged and tried again after
 a growing pause; a resting host is waited out on its breaker.
 
 `near` embeds a search query with a short deadline (the editor is waiting):
-a resting host, a slow one or any failure answers () at once, and the search
-goes on by names and words. Nothing here is on the hover path.
+a resting host, one whose every slot is taken (by glossing), a slow one or any
+failure answers () at once, and the search goes on by names and words. Nothing
+here is on the hover path.
 """
 
 from __future__ import annotations
@@ -190,8 +191,10 @@ class Meaning:
     async def near(self, query: str, limit: int) -> Sequence[str]:
         """Content hashes of the glosses nearest `query`'s meaning, nearest first; () when
         the backend rests, fails or does not answer within `query_timeout_ms`."""
-        if not query.strip() or limit <= 0 or not self.client.available():
+        if not query.strip() or limit <= 0:
             return ()
+        if not self.client.available() or not self.client.slot_free():
+            return ()  # resting, or busy glossing: words and names answer at once
         try:
             async with asyncio.timeout(self.config.query_timeout_ms / 1000):
                 (vector,) = await self.client.embed([query], probe=False)
