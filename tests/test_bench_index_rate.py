@@ -48,8 +48,22 @@ def test_a_tiny_run_glosses_every_span_with_both_apis(tmp_path: Path) -> None:
         (bare,) = result["bare_runs"]
         assert bare["requests"] == SPANS and bare["ok"] == SPANS
         assert result["max_in_flight"] <= 2  # the cap held
-        for key in ("spans_per_s", "cpu_ms_per_span", "glossing_per_s", "bare_per_s", "ratio"):
-            assert isinstance(result[key], float)
+        (raw,) = result["raw_runs"]
+        assert raw["client"] == "raw" and raw["requests"] == SPANS and raw["ok"] == SPANS
+        for key in (
+            "spans_per_s",
+            "cpu_ms_per_span",
+            "glossing_per_s",
+            "glossing_cpu_ms_per_span",
+            "before_s",
+            "after_s",
+            "bare_per_s",
+            "raw_per_s",
+            "ratio",
+            "ratio_raw",
+        ):
+            assert isinstance(result[key], float), key
+        assert run["before_s"] >= 0 and run["after_s"] >= 0
     assert isinstance(report["passed"], bool)
     assert list(tmp_path.iterdir()) == []  # the workspace is gone
     text = format_report(report)
