@@ -38,6 +38,10 @@ SOURCE = '''\
     class Ledger:
         def naïve_ünits(self):
             return 1
+
+
+    def says_hi():
+        return 2
     '''
 
 
@@ -88,6 +92,10 @@ async def test_a_behaviour_query_finds_the_function_by_its_gloss(
     assert (by_name[0]["name"], by_name[0]["matched"]) == ("load_config", "both")
     symbols = await session.symbols("sort")
     assert symbols and symbols[0].name == "to_reorder"
+    # workspace/symbol: every name match before any span found only by its gloss (the
+    # test model's glosses all say "does what its name says").
+    listed = [s.name for s in await session.symbols("says")]
+    assert listed[0] == "says_hi" and set(listed[1:]) >= {"Ledger", "load_config"}
 
 
 async def test_syntax_characters_are_plain_text(

@@ -4,8 +4,9 @@ One database per workspace, in WAL mode so readers (hover, workspace/symbol,
 `gloss status`) never wait on the writer. Glosses are keyed by the span's
 content hash and the prompt version, so a moved or renamed span costs no
 model call. This module only reads; all writes go through `writer.Writer`.
-Name search uses an FTS5 trigram index (substring in O(matches)), and gloss
-text a porter-stemmed FTS5 index, so "parse yaml" finds `load_config`.
+Search (names in memory, gloss text through a porter-stemmed FTS5 index, so
+"parse yaml" finds `load_config`) is enrich_core.store.search; it and hover
+read on the event loop's thread through its `Searcher`.
 """
 
 from __future__ import annotations
