@@ -27,11 +27,13 @@ Three ranked lists of spans are made, each best first:
 2. **gloss**: the porter-stemmed full-text index of each gloss's summary,
    tags, inputs and outputs. Common English words are dropped when others
    remain. The last word, when no gloss holds it and no space follows it, is
-   a word being typed and matches as a prefix. Glosses holding every word
-   come first, then every word but the commonest (by how many glosses hold
-   it), and so on down to the rarest word alone, until enough are found;
-   within a level by FTS5's bm25 over the level's newest 100 matches (bm25
-   costs microseconds a row, and a common word matches tens of thousands).
+   a word being typed and matches as a prefix. A gloss scores the sum of the
+   inverse document frequencies (bm25's idf) of the query's words it holds,
+   so more and rarer words rank higher; a word held by over 5% of the glosses
+   (and over 1,000) is left out while rarer ones remain. Equal scores go to
+   the newer gloss. (FTS5 without positions knows no term frequency, and
+   bm25's length factor costs a lookup a row: 50 ms for a common word at
+   100,000 glosses.)
 3. **meaning**: the content hashes of the glosses nearest the query's
    embedding, when the caller has them (`near`; see Engine._near_by_meaning).
 
@@ -55,6 +57,8 @@ less than two thread switches cost on a busy machine (see Searcher).
 from __future__ import annotations
 
 import asyncio
+import heapq
+import math
 import re
 import sqlite3
 import threading
@@ -248,8 +252,12 @@ STOPWORDS = frozenset(
     "or so that the their them then there these this those to was what when where which "
     "while who why will with".split()
 )
-# Glosses ranked by bm25 per level: the newest this many matches (bm25 is ~3 µs a row).
-_GLOSS_SAMPLE = 100
+# A word held by more than this share of the glosses (and more than _COMMON_FLOOR) is
+# left out while rarer ones remain.
+_COMMON_SHARE = 0.05
+_COMMON_FLOOR = 1_000
+# At most this many glosses (the newest) are read for one word.
+_GLOSS_POSTINGS = 20_000
 
 
 def gloss_terms(query: str) -> tuple[list[str], bool]:
@@ -266,35 +274,71 @@ def gloss_terms(query: str) -> tuple[list[str], bool]:
 def rank_glosses(
     conn: sqlite3.Connection, index: NameIndex, query: str, cap: int, prompt_version: str
 ) -> list[int]:
-    """Span ids whose current gloss's text matches the query's words, best first: those
-    matching every word, then every word but the commonest, and so on down to the
-    rarest word alone; bm25 within a level."""
+    """Span ids whose current gloss's text holds the query's words, best first: by the
+    sum of the words' inverse document frequencies (bm25's idf; FTS5 without positions
+    knows no term frequency, and bm25's length factor costs a lookup a row), so a
+    gloss holding more and rarer words ranks higher; ties to the newer gloss."""
     terms, typing = gloss_terms(query)
     if not terms:
         return []
     counts: dict[str, int] = {}
-    if typing and _gloss_count(conn, terms[-1]) == 0:
-        # Not a word any gloss holds (after stemming): a word being typed, as a prefix
-        # (a prefix term merges every word it starts, so only when it must).
-        terms[-1] += "*"
-    if len(terms) > 1:
-        counts = {t: _gloss_count(conn, t) for t in terms}
-        terms = [t for t in sorted(terms, key=counts.__getitem__) if counts[t] > 0]
-    ranked = _Ranked()
-    for level in range(len(terms)):
-        kept = terms[: len(terms) - level]
-        rows = conn.execute(
-            "SELECT s.id, m.r FROM (SELECT gid, r FROM (SELECT rowid AS gid, rank AS r "
-            "FROM glosses_fts WHERE glosses_fts MATCH ? ORDER BY rowid DESC LIMIT ?) "
-            "ORDER BY r LIMIT ?) m "
-            "JOIN glosses g ON g.id = m.gid AND g.prompt_version = ? "
-            "JOIN spans s ON s.content_hash = g.content_hash",
-            (" ".join(kept), _GLOSS_SAMPLE, cap, prompt_version),
+    if typing:
+        last = terms[-1]
+        counts[last] = _gloss_count(conn, last)
+        if counts[last] == 0:
+            # Not a word any gloss holds (after stemming): a word being typed, as a
+            # prefix (a prefix term merges every word it starts, so only when it must).
+            terms[-1] = last + "*"
+    distinct = list(dict.fromkeys(terms))
+    if len(distinct) == 1:
+        # One word: every gloss holding it weighs the same; the newest come first.
+        return _spans_of_glosses(
+            conn, index, _newest(conn, distinct[0], cap * 2), cap, prompt_version
         )
-        for span_id, bm25 in rows:
-            ranked.add(span_id, (level, bm25, index.tie_of(span_id)))
-        if len(ranked) >= cap:
-            break
+    counts = {t: counts[t] if t in counts else _gloss_count(conn, t) for t in distinct}
+    present = sorted((c, t) for t, c in counts.items() if c > 0)
+    if not present:
+        return []
+    # How many glosses there are, near enough for weights (count(*) reads them all).
+    (top,) = conn.execute("SELECT coalesce(max(id), 0) FROM glosses").fetchone()
+    total = max(int(top), present[-1][0])
+    # A word in more than _COMMON_SHARE of the glosses says little and costs its whole
+    # list: left out while rarer words remain.
+    common = max(_COMMON_FLOOR, total * _COMMON_SHARE)
+    rare = [(c, t) for c, t in present if c <= common] or present[:1]
+    scores: dict[int, float] = {}
+    for count, term in rare:
+        weight = math.log((total - count + 0.5) / (count + 0.5) + 1.0)
+        for gloss_id in _newest(conn, term, _GLOSS_POSTINGS):
+            scores[gloss_id] = scores.get(gloss_id, 0.0) + weight
+    best = heapq.nlargest(cap * 2, scores.items(), key=lambda item: (item[1], item[0]))
+    return _spans_of_glosses(conn, index, [g for g, _ in best], cap, prompt_version)
+
+
+def _newest(conn: sqlite3.Connection, term: str, limit: int) -> list[int]:
+    rows = conn.execute(
+        "SELECT rowid FROM glosses_fts WHERE glosses_fts MATCH ? ORDER BY rowid DESC LIMIT ?",
+        (term, limit),
+    )
+    return [gloss_id for (gloss_id,) in rows]
+
+
+def _spans_of_glosses(
+    conn: sqlite3.Connection, index: NameIndex, glosses: list[int], cap: int, prompt_version: str
+) -> list[int]:
+    """The spans whose current gloss is one of `glosses` (best first), in that order."""
+    if not glosses:
+        return []
+    order = {gloss_id: i for i, gloss_id in enumerate(glosses)}
+    marks = ",".join("?" * len(order))
+    rows = conn.execute(
+        f"SELECT s.id, g.id FROM glosses g JOIN spans s ON s.content_hash = g.content_hash "
+        f"WHERE g.id IN ({marks}) AND g.prompt_version = ?",
+        (*order, prompt_version),
+    )
+    ranked = _Ranked()
+    for span_id, gloss_id in rows:
+        ranked.add(span_id, (order[gloss_id], index.tie_of(span_id)))
     return ranked.ordered(cap)
 
 
