@@ -31,3 +31,18 @@ def test_silent_on_a_pipe() -> None:
     bar.advance(ok=True)
     bar.finish()
     assert out.getvalue() == ""
+
+
+def test_glosses_counted_before_the_total_was_known_are_carried_over() -> None:
+    out = Terminal()
+    early = ProgressBar(total=0, stream=out)  # the scan still runs: no total yet
+    early.advance(ok=True)
+    early.advance(ok=False)
+    early.drop(1)
+    assert out.getvalue() == ""  # nothing drawn without a total
+    bar = ProgressBar(total=5, stream=out)
+    bar.carry_over(early)
+    bar.advance(ok=True)
+    bar.advance(ok=True)
+    bar.finish()
+    assert "4/4 glossed, 1 failed, 1 dropped" in out.getvalue()

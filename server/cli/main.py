@@ -243,6 +243,12 @@ async def cmd_index(root: Path) -> int:
             code = await _become_writer(engine)
             if code is not None:
                 return code
+        # The scan queues spans as it parses them, so glosses (and drops) may come
+        # before it ends and the bar exists: counted here, then handed to the bar.
+        early = ProgressBar(total=0, stream=sys.stderr)
+        bars = [early]
+        engine.add_listener(lambda _ref, result: bars[-1].advance(ok=result.gloss is not None))
+        engine.add_drop_listener(lambda _path, dropped: bars[-1].drop(dropped.spans))
         # An explicit run retries what failed before at once: the user may just
         # have started the server or pulled the model. (The language server
         # waits out each span's backoff instead.)
@@ -256,8 +262,8 @@ async def cmd_index(root: Path) -> int:
             file=sys.stderr,
         )
         bar = ProgressBar(total=report.queued, stream=sys.stderr)
-        engine.add_listener(lambda _ref, result: bar.advance(ok=result.gloss is not None))
-        engine.add_drop_listener(lambda _path, dropped: bar.drop(dropped.spans))
+        bar.carry_over(early)
+        bars.append(bar)
         stalled = await _unless_stalled(engine, engine.wait_idle())
         bar.finish()
         if isinstance(stalled, StoreError):

@@ -35,6 +35,13 @@ class ProgressBar:
             self._last_draw = now
             self._draw(now)
 
+    def carry_over(self, earlier: ProgressBar) -> None:
+        """Count what a bar made before this one's total was known counted (not drawn)."""
+        self.done += earlier.done
+        self.failed += earlier.failed
+        self.dropped += earlier.dropped
+        self._started = earlier._started
+
     def drop(self, spans: int) -> None:
         """Spans that left the queue unglossed (their file went)."""
         self.dropped += spans
