@@ -29,7 +29,7 @@ Three ranked lists of spans are made, each best first:
    remain. The last word, when no gloss holds it and no space follows it, is
    a word being typed and matches as a prefix. A gloss scores the sum of the
    inverse document frequencies (bm25's idf) of the query's words it holds,
-   so more and rarer words rank higher; a word held by over 5% of the glosses
+   so more and rarer words rank higher; a word held by over 2% of the glosses
    (and over 1,000) is left out while rarer ones remain. Equal scores go to
    the newer gloss. (FTS5 without positions knows no term frequency, and
    bm25's length factor costs a lookup a row: 50 ms for a common word at
@@ -66,6 +66,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any, TypeVar
 
 from enrich_core.records.span import SpanKind, SpanRecord
@@ -254,7 +255,7 @@ STOPWORDS = frozenset(
 )
 # A word held by more than this share of the glosses (and more than _COMMON_FLOOR) is
 # left out while rarer ones remain.
-_COMMON_SHARE = 0.05
+_COMMON_SHARE = 0.02
 _COMMON_FLOOR = 1_000
 # At most this many glosses (the newest) are read for one word.
 _GLOSS_POSTINGS = 20_000
@@ -307,11 +308,12 @@ def rank_glosses(
     common = max(_COMMON_FLOOR, total * _COMMON_SHARE)
     rare = [(c, t) for c, t in present if c <= common] or present[:1]
     scores: dict[int, float] = {}
+    held = scores.get
     for count, term in rare:
         weight = math.log((total - count + 0.5) / (count + 0.5) + 1.0)
         for gloss_id in _newest(conn, term, _GLOSS_POSTINGS):
-            scores[gloss_id] = scores.get(gloss_id, 0.0) + weight
-    best = heapq.nlargest(cap * 2, scores.items(), key=lambda item: (item[1], item[0]))
+            scores[gloss_id] = held(gloss_id, 0.0) + weight
+    best = heapq.nlargest(cap * 2, scores.items(), key=itemgetter(1, 0))
     return _spans_of_glosses(conn, index, [g for g, _ in best], cap, prompt_version)
 
 
