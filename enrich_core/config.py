@@ -62,7 +62,8 @@ class IndexConfig:
     # typing this long; 0 waits for a save.
     idle_pause_ms: int = 1500
     # Worker processes that parse a scan with many files to parse (a first start);
-    # None: one per core when there are two or more; 0: parse in this process only.
+    # None: one per core when there are two or more and they are mostly idle (load
+    # average); 0: parse in this process only.
     parse_workers: int | None = None
 
 

@@ -21,7 +21,7 @@ from enrich_core.run import engine as engine_module
 from enrich_core.run.engine import Engine
 from enrich_core.source.discovery import SkippedFile
 from enrich_core.source.indexer import Indexer, ParsedFile, ScanChunk
-from enrich_core.source.parse_pool import ParsePool
+from enrich_core.source.parse_pool import ParsePool, cores_are_free
 
 FILES = 40
 PER_FILE = 3
@@ -186,3 +186,19 @@ async def test_a_cancelled_scan_ends_its_workers(
     finally:
         await engine.stop()
     assert _workers_of_this_process() == set()
+
+
+def test_unless_told_how_many_workers_start_only_on_idle_cores(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The load average is the seam: a test cannot make the machine busy or idle.
+    monkeypatch.setattr(os, "getloadavg", lambda: (1.9, 1.0, 1.0))
+    assert not cores_are_free(2) and cores_are_free(4)
+    assert not cores_are_free(1)
+    busy = ParsePool(IndexConfig().max_file_bytes, None)
+    busy.size = 2  # as on a 2-core machine, whatever this one has
+    assert not busy.wants(100)
+    assert ParsePool(IndexConfig().max_file_bytes, 2).wants(100)  # told: load or not
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.2, 0.5, 0.5))
+    assert busy.wants(100)
+    assert not ParsePool(IndexConfig().max_file_bytes, 0).wants(100)

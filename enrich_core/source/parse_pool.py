@@ -6,7 +6,10 @@ first scan of a large workspace would keep one core busy and leave the others
 idle. `ParsePool` shares that work between worker processes, one per core,
 each `python -m enrich_core.source.parse_pool`: it is sent batches of walked
 files and answers with their `ParsedFile`s (or why each is skipped), as
-length-prefixed pickles over its stdin and stdout.
+length-prefixed pickles over its stdin and stdout. Workers cost CPU of their
+own (a Python start each, the pickles: ~0.5 s for Django's 885 files), so
+unless `[index] parse_workers` says how many, they start only when the cores
+are mostly idle (`cores_are_free`); on a busy machine the scan's thread parses.
 
 The scan decides everything else: which files are wanted (a worker reads only
 the paths it is sent, through the same `read_source` checks), in what order
@@ -36,7 +39,7 @@ from enrich_core.source.indexer import ParsedFile, parse_source_file
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["ParsePool", "usable_cores"]
+__all__ = ["ParsePool", "cores_are_free", "usable_cores"]
 
 # A pool pays for itself only with many files to parse: a chunk of the scan with
 # fewer changed files than this (an ordinary rescan, a few edits) never starts it.
@@ -49,6 +52,19 @@ _HEADER = struct.Struct("<Q")
 # A worker's answer for a batch of files is bounded by the files' size (max_file_bytes
 # each) several times over; anything claiming more is not an answer.
 _ANSWER_LIMIT_PER_FILE: Final = 64
+
+
+def cores_are_free(cores: int) -> bool:
+    """Whether a machine of `cores` cores has most of them idle (the 1-minute load
+    average below cores - 1/2): workers cost ~0.5 s of CPU more than parsing here
+    (their start, the pickles), which pays only when they run beside this process,
+    not when they take turns with other work for the same cores. One core never is."""
+    if cores < 2:
+        return False
+    try:
+        return os.getloadavg()[0] < cores - 0.5
+    except OSError:
+        return True
 
 
 def usable_cores() -> int:
@@ -89,9 +105,9 @@ class ParsePool:
         depth: int = CHUNKS_AHEAD,
     ) -> None:
         self.max_file_bytes = max_file_bytes
-        cores = usable_cores()
-        # One core: a worker would only take turns with the scan's thread.
-        self.size = workers if workers is not None else (cores if cores > 1 else 0)
+        # None: one per core, if the cores are free when the workers would start.
+        self.chosen = workers
+        self.size = workers if workers is not None else usable_cores()
         self.min_files = min_files
         self.depth = depth
         self.started = False
@@ -106,6 +122,7 @@ class ParsePool:
             and not self._closed
             and self.size > 0
             and changed_files >= self.min_files
+            and (self.chosen is not None or cores_are_free(self.size))
         )
 
     def start(self) -> None:
