@@ -666,10 +666,7 @@ class Engine:
             # the next span and the backend stays busy. Progress is reported
             # from the commit callback, after the row is durable.
             # Someone is looking at an edited or hovered span: commit it at once.
-            # So too when nothing is queued: no rows are coming to share its
-            # batch, and waiting out the batch's deadline would only delay the
-            # end of a run (or the next status) by up to 250 ms.
-            urgent = priority <= Priority.EDITED or not self.scheduler.queued
+            urgent = priority <= Priority.EDITED
             record = RecordResult(result, PROMPT_VERSION, vram.peak_mb)
             future = self.writer.submit(record, urgent=urgent)
             future.add_done_callback(functools.partial(self._committed, ref, result))
