@@ -328,19 +328,21 @@ def _newest(conn: sqlite3.Connection, term: str, limit: int) -> list[int]:
 def _spans_of_glosses(
     conn: sqlite3.Connection, index: NameIndex, glosses: list[int], cap: int, prompt_version: str
 ) -> list[int]:
-    """The spans whose current gloss is one of `glosses` (best first), in that order."""
-    if not glosses:
-        return []
+    """The spans whose current gloss is one of `glosses` (best first), in that order; read
+    a page of `cap` glosses at a time (most pages are enough: one gloss, one span)."""
     order = {gloss_id: i for i, gloss_id in enumerate(glosses)}
-    marks = ",".join("?" * len(order))
-    rows = conn.execute(
-        f"SELECT s.id, g.id FROM glosses g JOIN spans s ON s.content_hash = g.content_hash "
-        f"WHERE g.id IN ({marks}) AND g.prompt_version = ?",
-        (*order, prompt_version),
-    )
     ranked = _Ranked()
-    for span_id, gloss_id in rows:
-        ranked.add(span_id, (order[gloss_id], index.tie_of(span_id)))
+    for page in range(0, len(glosses), cap):
+        ids = glosses[page : page + cap]
+        rows = conn.execute(
+            "SELECT s.id, g.id FROM glosses g JOIN spans s ON s.content_hash = g.content_hash "
+            f"WHERE g.id IN ({','.join('?' * len(ids))}) AND g.prompt_version = ?",
+            (*ids, prompt_version),
+        )
+        for span_id, gloss_id in rows:
+            ranked.add(span_id, (order[gloss_id], index.tie_of(span_id)))
+        if len(ranked) >= cap:
+            break
     return ranked.ordered(cap)
 
 
