@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 
 from enrich_core.store.search import SearchHit, query_refusal
-from server.features.search import name_range
+from server.features.search import location_json, name_range
 from server.lsp import GlossServer
 from server.positions import convert_all
 
@@ -45,7 +46,7 @@ def setup(server: GlossServer) -> None:
 
 async def workspace_symbol(
     ls: GlossServer, params: types.WorkspaceSymbolParams
-) -> list[types.SymbolInformation]:
+) -> list[dict[str, Any]]:
     refusal = query_refusal(params.query)
     if refusal is not None:
         raise JsonRpcInvalidParams(f"workspace/symbol: {refusal}")
@@ -74,17 +75,13 @@ async def workspace_symbol(
     ]
 
 
-def _symbol(hit: SearchHit, uri: str, start: int, end: int) -> types.SymbolInformation:
+def _symbol(hit: SearchHit, uri: str, start: int, end: int) -> dict[str, Any]:
+    """A SymbolInformation as its JSON: built as a dict, since lsprotocol's attrs objects
+    and their conversion cost ~17 µs a symbol, 1.7 ms of a 100-symbol answer."""
     span = hit.span
-    return types.SymbolInformation(
-        name=span.name,
-        kind=KINDS.get(span.kind, types.SymbolKind.Function),
-        container_name=span.container or span.path,
-        location=types.Location(
-            uri=uri,
-            range=types.Range(
-                start=types.Position(line=span.name_line, character=start),
-                end=types.Position(line=span.name_line, character=end),
-            ),
-        ),
-    )
+    return {
+        "name": span.name,
+        "kind": int(KINDS.get(span.kind, types.SymbolKind.Function)),
+        "containerName": span.container or span.path,
+        "location": location_json(uri, span.name_line, start, end),
+    }
