@@ -93,15 +93,15 @@ __all__ = [
 T = TypeVar("T")
 
 # A search query is a name, a qualified name or a few words of what a gloss
-# says; these bounds are far above what anyone types. Every word is a prefix
-# scan of the gloss index: a 1 MB query of 130,000 words held the reader for
-# seconds to minutes (every hover queued behind it).
+# says; these bounds are far above what anyone types. Every word is a read of
+# the gloss index, on the event loop's thread: a 1 MB query of 130,000 words
+# held the reads for seconds to minutes (every hover queued behind it).
 MAX_QUERY_CHARS = 256
 MAX_QUERY_TERMS = 16
 _QUERY_TERM = re.compile(r"[^\W_]+")  # what the unicode61 tokenizer counts as one token
 
 RRF_K = 60
-# Names with this many spans or more at one tier are enough to choose from.
+# Each list is cut at this many times the limit before fusion.
 _TIER_CAP_FACTOR = 1
 # A name index of fewer spans than this (a build of a few ms) is rebuilt by the search
 # that finds the store changed; a larger one beside the searches. By size, not by a
