@@ -9,6 +9,7 @@ character read as plain text.
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import sqlite3
 import textwrap
@@ -285,4 +286,29 @@ def test_initials_find_the_words_starts_and_short_substrings_only_at_a_word() ->
     assert sorted(index.names[i] for i in index.initials("cw", 10)) == [
         "ConnectionWriter",
         "connection_writer",
+    ]
+
+
+async def test_equal_matches_go_to_the_more_recently_edited_file_then_functions_first(
+    tmp_path: Path, llm: LLMServer, open_engine: OpenEngine
+) -> None:
+    root = tmp_path / "ties"
+    root.mkdir()
+    (root / "gloss.toml").write_text(gloss_toml(llm.url))
+    method_first = (
+        "class Box:\n    def handle(self):\n        return 1\n\n\ndef handle():\n    return 2\n"
+    )
+    (root / "old.py").write_text(method_first)
+    (root / "new.py").write_text(method_first)
+    os.utime(root / "old.py", ns=(1_000_000_000_000_000_000, 1_000_000_000_000_000_000))
+    os.utime(root / "new.py", ns=(1_700_000_000_000_000_000, 1_700_000_000_000_000_000))
+    engine = await open_engine(root)
+    await engine.scan()
+    await engine.wait_idle()
+    hits = [(h.span.path, h.span.kind) for h in await engine.search("handle")]
+    assert hits[:4] == [
+        ("new.py", "function"),
+        ("new.py", "method"),
+        ("old.py", "function"),
+        ("old.py", "method"),
     ]

@@ -30,8 +30,8 @@ Three ranked lists of spans are made, each best first:
    a word being typed and matches as a prefix. A gloss scores the sum of the
    inverse document frequencies (bm25's idf) of the query's words it holds,
    so more and rarer words rank higher; a word held by over 2% of the glosses
-   (and over 1,000) is left out while rarer ones remain. Equal scores go to
-   the newer gloss. (FTS5 without positions knows no term frequency, and
+   (and over 1,000) is left out while rarer ones remain. Equal scores go by
+   the tie-breakers below. (FTS5 without positions knows no term frequency, and
    bm25's length factor costs a lookup a row: 50 ms for a common word at
    100,000 glosses.)
 3. **meaning**: the content hashes of the glosses nearest the query's
@@ -278,7 +278,7 @@ def rank_glosses(
     """Span ids whose current gloss's text holds the query's words, best first: by the
     sum of the words' inverse document frequencies (bm25's idf; FTS5 without positions
     knows no term frequency, and bm25's length factor costs a lookup a row), so a
-    gloss holding more and rarer words ranks higher; ties to the newer gloss."""
+    gloss holding more and rarer words ranks higher; equal scores by the tie-breakers."""
     terms, typing = gloss_terms(query)
     if not terms:
         return []
@@ -292,10 +292,9 @@ def rank_glosses(
             terms[-1] = last + "*"
     distinct = list(dict.fromkeys(terms))
     if len(distinct) == 1:
-        # One word: every gloss holding it weighs the same; the newest come first.
-        return _spans_of_glosses(
-            conn, index, _newest(conn, distinct[0], cap * 2), cap, prompt_version
-        )
+        # One word: every gloss holding it weighs the same; the newest are read.
+        newest = _newest(conn, distinct[0], cap * 2)
+        return _spans_of_glosses(conn, index, [(g, 0.0) for g in newest], cap, prompt_version)
     counts = {t: counts[t] if t in counts else _gloss_count(conn, t) for t in distinct}
     present = sorted((c, t) for t, c in counts.items() if c > 0)
     if not present:
@@ -314,7 +313,7 @@ def rank_glosses(
         for gloss_id in _newest(conn, term, _GLOSS_POSTINGS):
             scores[gloss_id] = held(gloss_id, 0.0) + weight
     best = heapq.nlargest(cap * 2, scores.items(), key=itemgetter(1, 0))
-    return _spans_of_glosses(conn, index, [g for g, _ in best], cap, prompt_version)
+    return _spans_of_glosses(conn, index, best, cap, prompt_version)
 
 
 def _newest(conn: sqlite3.Connection, term: str, limit: int) -> list[int]:
@@ -326,21 +325,26 @@ def _newest(conn: sqlite3.Connection, term: str, limit: int) -> list[int]:
 
 
 def _spans_of_glosses(
-    conn: sqlite3.Connection, index: NameIndex, glosses: list[int], cap: int, prompt_version: str
+    conn: sqlite3.Connection,
+    index: NameIndex,
+    glosses: list[tuple[int, float]],
+    cap: int,
+    prompt_version: str,
 ) -> list[int]:
-    """The spans whose current gloss is one of `glosses` (best first), in that order; read
-    a page of `cap` glosses at a time (most pages are enough: one gloss, one span)."""
-    order = {gloss_id: i for i, gloss_id in enumerate(glosses)}
+    """The spans whose current gloss is one of `glosses` ((id, score), best first), by
+    score, equal scores by the tie-breakers; read a page of `cap` glosses at a time
+    (most pages are enough: one gloss, one span)."""
+    score = dict(glosses)
     ranked = _Ranked()
     for page in range(0, len(glosses), cap):
-        ids = glosses[page : page + cap]
+        ids = [gloss_id for gloss_id, _ in glosses[page : page + cap]]
         rows = conn.execute(
             "SELECT s.id, g.id FROM glosses g JOIN spans s ON s.content_hash = g.content_hash "
             f"WHERE g.id IN ({','.join('?' * len(ids))}) AND g.prompt_version = ?",
             (*ids, prompt_version),
         )
         for span_id, gloss_id in rows:
-            ranked.add(span_id, (order[gloss_id], index.tie_of(span_id)))
+            ranked.add(span_id, (-score[gloss_id], index.tie_of(span_id)))
         if len(ranked) >= cap:
             break
     return ranked.ordered(cap)
