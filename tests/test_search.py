@@ -312,3 +312,12 @@ async def test_equal_matches_go_to_the_more_recently_edited_file_then_functions_
         ("old.py", "function"),
         ("old.py", "method"),
     ]
+
+
+async def test_names_first_leaves_gloss_text_out_when_names_fill_the_limit(engine: Engine) -> None:
+    fused = await engine.search("execute", limit=2)
+    assert "both" in [h.matched for h in fused]  # the test model's summary names it
+    named = await engine.search("execute", limit=2, names_first=True)
+    assert [(h.span.name, h.matched) for h in named] == [("execute", "name"), ("Execute", "name")]
+    # Too few names: the gloss text fills in.
+    assert (await engine.search("sort by priority", names_first=True))[0].matched == "gloss"

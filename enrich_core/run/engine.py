@@ -800,15 +800,18 @@ class Engine:
         return queued, f"{what}: queued to be glossed again{tier_note}"
 
     async def search(
-        self, query: str, limit: int = 50, *, by_meaning: bool = True
+        self, query: str, limit: int = 50, *, by_meaning: bool = True, names_first: bool = False
     ) -> list[SearchHit]:
         """Symbols by name and by what their gloss says, fused best first (the rule:
         enrich_core.store.search). Plain text: no query is ever a syntax error.
         `by_meaning`: with `[search] embeddings`, fuse the glosses nearest the query's
-        embedding too (one request to the embeddings backend per search)."""
+        embedding too (one request to the embeddings backend per search).
+        `names_first`: for a picker that lists name matches first (workspace/symbol):
+        when names alone fill the limit, gloss text is not searched."""
         try:
             near = await self._near_by_meaning(query, limit) if by_meaning else ()
-            return await (await self._reads()).search(query, limit, near=near)
+            reads = await self._reads()
+            return await reads.search(query, limit, near=near, names_first=names_first)
         except STORE_ERRORS as exc:
             self.access.read_failed(exc)
             return []

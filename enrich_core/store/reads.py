@@ -247,12 +247,13 @@ class Store:
         return await self._searcher.run(lambda conn: _hover_for(conn, span, self.prompt_version))
 
     async def search(
-        self, query: str, limit: int = 50, near: Sequence[str] = ()
+        self, query: str, limit: int = 50, near: Sequence[str] = (), *, names_first: bool = False
     ) -> list[SearchHit]:
         """Symbols by name, by gloss text and (`near`: content hashes of glosses nearest
         the query's meaning, nearest first) by meaning, fused best first; the rule is in
-        enrich_core.store.search. A query beyond the bounds (`query_refusal`) finds nothing."""
-        return await self._searcher.search(query, limit, near)
+        enrich_core.store.search. A query beyond the bounds (`query_refusal`) finds nothing.
+        `names_first`: gloss text is not searched when names alone fill the limit."""
+        return await self._searcher.search(query, limit, near, names_first=names_first)
 
     async def status_counts(self) -> SpanCounts:
         pv = self.prompt_version

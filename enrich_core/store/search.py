@@ -416,15 +416,22 @@ def search(
     limit: int,
     near: Sequence[str],
     prompt_version: str,
+    *,
+    names_first: bool = False,
 ) -> list[SearchHit]:
-    """The fused ranking of the query (see the module docstring), best first."""
+    """The fused ranking of the query (see the module docstring), best first. With
+    `names_first` (a picker listing name matches before the rest) the gloss text is not
+    searched when names alone fill the limit: they would all come first anyway."""
     if limit <= 0 or query_refusal(query) is not None:
         return []
     q = clean_query(query)
     if not q:
         return []
     names, exact = rank_names(index, q, limit)
-    glosses = rank_glosses(conn, index, q, limit, prompt_version)
+    if names_first and len(names) >= limit:
+        glosses: list[int] = []
+    else:
+        glosses = rank_glosses(conn, index, q, limit, prompt_version)
     near_ids = rank_near(conn, index, near, limit)
     fused = fuse(names, glosses, near_ids, exact, index)
     container = _container_of(q)
@@ -524,16 +531,19 @@ class Searcher:
             self._conn = self._connect()
         return work(self._conn)
 
-    async def search(self, query: str, limit: int, near: Sequence[str]) -> list[SearchHit]:
+    async def search(
+        self, query: str, limit: int, near: Sequence[str], *, names_first: bool = False
+    ) -> list[SearchHit]:
         conn = self._inline_conn()
         index = await self._names(conn)
+        pv = self.prompt_version
         try:
-            return search(conn, index, query, limit, near, self.prompt_version)
+            return search(conn, index, query, limit, near, pv, names_first=names_first)
         except sqlite3.OperationalError as exc:
             if exc.sqlite_errorcode & 0xFF not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
                 raise
         return await self.run(
-            lambda reads: search(reads, index, query, limit, near, self.prompt_version)
+            lambda reads: search(reads, index, query, limit, near, pv, names_first=names_first)
         )
 
     async def _names(self, conn: sqlite3.Connection) -> NameIndex:

@@ -59,7 +59,7 @@ async def workspace_symbol(
     # No vectors: an editor drops what its name does not match, and the picker asks on
     # every keystroke (an embedding request each would only slow it down).
     results = await asyncio.gather(
-        *(e.search(query, MAX_RESULTS, by_meaning=False) for e in engines)
+        *(e.search(query, MAX_RESULTS, by_meaning=False, names_first=True) for e in engines)
     )
     ranked: list[tuple[bool, float, int, SearchHit, Path]] = []
     for engine, hits in zip(engines, results, strict=True):
