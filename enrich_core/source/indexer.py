@@ -20,28 +20,21 @@ from enrich_core.source.discovery import (
     SkippedFile,
     SourceFile,
     WorkspaceFilter,
-    read_source,
     scan_workspace,
 )
 from enrich_core.source.not_authored import generated_reason
-from enrich_core.source.spans import Cut, cut_spans
+from enrich_core.source.parse_pool import Job, ParsePool
+from enrich_core.source.parsed_file import (
+    ParsedFile,
+    cut_text,
+    parse_source_file,
+    unparsed_note,
+)
 
 if TYPE_CHECKING:
-    # A type only: the parse workers import this module, and need no configuration.
     from enrich_core.config import IndexConfig
-    from enrich_core.source.parse_pool import Job, ParsePool
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class ParsedFile:
-    path: str
-    mtime_ns: int
-    size: int
-    spans: list[Span]
-    # For people: the lines a syntax error kept from being parsed, if any.
-    unparsed: str | None = None
 
 
 @dataclass(slots=True)
@@ -157,7 +150,7 @@ class Indexer:
         generated = generated_reason(text)
         if generated is not None:
             return SkippedFile(rel, generated)
-        cut = _cut(rel, text)
+        cut = cut_text(rel, text)
         if isinstance(cut, SkippedFile):
             return cut
         mtime_ns, size = 0, -1
@@ -167,19 +160,7 @@ class Indexer:
                 mtime_ns, size = st.st_mtime_ns, st.st_size
             except OSError:
                 pass
-        return ParsedFile(rel, mtime_ns, size, cut.spans, _unparsed_note(cut))
-
-
-def parse_source_file(f: SourceFile, max_file_bytes: int) -> ParsedFile | SkippedFile:
-    """A walked file read and cut: its spans, or why it is skipped. Pure of any
-    workspace state, so a parse worker process runs it as the scan's thread does."""
-    text = read_source(f, max_file_bytes)
-    if isinstance(text, SkippedFile):
-        return text
-    cut = _cut(f.path, text)
-    if isinstance(cut, SkippedFile):
-        return cut
-    return ParsedFile(f.path, f.mtime_ns, f.size, cut.spans, _unparsed_note(cut))
+        return ParsedFile(rel, mtime_ns, size, cut.spans, unparsed_note(cut))
 
 
 def _plan_chunk(
@@ -213,25 +194,6 @@ def _add_results(chunk: ScanChunk, results: Iterable[ParsedFile | SkippedFile]) 
             chunk.skipped.append(result)
         else:
             chunk.parsed.append(result)
-
-
-def _unparsed_note(cut: Cut) -> str | None:
-    if not cut.unparsed:
-        return None
-    return "; ".join(u.describe() for u in cut.unparsed) + "; definitions there may be missing"
-
-
-def _cut(rel: str, text: str) -> Cut | SkippedFile:
-    """The file's spans; a file the extractor fails on is skipped with the reason,
-    never the end of the scan (one odd file in twelve languages must not stop the
-    other ten thousand)."""
-    try:
-        return cut_spans(rel, text)
-    except Exception as error:  # a bug in a grammar, a query or the extractor
-        logger.exception("cutting %s into spans failed", rel)
-        return SkippedFile(
-            rel, f"could not be cut into spans: {type(error).__name__}: {error} (a Gloss bug)"
-        )
 
 
 # What the cache holds for a span besides its text, signature and docstring

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from typing import IO, Final
 
 from enrich_core.source.discovery import SkippedFile, SourceFile
-from enrich_core.source.indexer import ParsedFile, parse_source_file
+from enrich_core.source.parsed_file import ParsedFile, parse_source_file
 
 logger = logging.getLogger(__name__)
 
