@@ -70,7 +70,8 @@ from enrich_core.config import load_config
 from enrich_core.llm.outbound import PROMPT_VERSION
 from enrich_core.source import grammars
 from enrich_core.source.discovery import SourceFile
-from enrich_core.source.indexer import Indexer, ParsedFile
+from enrich_core.source.indexer import Indexer
+from enrich_core.source.parsed_file import ParsedFile
 from enrich_core.source.spans import extract_spans
 from enrich_core.store.reads import Store
 

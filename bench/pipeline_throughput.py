@@ -87,7 +87,8 @@ from enrich_core.records.span import Span
 from enrich_core.run.engine import Engine
 from enrich_core.run.scheduler import SpanRef
 from enrich_core.source.discovery import SourceFile
-from enrich_core.source.indexer import Indexer, ParsedFile
+from enrich_core.source.indexer import Indexer
+from enrich_core.source.parsed_file import ParsedFile
 
 Variant = Literal["bare", "gloss", "naive", "bare_2hosts", "gloss_2hosts"]
 SINGLE_HOST: Final[tuple[Variant, ...]] = ("bare", "gloss", "naive")

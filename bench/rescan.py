@@ -69,7 +69,8 @@ from bench.support.workspace import bench_config, source_commit
 from enrich_core.config import Config
 from enrich_core.run.engine import Engine, ScanReport
 from enrich_core.source.discovery import SourceFile
-from enrich_core.source.indexer import Indexer, ParsedFile
+from enrich_core.source.indexer import Indexer
+from enrich_core.source.parsed_file import ParsedFile
 
 DJANGO_SPEC: Final = "django"
 PIP_TIMEOUT_S: Final = 300.0

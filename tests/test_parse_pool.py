@@ -20,8 +20,9 @@ from enrich_core.config import IndexConfig, parse_config
 from enrich_core.run import engine as engine_module
 from enrich_core.run.engine import Engine
 from enrich_core.source.discovery import SkippedFile
-from enrich_core.source.indexer import Indexer, ParsedFile, ScanChunk
+from enrich_core.source.indexer import Indexer, ScanChunk
 from enrich_core.source.parse_pool import ParsePool, cores_are_free
+from enrich_core.source.parsed_file import ParsedFile
 
 FILES = 40
 PER_FILE = 3

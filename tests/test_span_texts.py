@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from enrich_core.source.indexer import SPAN_OVERHEAD_BYTES, FileStamp, ParsedFile, SpanTexts
+from enrich_core.source.indexer import SPAN_OVERHEAD_BYTES, FileStamp, SpanTexts
+from enrich_core.source.parsed_file import ParsedFile
 from enrich_core.source.spans import cut_spans
 
 

@@ -32,7 +32,8 @@ from enrich_core.llm.http import OllamaBackend
 from enrich_core.llm.router import HOST_TROUBLE_TRIES, Router
 from enrich_core.records.status import WorkspaceStatus
 from enrich_core.run.engine import Engine
-from enrich_core.source.indexer import Indexer, ParsedFile
+from enrich_core.source.indexer import Indexer
+from enrich_core.source.parsed_file import ParsedFile
 from tests.conftest import OpenEngine
 
 RUN_LIMIT_S = 60.0

@@ -43,8 +43,9 @@ from enrich_core.run.retry import RetryPolicy, RetryQueue
 from enrich_core.run.scheduler import Priority, Scheduler, SpanRef
 from enrich_core.run.status import backend_health, workspace_status
 from enrich_core.source.discovery import SkippedFile
-from enrich_core.source.indexer import Indexer, ParsedFile, SpanTexts
+from enrich_core.source.indexer import Indexer, SpanTexts
 from enrich_core.source.parse_pool import ParsePool
+from enrich_core.source.parsed_file import ParsedFile
 from enrich_core.store.access import StoreAccess, StoreListener, StoreRole
 from enrich_core.store.health import STORE_ERRORS, StoreError, classify
 from enrich_core.store.lock import LockHolder
