@@ -22,7 +22,6 @@ import os
 import re
 import sys
 import threading
-from collections.abc import Callable
 from concurrent.futures import Executor
 from typing import Any, BinaryIO
 
@@ -91,24 +90,37 @@ async def _serve_stdio(server: GlossServer) -> int:
 
 
 class FrameReader:
-    """Blocking reads of stdin, in a thread, with room to give bytes back."""
+    """Reads of stdin, in a thread, with room to give bytes back.
+
+    Each hand-off to the thread takes whatever stdin has (up to READ_CHUNK_BYTES,
+    `read1`), and headers are cut from that on the loop: a message costs one
+    hand-off, or none when it came with the one before. Reading each header line
+    in a hand-off of its own was a third of the server's CPU on a hover.
+    """
 
     def __init__(self, stream: BinaryIO, executor: Executor) -> None:
         self._stream = stream
         self._executor = executor
         self._pending = b""
 
-    async def _run(self, read: Callable[[int], bytes], size: int) -> bytes:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, read, size)
+    async def _fill(self) -> bytes:
+        """More bytes from stdin (at least one), b"" at the end of input."""
+        read1 = getattr(self._stream, "read1", self._stream.read)
+        return await asyncio.get_running_loop().run_in_executor(
+            self._executor, read1, READ_CHUNK_BYTES
+        )
 
     async def readline(self) -> bytes:
         """One line of at most HEADER_LINE_LIMIT bytes; b"" at the end of input."""
-        if b"\n" in self._pending or len(self._pending) >= HEADER_LINE_LIMIT:
-            cut = self._pending.find(b"\n", 0, HEADER_LINE_LIMIT) + 1 or HEADER_LINE_LIMIT
-            line, self._pending = self._pending[:cut], self._pending[cut:]
-            return line
-        head, self._pending = self._pending, b""
-        return head + await self._run(self._stream.readline, HEADER_LINE_LIMIT - len(head))
+        while b"\n" not in self._pending and len(self._pending) < HEADER_LINE_LIMIT:
+            more = await self._fill()
+            if not more:
+                line, self._pending = self._pending, b""
+                return line
+            self._pending += more
+        cut = self._pending.find(b"\n", 0, HEADER_LINE_LIMIT) + 1 or HEADER_LINE_LIMIT
+        line, self._pending = self._pending[:cut], self._pending[cut:]
+        return line
 
     async def read(self, size: int) -> bytes:
         """`size` bytes, fewer only at the end of input."""
@@ -116,9 +128,12 @@ class FrameReader:
         self._pending = self._pending[size:]
         have = len(parts[0])
         while have < size:
-            part = await self._run(self._stream.read, min(size - have, READ_CHUNK_BYTES))
+            part = await self._fill()
             if not part:
                 break
+            if have + len(part) > size:  # the next message began in this read
+                self._pending = part[size - have :]
+                part = part[: size - have]
             parts.append(part)
             have += len(part)
         return b"".join(parts)
