@@ -30,7 +30,7 @@ from enrich_core.llm.factory import make_backend
 from enrich_core.records.status import WorkspaceStatus
 from enrich_core.run.embed_jobs import embedding_text
 from enrich_core.run.engine import Engine
-from enrich_core.store.search import SearchHit
+from enrich_core.store.search import NEAR_TOP, SearchHit
 from tests.conftest import OpenEngine, StartLsp, as_dict, gloss_toml, write_files
 
 EMBED_MODEL = "embed-model"
@@ -438,3 +438,33 @@ async def test_a_search_does_not_queue_behind_glossing_for_a_slot(
     hits = await asyncio.wait_for(engine.search("render_page", 10), SETTLE_LIMIT_S)
     assert names(hits)[0] == "render_page"
     assert len(llm.embed_requests) == asked  # the only slot is glossing: no vectors this time
+
+
+async def test_only_the_nearest_few_by_meaning_are_fused(
+    tmp_path: Path, llm: LLMServer, open_engine: OpenEngine
+) -> None:
+    # A nearest-neighbour list ranks every gloss, related or not: only its head
+    # (NEAR_TOP) is fused, so a query no name or word matches lists a few hits, not
+    # every function up to the limit.
+    root = tmp_path / "ws"
+    root.mkdir()
+    functions = [f"task_{i}" for i in range(NEAR_TOP + 4)]
+    write_files(
+        root,
+        {"jobs.py": "".join(f"def {f}():\n    return {i}\n\n\n" for i, f in enumerate(functions))},
+    )
+    (root / "gloss.toml").write_text(embeddings_toml(llm.url, "ollama"))
+    colours = ["red", "green", "blue", "amber", "violet", "olive", "teal", "ochre", "coral"]
+    llm.set_descriptions(
+        {f: f"Paints the {c} fence." for f, c in zip(functions, colours, strict=True)}
+    )
+    engine = await open_engine(root)
+    status = await indexed(engine)
+    assert status.embeddings is not None and status.embeddings.vectors == len(functions)
+
+    hits = await engine.search("crimson barn", 50)
+    assert len(llm.embedded_texts()) == len(functions) + 1  # the query was embedded
+    assert len(hits) == NEAR_TOP  # fused whole, all nine would be listed
+    assert {h.matched for h in hits} == {"gloss"}
+    # A word match is still found beyond the meaning list's head.
+    assert names(await engine.search("ochre", 50))[0] == "task_7"
