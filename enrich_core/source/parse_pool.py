@@ -49,6 +49,8 @@ MIN_FILES_TO_START: Final = 32
 CHUNKS_AHEAD: Final = 3
 CLOSE_WAIT_S: Final = 5.0
 _HEADER = struct.Struct("<Q")
+# A worker's answer pipe: room for a batch's answer or two (see _widen_pipe).
+PIPE_BYTES: Final = 2**20
 # A worker's answer for a batch of files is bounded by the files' size (max_file_bytes
 # each) several times over; anything claiming more is not an answer.
 _ANSWER_LIMIT_PER_FILE: Final = 64
@@ -143,6 +145,8 @@ class ParsePool:
             except OSError as exc:
                 logger.warning("cannot start a parse worker (%s); parsing in this process", exc)
                 break
+            if process.stdout is not None:
+                _widen_pipe(process.stdout.fileno())
             self._workers.append(_Worker(process))
         if not self._workers:
             self.broken = True
@@ -232,6 +236,23 @@ class ParsePool:
             logger.warning("a parse worker %s; the scan parses the rest itself", why)
         worker.alive = False
         self.broken = True
+
+
+def _widen_pipe(fd: int) -> None:
+    """Let a worker's answers wait in the pipe, not in the worker: a batch's answer is
+    several hundred KB (the spans' texts), far past a pipe's default 64 KB, so a worker
+    that finished its batch sat blocked in `write` until the scan's thread, busy
+    handing on an earlier chunk, read it, and parsed nothing meanwhile. Linux only
+    (F_SETPIPE_SZ); elsewhere, or past the system's limit (pipe-max-size), the pipe
+    stays as it is."""
+    try:
+        import fcntl
+    except ImportError:
+        return
+    set_size = getattr(fcntl, "F_SETPIPE_SZ", None)
+    if set_size is not None:
+        with contextlib.suppress(OSError):
+            fcntl.fcntl(fd, set_size, PIPE_BYTES)
 
 
 def _answers(answer: object, part: tuple[SourceFile, ...]) -> bool:
