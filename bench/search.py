@@ -222,6 +222,12 @@ class Floor:
 
     def __init__(self, store: Path) -> None:
         self.conn = sqlite3.connect(f"file:{store}?mode=ro", uri=True, check_same_thread=False)
+        # The trigram name index the store kept until schema 3 (names are matched in
+        # memory now): made here, in the connection's temp schema, for the name floor.
+        self.conn.execute(
+            "CREATE VIRTUAL TABLE temp.names_fts USING fts5 (name, tokenize='trigram')"
+        )
+        self.conn.execute("INSERT INTO temp.names_fts (rowid, name) SELECT id, name FROM spans")
 
     def close(self) -> None:
         self.conn.close()
@@ -242,7 +248,7 @@ class Floor:
         terms = " ".join(f'"{t}"*' for t in _TERM.findall(text.lower()))
         start = time.perf_counter()
         self.conn.execute(
-            "SELECT rowid FROM spans_fts WHERE spans_fts MATCH ? LIMIT ?", (phrase, LIMIT)
+            "SELECT rowid FROM names_fts WHERE names_fts MATCH ? LIMIT ?", (phrase, LIMIT)
         ).fetchall()
         named = time.perf_counter()
         if not terms:

@@ -81,7 +81,6 @@ def build(db: Path, spans: int) -> None:
             (content_hash, PROMPT_VERSION, body, body[:400], "m", "t", "b", 100, 100, 0, 1.0, 1,
              "", time.time()),
         )  # fmt: skip
-    conn.execute("INSERT INTO spans_fts (rowid, name) SELECT id, name FROM spans")
     conn.execute("INSERT INTO glosses_fts (rowid, search_text) SELECT id, search_text FROM glosses")
     conn.executemany(
         "INSERT INTO files VALUES (?, 1, 1)",

@@ -136,11 +136,11 @@ async def test_replacing_a_file_keeps_the_old_hash_for_stale_hovers(tmp_path: Pa
     conn = sqlite3.connect(db)
     try:
         row = conn.execute("SELECT content_hash, prev_hash FROM spans WHERE name = 'f'").fetchone()
-        names = conn.execute("SELECT count(*) FROM spans_fts WHERE name LIKE '%f%'").fetchone()
+        names = conn.execute("SELECT count(*) FROM spans WHERE name = 'f'").fetchone()
     finally:
         conn.close()
     assert row == (new[0].content_hash, old[0].content_hash)
-    assert names[0] == 1  # the name index holds the new row only
+    assert names[0] == 1  # the new row only
 
 
 async def test_a_store_from_an_older_schema_gains_the_new_columns(tmp_path: Path) -> None:
@@ -166,6 +166,42 @@ async def test_a_store_from_an_older_schema_gains_the_new_columns(tmp_path: Path
     assert (
         count(db, "SELECT count(*) FROM pragma_table_info('glosses') WHERE name = 'trimmed'") == 1
     )
+
+
+async def test_a_store_of_schema_2_loses_its_name_trigram_index_and_keeps_its_spans(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "old.db"
+    writer = Writer(db)
+    await writer.start()
+    try:
+        old = extract_spans("a.py", "def f():\n    pass\n")
+        await writer.submit(ReplaceFile("a.py", 1, 10, old))
+    finally:
+        await writer.stop()
+    conn = sqlite3.connect(db)
+    try:  # as Gloss left it before schema 3
+        conn.execute(
+            "CREATE VIRTUAL TABLE spans_fts USING fts5 "
+            "(name, content='spans', content_rowid='id', tokenize='trigram')"
+        )
+        conn.execute("INSERT INTO spans_fts (rowid, name) SELECT id, name FROM spans")
+        conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+        conn.commit()
+    finally:
+        conn.close()
+    writer = Writer(db)
+    await writer.start()
+    try:
+        new = extract_spans("a.py", "def g():\n    pass\n")
+        await writer.submit(ReplaceFile("a.py", 2, 10, new))
+    finally:
+        await writer.stop()
+    assert count(db, "SELECT count(*) FROM sqlite_schema WHERE name LIKE 'spans_fts%'") == 0
+    assert count(db, "SELECT count(*) FROM spans WHERE name = 'g'") == 1
+    assert count(db, "SELECT count(*) FROM spans WHERE name = 'f'") == 0
+    assert count(db, "SELECT value FROM meta WHERE key = 'schema_version'") == 3
+    assert integrity(db) == "ok"
 
 
 async def test_a_full_disk_keeps_the_batch_until_space_returns_then_commits_it(

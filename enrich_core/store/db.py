@@ -20,7 +20,13 @@ from enrich_core.records.gloss import Gloss
 from enrich_core.records.span import SPANS_VERSION
 from enrich_core.store.health import StoreError, StoreProblemKind, readonly_uri
 
-SCHEMA_VERSION = 2
+# 3: no spans_fts (the trigram index of span names): names are matched in memory
+# (store/names.py) since issue 12, and keeping it cost a first scan ~30% of its
+# writes. A store of 2 loses it on open; a Gloss of 2 refuses a store of 3 (its
+# writer would feed an index it no longer has).
+SCHEMA_VERSION = 3
+# Tables a store of an older schema has and this one does not: dropped on open.
+DROPPED_TABLES = ("spans_fts",)
 # Columns added since a table was first created: a store written by an older
 # Gloss gains them on open (ALTER TABLE ADD COLUMN), and nothing is re-glossed.
 ADDED_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
@@ -29,8 +35,8 @@ ADDED_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
     "spans": (("language", "TEXT NOT NULL DEFAULT 'python'"),),
 }
 
-# The two FTS5 indexes are external-content tables kept in step by the writer
-# (see writer.py), not by triggers: a trigger writing FTS5 is ~4x slower.
+# The FTS5 index of gloss text is an external-content table kept in step by the
+# writer (see writer.py), not by triggers: a trigger writing FTS5 is ~4x slower.
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS files (
@@ -66,9 +72,6 @@ CREATE TABLE IF NOT EXISTS spans (
 CREATE INDEX IF NOT EXISTS spans_by_path ON spans (path, start_line);
 CREATE INDEX IF NOT EXISTS spans_by_name ON spans (name_lower);
 CREATE INDEX IF NOT EXISTS spans_by_hash ON spans (content_hash);
-CREATE VIRTUAL TABLE IF NOT EXISTS spans_fts USING fts5 (
-    name, content='spans', content_rowid='id', tokenize='trigram'
-);
 CREATE TABLE IF NOT EXISTS glosses (
     id INTEGER PRIMARY KEY,
     content_hash TEXT NOT NULL,
@@ -180,6 +183,9 @@ def _prepare(conn: sqlite3.Connection, db_path: Path) -> None:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
+    for table in DROPPED_TABLES:
+        if conn.execute("SELECT 1 FROM sqlite_schema WHERE name = ?", (table,)).fetchone():
+            conn.execute(f"DROP TABLE {table}")
     for table, columns in ADDED_COLUMNS.items():
         have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
         for name, decl in columns:

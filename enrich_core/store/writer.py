@@ -117,10 +117,6 @@ class ReplaceFile:
             rows,
         )
         conn.execute(
-            "INSERT INTO spans_fts (rowid, name) SELECT id, name FROM spans WHERE path = ?",
-            (self.path,),
-        )
-        conn.execute(
             "INSERT INTO files (path, mtime_ns, size) VALUES (?, ?, ?) ON CONFLICT (path) "
             "DO UPDATE SET mtime_ns = excluded.mtime_ns, size = excluded.size",
             (self.path, self.mtime_ns, self.size),
@@ -258,15 +254,7 @@ def _has_gloss(conn: sqlite3.Connection, content_hash: str) -> bool:
 
 
 def _delete_spans(conn: sqlite3.Connection, paths: Sequence[str]) -> None:
-    # The full-text index is kept in step here, not by triggers: a trigger
-    # that writes an FTS5 table costs ~4x a direct insert per row (measured).
-    params = [(p,) for p in paths]
-    conn.executemany(
-        "INSERT INTO spans_fts (spans_fts, rowid, name) "
-        "SELECT 'delete', id, name FROM spans WHERE path = ?",
-        params,
-    )
-    conn.executemany("DELETE FROM spans WHERE path = ?", params)
+    conn.executemany("DELETE FROM spans WHERE path = ?", [(p,) for p in paths])
 
 
 def _gloss_row(op: RecordResult, now: float) -> tuple[object, ...]:
