@@ -225,6 +225,29 @@ async def test_a_large_index_is_rebuilt_beside_the_searches(
     assert names(await engine.search("ldcfg"))[:1] == ["load_config"]
 
 
+async def test_a_scan_s_end_rebuilds_the_index_without_waiting_out_the_gap(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While writes go on, a large index is rebuilt at most every REBUILD_GAP_FACTOR build
+    times; once a scan has stored everything it asks for a build at once, so its last
+    names are found one build later. (With the gap made endless, only that build can
+    bring the new name in.)"""
+    monkeypatch.setattr(search_module, "INLINE_BUILD_SPANS", 1)
+    monkeypatch.setattr(search_module, "REBUILD_GAP_FACTOR", 1e9)
+    assert names(await engine.search("load_config"))[:1] == ["load_config"]  # built
+    (engine.root / "app" / "later.py").write_text("def found_after_the_scan():\n    return 7\n")
+    report = await engine.scan()
+    assert report.parsed == 1
+    for _ in range(200):  # polled, bounded: no event says the build is done
+        hits = await engine.search("found_after_the_scan", by_meaning=False)
+        by_name = [h.span.name for h in hits if h.matched in ("name", "both")]
+        if by_name[:1] == ["found_after_the_scan"]:
+            break
+        await asyncio.sleep(0.05)
+    else:
+        raise AssertionError("the scan's last name was never found by name")
+
+
 async def test_an_older_store_s_gloss_text_is_widened_to_inputs_and_outputs(
     engine: Engine,
 ) -> None:

@@ -436,6 +436,8 @@ class Engine:
                 self.writer.submit(RemoveFiles(removed + removed_skips))
             await self._drop_queued_of([r for r in removed if self.scheduler.queued_in(r)])
             await self.writer.flush()
+            if parsed or removed or removed_skips:
+                store.refresh_names()  # every name is stored: searchable one build from now
             queued = len(early) + await self._queue_unglossed(retry_failed_now, early)
             self.scanned.set()
             return ScanReport(len(seen), parsed, unchanged, skipped, len(removed), queued)

@@ -183,8 +183,11 @@ class NameIndex:
     `joined` is their lower-case forms joined by newlines. The spans of name
     `i` are `ids[firsts[i]:firsts[i + 1]]`, best tie rank first; `tie[id]` is
     a span's tie rank (more recently edited file first, then functions and
-    types before methods, then line). `grams` maps each three-character piece
-    of a lower-case name to the indexes of the names holding it."""
+    types before methods, then line). `gram_postings()` maps each
+    three-character piece of a lower-case name to the indexes of the names
+    holding it: made on first use (only the misspelt tier needs it), since it is
+    half of a build and a scan's writes rebuild the index many times (see
+    search.Searcher)."""
 
     names: list[str] = field(default_factory=list)
     lowers: list[str] = field(default_factory=list)
@@ -193,7 +196,7 @@ class NameIndex:
     firsts: array[int] = field(default_factory=lambda: array("I", [0]))
     ids: array[int] = field(default_factory=lambda: array("I"))
     tie: array[int] = field(default_factory=lambda: array("Q"))
-    grams: dict[str, array[int]] = field(default_factory=dict)
+    grams: dict[str, array[int]] | None = None  # see gram_postings()
     # The lower-case names without leading `_`, sorted, joined by newlines; `bare_names[k]`
     # is the index of the name on line k: a subsequence scans one first letter's lines.
     bare: list[str] = field(default_factory=list)
@@ -246,7 +249,6 @@ class NameIndex:
             index.starts.append(at)
             at += len(lower) + 1
         index.joined = "\n".join(index.lowers)
-        index.grams = _gram_postings(index.lowers)
         bare = sorted((lower.lstrip("_"), i) for i, lower in enumerate(index.lowers))
         index.bare = [b for b, _ in bare]
         index.bare_names = array("I", (i for _, i in bare))
@@ -264,6 +266,14 @@ class NameIndex:
 
     def __len__(self) -> int:
         return len(self.names)
+
+    def gram_postings(self) -> dict[str, array[int]]:
+        """Trigram -> the indexes of the names holding it, made once. Two threads making
+        it at once each assign a whole, equal dict: no lock is needed."""
+        grams = self.grams
+        if grams is None:
+            grams = self.grams = _gram_postings(self.lowers)
+        return grams
 
     def spans_of(self, i: int, cap: int) -> array[int]:
         """Up to `cap` span ids named `names[i]`, best tie rank first."""
@@ -361,7 +371,8 @@ class NameIndex:
         if len(pieces) < 3 * bound + need:
             return []
         empty = array("I")
-        postings = sorted((self.grams.get(p, empty) for p in pieces), key=len)
+        grams = self.gram_postings()
+        postings = sorted((grams.get(p, empty) for p in pieces), key=len)
         held: Counter[int] = Counter()
         for posting in postings[: 3 * bound + need]:
             held.update(posting)

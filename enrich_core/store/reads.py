@@ -255,6 +255,11 @@ class Store:
         `names_first`: gloss text is not searched when names alone fill the limit."""
         return await self._searcher.search(query, limit, near, names_first=names_first)
 
+    def refresh_names(self) -> None:
+        """Writes have settled (a scan is stored): rebuild the name index now rather than
+        when the next search finds the store changed (Searcher.refresh)."""
+        self._searcher.refresh()
+
     async def status_counts(self) -> SpanCounts:
         pv = self.prompt_version
         row = await self._one(
