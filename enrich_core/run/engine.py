@@ -466,9 +466,7 @@ class Engine:
         store = self._store()
         queued = 0
         refresh: list[Unglossed] = []
-        for item in await store.unglossed_spans():
-            if item.span.content_hash in queued_before:
-                continue
+        for item in await store.unglossed_spans(skip=queued_before):
             ref = _ref(item.span)
             if item.attempts:
                 self._attempts[ref.content_hash] = item.attempts
