@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,9 +20,10 @@ from bench.support.workspace import write_workspace
 from enrich_core.config import IndexConfig, parse_config
 from enrich_core.run import engine as engine_module
 from enrich_core.run.engine import Engine
+from enrich_core.source import parse_pool as parse_pool_module
 from enrich_core.source.discovery import SkippedFile
 from enrich_core.source.indexer import Indexer, ScanChunk
-from enrich_core.source.parse_pool import ParsePool, cores_are_free
+from enrich_core.source.parse_pool import ParsePool, cores_are_free, start_spares, usable_cores
 from enrich_core.source.parsed_file import ParsedFile
 
 FILES = 40
@@ -64,6 +66,52 @@ def test_workers_parse_what_this_process_would(tree: Path) -> None:
     assert [s.path for s in skipped] == ["src/module_020x.py"]
     assert "binary" in skipped[0].reason
     assert seen == sorted(seen)  # file order kept
+
+
+@pytest.fixture
+def spares(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
+    """Spare workers started as `gloss serve` starts them (on idle cores: the load of
+    the machine running the tests must not decide); their pids."""
+    monkeypatch.setattr(parse_pool_module, "cores_are_free", lambda cores: True)
+    assert not parse_pool_module._spares
+    start_spares()
+    pids = [w.process.pid for w in parse_pool_module._spares]
+    yield pids
+    leftover = parse_pool_module._spares[:]
+    parse_pool_module._spares.clear()
+    for worker in leftover:
+        parse_pool_module._end(worker)
+        worker.process.wait(timeout=10)
+
+
+def test_spares_are_the_first_pool_s_workers_and_parse_its_first_chunk(
+    tree: Path, spares: list[int]
+) -> None:
+    assert len(spares) == usable_cores()
+    alone = _flat(_chunks(tree, None))
+    pool = ParsePool(IndexConfig().max_file_bytes, None, min_files=1)
+    try:
+        shared = _flat(_chunks(tree, pool))
+        assert pool.started and pool.warm and not pool.broken
+        assert [w.process.pid for w in pool._workers] == spares
+    finally:
+        pool.wait_closed()
+    assert shared == alone
+    assert not parse_pool_module._spares
+    for pid in spares:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)  # exited and reaped
+
+
+def test_spares_no_scan_takes_end_with_the_first_pool(tree: Path, spares: list[int]) -> None:
+    pool = ParsePool(IndexConfig().max_file_bytes, 0, min_files=1)  # parse_workers = 0
+    assert _flat(_chunks(tree, pool)) == _flat(_chunks(tree, None))
+    assert not pool.started
+    pool.wait_closed()
+    assert not parse_pool_module._spares
+    for pid in spares:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
 
 
 def test_too_few_files_start_no_worker(tree: Path) -> None:

@@ -89,8 +89,10 @@ class Indexer:
                     job = pool.submit(changed)
                 elif pool is not None and len(chunk.seen) == size and pool.wants(len(changed)):
                     # A full chunk: the walk likely goes on. This one is parsed
-                    # here while the workers start.
+                    # here while the workers start, unless they were started before.
                     pool.start()
+                    if pool.warm:
+                        job = pool.submit(changed)
                 ahead.append((chunk, changed, job))
             if not ahead:
                 return

@@ -39,7 +39,7 @@ from enrich_core.source.parsed_file import ParsedFile, parse_source_file
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["ParsePool", "cores_are_free", "usable_cores"]
+__all__ = ["ParsePool", "cores_are_free", "start_spares", "usable_cores"]
 
 # A pool pays for itself only with many files to parse: a chunk of the scan with
 # fewer changed files than this (an ordinary rescan, a few edits) never starts it.
@@ -83,6 +83,69 @@ class _Worker:
     alive: bool = True
 
 
+# Workers started before any scan asked for them (`start_spares`), taken by the
+# first pool that starts; whatever is left is ended with the first pool that closes.
+_spares: list[_Worker] = []
+
+
+def start_spares() -> None:
+    """Start one parse worker per core now, if the cores are mostly idle, for the first
+    scan to take: `gloss serve` calls this before it imports the LSP layer, so the
+    workers' own start (a Python start each, ~0.1 s of CPU) runs on the idle cores
+    while the server loads, not beside the scan. A scan with little to parse, or
+    `[index] parse_workers` set, leaves them unused: they end with its pool."""
+    if _spares or not cores_are_free(usable_cores()):
+        return
+    for _ in range(usable_cores()):
+        worker = _spawn()
+        if worker is None:
+            break
+        _spares.append(worker)
+
+
+def _take_spares(count: int) -> tuple[list[_Worker], list[_Worker]]:
+    """Up to `count` live spares, and the dead ones met on the way (to be reaped)."""
+    taken: list[_Worker] = []
+    dead: list[_Worker] = []
+    while len(taken) < count:
+        try:
+            worker = _spares.pop(0)
+        except IndexError:  # none left (another folder's scan took the last)
+            break
+        if worker.process.poll() is None:
+            taken.append(worker)
+        else:
+            _end(worker)
+            dead.append(worker)
+    return taken, dead
+
+
+def _spawn() -> _Worker | None:
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "enrich_core.source.parse_pool"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            # A worker's own complaints (an extractor bug) go where ours go.
+            stderr=None,
+            close_fds=True,
+        )
+    except OSError as exc:
+        logger.warning("cannot start a parse worker (%s); parsing in this process", exc)
+        return None
+    if process.stdout is not None:
+        _widen_pipe(process.stdout.fileno())
+    return _Worker(process)
+
+
+def _end(worker: _Worker) -> None:
+    """Close a worker's stdin (it exits at the end of its input); no wait."""
+    worker.alive = False
+    with contextlib.suppress(OSError):
+        if worker.process.stdin is not None:
+            worker.process.stdin.close()
+
+
 @dataclass(frozen=True, slots=True)
 class Job:
     """One batch handed out: its files, split in order over the workers."""
@@ -114,8 +177,10 @@ class ParsePool:
         self.depth = depth
         self.started = False
         self.broken = False  # a worker failed: the rest is parsed in the scan's thread
+        self.warm = False  # every worker was started before (start_spares): none is loading
         self._workers: list[_Worker] = []
         self._closed = False
+        self._unused_spares: list[_Worker] = []  # ended by this pool's close
 
     def wants(self, changed_files: int) -> bool:
         """Whether a chunk with this many files to parse is worth starting the workers."""
@@ -132,22 +197,14 @@ class ParsePool:
         if self.started or self._closed:
             return
         self.started = True
-        for _ in range(self.size):
-            try:
-                process = subprocess.Popen(
-                    [sys.executable, "-m", "enrich_core.source.parse_pool"],
-                    stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE,
-                    # A worker's own complaints (an extractor bug) go where ours go.
-                    stderr=None,
-                    close_fds=True,
-                )
-            except OSError as exc:
-                logger.warning("cannot start a parse worker (%s); parsing in this process", exc)
+        self._workers, dead = _take_spares(self.size)
+        self._unused_spares += dead
+        self.warm = len(self._workers) == self.size
+        while len(self._workers) < self.size:
+            worker = _spawn()
+            if worker is None:
                 break
-            if process.stdout is not None:
-                _widen_pipe(process.stdout.fileno())
-            self._workers.append(_Worker(process))
+            self._workers.append(worker)
         if not self._workers:
             self.broken = True
 
@@ -179,16 +236,17 @@ class ParsePool:
         """Tell the workers to end (their stdin closes) without waiting: safe on the
         event loop. `wait_closed` then waits for them."""
         self._closed = True
-        for worker in self._workers:
-            worker.alive = False
-            with contextlib.suppress(OSError):
-                if worker.process.stdin is not None:
-                    worker.process.stdin.close()
+        # Spares no pool took: the first scan is done without them.
+        taken, dead = _take_spares(len(_spares))
+        self._unused_spares += taken + dead
+        for worker in self._workers + self._unused_spares:
+            _end(worker)
 
     def wait_closed(self) -> None:
         """After `close`: each worker has exited (killed if it did not in time)."""
         self.close()
-        workers, self._workers = self._workers, []
+        workers, self._workers = self._workers + self._unused_spares, []
+        self._unused_spares = []
         for worker in workers:
             try:
                 worker.process.wait(timeout=CLOSE_WAIT_S)
