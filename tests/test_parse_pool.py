@@ -23,7 +23,13 @@ from enrich_core.run.engine import Engine
 from enrich_core.source import parse_pool as parse_pool_module
 from enrich_core.source.discovery import SkippedFile
 from enrich_core.source.indexer import Indexer, ScanChunk
-from enrich_core.source.parse_pool import ParsePool, cores_are_free, start_spares, usable_cores
+from enrich_core.source.parse_pool import (
+    ParsePool,
+    cores_are_free,
+    end_spares,
+    start_spares,
+    usable_cores,
+)
 from enrich_core.source.parsed_file import ParsedFile
 
 FILES = 40
@@ -108,6 +114,16 @@ def test_spares_no_scan_takes_end_with_the_first_pool(tree: Path, spares: list[i
     assert _flat(_chunks(tree, pool)) == _flat(_chunks(tree, None))
     assert not pool.started
     pool.wait_closed()
+    assert not parse_pool_module._spares
+    for pid in spares:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+
+
+def test_spares_no_scan_came_for_end_after_their_wait(spares: list[int]) -> None:
+    """No scan ran (another Gloss writes the store, a bad config): what the timer
+    start_spares sets calls after SPARES_WAIT_S ends them."""
+    end_spares()
     assert not parse_pool_module._spares
     for pid in spares:
         with pytest.raises(ProcessLookupError):

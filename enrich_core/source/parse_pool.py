@@ -30,6 +30,7 @@ import pickle
 import struct
 import subprocess
 import sys
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import IO, Final
@@ -39,7 +40,7 @@ from enrich_core.source.parsed_file import ParsedFile, parse_source_file
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["ParsePool", "cores_are_free", "start_spares", "usable_cores"]
+__all__ = ["ParsePool", "cores_are_free", "end_spares", "start_spares", "usable_cores"]
 
 # A pool pays for itself only with many files to parse: a chunk of the scan with
 # fewer changed files than this (an ordinary rescan, a few edits) never starts it.
@@ -48,6 +49,9 @@ MIN_FILES_TO_START: Final = 32
 # worker always has the next batch queued when it finishes one.
 CHUNKS_AHEAD: Final = 3
 CLOSE_WAIT_S: Final = 5.0
+# Spares (start_spares) no scan took within this long are ended: a first scan starts
+# within a second of the editor's `initialized`.
+SPARES_WAIT_S: Final = 30.0
 _HEADER = struct.Struct("<Q")
 # A worker's answer pipe: room for a batch's answer or two (see _widen_pipe).
 PIPE_BYTES: Final = 2**20
@@ -93,7 +97,8 @@ def start_spares() -> None:
     scan to take: `gloss serve` calls this before it imports the LSP layer, so the
     workers' own start (a Python start each, ~0.1 s of CPU) runs on the idle cores
     while the server loads, not beside the scan. A scan with little to parse, or
-    `[index] parse_workers` set, leaves them unused: they end with its pool."""
+    `[index] parse_workers` set, leaves them unused: they end with its pool, or after
+    SPARES_WAIT_S if no scan ever runs (a store another Gloss writes, a bad config)."""
     if _spares or not cores_are_free(usable_cores()):
         return
     for _ in range(usable_cores()):
@@ -101,6 +106,17 @@ def start_spares() -> None:
         if worker is None:
             break
         _spares.append(worker)
+    timer = threading.Timer(SPARES_WAIT_S, end_spares)
+    timer.daemon = True
+    timer.start()
+
+
+def end_spares() -> None:
+    """End the spares no pool has taken, and wait for them (a thread's work)."""
+    taken, dead = _take_spares(len(_spares))
+    for worker in taken + dead:
+        _end(worker)
+        _reap(worker)
 
 
 def _take_spares(count: int) -> tuple[list[_Worker], list[_Worker]]:
@@ -136,6 +152,18 @@ def _spawn() -> _Worker | None:
     if process.stdout is not None:
         _widen_pipe(process.stdout.fileno())
     return _Worker(process)
+
+
+def _reap(worker: _Worker) -> None:
+    """After `_end`: the worker has exited (killed if it did not in time), its pipe closed."""
+    try:
+        worker.process.wait(timeout=CLOSE_WAIT_S)
+    except subprocess.TimeoutExpired:
+        worker.process.kill()
+        worker.process.wait()
+    with contextlib.suppress(OSError):
+        if worker.process.stdout is not None:
+            worker.process.stdout.close()
 
 
 def _end(worker: _Worker) -> None:
@@ -248,14 +276,7 @@ class ParsePool:
         workers, self._workers = self._workers + self._unused_spares, []
         self._unused_spares = []
         for worker in workers:
-            try:
-                worker.process.wait(timeout=CLOSE_WAIT_S)
-            except subprocess.TimeoutExpired:
-                worker.process.kill()
-                worker.process.wait()
-            with contextlib.suppress(OSError):
-                if worker.process.stdout is not None:
-                    worker.process.stdout.close()
+            _reap(worker)
 
     def _send(self, worker: _Worker, part: tuple[SourceFile, ...]) -> bool:
         stdin = worker.process.stdin
