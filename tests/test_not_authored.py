@@ -11,7 +11,7 @@ import pytest
 
 from bench.support.llm_server import LLMServer
 from enrich_core.config import ConfigError, parse_config
-from enrich_core.source import indexer
+from enrich_core.source import parsed_file
 from enrich_core.source.discovery import (
     SkippedFile,
     SourceFile,
@@ -258,7 +258,7 @@ async def test_a_file_the_extractor_fails_on_is_skipped_not_the_end_of_the_scan(
             raise IndexError("list index out of range")
         return real(path, source)
 
-    monkeypatch.setattr(indexer, "cut_spans", failing)
+    monkeypatch.setattr(parsed_file, "cut_spans", failing)
     write_files(workspace, {"svc/broken.go": "package svc\n\nfunc Broken() {}\n"})
     engine = await open_engine(workspace)
     report = await engine.scan()

@@ -134,7 +134,8 @@ def test_json_output_escapes_controls_and_gives_programs_the_exact_text(hostile_
         assert_terminal_safe(result)
         assert result.stdout.isascii(), "ensure_ascii keeps every control as a \\u escape"
     hits = json.loads(gloss("search", "clear_screen", "--path", str(ws), "--json", cwd=ws).stdout)
-    assert hits[0]["path"] == EVIL_FILE
+    # The file's URI, as gloss/search gives it: the controls percent-encoded.
+    assert hits[0]["location"]["uri"] == (ws / EVIL_FILE).as_uri()
     assert hits[0]["summary"].startswith(f"clear_screen Clears{CLEAR}")
 
 
