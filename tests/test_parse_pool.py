@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import signal
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,12 +22,13 @@ from enrich_core.config import IndexConfig, parse_config
 from enrich_core.run import engine as engine_module
 from enrich_core.run.engine import Engine
 from enrich_core.source import parse_pool as parse_pool_module
-from enrich_core.source.discovery import SkippedFile
+from enrich_core.source.discovery import SkippedFile, SourceFile
 from enrich_core.source.indexer import Indexer, ScanChunk
 from enrich_core.source.parse_pool import (
     ParsePool,
     cores_are_free,
     end_spares,
+    split_by_size,
     start_spares,
     usable_cores,
 )
@@ -128,6 +130,28 @@ def test_spares_no_scan_came_for_end_after_their_wait(spares: list[int]) -> None
     for pid in spares:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+def test_a_batch_is_split_in_order_by_bytes_not_by_count() -> None:
+    def files(*sizes: int) -> list[SourceFile]:
+        return [SourceFile(f"f{i}.py", Path(f"f{i}.py"), n, 0) for i, n in enumerate(sizes)]
+
+    def sizes(runs: list[tuple[SourceFile, ...]]) -> list[list[int]]:
+        return [[f.size for f in run] for run in runs]
+
+    # One large file among small ones: it gets a worker to itself, not half the list.
+    assert sizes(split_by_size(files(10, 10, 10, 1000, 10, 10), 2)) == [
+        [10, 10, 10],
+        [1000, 10, 10],
+    ]
+    assert sizes(split_by_size(files(5, 5, 5, 5, 5, 5, 5), 2)) == [[5, 5, 5, 5], [5, 5, 5]]
+    rng = random.Random(3)
+    for _ in range(500):
+        batch = files(*(rng.choice((0, 1, 50, 4000)) for _ in range(rng.randint(0, 12))))
+        count = rng.randint(1, 4)
+        runs = split_by_size(batch, count)
+        assert [f for run in runs for f in run] == batch  # every file once, in order
+        assert len(runs) <= count and all(runs)
 
 
 def test_too_few_files_start_no_worker(tree: Path) -> None:

@@ -241,12 +241,8 @@ class ParsePool:
         live = [w for w in self._workers if w.alive] if not self.broken else []
         if not files or not live:
             return Job(((None, tuple(files)),))
-        share = -(-len(files) // len(live))
         parts: list[tuple[_Worker | None, tuple[SourceFile, ...]]] = []
-        for i, worker in enumerate(live):
-            part = tuple(files[i * share : (i + 1) * share])
-            if not part:
-                break
+        for worker, part in zip(live, split_by_size(files, len(live)), strict=False):
             parts.append((worker if self._send(worker, part) else None, part))
         return Job(tuple(parts))
 
@@ -332,6 +328,29 @@ def _widen_pipe(fd: int) -> None:
     if set_size is not None:
         with contextlib.suppress(OSError):
             fcntl.fcntl(fd, set_size, PIPE_BYTES)
+
+
+def split_by_size(files: Sequence[SourceFile], count: int) -> list[tuple[SourceFile, ...]]:
+    """`files` in up to `count` runs, in order, of about equal bytes: a file's parse
+    costs about its size, and the answers are taken in order, so runs of equal counts
+    (Django's db/models beside its small __init__ files) left one worker idle while
+    the other parsed twice as long."""
+    total = sum(max(f.size, 1) for f in files)
+    runs: list[tuple[SourceFile, ...]] = []
+    start = 0
+    done = 0  # bytes of the files before `files[i]`
+    for i, f in enumerate(files):
+        size = max(f.size, 1)
+        target = total * (len(runs) + 1) / count
+        if len(runs) < count - 1 and done + size >= target:
+            # The run ends before or after this file, whichever is nearer its share.
+            end = i if i > start and target - done < done + size - target else i + 1
+            runs.append(tuple(files[start:end]))
+            start = end
+        done += size
+    if start < len(files):
+        runs.append(tuple(files[start:]))
+    return runs
 
 
 def _answers(answer: object, part: tuple[SourceFile, ...]) -> bool:
