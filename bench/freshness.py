@@ -56,7 +56,6 @@ either way. Every wait is bounded (`--timeout-s` per Gloss edit, the FIFO cap).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
 import shutil
@@ -71,7 +70,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from bench.support.cli_args import BenchArgs, Option, positive_float, positive_int
+from bench.support.cli_args import BenchArgs, Option, int_list, positive_float, positive_int
 from bench.support.llm_server import LLMServer
 from bench.support.report import finish_report, loaded_machine_facts, machine_summary
 from bench.support.report import report_json as report_json  # the bench's JSON, re-exported
@@ -554,14 +553,7 @@ def format_report(report: BenchReport) -> str:
     return finish_report(lines, report.notes, report.wall_seconds)
 
 
-def backlog_list(text: str) -> tuple[int, ...]:
-    try:
-        values = tuple(int(v.replace("_", "")) for v in text.split(",") if v.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected sizes like 300,3000, got {text!r}") from None
-    if not values or min(values) < 1:
-        raise argparse.ArgumentTypeError(f"sizes must be at least 1, got {text!r}")
-    return values
+backlog_list = int_list(1, "300,3000")
 
 
 OPTIONS: Final = (

@@ -56,7 +56,6 @@ A benchmark reports: it prints PASS/FAIL and exits 0 either way.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import math
 import os
@@ -71,7 +70,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final
 
-from bench.support.cli_args import BenchArgs, Option, positive_int
+from bench.support.cli_args import BenchArgs, Option, int_list, positive_int
 from bench.support.lsp_stdio import METHOD_NOT_FOUND, LspProcess, Timed
 from bench.support.report import finish_report, loaded_machine_facts, machine_summary
 from bench.support.report import report_json as report_json  # the bench's JSON, re-exported
@@ -681,14 +680,7 @@ def format_report(report: BenchReport) -> str:
     return finish_report(lines, report.notes, report.wall_seconds)
 
 
-def size_list(text: str) -> tuple[int, ...]:
-    try:
-        values = tuple(int(v.replace("_", "")) for v in text.split(",") if v.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected sizes like 1000,10000, got {text!r}") from None
-    if not values or min(values) < 10:
-        raise argparse.ArgumentTypeError(f"sizes must be at least 10, got {text!r}")
-    return values
+size_list = int_list(10, "1000,10000")
 
 
 OPTIONS: Final = (

@@ -37,6 +37,24 @@ def positive_float(text: str) -> float:
     return value
 
 
+def int_list(minimum: int, example: str) -> Callable[[str], tuple[int, ...]]:
+    """An argument type for comma-separated counts (`1000,10000`; `_` allowed), each
+    at least `minimum`; `example` shows the form in the error."""
+
+    def parse(text: str) -> tuple[int, ...]:
+        try:
+            values = tuple(int(v.replace("_", "")) for v in text.split(",") if v.strip())
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected sizes like {example}, got {text!r}"
+            ) from None
+        if not values or min(values) < minimum:
+            raise argparse.ArgumentTypeError(f"sizes must be at least {minimum}, got {text!r}")
+        return values
+
+    return parse
+
+
 @dataclass(frozen=True, slots=True)
 class Option:
     """One flag that sets one field of a bench's config; its default is that field's.
