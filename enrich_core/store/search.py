@@ -497,9 +497,10 @@ class Searcher:
     search that finds the store changed since (SQLite's data_version) rebuilds
     a small index itself (under INLINE_BUILD_SPANS), so it sees every committed
     name; a large one is rebuilt on the second thread while searches go on
-    with the old one, so for one build's time (~0.3 s at 100,000 spans) the
-    name tiers may miss a span committed meanwhile, and a span gone since is
-    passed over."""
+    with the old one, so for one build's time (~0.3 s at 100,000 spans), or
+    while writes go on up to REBUILD_GAP_FACTOR + 1 build times, the name tiers
+    may miss a span committed meanwhile, and a span gone since is passed over.
+    A scan's end (`refresh`) starts a build at once."""
 
     def __init__(self, connect: Callable[[], sqlite3.Connection], prompt_version: str) -> None:
         self._connect = connect
