@@ -10,6 +10,8 @@ length-prefixed pickles over its stdin and stdout. Workers cost CPU of their
 own (a Python start each, the pickles: ~0.5 s for Django's 885 files), so
 unless `[index] parse_workers` says how many, they start only when the cores
 are mostly idle (`cores_are_free`); on a busy machine the scan's thread parses.
+`gloss serve` starts them before it loads the LSP layer (`start_spares`), so
+their start overlaps the server's own; the first scan's pool takes them.
 
 The scan decides everything else: which files are wanted (a worker reads only
 the paths it is sent, through the same `read_source` checks), in what order
