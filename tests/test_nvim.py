@@ -821,7 +821,7 @@ def test_gloss_search_fills_the_quickfix_list_in_the_servers_order(
             "env_needle": ENV_SUMMARY[:40],
             "behaviour_query": "parse yaml",
             "syntax_query": 'parse "yaml" | -settings* 100%',
-            "order_query": "settings dictionary",
+            "order_query": "yaml settings dictionary",
             "unglossed_query": "cache_set",
             "put_line_text": STORE_GO_TEXT.splitlines()[LINE_PUT],
             "nothing_query": "zqxvjk",
@@ -851,7 +851,8 @@ def test_gloss_search_fills_the_quickfix_list_in_the_servers_order(
     assert [i["text"] for i in syntax["items"]][:1] == [first["text"]], syntax
 
     # Several hits: the quickfix list and the Lua API keep the server's order, which
-    # is not the order of files and lines (the best hit is in the later file).
+    # is not the order of files and lines (the best hit, the one gloss holding all
+    # three words, is in the later file; the other holds two).
     raw = [(r["name"], r["uri"], r["line"]) for r in out["raw"]]
     assert [r[0] for r in raw[:2]] == ["load_config", "read_env"], raw
     expected = [(url2pathname(urlparse(uri).path), line + 1) for _, uri, line in raw]
