@@ -19,7 +19,7 @@ import pytest
 
 from bench.support.llm_server import LLMServer
 from enrich_core.run.engine import Engine
-from enrich_core.store import search as search_module
+from enrich_core.store import searcher as searcher_module
 from enrich_core.store.db import SEARCH_TEXT_VERSION, open_for_writing
 from enrich_core.store.names import NameIndex, edit_distance, subsequence_pattern
 from enrich_core.store.search import SearchHit, first_sentence
@@ -211,7 +211,7 @@ async def test_a_large_index_is_rebuilt_beside_the_searches(
 ) -> None:
     """From INLINE_BUILD_SPANS the index is rebuilt on its own thread: searches meanwhile
     answer from the old one (never fail, never wait), and the new name then appears."""
-    monkeypatch.setattr(search_module, "INLINE_BUILD_SPANS", 1)
+    monkeypatch.setattr(searcher_module, "INLINE_BUILD_SPANS", 1)
     source = engine.root / "app" / "config.py"
     source.write_text(SOURCE + "\n\ndef rebuilt_beside():\n    return 6\n")
     await engine.files_changed(["app/config.py"])
@@ -232,8 +232,8 @@ async def test_a_scan_s_end_rebuilds_the_index_without_waiting_out_the_gap(
     times; once a scan has stored everything it asks for a build at once, so its last
     names are found one build later. (With the gap made endless, only that build can
     bring the new name in.)"""
-    monkeypatch.setattr(search_module, "INLINE_BUILD_SPANS", 1)
-    monkeypatch.setattr(search_module, "REBUILD_GAP_FACTOR", 1e9)
+    monkeypatch.setattr(searcher_module, "INLINE_BUILD_SPANS", 1)
+    monkeypatch.setattr(searcher_module, "REBUILD_GAP_FACTOR", 1e9)
     assert names(await engine.search("load_config"))[:1] == ["load_config"]  # built
     (engine.root / "app" / "later.py").write_text("def found_after_the_scan():\n    return 7\n")
     report = await engine.scan()

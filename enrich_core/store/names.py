@@ -187,7 +187,7 @@ class NameIndex:
     three-character piece of a lower-case name to the indexes of the names
     holding it: made on first use (only the misspelt tier needs it), since it is
     half of a build and a scan's writes rebuild the index many times (see
-    search.Searcher)."""
+    searcher.Searcher)."""
 
     names: list[str] = field(default_factory=list)
     lowers: list[str] = field(default_factory=list)

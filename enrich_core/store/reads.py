@@ -28,10 +28,10 @@ from enrich_core.store.health import readonly_uri
 from enrich_core.store.search import (
     MAX_QUERY_CHARS,
     MAX_QUERY_TERMS,
-    Searcher,
     SearchHit,
     query_refusal,
 )
+from enrich_core.store.searcher import Searcher
 
 __all__ = [
     "MAX_QUERY_CHARS",
