@@ -18,11 +18,14 @@ from pathlib import Path
 import pytest
 
 from bench.support.llm_server import LLMServer
+from enrich_core.records.gloss import Gloss
+from enrich_core.records.result import GlossResult
 from enrich_core.run.engine import Engine
 from enrich_core.store import searcher as searcher_module
 from enrich_core.store.db import SEARCH_TEXT_VERSION, open_for_writing
 from enrich_core.store.names import NameIndex, edit_distance, subsequence_pattern
 from enrich_core.store.search import SearchHit, first_sentence
+from enrich_core.store.writer import RecordResult
 from tests.conftest import OpenEngine, gloss_toml
 
 SOURCE = textwrap.dedent(
@@ -246,6 +249,44 @@ async def test_a_scan_s_end_rebuilds_the_index_without_waiting_out_the_gap(
         await asyncio.sleep(0.05)
     else:
         raise AssertionError("the scan's last name was never found by name")
+
+
+async def test_glosses_written_leave_the_name_index_as_it_is(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only a commit that changes spans rebuilds the name index: glossing writes a batch
+    every 250 ms, and each batch used to start a rebuild (~0.3 s at 100,000 spans)."""
+    monkeypatch.setattr(searcher_module, "INLINE_BUILD_SPANS", 1)
+    monkeypatch.setattr(searcher_module, "REBUILD_GAP_FACTOR", 0)
+    assert names(await engine.search("load_config"))[:1] == ["load_config"]  # built
+    builds: list[int] = []
+    real_build = NameIndex.build.__func__  # type: ignore[attr-defined]
+
+    def counted(cls: type[NameIndex], conn: sqlite3.Connection) -> NameIndex:
+        builds.append(1)
+        return real_build(cls, conn)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(NameIndex, "build", classmethod(counted))
+    gloss = Gloss("Sorts nothing at all.", (), (), (), (), "", ())
+    written = GlossResult("not-a-span", gloss, model="m", tier="t", backend="b", attempts=1)
+    await engine.writer.submit(RecordResult(written, "1"), urgent=True)
+    for _ in range(3):
+        await engine.search("load_config")
+        await asyncio.sleep(0.05)
+    assert builds == [], "a commit of glosses alone rebuilt the name index"
+    source = engine.root / "app" / "config.py"
+    source.write_text(SOURCE + "\n\ndef after_the_glosses():\n    return 8\n")
+    await engine.files_changed(["app/config.py"])
+    for _ in range(200):  # polled, bounded: no event says the rebuild is done
+        hits = await engine.search("after_the_glosses", by_meaning=False)
+        if [h.span.name for h in hits if h.matched in ("name", "both")][:1] == [
+            "after_the_glosses"
+        ]:
+            break
+        await asyncio.sleep(0.05)
+    else:
+        raise AssertionError("the changed spans never reached the name index")
+    assert builds
 
 
 async def test_an_older_store_s_gloss_text_is_widened_to_inputs_and_outputs(

@@ -21,6 +21,16 @@ from enrich_core.store.search import SearchHit, search
 
 T = TypeVar("T")
 
+
+def spans_version(conn: sqlite3.Connection) -> int:
+    """How many commits have changed the spans (the writer counts them in meta, in the
+    same transaction): a commit of glosses alone leaves the name index as it is. Was
+    SQLite's data_version, which moves at every commit: at 100,000 spans, a ~0.3 s
+    rebuild after any search while glossing went on."""
+    row = conn.execute("SELECT value FROM meta WHERE key = 'spans_generation'").fetchone()
+    return int(row[0]) if row is not None else 0
+
+
 # A name index of fewer spans than this (a build of a few ms) is rebuilt by the search
 # that finds the store changed; a larger one beside the searches. By size, not by a
 # build's time: a first build on a busy machine can take long for a tiny store.
@@ -42,7 +52,7 @@ class Searcher:
     event loop's thread (`run_inline`); other reads, and those that met a lock,
     on a reads' thread (`run`). The name index is built on a second thread with
     its own connection when the store is opened (the first search waits for it). A
-    search that finds the store changed since (SQLite's data_version) rebuilds
+    search that finds the spans changed since (`spans_version`) rebuilds
     a small index itself (under INLINE_BUILD_SPANS), so it sees every committed
     name; a large one is rebuilt on the second thread while searches go on
     with the old one, so for one build's time (~0.3 s at 100,000 spans), or
@@ -62,14 +72,14 @@ class Searcher:
         self._built_version: int | None = None
         self._build_s = 0.0  # how long the last build took
         self._built_at = 0.0  # when it ended (perf_counter)
-        # A build asked for while one ran (`refresh`): the reads' data_version it must see.
+        # A build asked for while one ran (`refresh`): the spans version it must see.
         self._again: int | None = None
         self._lock = threading.Lock()
         self._closed = threading.Event()
 
     def start(self) -> None:
         """Begin building the name index on its own thread (the first search waits)."""
-        (version,) = self._inline_conn().execute("PRAGMA data_version").fetchone()
+        version = spans_version(self._inline_conn())
         with self._lock:
             self._start_build(version)
 
@@ -118,8 +128,8 @@ class Searcher:
         )
 
     async def _names(self, conn: sqlite3.Connection) -> NameIndex:
-        """The name index, rebuilt if the store changed since (`conn`'s data_version)."""
-        (version,) = conn.execute("PRAGMA data_version").fetchone()
+        """The name index, rebuilt if the spans changed since (`spans_version`)."""
+        version = spans_version(conn)
         with self._lock:
             index = self._index
             if index is not None and version == self._built_version:
@@ -148,7 +158,7 @@ class Searcher:
         On the event loop's thread (the reads' connection lives there)."""
         if self._closed.is_set():
             return
-        (version,) = self._inline_conn().execute("PRAGMA data_version").fetchone()
+        version = spans_version(self._inline_conn())
         with self._lock:
             if self._index is not None and version == self._built_version:
                 return
@@ -164,16 +174,16 @@ class Searcher:
         return self._building
 
     def _build(self, version: int) -> NameIndex:
-        """The index as the store stands; `version` is the reads' connection's
-        data_version seen before this began (so a commit during the build is
-        seen as a change by the next search)."""
+        """The index as the store stands; `version` is the spans version seen before
+        this began (so a commit during the build is seen as a change by the next
+        search)."""
         started = time.perf_counter()
         try:
             conn = self._connect()
             try:
-                (before,) = conn.execute("PRAGMA data_version").fetchone()
+                before = spans_version(conn)
                 index = NameIndex.build(conn)
-                (after,) = conn.execute("PRAGMA data_version").fetchone()
+                after = spans_version(conn)
             finally:
                 conn.close()
         except BaseException:

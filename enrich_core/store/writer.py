@@ -536,6 +536,20 @@ class Writer:
                 log.exception("a store problem listener failed")
 
 
+# The operations that change the spans table (every one goes through _delete_spans).
+SPAN_OPS = (ReplaceFile, SkipFile, RemoveFiles)
+
+
+def bump_spans_generation(conn: sqlite3.Connection) -> None:
+    """Count a commit that changed the spans, in its own transaction: readers rebuild
+    their in-memory name index when this moves (store/searcher.py), not after every
+    commit, most of which only add glosses."""
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES ('spans_generation', '1') ON CONFLICT (key) "
+        "DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+    )
+
+
 def apply_batch(conn: sqlite3.Connection, ops: list[WriteOp]) -> None:
     """One transaction on the writer's thread: all of the batch, or none of it."""
     conn.execute("BEGIN IMMEDIATE")
@@ -551,6 +565,8 @@ def apply_batch(conn: sqlite3.Connection, ops: list[WriteOp]) -> None:
             else:
                 ops[i].apply(conn)
                 i += 1
+        if any(isinstance(op, SPAN_OPS) for op in ops):
+            bump_spans_generation(conn)
         conn.execute("COMMIT")
     except BaseException:
         # A full disk can fail the COMMIT itself; whatever failed, nothing of the
