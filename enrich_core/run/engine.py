@@ -16,7 +16,7 @@ import functools
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +26,6 @@ from enrich_core.llm.breaker import Breaker
 from enrich_core.llm.outbound import PROMPT_VERSION
 from enrich_core.llm.router import Router
 from enrich_core.records.result import GlossResult
-from enrich_core.records.span import SpanRecord
 from enrich_core.records.status import (
     BackendHealth,
     DroppedSpans,
@@ -36,6 +35,12 @@ from enrich_core.records.status import (
     WorkspaceStatus,
 )
 from enrich_core.run.embed_jobs import Meaning, make_meaning
+from enrich_core.run.engine_edits import (
+    SCAN_CHUNK_FILES,
+    DropListener,
+    EditHandling,
+    span_ref,
+)
 from enrich_core.run.engine_store import StoreHandover
 from enrich_core.run.gpu import GpuMonitor
 from enrich_core.run.gpu_watch import GpuWatch
@@ -43,7 +48,6 @@ from enrich_core.run.pool import WorkPool
 from enrich_core.run.retry import RetryPolicy, RetryQueue
 from enrich_core.run.scheduler import Priority, Scheduler, SpanRef
 from enrich_core.run.status import backend_health, workspace_status
-from enrich_core.source.discovery import SkippedFile
 from enrich_core.source.indexer import Indexer, SpanTexts
 from enrich_core.source.parse_pool import ParsePool
 from enrich_core.source.parsed_file import ParsedFile
@@ -54,8 +58,6 @@ from enrich_core.store.search import SearchHit
 from enrich_core.store.writer import RecordResult, RemoveFiles, ReplaceFile, SkipFile, Writer
 
 log = logging.getLogger(__name__)
-
-SCAN_CHUNK_FILES = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,12 +74,9 @@ class ScanReport:
 
 
 ResultListener = Callable[[SpanRef, GlossResult], None]
-DropListener = Callable[[str, DroppedSpans], None]
-# Files whose queued spans were dropped, remembered for status: the newest this many.
-DROPPED_FILES_KEPT = 100
 
 
-class Engine(StoreHandover):
+class Engine(StoreHandover, EditHandling):
     def __init__(
         self,
         root: Path,
@@ -360,7 +359,7 @@ class Engine(StoreHandover):
         queued = 0
         refresh: list[Unglossed] = []
         for item in await store.unglossed_spans(skip=queued_before):
-            ref = _ref(item.span)
+            ref = span_ref(item.span)
             if item.attempts:
                 self._attempts[ref.content_hash] = item.attempts
                 if (
@@ -377,147 +376,7 @@ class Engine(StoreHandover):
         # backlog and most recently touched files first, never as a flood.
         refresh.sort(key=lambda u: (-u.file_mtime_ns, u.span.path, u.span.start_line))
         for item in refresh:
-            queued += self.scheduler.submit(_ref(item.span), Priority.REFRESH)
-        return queued
-
-    async def document_changed(self, rel: str, text: str, *, saved: bool = True) -> int:
-        """The user saved, or paused typing in, an editor buffer: its changed spans go first.
-
-        An unsaved buffer's spans are stored with no disk stamp, so the next scan
-        or a close without saving reads the disk's text again."""
-        if not self.writing:
-            return 0  # the Gloss that writes the store reads the file when it is saved
-        try:
-            return await self._document_changed(rel, text, saved)
-        except STORE_ERRORS as exc:
-            self.access.read_failed(exc)  # told; the edit is read again after a rebuild
-            return 0
-
-    async def _document_changed(self, rel: str, text: str, saved: bool) -> int:
-        if await asyncio.to_thread(self.link_outside, rel) is not None:
-            return 0  # the scan never follows such a link; an editor opening one changes nothing
-        parsed = await asyncio.to_thread(self.indexer.parse_text, rel, text, saved)
-        if isinstance(parsed, SkippedFile):
-            self.writer.submit(SkipFile(parsed.path, parsed.reason))
-            return 0
-        self.texts.set_buffer(parsed)
-        if saved:
-            self._unsaved.discard(rel)
-        else:
-            self._unsaved.add(rel)
-        return await self._replace(parsed, Priority.EDITED)
-
-    async def document_closed(self, rel: str) -> None:
-        self.texts.drop_buffer(rel)
-        if not self.writing:
-            return
-        if rel in self._unsaved:
-            self._unsaved.discard(rel)
-            await self.files_changed([rel])  # closed without saving: the disk is the truth
-
-    async def files_changed(self, rels: Iterable[str]) -> int:
-        """Files changed on disk (watcher): re-parse each, queue what lost its gloss.
-
-        Waits for a scan in progress: the scan may have read a file before it
-        changed, and the read made here, after it, must be the one that lands."""
-        if not self.writing:
-            return 0
-        try:
-            async with self._scan_lock:
-                return await self._files_changed(rels)
-        except STORE_ERRORS as exc:
-            self.access.read_failed(exc)
-            return 0
-
-    async def _files_changed(self, rels: Iterable[str], in_flight: SpanRef | None = None) -> int:
-        # A burst (a branch switch) can name thousands of files: they are parsed
-        # a chunk per thread hop, and only a chunk's parses are held at once.
-        # Oldest change first, so the most recent sorts first in the disk class.
-        ordered = await asyncio.to_thread(self.indexer.oldest_first, rels)
-        queued = 0
-        gone: list[str] = []
-        for i in range(0, len(ordered), SCAN_CHUNK_FILES):
-            chunk = ordered[i : i + SCAN_CHUNK_FILES]
-            results = await asyncio.to_thread(self.indexer.parse_paths, chunk)
-            for rel, result in zip(chunk, results, strict=True):
-                if result is None:
-                    gone.append(rel)
-                elif isinstance(result, SkippedFile):
-                    self.writer.submit(SkipFile(result.path, result.reason))
-                    await self._drop_file(rel, f"is skipped now: {result.reason}", in_flight)
-                else:
-                    queued += await self._replace(result, Priority.DISK)
-        if gone:
-            self.writer.submit(RemoveFiles(gone))
-            await self._drop_queued_of(gone, in_flight)
-        return queued
-
-    async def _drop_queued_of(self, gone: list[str], in_flight: SpanRef | None = None) -> None:
-        if gone:
-            reasons = await asyncio.to_thread(lambda: [self.indexer.gone_reason(r) for r in gone])
-            for rel, reason in zip(gone, reasons, strict=True):
-                await self._drop_file(rel, reason, in_flight)
-
-    async def _drop_file(self, rel: str, reason: str, in_flight: SpanRef | None) -> None:
-        """A file went (or is skipped now): its queued spans leave the queue and the
-        user is told why. Text it shared with another file is queued for that one."""
-        hashes = self.scheduler.forget_file(rel)
-        held = in_flight if in_flight is not None and in_flight.path == rel else None
-        if held is not None:
-            hashes.add(held.content_hash)
-        if not hashes:
-            return
-        elsewhere = await self._store().hashes_elsewhere(hashes, rel)
-        if elsewhere:
-            for item in await self._store().unglossed_spans():
-                h = item.span.content_hash
-                if h in elsewhere and item.span.path != rel:
-                    ref = _ref(item.span)
-                    if held is not None and h == held.content_hash:
-                        self.scheduler.hand_over(ref, Priority.BACKLOG)
-                    else:
-                        self.scheduler.submit(ref, Priority.BACKLOG)
-        count = len(hashes - elsewhere)
-        if not count:
-            return
-        before = self.dropped.pop(rel, None)
-        self.dropped[rel] = DroppedSpans(count + (before.spans if before else 0), reason)
-        while len(self.dropped) > DROPPED_FILES_KEPT:
-            del self.dropped[next(iter(self.dropped))]
-        log.info("%d spans dropped: %s %s", count, rel, reason)
-        for listener in self._drop_listeners:
-            try:
-                listener(rel, DroppedSpans(count, reason))
-            except Exception:
-                log.exception("a drop listener failed")
-
-    async def _replace(self, parsed: ParsedFile, priority: Priority) -> int:
-        """Store a file's new spans; queue, at `priority`, only those whose text changed.
-
-        A span whose text the file already had keeps its place: in the backlog,
-        or waiting out a failure's backoff. Promoting a whole file still in the
-        backlog would put its unchanged functions ahead of the one just edited."""
-        store = self._store()
-        self.dropped.pop(parsed.path, None)  # the file is back: what it holds now counts
-        # Read before the replace is submitted: the writer may commit it any time after.
-        had = {record.content_hash for record in await store.spans_in_file(parsed.path)}
-        self.writer.submit(
-            ReplaceFile(parsed.path, parsed.mtime_ns, parsed.size, parsed.spans, parsed.unparsed)
-        )
-        self.texts.remember(parsed)  # its changed spans are glossed next: no second parse
-        hashes = [s.content_hash for s in parsed.spans]
-        glossed = await store.glossed_hashes(hashes)
-        gone = self.scheduler.queued_in(parsed.path) - set(hashes)
-        if gone:
-            # Text that was edited away: the backends' time goes to the newer
-            # text. Identical text in another file keeps its place.
-            elsewhere = await store.hashes_elsewhere(gone, parsed.path)
-            self.scheduler.forget(parsed.path, gone - elsewhere)
-        queued = 0
-        for s in parsed.spans:
-            if s.content_hash not in glossed and s.content_hash not in had:
-                ref = SpanRef(s.path, s.qualname, s.content_hash, s.start_line)
-                queued += self.scheduler.submit(ref, priority)
+            queued += self.scheduler.submit(span_ref(item.span), Priority.REFRESH)
         return queued
 
     async def wait_idle(self) -> None:
@@ -649,7 +508,7 @@ class Engine(StoreHandover):
         if info.gloss is not None and not info.stale and info.older_prompt is None:
             return None
         if info.failure is None and self.router is not None:
-            self.scheduler.submit(_ref(span), Priority.HOVER)
+            self.scheduler.submit(span_ref(span), Priority.HOVER)
         return self.scheduler.position(span.content_hash)
 
     async def gloss_again(
@@ -685,7 +544,7 @@ class Engine(StoreHandover):
                 if start >= len(names):
                     return 0, f"{span.qualname} was glossed by the last tier, {current.tier}"
                 tier_note = f" by {names[start]}"
-            if self.scheduler.submit(_ref(span), Priority.HOVER):
+            if self.scheduler.submit(span_ref(span), Priority.HOVER):
                 self._asked_again[span.content_hash] = start
                 queued += 1
         what = spans[0].qualname if line is not None else f"{len(spans)} spans of {rel}"
@@ -810,7 +669,3 @@ class Engine(StoreHandover):
         except (OSError, RuntimeError):  # a loop of links
             return None
         return None if real.is_relative_to(self.root) else real
-
-
-def _ref(record: SpanRecord) -> SpanRef:
-    return SpanRef(record.path, record.qualname, record.content_hash, record.start_line)
