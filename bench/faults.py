@@ -63,6 +63,7 @@ from bench.support.fault_server import (
     per_model,
     random_share,
 )
+from bench.support.gloss_cli import gloss_command
 from bench.support.report import finish_report, loaded_machine_facts, machine_summary
 from bench.support.workspace import function_source, source_commit, write_workspace
 from enrich_core.config import BackendConfig
@@ -320,14 +321,6 @@ def make_workspace(root: Path) -> Path:
 
 
 # --- running gloss ----------------------------------------------------------------------
-
-
-def gloss_command() -> list[str]:
-    """The installed console script beside this interpreter, else the same entry point."""
-    script = Path(sys.executable).parent / "gloss"
-    if script.is_file():
-        return [str(script)]
-    return [sys.executable, "-c", "import sys; from server.cli.main import main; sys.exit(main())"]
 
 
 @dataclass(frozen=True, slots=True)

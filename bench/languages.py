@@ -62,6 +62,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from bench.support.cli_args import BenchArgs, Option, positive_float, positive_int
+from bench.support.gloss_cli import gloss_command
 from bench.support.llm_server import LLMServer
 from bench.support.real_code import FETCH_COMMAND, CorpusFile, files_by_language
 from bench.support.report import finish_report, loaded_machine_facts, machine_summary
@@ -277,15 +278,6 @@ class IndexReport:
     def zero_calls(self) -> bool:
         """No rescan parsed a file or asked for a span that had its gloss."""
         return all(r.requests_for_glossed == 0 and r.scan.get("parsed") == 0 for r in self.rescans)
-
-
-def gloss_command() -> list[str]:
-    """The installed `gloss` console script of this environment."""
-    beside = Path(sys.executable).parent / "gloss"
-    found = str(beside) if beside.exists() else shutil.which("gloss")
-    if found is None:
-        raise RuntimeError("no `gloss` command: install the project (pip install -e .)")
-    return [found]
 
 
 def build_tree(

@@ -74,6 +74,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from bench.support.cli_args import BenchArgs, Option, positive_float, positive_int, run_bench
+from bench.support.gloss_cli import gloss_command
 from bench.support.real_code import DJANGO, FETCH_COMMAND, corpus_files, default_cache_dir
 from bench.support.report import finish_report, loaded_machine_facts, machine_summary
 from bench.support.workspace import source_commit
@@ -343,15 +344,6 @@ class LspClient:
                 if not future.done():
                     future.set_exception(exc)
             self._waiting.clear()
-
-
-def gloss_command(*args: str) -> list[str]:
-    """`gloss ARGS` as installed beside this Python, else `python -m server.cli.main`."""
-    script = Path(sys.executable).with_name("gloss")
-    if script.is_file():
-        return [str(script), *args]
-    return [sys.executable, "-c", "import sys; from server.cli.main import main; "
-            "sys.exit(main())", *args]  # fmt: skip
 
 
 def _answers(result: Any, target: Target, root: Path) -> bool:

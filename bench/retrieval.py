@@ -58,7 +58,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -83,6 +82,7 @@ from bench.retrieval_cases import (
 )
 from bench.support import minilm
 from bench.support.cli_args import BenchArgs, Option, positive_float, positive_int
+from bench.support.gloss_cli import gloss_command
 from bench.support.llm_server import LLMServer
 from bench.support.report import finish_report, loaded_machine_facts, machine_summary
 from bench.support.workspace import MODEL, TIER, source_commit
@@ -192,15 +192,6 @@ def embedder_choice(text: str) -> str:
     if text not in (*EMBEDDERS, "both"):
         raise argparse.ArgumentTypeError(f"{text!r} is not one of {', '.join(EMBEDDERS)}, both")
     return text
-
-
-def gloss_command() -> list[str]:
-    """The installed `gloss` console script of this environment."""
-    beside = Path(sys.executable).parent / "gloss"
-    found = str(beside) if beside.exists() else shutil.which("gloss")
-    if found is None:
-        raise RuntimeError("no `gloss` command: install the project (pip install -e .)")
-    return [found]
 
 
 def write_workspace(root: Path, cases: Sequence[Case], url: str, *, vectors: bool) -> None:

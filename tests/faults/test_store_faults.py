@@ -29,7 +29,6 @@ from bench.faults import (
     StoreRun,
     decoy,
     fault_toml,
-    gloss_command,
     integrity,
     make_workspace,
     read_status,
@@ -41,6 +40,7 @@ from bench.faults import (
     stored_glosses,
 )
 from bench.support.fault_server import OK, Action, FaultServer, Plan, always
+from bench.support.gloss_cli import gloss_command
 from bench.support.workspace import function_source
 from tests.faults.disk import fill
 
