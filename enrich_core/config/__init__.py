@@ -18,19 +18,12 @@ from urllib.parse import urlparse
 
 import pathspec
 
+# ConfigError is re-exported: callers import it from here.
+from enrich_core.config.reader import ConfigError as ConfigError
+from enrich_core.config.reader import TableReader
+
 BackendKind = Literal["ollama", "openai", "embedded"]
 BACKEND_KINDS: tuple[str, ...] = ("ollama", "openai", "embedded")
-
-
-class ConfigError(ValueError):
-    """A configuration problem, with the key's path and where it came from."""
-
-    def __init__(self, source: str, key: str, problem: str) -> None:
-        self.source = source
-        self.key = key
-        self.problem = problem
-        where = f"{source}: " if source else ""
-        super().__init__(f"{where}{key}: {problem}" if key else f"{where}{problem}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,128 +253,16 @@ def merge_overrides(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> di
 # --- checking ----------------------------------------------------------------
 
 
-class _Reader:
-    """Reads one table, remembering the key path for error messages."""
-
-    def __init__(self, source: str, path: str, table: Any) -> None:
-        self.source = source
-        self.path = path
-        if not isinstance(table, Mapping):
-            raise ConfigError(source, path, f"expected a table, got {_type_name(table)}")
-        self.table: Mapping[str, Any] = table
-        self.seen: set[str] = set()
-
-    def key(self, name: str) -> str:
-        return f"{self.path}.{name}" if self.path else name
-
-    def _get(self, name: str) -> Any:
-        self.seen.add(name)
-        return self.table.get(name)
-
-    def str_(self, name: str, default: str | None = None) -> str:
-        value = self._get(name)
-        if value is None:
-            if default is None:
-                raise ConfigError(self.source, self.key(name), "is required")
-            return default
-        if not isinstance(value, str):
-            raise ConfigError(
-                self.source, self.key(name), f"expected a string, got {_type_name(value)}"
-            )
-        return value
-
-    def int_(self, name: str, default: int, minimum: int) -> int:
-        value = self._get(name)
-        if value is None:
-            return default
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(
-                self.source, self.key(name), f"expected an integer, got {_type_name(value)}"
-            )
-        if value < minimum:
-            raise ConfigError(
-                self.source, self.key(name), f"must be at least {minimum}, got {value}"
-            )
-        return value
-
-    def float_(self, name: str, default: float, minimum: float, exclusive: bool = False) -> float:
-        value = self._get(name)
-        if value is None:
-            return default
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigError(
-                self.source, self.key(name), f"expected a number, got {_type_name(value)}"
-            )
-        if value < minimum or (exclusive and value == minimum):
-            bound = "greater than" if exclusive else "at least"
-            raise ConfigError(
-                self.source, self.key(name), f"must be {bound} {minimum}, got {value}"
-            )
-        return float(value)
-
-    def bool_(self, name: str, default: bool) -> bool:
-        value = self._get(name)
-        if value is None:
-            return default
-        if not isinstance(value, bool):
-            raise ConfigError(
-                self.source, self.key(name), f"expected true or false, got {_type_name(value)}"
-            )
-        return value
-
-    def str_list(self, name: str, default: Sequence[str]) -> tuple[str, ...]:
-        value = self._get(name)
-        if value is None:
-            return tuple(default)
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ConfigError(
-                self.source, self.key(name), f"expected a list of strings, got {_type_name(value)}"
-            )
-        return tuple(value)
-
-    def table_list(self, name: str) -> list[Any] | None:
-        value = self._get(name)
-        if value is None:
-            return None
-        if not isinstance(value, list):
-            raise ConfigError(
-                self.source, self.key(name), f"expected an array of tables, got {_type_name(value)}"
-            )
-        return value
-
-    def finish(self) -> None:
-        unknown = sorted(set(self.table) - self.seen)
-        if unknown:
-            known = ", ".join(sorted(self.seen))
-            raise ConfigError(
-                self.source, self.key(unknown[0]), f"unknown key (known keys here: {known})"
-            )
-
-
-def _type_name(value: Any) -> str:
-    if isinstance(value, bool):
-        return f"a boolean ({str(value).lower()})"
-    if isinstance(value, str):
-        return f"a string ({value!r})"
-    if isinstance(value, int | float):
-        return f"a number ({value})"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, Mapping):
-        return "a table"
-    return type(value).__name__
-
-
 def parse_config(data: Mapping[str, Any], source: str = "defaults") -> Config:
-    top = _Reader(source, "", data)
+    top = TableReader(source, "", data)
     top.seen.update({"store", "index", "gpu", "retry", "hover", "search", "backends", "tiers"})
     top.finish()
 
-    store_r = _Reader(source, "store", data.get("store", {}))
+    store_r = TableReader(source, "store", data.get("store", {}))
     store = StoreConfig(path=store_r.str_("path", STORE_DEFAULTS.path))
     store_r.finish()
 
-    index_r = _Reader(source, "index", data.get("index", {}))
+    index_r = TableReader(source, "index", data.get("index", {}))
     exclude = index_r.str_list("exclude", INDEX_DEFAULTS.exclude)
     for i, pattern in enumerate(exclude):
         try:
@@ -407,7 +288,7 @@ def parse_config(data: Mapping[str, Any], source: str = "defaults") -> Config:
     )
     index_r.finish()
 
-    gpu_r = _Reader(source, "gpu", data.get("gpu", {}))
+    gpu_r = TableReader(source, "gpu", data.get("gpu", {}))
     gpu = GpuConfig(
         max_vram_fraction=gpu_r.float_(
             "max_vram_fraction", GPU_DEFAULTS.max_vram_fraction, 0.0, exclusive=True
@@ -421,14 +302,14 @@ def parse_config(data: Mapping[str, Any], source: str = "defaults") -> Config:
     )
     gpu_r.finish()
 
-    retry_r = _Reader(source, "retry", data.get("retry", {}))
+    retry_r = TableReader(source, "retry", data.get("retry", {}))
     retry = RetryConfig(
         base_s=retry_r.float_("base_s", RETRY_DEFAULTS.base_s, 0.0),
         max_s=retry_r.float_("max_s", RETRY_DEFAULTS.max_s, 0.0),
     )
     retry_r.finish()
 
-    hover_r = _Reader(source, "hover", data.get("hover", {}))
+    hover_r = TableReader(source, "hover", data.get("hover", {}))
     hover = HoverConfig(links=hover_r.bool_("links", HOVER_DEFAULTS.links))
     hover_r.finish()
 
@@ -460,12 +341,12 @@ def parse_config(data: Mapping[str, Any], source: str = "defaults") -> Config:
 
 
 def _parse_search(source: str, table: Any, backends: Sequence[BackendConfig]) -> SearchConfig:
-    r = _Reader(source, "search", table)
+    r = TableReader(source, "search", table)
     raw = r._get("embeddings")
     r.finish()
     if raw is None:
         return SearchConfig()
-    e = _Reader(source, "search.embeddings", raw)
+    e = TableReader(source, "search.embeddings", raw)
     name = e.str_("backend")
     model = e.str_("model")
     if not model.strip():
@@ -496,7 +377,7 @@ def _parse_search(source: str, table: Any, backends: Sequence[BackendConfig]) ->
 
 
 def _parse_backend(source: str, i: int, table: Any) -> BackendConfig:
-    r = _Reader(source, f"backends[{i}]", table)
+    r = TableReader(source, f"backends[{i}]", table)
     name = r.str_("name")
     kind = r.str_("kind", "ollama")
     if kind not in BACKEND_KINDS:
@@ -539,7 +420,7 @@ def _parse_backend(source: str, i: int, table: Any) -> BackendConfig:
 
 
 def _parse_tier(source: str, i: int, table: Any) -> TierConfig:
-    r = _Reader(source, f"tiers[{i}]", table)
+    r = TableReader(source, f"tiers[{i}]", table)
     backends = r.str_list("backends", ())
     if not backends:
         raise ConfigError(source, r.key("backends"), "must name at least one backend")
