@@ -57,7 +57,8 @@ from enrich_core.llm.outbound import PROMPT_VERSION
 from enrich_core.records.gloss import Gloss
 from enrich_core.records.result import GlossResult
 from enrich_core.store.db import open_for_writing
-from enrich_core.store.writer import MAX_BATCH_ROWS, RecordResult, WriteOp, Writer, apply_batch
+from enrich_core.store.write_ops import RecordResult, WriteOp, apply_batch
+from enrich_core.store.writer import MAX_BATCH_ROWS, Writer
 
 Variant = Literal["batched", "per_row_delete", "per_row_wal"]
 VARIANTS: Final[tuple[Variant, ...]] = ("batched", "per_row_delete", "per_row_wal")

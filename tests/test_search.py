@@ -25,7 +25,7 @@ from enrich_core.store import searcher as searcher_module
 from enrich_core.store.db import SEARCH_TEXT_VERSION, open_for_writing
 from enrich_core.store.names import NameIndex, edit_distance, subsequence_pattern
 from enrich_core.store.search import SearchHit, first_sentence
-from enrich_core.store.writer import RecordResult
+from enrich_core.store.write_ops import RecordResult
 from tests.conftest import OpenEngine, gloss_toml
 
 SOURCE = textwrap.dedent(

@@ -11,7 +11,8 @@ from enrich_core.records.gloss import Gloss
 from enrich_core.records.result import GlossResult
 from enrich_core.source.spans import extract_spans
 from enrich_core.store.health import StoreError, StoreProblemKind
-from enrich_core.store.writer import Barrier, RecordResult, ReplaceFile, Writer
+from enrich_core.store.write_ops import Barrier, RecordResult, ReplaceFile
+from enrich_core.store.writer import Writer
 from tests.store_mounts import fill, integrity, small_disk
 
 GLOSS = Gloss("Does a thing.", ("x: input",), ("y",), (), (), "f(1)", ("t",))

@@ -72,7 +72,8 @@ from enrich_core.records.gloss import Gloss
 from enrich_core.records.result import GlossResult
 from enrich_core.records.span import SPANS_VERSION
 from enrich_core.run.engine import Engine
-from enrich_core.store.writer import RecordResult, Writer
+from enrich_core.store.write_ops import RecordResult
+from enrich_core.store.writer import Writer
 
 # Part of the cache key: bump it whenever what `build` writes changes.
 GENERATOR_VERSION: Final = "2"

@@ -55,7 +55,8 @@ from enrich_core.store.access import StoreAccess, StoreRole
 from enrich_core.store.health import STORE_ERRORS, classify
 from enrich_core.store.reads import HoverInfo, Store, Unglossed
 from enrich_core.store.search import SearchHit
-from enrich_core.store.writer import RecordResult, RemoveFiles, ReplaceFile, SkipFile, Writer
+from enrich_core.store.write_ops import RecordResult, RemoveFiles, ReplaceFile, SkipFile
+from enrich_core.store.writer import Writer
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,8 @@ from enrich_core.source.parsed_file import ParsedFile
 from enrich_core.store.access import StoreAccess
 from enrich_core.store.health import STORE_ERRORS
 from enrich_core.store.reads import Store
-from enrich_core.store.writer import RemoveFiles, ReplaceFile, SkipFile, Writer
+from enrich_core.store.write_ops import RemoveFiles, ReplaceFile, SkipFile
+from enrich_core.store.writer import Writer
 
 log = logging.getLogger(__name__)
 

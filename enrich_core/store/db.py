@@ -36,7 +36,7 @@ ADDED_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
 }
 
 # The FTS5 index of gloss text is an external-content table kept in step by the
-# writer (see writer.py), not by triggers: a trigger writing FTS5 is ~4x slower.
+# writer (see write_ops.py), not by triggers: a trigger writing FTS5 is ~4x slower.
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS files (
