@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from enrich_core.records.facts import CodeFacts
 from enrich_core.records.gloss import Gloss
 
 
@@ -46,3 +47,8 @@ class GlossResult:
     trimmed: str | None = None  # "kept 180 of 900 lines" when a trimmed view was sent
     rejections: tuple[str, ...] = ()  # reason names of answers rejected on the way
     requests: tuple[RequestRecord, ...] = ()
+    # Read from the code (source/code_facts.py), whatever the model answered.
+    facts: CodeFacts | None = None
+    # The context parts the prompt carried beside the code, and any dropped for the
+    # tier's budget: "imports 4, outline, callees 2; dropped: docstring (budget)".
+    context: str | None = None

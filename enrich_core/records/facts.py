@@ -1,0 +1,80 @@
+"""Facts read from a span's code, not written by any model: what it touches and raises.
+
+`source/code_facts.py` finds them statically (calls, assignments, `raise` and
+`throw` statements, from the span's syntax tree and the language table's data).
+They are shown in the hover apart from the model's words, marked as read from
+the code; the gate checks a model's claims against them; the quality bench
+counts claims supported and unsupported by them. A fact names its evidence, so
+a reader can check it in the code.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from enum import StrEnum
+
+__all__ = ["CodeFacts", "Effect", "EffectKind", "Raise"]
+
+
+class EffectKind(StrEnum):
+    FILE = "file"  # opens, reads, writes, deletes files or directories
+    NETWORK = "network"  # sockets, HTTP, URLs
+    SUBPROCESS = "subprocess"  # runs another program
+    ENVIRONMENT = "environment"  # reads or writes environment variables
+    LOGGING = "logging"  # a logger, or printing to stdout/stderr
+    GLOBAL = "global"  # assigns a module-level or static name
+    ARGUMENT = "argument"  # mutates an object passed in (an attribute, item or method)
+
+
+@dataclass(frozen=True, slots=True)
+class Effect:
+    kind: EffectKind
+    evidence: str  # what in the code says so, as written: `open(`, `os.environ[...] =`
+    line: int  # 1-based, within the file
+
+
+@dataclass(frozen=True, slots=True)
+class Raise:
+    exception: str  # the class name as written: `ValueError`, `errors.New`
+    evidence: str  # `raise` / `throw`, or the call known to raise it: `int(`
+    line: int  # 1-based, within the file
+    direct: bool  # a raise/throw statement in the span, not a call known to raise
+
+
+@dataclass(frozen=True, slots=True)
+class CodeFacts:
+    effects: tuple[Effect, ...]
+    raises: tuple[Raise, ...]
+    # Every callee name as written (`os.path.join`, `self._load`, `helper`), in order of
+    # first call; empty means the span calls nothing at all.
+    calls: tuple[str, ...]
+    # The parameters, when the language's query names them (see Span.parameters).
+    parameters: tuple[str, ...] | None
+
+    @property
+    def empty(self) -> bool:
+        return not self.effects and not self.raises
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "effects": [[e.kind.value, e.evidence, e.line] for e in self.effects],
+                "raises": [[r.exception, r.evidence, r.line, r.direct] for r in self.raises],
+                "calls": list(self.calls),
+                "parameters": None if self.parameters is None else list(self.parameters),
+            },
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> CodeFacts:
+        data = json.loads(text)
+        params = data.get("parameters")
+        return cls(
+            effects=tuple(Effect(EffectKind(k), ev, ln) for k, ev, ln in data["effects"]),
+            raises=tuple(Raise(x, ev, ln, bool(d)) for x, ev, ln, d in data["raises"]),
+            calls=tuple(data["calls"]),
+            parameters=None if params is None else tuple(params),
+        )
