@@ -121,6 +121,11 @@ CREATE TABLE IF NOT EXISTS failures (
     PRIMARY KEY (content_hash, prompt_version)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+-- What a span's code does, read from it (records/facts.py: CodeFacts.to_json), written
+-- with each result for that text. Kept like glosses when the text goes: a text that
+-- comes back is served its gloss from the store, with no model call to read them again.
+CREATE TABLE IF NOT EXISTS code_facts (content_hash TEXT PRIMARY KEY, facts TEXT NOT NULL)
+    WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS llm_requests (
     id INTEGER PRIMARY KEY,
     backend TEXT NOT NULL,

@@ -12,6 +12,7 @@ read on the event loop's thread through its `Searcher`.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import sqlite3
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from typing import Any
 
 import aiosqlite
 
+from enrich_core.records.facts import CodeFacts
 from enrich_core.records.gloss import Gloss
 from enrich_core.records.span import SpanKind, SpanRecord
 from enrich_core.records.status import LanguageCounts, SpanCounts
@@ -77,6 +79,9 @@ class HoverInfo:
     # The shown gloss is of this text but was written by this older prompt version:
     # shown until the current prompt's gloss is written (lazily, see Engine.scan).
     older_prompt: str | None = None
+    # What the current text's code does, read from it (not by a model): None until a
+    # result for this text is written.
+    facts: CodeFacts | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -398,6 +403,22 @@ def _hover(conn: sqlite3.Connection, path: str, line: int, pv: str) -> HoverInfo
 
 
 def _hover_for(conn: sqlite3.Connection, span: SpanRecord, pv: str) -> HoverInfo:
+    return dataclasses.replace(_hover_gloss(conn, span, pv), facts=_facts(conn, span.content_hash))
+
+
+def _facts(conn: sqlite3.Connection, content_hash: str) -> CodeFacts | None:
+    try:
+        row = conn.execute(
+            "SELECT facts FROM code_facts WHERE content_hash = ?", (content_hash,)
+        ).fetchone()
+    except sqlite3.OperationalError as exc:
+        if "no such table" in str(exc):
+            return None  # a store written before facts, read where it cannot gain the table
+        raise
+    return CodeFacts.from_json(row[0]) if row is not None else None
+
+
+def _hover_gloss(conn: sqlite3.Connection, span: SpanRecord, pv: str) -> HoverInfo:
     row = conn.execute(
         f"SELECT {GLOSS_COLUMNS} FROM glosses WHERE content_hash = ? AND prompt_version = ?",
         (span.content_hash, pv),

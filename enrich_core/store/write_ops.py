@@ -191,12 +191,25 @@ class RecordResult:
                     for op in failed
                 ],
             )
+        conn.executemany(
+            "INSERT INTO code_facts (content_hash, facts) VALUES (?, ?) "
+            "ON CONFLICT (content_hash) DO UPDATE SET facts = excluded.facts",
+            [
+                (op.result.content_hash, op.result.facts.to_json())
+                for op in ops
+                if op.result.facts is not None
+            ],
+        )
         counts: Counter[str] = Counter()
         for op in ops:
             counts["llm_calls"] += op.result.attempts
             counts["tokens_in"] += op.result.tokens_in
             counts["tokens_out"] += op.result.tokens_out
             counts.update(f"rejected:{reason}" for reason in op.result.rejections)
+            for tier, reason in gate_verdicts(op.result):
+                counts[f"{GATE_JUDGED}{tier}"] += 1
+                if reason is not None:
+                    counts[f"{GATE_REJECTED}{reason}:{tier}"] += 1
         conn.executemany(
             "INSERT INTO counters (name, value) VALUES (?, ?) "
             "ON CONFLICT (name) DO UPDATE SET value = value + excluded.value",
@@ -212,6 +225,27 @@ class RecordResult:
                 for q in op.result.requests
             ],
         )  # fmt: skip
+
+
+# Counters of the answers the schema and the gate judged, per tier (run/status.py reads
+# them): `gate_judged:TIER` and `gate_rejected:REASON:TIER` (reason names have no colon;
+# a tier's name may).
+GATE_JUDGED = "gate_judged:"
+GATE_REJECTED = "gate_rejected:"
+
+
+def gate_verdicts(result: GlossResult) -> list[tuple[str, str | None]]:
+    """(tier, reason it was rejected, or None: accepted) of each answer the schema and the
+    gate judged for this span, in order. A request a host answered is an answer judged
+    (the router judges each as it comes and asks again only after a rejection): the last
+    one is the gloss when there is one, and the others were rejected, in the order of
+    `result.rejections`."""
+    answered = [q.tier for q in result.requests if q.ok]
+    accepted = answered.pop() if result.gloss is not None and answered else None
+    verdicts: list[tuple[str, str | None]] = list(zip(answered, result.rejections, strict=False))
+    if accepted is not None:
+        verdicts.append((accepted, None))
+    return verdicts
 
 
 def _has_gloss(conn: sqlite3.Connection, content_hash: str) -> bool:
