@@ -114,7 +114,7 @@ def _reaches_the_rules(span: Span) -> bool:
         seen.append(might_hold_secret(text))
         return redact_secrets(text)
 
-    outbound_span(span, noting)
+    outbound_span(span, redact=noting)
     return any(seen)
 
 
@@ -123,12 +123,12 @@ async def run_benchmark(config: BenchConfig) -> BenchReport:
     files, spans = collect_spans(config.source)
     if not spans:
         raise SystemExit(f"bench.redaction: no Python spans under {config.source}")
-    mismatches = sum(outbound_span(s) != outbound_span(s, redact_every_rule) for s in spans)
+    mismatches = sum(outbound_span(s) != outbound_span(s, redact=redact_every_rule) for s in spans)
     past = sum(_reaches_the_rules(s) for s in spans)
     redactions = sum(outbound_span(s).redactions for s in spans)
     redactors: dict[str, Callable[[Span], object]] = {
         "pre-check": outbound_span,
-        "every rule": lambda span: outbound_span(span, redact_every_rule),
+        "every rule": lambda span: outbound_span(span, redact=redact_every_rule),
         "code only": lambda span: redact_every_rule(span.text),
     }
     variants = {name: Variant(name) for name in redactors}

@@ -1,7 +1,7 @@
 """Everything after the cut knows the span's language: prompt, gate, trimming, hover.
 
-Spans are cut from real source by the real extractor; Python's request is
-checked byte for byte, since every stored Python gloss was written from it.
+Spans are cut from real source by the real extractor; requests are checked
+byte for byte, since every stored gloss was written from one (PROMPT_VERSION).
 """
 
 from __future__ import annotations
@@ -55,11 +55,13 @@ def user_message(span: Span) -> str:
     return prompt_for(span).messages[1]["content"]
 
 
-def test_python_s_request_is_unchanged_byte_for_byte() -> None:
+def test_python_s_request_names_its_language_too() -> None:
     (span,) = extract_spans("pkg/m.py", "def add(a, b):\n    return a + b\n")
-    assert PROMPT_VERSION == "1"
+    # Version 2 names the language for Python as for the others (and adds context).
+    assert PROMPT_VERSION == "2"
     assert user_message(span) == (
         "Path: pkg/m.py\n"
+        "Language: Python\n"
         "Symbol: add\n"
         "Kind: function\n"
         "Signature: def add(a, b)\n"
@@ -80,6 +82,11 @@ def test_another_language_is_named_and_fenced_with_its_tag() -> None:
         "Kind: method\n"
         "Enclosing scope: Store\n"
         "Signature: func (s *Store) Put(key, value string)\n"
+        # The doc comment is not in a Go span's code: the request shows it apart.
+        "Docstring (the reader sees it already; add what it does not say):\n"
+        "```\n"
+        "Put stores value under key.\n"
+        "```\n"
         "Code:\n"
         "```go\n"
         "func (s *Store) Put(key, value string) {\n"

@@ -83,6 +83,25 @@ class HoverConfig:
     links: bool = False
 
 
+# The context parts a request may carry beside the code (records/context.py's
+# CONTEXT_PARTS, which the config layer may not import; a test keeps the two equal).
+PROMPT_CONTEXT_PARTS: tuple[str, ...] = ("imports", "callees", "outline", "docstring")
+
+
+@dataclass(frozen=True, slots=True)
+class PromptConfig:
+    """`[prompt]`: what a request to a model carries beside the span's code.
+
+    `context` names the parts to send, each when the span has it and the tier's
+    context budget holds it (dropped whole, imports first, when it does not):
+    "docstring" (the span's docstring or doc comment, with the ask to add what it
+    does not say), "outline" (the enclosing type's outline, for a member),
+    "callees" (the one-line glosses of the functions it calls), "imports" (the
+    module's import lines). All by default; `context = []` sends the code alone."""
+
+    context: tuple[str, ...] = PROMPT_CONTEXT_PARTS
+
+
 @dataclass(frozen=True, slots=True)
 class EmbeddingsConfig:
     """`[search] embeddings`: which backend embeds glosses (and queries), with which model."""
@@ -173,6 +192,7 @@ class Config:
     retry: RetryConfig = field(default_factory=RetryConfig)
     hover: HoverConfig = field(default_factory=HoverConfig)
     search: SearchConfig = field(default_factory=SearchConfig)
+    prompt: PromptConfig = field(default_factory=PromptConfig)
     backends: tuple[BackendConfig, ...] = field(default_factory=_default_backends)
     tiers: tuple[TierConfig, ...] = field(default_factory=_default_tiers)
     source: str = "defaults"
@@ -255,7 +275,9 @@ def merge_overrides(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> di
 
 def parse_config(data: Mapping[str, Any], source: str = "defaults") -> Config:
     top = TableReader(source, "", data)
-    top.seen.update({"store", "index", "gpu", "retry", "hover", "search", "backends", "tiers"})
+    top.seen.update(
+        {"store", "index", "gpu", "retry", "hover", "search", "prompt", "backends", "tiers"}
+    )
     top.finish()
 
     store_r = TableReader(source, "store", data.get("store", {}))
@@ -313,6 +335,8 @@ def parse_config(data: Mapping[str, Any], source: str = "defaults") -> Config:
     hover = HoverConfig(links=hover_r.bool_("links", HOVER_DEFAULTS.links))
     hover_r.finish()
 
+    prompt = _parse_prompt(source, data.get("prompt", {}))
+
     backend_tables = top.table_list("backends")
     backends = (
         _default_backends()
@@ -334,10 +358,26 @@ def parse_config(data: Mapping[str, Any], source: str = "defaults") -> Config:
         retry=retry,
         hover=hover,
         search=search,
+        prompt=prompt,
         backends=backends,
         tiers=tiers,
         source=source,
     )
+
+
+def _parse_prompt(source: str, table: Any) -> PromptConfig:
+    r = TableReader(source, "prompt", table)
+    context = r.str_list("context", PROMPT_CONTEXT_PARTS)
+    for i, part in enumerate(context):
+        if part not in PROMPT_CONTEXT_PARTS:
+            raise ConfigError(
+                source,
+                f"{r.key('context')}[{i}]",
+                f"unknown context part {part!r}; expected any of {', '.join(PROMPT_CONTEXT_PARTS)}",
+            )
+    r.finish()
+    # Deduplicated, as written: the order does not matter (the budget drops in a fixed one).
+    return PromptConfig(context=tuple(dict.fromkeys(context)))
 
 
 def _parse_search(source: str, table: Any, backends: Sequence[BackendConfig]) -> SearchConfig:

@@ -14,9 +14,10 @@ from enrich_core.llm.outbound import SYSTEM_PROMPT
 from enrich_core.records.gloss import Gloss, GlossRejected
 from enrich_core.records.span import Span
 
-# The labels of the request's header lines (outbound.build_prompt).
+# The labels of the request's header lines and sections (outbound.build_prompt).
 _REQUEST_LABEL = re.compile(
-    r"(?<![\w-])(Path|Language|Symbol|Kind|Enclosing scope|Signature|Code):(?=\s|$)"
+    r"(?<![\w-])(Path|Language|Symbol|Kind|Enclosing scope|Signature|Imports"
+    r"|Enclosing class outline|Enclosing type outline|Code):(?=\s|$)"
 )
 _WORDS = re.compile(r"[a-z0-9]+")
 _INSTRUCTION_WORDS = _WORDS.findall(SYSTEM_PROMPT.lower())

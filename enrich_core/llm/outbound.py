@@ -2,10 +2,20 @@
 
 A request to a model carries more of a span than its code: its path, its
 qualified name and enclosing scope, its one-line signature (where a default
-argument may hold a token), and later other context. `outbound_span` redacts
-each of those fields once, and `build_prompt` takes nothing but that redacted
-record, so no field can reach a backend without passing through
-`redact_secrets`. No other module builds request text from a span.
+argument may hold a token), its docstring, and the context a reader has beside
+it (`SpanContext`: the module's imports, the enclosing type's outline, the
+glosses of the functions it calls). `outbound_span` redacts each of those
+fields once, and `build_prompt` takes nothing but that redacted record, so no
+field can reach a backend without passing through `redact_secrets`. No other
+module builds request text from a span.
+
+The user message: the header lines (path, language, symbol, kind, scope,
+signature), then the context parts a request carries (`parts`: chosen per
+tier by `prompt_context.fit_context`), then the code. A docstring is shown as
+a section of its own, with the ask to add what it does not say; a Python
+docstring sits inside the code, so while that section is sent the docstring's
+lines in the code are replaced by a one-line marker comment (sent once, not
+twice). Without the section, the code keeps its docstring as written.
 
 `PROMPT_VERSION` is part of every gloss's cache key; bump it whenever the text
 below changes what a model would write, so old glosses are redone lazily.
@@ -13,15 +23,19 @@ below changes what a model would write, so old glosses are redone lazily.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import ast
+import textwrap
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from enrich_core.llm.redact import Redaction, redact_secrets
+from enrich_core.records.context import CONTEXT_PARTS, NO_CONTEXT, CalleeSummary, SpanContext
 from enrich_core.records.gloss import LIST_MAX_ITEMS, SUMMARY_MAX_WORDS
 from enrich_core.records.span import OUTLINED_KINDS, Span, SpanKind
 from enrich_core.source.languages import language_named
 
-PROMPT_VERSION = "1"
+# 2: the language named for Python too; docstring, outline, callees and imports.
+PROMPT_VERSION = "2"
 
 SYSTEM_PROMPT = f"""You document code for a developer who hovers over a symbol in their editor.
 Answer with one JSON object and nothing else, with exactly these keys:
@@ -34,7 +48,16 @@ Answer with one JSON object and nothing else, with exactly these keys:
 - "usage_snippet": one short example call, as code.
 - "tags": a few lowercase topic words.
 Use an empty list where a list has nothing true to say. Never write placeholders \
-such as "N/A" or "none"."""
+such as "N/A" or "none".
+Document only the code under "Code:"; the sections before it are context. \
+The reader already sees the docstring: add what it does not say instead of restating it."""
+
+# The section headers of the context parts (the gate's echo check knows them).
+DOCSTRING_HEADER = "Docstring (the reader sees it already; add what it does not say):"
+CALLEES_HEADER = "Functions it calls (their glosses):"
+IMPORTS_HEADER = "Imports:"
+# Where a Python docstring stood in the code while the docstring section carries it.
+DOCSTRING_MARKER = "# (docstring shown above)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +76,25 @@ class OutboundSpan:
     language: str  # the language table's row name: not from the code, never redacted
     redactions: int  # secrets replaced, counted per field (the signature is also in the code)
     kinds: tuple[str, ...]
+    docstring: str | None = None  # the docstring or doc comment, markers removed
+    # The 0-based first and last line of `code` that hold the docstring statement,
+    # where it has whole lines to itself (Python); None where the code holds none.
+    docstring_lines: tuple[int, int] | None = None
+    imports: tuple[str, ...] = ()
+    outline: str | None = None
+    callees: tuple[CalleeSummary, ...] = ()
+
+    def has(self, part: str) -> bool:
+        """Whether this span has anything to send for the context part `part`."""
+        if part == "docstring":
+            return bool(self.docstring and self.docstring.strip())
+        if part == "outline":
+            return bool(self.outline and self.outline.strip())
+        if part == "imports":
+            return bool(self.imports)
+        if part == "callees":
+            return bool(self.callees)
+        raise ValueError(f"unknown context part {part!r}; known: {', '.join(CONTEXT_PARTS)}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,9 +107,15 @@ class Prompt:
         return [dict(m) for m in self.messages]
 
 
-def outbound_span(span: Span, redact: Callable[[str], Redaction] = redact_secrets) -> OutboundSpan:
-    """Redact every field of `span` that a request can carry. `redact` is for
-    bench/redaction.py, which measures `redact_secrets` against its every-rule baseline."""
+def outbound_span(
+    span: Span,
+    context: SpanContext = NO_CONTEXT,
+    *,
+    redact: Callable[[str], Redaction] = redact_secrets,
+) -> OutboundSpan:
+    """Redact every field of `span`, and every string of its `context`, that a request
+    can carry. `redact` is for bench/redaction.py, which measures `redact_secrets`
+    against its every-rule baseline."""
     count = 0
     kinds: set[str] = set()
 
@@ -78,23 +126,41 @@ def outbound_span(span: Span, redact: Callable[[str], Redaction] = redact_secret
         kinds.update(redaction.kinds)
         return redaction.text
 
+    code = clean(span.text)
+    docstring = clean(span.docstring) if span.docstring else None
     return OutboundSpan(
         path=clean(span.path),
         qualname=clean(span.qualname),
         kind=span.kind,
         container=clean(span.container) if span.container else None,
         signature=clean(span.signature),
-        code=clean(span.text),
+        code=code,
         language=span.language,
+        docstring=docstring,
+        docstring_lines=(
+            _docstring_lines(code, span.start_col)
+            if docstring and span.language == "python"
+            else None
+        ),
+        imports=tuple(clean(line) for line in context.imports),
+        outline=clean(context.outline) if context.outline else None,
+        callees=tuple(
+            CalleeSummary(clean(c.name), clean(c.qualname), clean(c.summary))
+            for c in context.callees
+        ),
         redactions=count,
         kinds=tuple(sorted(kinds)),
     )
 
 
-def build_prompt(span: OutboundSpan, code: str | None = None) -> Prompt:
-    """The request for one redacted span. `code` is the view to send when it is not the
-    whole code: a trimmed view cut from `span.code`, which is redacted once more (a
-    no-op for text that came from `span.code`) so no caller can slip raw text in."""
+def build_prompt(
+    span: OutboundSpan, code: str | None = None, parts: Collection[str] = CONTEXT_PARTS
+) -> Prompt:
+    """The request for one redacted span, with the context `parts` it has (all by
+    default; `prompt_context.fit_context` picks them per tier). `code` is the view to
+    send when it is not the whole code: a trimmed view cut from `span.code`, which is
+    redacted once more (a no-op for text that came from `span.code`) so no caller can
+    slip raw text in."""
     redactions, kinds = span.redactions, span.kinds
     if code is None or code is span.code:
         code = span.code
@@ -103,16 +169,15 @@ def build_prompt(span: OutboundSpan, code: str | None = None) -> Prompt:
         code = again.text
         redactions += again.count
         kinds = tuple(sorted({*kinds, *again.kinds}))
+    sent = {part for part in parts if span.has(part)}
+    if "docstring" in sent:
+        code = _without_docstring(span, code)
     spec = language_named(span.language)
-    # Python's request is the text every stored Python gloss was written from, so
-    # it stays byte for byte (PROMPT_VERSION holds): the fence names the language.
-    # Every other language is named in words as well, since a fence tag such as
-    # `c` or `cs` is easy for a small model to miss.
+    fence_tag = spec.fence if spec else span.language
     python = span.language == "python"
-    lines = [f"Path: {span.path}"]
-    if not python:
-        lines.append(f"Language: {spec.title if spec else span.language}")
-    lines += [
+    lines = [
+        f"Path: {span.path}",
+        f"Language: {spec.title if spec else span.language}",
         f"Symbol: {span.qualname}",
         f"Kind: {span.kind.value.replace('_', ' ')}",
     ]
@@ -125,10 +190,18 @@ def build_prompt(span: OutboundSpan, code: str | None = None) -> Prompt:
             if python
             else "Member bodies are cut to `...`: each member has a gloss of its own."
         )
-    fence = "```"
-    while fence in code:
-        fence += "`"
-    lines += ["Code:", f"{fence}{spec.fence if spec else span.language}", code.rstrip("\n"), fence]
+    # Broad to near: the module, the enclosing type, what it calls, its own docstring.
+    if "imports" in sent:
+        lines += [IMPORTS_HEADER, *_fenced("\n".join(span.imports), fence_tag)]
+    if "outline" in sent and span.outline:
+        header = "Enclosing class outline:" if python else "Enclosing type outline:"
+        lines += [header, *_fenced(span.outline, fence_tag)]
+    if "callees" in sent:
+        lines.append(CALLEES_HEADER)
+        lines += [f"{_one_line(c.name)}: {_one_line(c.summary)}" for c in span.callees]
+    if "docstring" in sent and span.docstring:
+        lines += [DOCSTRING_HEADER, *_fenced(span.docstring.strip("\n"), "")]
+    lines += ["Code:", *_fenced(code, fence_tag)]
     return Prompt(
         messages=(
             {"role": "system", "content": SYSTEM_PROMPT},
@@ -139,6 +212,68 @@ def build_prompt(span: OutboundSpan, code: str | None = None) -> Prompt:
     )
 
 
-def prompt_for(span: Span) -> Prompt:
-    """The whole-code request for `span` (benchmarks and tools that do not route)."""
-    return build_prompt(outbound_span(span))
+def prompt_for(span: Span, context: SpanContext = NO_CONTEXT) -> Prompt:
+    """The whole-code request for `span` with every part of `context` it has
+    (benchmarks and tools that do not route, so fit no budget)."""
+    return build_prompt(outbound_span(span, context))
+
+
+def _fenced(text: str, tag: str) -> list[str]:
+    """`text` in a code fence longer than any backtick run inside it."""
+    fence = "```"
+    while fence in text:
+        fence += "`"
+    return [f"{fence}{tag}", text.rstrip("\n"), fence]
+
+
+def _one_line(text: str) -> str:
+    # A callee's gloss is a model's text: a newline in it must not start a section.
+    return " ".join(text.split())
+
+
+def _docstring_lines(code: str, indent: int) -> tuple[int, int] | None:
+    """The lines of a Python definition's docstring statement, when it has whole lines
+    to itself (not on the header line, nothing after it); None otherwise, or when the
+    code does not parse (a recovered span): then the code is sent as written."""
+    # The span's first line was cut at its column; the lines below keep theirs.
+    lines = textwrap.dedent(" " * indent + code).splitlines()
+    try:
+        tree = ast.parse("\n".join(lines))
+    except (SyntaxError, ValueError):
+        return None
+    if not tree.body or not isinstance(
+        definition := tree.body[0], (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+    ):
+        return None
+    statement = definition.body[0] if definition.body else None
+    if not (
+        isinstance(statement, ast.Expr)
+        and isinstance(statement.value, ast.Constant)
+        and isinstance(statement.value.value, str)
+        and statement.end_lineno is not None
+        and statement.end_col_offset is not None
+    ):
+        return None
+    first, last = statement.lineno - 1, statement.end_lineno - 1
+    if first == 0 or last >= len(lines):
+        return None
+    # ast's columns count UTF-8 bytes.
+    before = lines[first].encode()[: statement.col_offset]
+    after = lines[last].encode()[statement.end_col_offset :]
+    if before.strip() or after.strip():
+        return None
+    return first, last
+
+
+def _without_docstring(span: OutboundSpan, code: str) -> str:
+    """`code` with the docstring's lines replaced by a marker, where `code` holds them
+    as `span.code` does (the whole code, or a trimmed view whose head kept them)."""
+    if span.docstring_lines is None:
+        return code
+    first, last = span.docstring_lines
+    lines = code.splitlines()
+    whole = span.code.splitlines()
+    if lines[: last + 1] != whole[: last + 1]:
+        return code
+    indent = lines[first][: len(lines[first]) - len(lines[first].lstrip())]
+    return "\n".join([*lines[:first], f"{indent}{DOCSTRING_MARKER}", *lines[last + 1 :]])

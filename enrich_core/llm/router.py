@@ -53,6 +53,8 @@ from enrich_core.llm.breaker import (
 from enrich_core.llm.first_tier import choose_route, estimate_tokens
 from enrich_core.llm.gate import check_quality
 from enrich_core.llm.outbound import build_prompt, outbound_span
+from enrich_core.llm.prompt_context import fit_context
+from enrich_core.records.context import CONTEXT_PARTS, NO_CONTEXT, SpanContext
 from enrich_core.records.gloss import GLOSS_SCHEMA, Gloss, GlossRejected, parse_gloss
 from enrich_core.records.result import GlossResult, RequestRecord
 from enrich_core.records.span import Span
@@ -104,8 +106,11 @@ class Router:
         breakers: Mapping[str, Breaker] | None = None,
         rng: random.Random | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        context_parts: Sequence[str] = CONTEXT_PARTS,
     ) -> None:
         self.tiers = tuple(tiers)
+        # `[prompt] context`: the context parts a request may carry, budget allowing.
+        self.context_parts = tuple(context_parts)
         self.backends = backends
         self.breakers = dict(breakers or {})
         for name, backend in backends.items():
@@ -118,12 +123,17 @@ class Router:
         self._rng = rng or random.Random()
         self._sleep = sleep
 
-    async def gloss(self, span: Span, start_tier: int = 0) -> GlossResult:
-        """`start_tier`: the user asked for a bigger model than the span's shape calls for."""
+    async def gloss(
+        self, span: Span, start_tier: int = 0, context: SpanContext = NO_CONTEXT
+    ) -> GlossResult:
+        """`start_tier`: the user asked for a bigger model than the span's shape calls for.
+        `context`: what a reader has beside the code; each tier's request carries the
+        parts of it that its budget holds (`prompt_context`), recorded with the gloss."""
         started = time.monotonic()
         # Every byte sent below comes from this redacted record, trimmed views too.
-        outbound = outbound_span(span)
-        overhead = estimate_tokens(str(build_prompt(outbound, "").messages))
+        outbound = outbound_span(span, context)
+        # The route is chosen on the code alone; context is fitted per tier below.
+        overhead = estimate_tokens(str(build_prompt(outbound, "", ()).messages))
         spec = language_named(span.language)
         route = choose_route(
             self.tiers, outbound.code, overhead, spec.line_comment if spec else "#"
@@ -131,10 +141,16 @@ class Router:
         if start_tier > route.tier_index:
             asked = f"escalated by the user to {self.tiers[start_tier].name}"
             route = dataclasses.replace(route, tier_index=start_tier, reason=asked)
-        prompt = build_prompt(outbound, route.code)
         tally = _Tally()
+        sent_context: str | None = None  # what the last request built carried
 
-        def result(gloss: Gloss | None, **found: str | None) -> GlossResult:
+        def result(
+            gloss: Gloss | None,
+            model: str | None = None,
+            tier: str | None = None,
+            backend: str | None = None,
+            failure: str | None = None,
+        ) -> GlossResult:
             return GlossResult(
                 content_hash=span.content_hash,
                 gloss=gloss,
@@ -149,13 +165,19 @@ class Router:
                 trimmed=route.trimmed,
                 rejections=tuple(tally.rejections),
                 requests=tuple(tally.requests),
-                **found,
+                context=sent_context,
+                model=model,
+                tier=tier,
+                backend=backend,
+                failure=failure,
             )
 
         for tier in self.tiers[route.tier_index :]:
+            fitted = fit_context(outbound, route.code, tier, self.context_parts)
+            sent_context = fitted.record
             request = CompletionRequest(
                 model=tier.model,
-                messages=prompt.as_list(),
+                messages=fitted.prompt.as_list(),
                 schema=GLOSS_SCHEMA,
                 max_tokens=tier.max_tokens,
                 temperature=tier.temperature,

@@ -165,7 +165,10 @@ class Engine(StoreHandover, EditHandling):
         await self.pool.start()
         self.backends = self.pool.backends_for(self.config.backends, self._given_backends)
         self.router = Router(
-            self.config.tiers, self.backends, breakers=self.pool.breakers_for(self.backends)
+            self.config.tiers,
+            self.backends,
+            breakers=self.pool.breakers_for(self.backends),
+            context_parts=self.config.prompt.context,
         )
         self._retry_task = asyncio.create_task(
             self.retries.run(self._stopping), name="gloss-retry-timer"
