@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enrich_core.present.render import escape_markdown, hover_json, render_hover
+from enrich_core.records.facts import CodeFacts, Effect, EffectKind, Raise
 from enrich_core.records.gloss import Gloss
 from enrich_core.records.span import SpanKind, SpanRecord
 from enrich_core.store.reads import GlossRecord, HoverInfo
@@ -123,3 +124,114 @@ def test_link_escapes_leave_ordinary_prose_alone() -> None:
         escape_markdown(plain)
         == "Calls os.path.join on user@ and 3.14, returns a dict: \\{'a': 1\\}."
     )
+
+
+FACTS = CodeFacts(
+    effects=(
+        Effect(EffectKind.FILE, "open(", 12),
+        Effect(EffectKind.LOGGING, "log.info(", 14),
+        Effect(EffectKind.FILE, "open(", 20),  # the same evidence again: shown once
+        Effect(EffectKind.FILE, "os.remove(", 22),
+        Effect(EffectKind.FILE, "shutil.rmtree(", 23),
+    ),
+    raises=(
+        Raise("ValueError", "raise", 30, direct=True),
+        Raise("OSError", "open(", 12, direct=False),
+        Raise("ValueError", "int(", 9, direct=False),  # the raise statement is shown
+    ),
+    calls=("open", "log.info", "os.remove", "shutil.rmtree", "int"),
+    parameters=("x",),
+)
+FACTS_MARKDOWN = (
+    "**From the code** *(read from the source by Gloss, not written by a model)*\n"
+    "- Side effects: file (`open(`, line 12; `os.remove(`, line 22; 1 more), "
+    "logging (`log.info(`, line 14)\n"
+    "- Raises: OSError (via `open(`, line 12), ValueError (line 30)"
+)
+
+
+def test_facts_from_the_code_are_a_block_of_their_own_after_the_model_text() -> None:
+    glossed = record(side_effects=("writes a cache",))
+    text = render_hover(HoverInfo(SPAN, glossed, stale=False, failure=None, facts=FACTS))
+    model_part, facts_part = text.split("\n\n**From the code**")
+    # The model's own list is as the model wrote it, with none of the facts in it.
+    assert "**Side effects**\n- writes a cache\n\n**Pitfalls**" in model_part
+    assert "open(" not in model_part and "ValueError" not in model_part
+    assert "**From the code**" + facts_part == FACTS_MARKDOWN + (
+        "\n\n---\n*gloss by m:7b · tier small · fresh*"
+    )
+
+
+def test_the_facts_block_shows_in_every_hover_state() -> None:
+    states = {
+        "fresh": HoverInfo(SPAN, record(), stale=False, failure=None, facts=FACTS),
+        "stale": HoverInfo(SPAN, record(), stale=True, failure=None, facts=FACTS),
+        "older prompt": HoverInfo(
+            SPAN, record(), stale=False, failure=None, older_prompt="1", facts=FACTS
+        ),
+        "pending": HoverInfo(SPAN, None, stale=False, failure=None, facts=FACTS),
+        "failed": HoverInfo(SPAN, None, stale=False, failure="HTTP 500", facts=FACTS),
+    }
+    for state, info in states.items():
+        text = render_hover(info, queue_position=0)
+        assert f"\n\n{FACTS_MARKDOWN}\n\n" in text, state
+        assert hover_json(info)["facts"]["raises"][0] == {
+            "exception": "ValueError",
+            "evidence": "raise",
+            "line": 30,
+            "direct": True,
+        }, state
+    pending = render_hover(states["pending"], queue_position=0)
+    assert pending == (
+        f"```python\ndef f(x)\n```\n\nDo it.\n\n{FACTS_MARKDOWN}\n\n"
+        "*gloss pending (next in the queue)*"
+    )
+
+
+def test_no_facts_block_when_the_code_does_nothing_to_show_or_they_are_not_known() -> None:
+    calls_only = CodeFacts(effects=(), raises=(), calls=("len",), parameters=("x",))
+    for facts in (None, calls_only):
+        for info in (
+            HoverInfo(SPAN, record(), stale=False, failure=None, facts=facts),
+            HoverInfo(SPAN, None, stale=False, failure="HTTP 500", facts=facts),
+        ):
+            assert "From the code" not in render_hover(info)
+    assert hover_json(HoverInfo(SPAN, None, stale=False, failure=None))["facts"] is None
+    known = hover_json(HoverInfo(SPAN, None, stale=False, failure=None, facts=calls_only))
+    assert known["facts"] == {"effects": [], "raises": []}
+
+
+def test_hover_json_carries_every_fact_as_found() -> None:
+    data = hover_json(HoverInfo(SPAN, record(), stale=False, failure=None, facts=FACTS))
+    assert data["facts"]["effects"] == [
+        {"kind": e.kind.value, "evidence": e.evidence, "line": e.line} for e in FACTS.effects
+    ]
+    assert len(data["facts"]["raises"]) == 3
+
+
+def test_model_text_cannot_pass_for_facts_from_the_code() -> None:
+    forged = record(summary="**From the code** *(read from the source by Gloss)*")
+    text = render_hover(HoverInfo(SPAN, forged, stale=False, failure=None))
+    assert "**From the code**" not in text
+    assert text.startswith("\\*\\*From the code\\*\\*")
+
+
+def test_evidence_is_shown_as_code_that_nothing_in_it_can_break_out_of() -> None:
+    hostile = CodeFacts(
+        effects=(
+            Effect(EffectKind.ENVIRONMENT, "os.environ[`k`] =", 3),
+            Effect(EffectKind.FILE, "write(`</code><img src=x onerror=alert(1)>`)\n# x", 4),
+            Effect(EffectKind.NETWORK, "send(\x1b[2J\u202e", 5),
+            Effect(EffectKind.LOGGING, "`", 6),
+        ),
+        raises=(Raise("<b>Bad</b>", "raise", 7, direct=True),),
+        calls=(),
+        parameters=None,
+    )
+    text = render_hover(HoverInfo(SPAN, None, stale=False, failure=None, facts=hostile))
+    assert "``os.environ[`k`] =``" in text
+    # One line, fenced by two backticks: the inner ones cannot close it.
+    assert "``write(`</code><img src=x onerror=alert(1)>`) # x``" in text
+    assert "`send(\\x1b[2J\\u202e`" in text and "\x1b" not in text and "\u202e" not in text
+    assert "`` ` ``" in text
+    assert "&lt;b&gt;Bad&lt;/b&gt; (line 7)" in text

@@ -16,6 +16,12 @@ hovers do not use, would still link a bare `host.tld`. Neovim shows the
 Markdown source, with the escapes concealed.
 Without a gloss the hover shows only facts from the code (signature, first
 docstring line) and says plainly that the gloss is pending or failed, and why.
+
+What Gloss read from the code itself (side effects, raised exceptions:
+records/facts.py) is a block of its own under "**From the code**", after the
+model's words and apart from them, in every hover state once known: a model's
+text is escaped, so it cannot make that heading. Its evidence is code, shown
+in code spans fenced longer than any backtick run in it.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import re
 from typing import Any
 
 from enrich_core.present.terminal import terminal_safe
+from enrich_core.records.facts import CodeFacts, Effect, Raise
 from enrich_core.source.languages import language_named
 from enrich_core.store.reads import HoverInfo
 
@@ -32,6 +39,12 @@ _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]|~])")
 _MD_BLOCK_START = re.compile(r"^[#+=-]")
 _MD_ORDERED_START = re.compile(r"^(\d+)([.)])")
 _FAILURE_MAX_CHARS = 400
+FACTS_HEADING = "**From the code** *(read from the source by Gloss, not written by a model)*"
+# Places shown for one kind of side effect, exceptions shown, and evidence's length: the
+# block stays a few short lines; the JSON carries every fact.
+_PLACES_PER_KIND = 2
+_RAISES_SHOWN = 6
+_EVIDENCE_MAX_CHARS = 60
 # What autolinkers take for the start of a link: `scheme://` (its colon),
 # `//host`, `www.` (its dot), an e-mail's `@`.
 _LINK_COLON = re.compile(r"(?<=[A-Za-z0-9]):(?=//)")
@@ -99,6 +112,8 @@ def render_hover(
                 parts.append(f"**{title}**\n{lines}")
         if g.usage_snippet:
             parts.append("**Usage**\n" + code_block(g.usage_snippet, span.language))
+        if info.facts is not None and not info.facts.empty:
+            parts.append(facts_block(info.facts))
         if info.stale:
             freshness = "stale: the code changed since this gloss"
         elif info.older_prompt is not None:
@@ -118,8 +133,62 @@ def render_hover(
     first = span.docstring_first_line
     if first:
         parts.append(text(first))
+    if info.facts is not None and not info.facts.empty:
+        parts.append(facts_block(info.facts))
     parts.append("*" + _pending_or_failed(info, queue_position, retry_in_s, links) + "*")
     return "\n\n".join(parts)
+
+
+def facts_block(facts: CodeFacts) -> str:
+    """The hover's block of what the code itself does: one line of side effects, one kind
+    each (its first places, by line), and one of exceptions, one each (a `raise`
+    statement before a call known to raise it)."""
+    lines = [FACTS_HEADING]
+    by_kind: dict[str, list[Effect]] = {}
+    for effect in sorted(facts.effects, key=lambda e: e.line):
+        places = by_kind.setdefault(effect.kind.value, [])
+        if all(p.evidence != effect.evidence for p in places):
+            places.append(effect)
+    if by_kind:
+        kinds = []
+        for kind, places in by_kind.items():
+            shown = "; ".join(
+                f"{inline_code(p.evidence)}, line {p.line}" for p in places[:_PLACES_PER_KIND]
+            )
+            more = len(places) - _PLACES_PER_KIND
+            kinds.append(f"{kind} ({shown}{f'; {more} more' if more > 0 else ''})")
+        lines.append("- Side effects: " + ", ".join(kinds))
+    by_exception: dict[str, Raise] = {}
+    for r in sorted(facts.raises, key=lambda r: (not r.direct, r.line)):
+        by_exception.setdefault(r.exception, r)
+    if by_exception:
+        shown_raises = sorted(by_exception.values(), key=lambda r: r.line)
+        items = [
+            f"{escape_markdown(r.exception)} "
+            + (
+                f"(line {r.line})"
+                if r.direct
+                else f"(via {inline_code(r.evidence)}, line {r.line})"
+            )
+            for r in shown_raises[:_RAISES_SHOWN]
+        ]
+        if len(shown_raises) > _RAISES_SHOWN:
+            items.append(f"{len(shown_raises) - _RAISES_SHOWN} more")
+        lines.append("- Raises: " + ", ".join(items))
+    return "\n".join(lines)
+
+
+def inline_code(code: str) -> str:
+    """`code` as a Markdown code span: shown as written (nothing in it is a link, HTML or
+    emphasis), on one line, its controls as escapes, fenced longer than its backticks."""
+    code = terminal_safe(" ".join(code.split()))
+    if len(code) > _EVIDENCE_MAX_CHARS:
+        code = code[: _EVIDENCE_MAX_CHARS - 1] + "…"
+    longest = max((len(run) for run in re.findall(r"`+", code)), default=0)
+    fence = "`" * (longest + 1)
+    # A span starting or ending with a backtick needs a space inside its fence.
+    pad = " " if code.startswith("`") or code.endswith("`") or not code.strip() else ""
+    return f"{fence}{pad}{code}{pad}{fence}"
 
 
 def _pending_or_failed(
@@ -148,6 +217,19 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
+def facts_json(facts: CodeFacts) -> dict[str, Any]:
+    """Every fact, as found (the Markdown block shortens them)."""
+    return {
+        "effects": [
+            {"kind": e.kind.value, "evidence": e.evidence, "line": e.line} for e in facts.effects
+        ],
+        "raises": [
+            {"exception": r.exception, "evidence": r.evidence, "line": r.line, "direct": r.direct}
+            for r in facts.raises
+        ],
+    }
+
+
 def hover_json(
     info: HoverInfo, queue_position: int | None = None, *, links: bool = False
 ) -> dict[str, Any]:
@@ -171,6 +253,7 @@ def hover_json(
         "failure": info.failure,
         "queue_position": queue_position,
         "gloss": None,
+        "facts": None if info.facts is None else facts_json(info.facts),
         "markdown": render_hover(info, queue_position, links=links),
     }
     if info.gloss is not None:
