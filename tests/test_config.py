@@ -82,6 +82,14 @@ def test_editor_overrides_win_per_key(tmp_path: Path) -> None:
         ({"hover": {"links": "yes"}}, "hover.links", "expected true or false"),
         ({"hover": {"link": True}}, "hover.link", "unknown key"),
         (
+            {"prompt": {"context": ["docstring", "examples"]}},
+            "prompt.context[1]",
+            "unknown context part 'examples'; expected any of imports, callees, outline, docstring",
+        ),
+        ({"prompt": {"context": "docstring"}}, "prompt.context", "list of strings"),
+        ({"prompt": {"contexts": []}}, "prompt.contexts", "unknown key"),
+        ({"prompt": ["docstring"]}, "prompt", "expected a table"),
+        (
             {"backends": [{"name": "a", "url": "http://x", "max_concurrency": "2"}]},
             "backends[0].max_concurrency",
             "expected an integer",
@@ -116,6 +124,19 @@ def test_errors_name_the_key(data: dict[str, object], key: str, words: str) -> N
 def test_hover_links_are_off_unless_the_user_allows_them() -> None:
     assert parse_config({}).hover.links is False
     assert parse_config({"hover": {"links": True}}).hover.links is True
+
+
+def test_prompt_context_sends_every_part_unless_the_user_names_fewer(tmp_path: Path) -> None:
+    assert parse_config({}).prompt.context == ("imports", "callees", "outline", "docstring")
+    (tmp_path / "gloss.toml").write_text('[prompt]\ncontext = ["docstring", "outline"]\n')
+    assert load_config(tmp_path).prompt.context == ("docstring", "outline")
+    assert parse_config({"prompt": {"context": []}}).prompt.context == ()
+    # A part named twice is sent once.
+    twice = {"prompt": {"context": ["outline", "outline"]}}
+    assert parse_config(twice).prompt.context == ("outline",)
+    # Editor settings replace the list whole, as every list.
+    config = load_config(tmp_path, {"prompt": {"context": ["imports"]}})
+    assert config.prompt.context == ("imports",)
 
 
 def test_invalid_toml_is_reported_with_the_file(tmp_path: Path) -> None:

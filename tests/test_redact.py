@@ -424,3 +424,40 @@ def test_the_pre_check_never_changes_what_is_redacted() -> None:
         texts += [source, *source.splitlines()]
     for text in texts:
         assert redact_secrets(text) == redact_every_rule(text), text[:200]
+
+
+def test_every_string_of_a_span_s_context_is_redacted_before_a_request() -> None:
+    """`outbound_span`'s contract: nothing of a span or its context reaches a request
+    without `redact_secrets`, whichever context part carries it."""
+    from enrich_core.llm.outbound import build_prompt, outbound_span
+    from enrich_core.records.context import CONTEXT_PARTS, CalleeSummary, SpanContext
+    from enrich_core.source.spans import extract_spans
+
+    source = (
+        "class Vault:\n"
+        "    def read(self, name):\n"
+        f'        """Read a secret; the test key is {GITLAB}."""\n'
+        "        return fetch(name)\n"
+    )
+    span = next(s for s in extract_spans("vault.py", source) if s.qualname == "Vault.read")
+    context = SpanContext(
+        imports=("import os", f"from keys import load  # {GITHUB}"),
+        outline=f'class Vault:\n    token = "{AWS_ID}"\n    def read(self, name): ...',
+        callees=(CalleeSummary(f"fetch_{SLACK}", f"keys.{STRIPE}", f"Calls OpenAI('{OPENAI}')."),),
+    )
+    secrets = (GITLAB, GITHUB, AWS_ID, SLACK, STRIPE, OPENAI)
+    outbound = outbound_span(span, context)
+    fields = [outbound.docstring or "", outbound.code, *outbound.imports, outbound.outline or ""]
+    for callee in outbound.callees:
+        fields += [callee.name, callee.qualname, callee.summary]
+    for secret in secrets:
+        assert not any(secret in text for text in fields), secret[:6]
+    # The docstring counts in its field and in the code; each context string once.
+    assert outbound.redactions == 2 + 5
+    prompt = build_prompt(outbound, parts=CONTEXT_PARTS)
+    sent = "\n".join(m["content"] for m in prompt.messages)
+    for part in ("Imports:", "Enclosing class outline:", "Functions it calls", "Docstring"):
+        assert part in sent  # every part was sent, so each was checked on the wire text
+    for secret in secrets:
+        assert secret not in sent, secret[:6]
+    assert "[REDACTED:gitlab_token]" in sent and "[REDACTED:slack_token]" in sent
