@@ -41,7 +41,7 @@ import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from tree_sitter import Node
 
@@ -262,23 +262,31 @@ class Case:
     first_paragraph: str
     module: str
     source: str
+    kind: str  # the span's kind as Gloss cuts it: "function", "method", ...
+    # Ids of the cases in the same file this one calls by name (`f(...)`,
+    # `self.m(...)`, `Class(...).m(...)`; Go: `f(...)`, `recv.m(...)`), callees
+    # whose glosses Gloss may put in this one's prompt.
+    callees: tuple[str, ...]
 
-    def to_json(self) -> dict[str, str]:
+    def to_json(self) -> dict[str, str | list[str]]:
         return {
             "id": self.id,
             "language": self.language,
             "path": self.path,
             "qualname": self.qualname,
+            "kind": self.kind,
             "signature": self.signature,
             "docstring": self.docstring,
             "first_paragraph": self.first_paragraph,
             "module": self.module,
             "source": self.source,
+            "callees": list(self.callees),
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, str]) -> Case:
-        return cls(**{name: str(data[name]) for name in cls.__slots__})
+    def from_json(cls, data: dict[str, Any]) -> Case:
+        text = {name: str(data[name]) for name in cls.__slots__ if name != "callees"}
+        return cls(**text, callees=tuple(str(c) for c in data["callees"]))
 
 
 def load_cases(path: Path = CASES_FILE) -> list[Case]:
@@ -515,21 +523,61 @@ def _python_docstrings(source: str) -> Iterator[tuple[str, str]]:
     yield from walk(tree, "")
 
 
-def _python_definition_lines(source: str) -> dict[str, int]:
-    tree = ast.parse(source)
-    lines: dict[str, int] = {}
+def _python_definitions(tree: ast.Module) -> dict[str, _DefNode]:
+    """Qualified name -> definition, the first of each name (as `_one_span` insists on)."""
+    found: dict[str, _DefNode] = {}
 
     def walk(node: ast.AST, prefix: str) -> None:
         for child in ast.iter_child_nodes(node):
             if isinstance(child, _DefNode):
                 qualname = f"{prefix}{child.name}"
-                lines.setdefault(qualname, child.lineno)
+                found.setdefault(qualname, child)
                 walk(child, qualname + ".")
             else:
                 walk(child, prefix)
 
     walk(tree, "")
-    return lines
+    return found
+
+
+def _python_calls(node: _DefNode, qualname: str, classes: set[str]) -> set[str]:
+    """Qualified names a definition calls: `f(...)`, `self.m(...)`/`cls.m(...)` in a
+    method of its class, `C(...).m(...)` of a class C of the module."""
+    owner = qualname.split(".")[0] if "." in qualname else None
+    # Local names bound to an instance made here: `w = TextWrapper(...)`.
+    instances = {
+        target.id: statement.value.func.id
+        for statement in ast.walk(node)
+        if isinstance(statement, ast.Assign)
+        and isinstance(statement.value, ast.Call)
+        and isinstance(statement.value.func, ast.Name)
+        and statement.value.func.id in classes
+        for target in statement.targets
+        if isinstance(target, ast.Name)
+    }
+    calls: set[str] = set()
+    for call in ast.walk(node):
+        if not isinstance(call, ast.Call):
+            continue
+        function = call.func
+        if isinstance(function, ast.Name):
+            calls.add(function.id)
+            if function.id in classes:
+                calls.add(f"{function.id}.__init__")
+        elif isinstance(function, ast.Attribute):
+            target = function.value
+            if isinstance(target, ast.Name) and target.id in ("self", "cls") and owner:
+                calls.add(f"{owner}.{function.attr}")
+            elif isinstance(target, ast.Name) and target.id in instances:
+                calls.add(f"{instances[target.id]}.{function.attr}")
+            elif (
+                isinstance(target, ast.Call)
+                and isinstance(target.func, ast.Name)
+                and target.func.id in classes
+            ):
+                calls.add(f"{target.func.id}.{function.attr}")
+    calls.discard(qualname)
+    return calls
 
 
 # -- Go ----------------------------------------------------------------------------------------
@@ -782,13 +830,14 @@ def _build_file(source: _Source) -> tuple[str, list[Case], list[tuple[str, str]]
     if source.language == "python":
         pruned = prune_python(text, source.picks, where)
         docs = dict(_python_docstrings(text))
-        lines = _python_definition_lines(text)
+        lines = {q: d.lineno for q, d in _python_definitions(ast.parse(text)).items()}
         hidden = [(f"{where} {q}", d) for q, d in _python_docstrings(text)]
     else:
         pruned = prune_go(text, source.picks, where)
         docs = dict(_go_docstrings(source.relative, text))
         lines = {s.qualname: s.name_line + 1 for s in cut_spans(source.relative, text).spans}
         hidden = [(f"{where} {q}", d) for q, d in _go_docstrings(source.relative, text)]
+    calls = _calls_by_case(source, pruned)
     cut = cut_spans(source.relative, pruned)
     if cut.unparsed:
         raise CorpusError(f"{where}: the pruned file has unreadable lines {cut.unparsed}")
@@ -813,9 +862,35 @@ def _build_file(source: _Source) -> tuple[str, list[Case], list[tuple[str, str]]
                 first_paragraph=first_paragraph(doc, name),
                 module=source.module,
                 source=f"{source.label}:{lines[qualname]}",
+                kind=span.kind.value,
+                callees=tuple(
+                    f"{source.module}:{callee}"
+                    for callee in source.picks
+                    if callee in calls[qualname]
+                ),
             )
         )
     return pruned, cases, hidden
+
+
+def _calls_by_case(source: _Source, pruned: str) -> dict[str, set[str]]:
+    """Picked qualified name -> the qualified names it calls in the pruned file."""
+    if source.language == "python":
+        tree = ast.parse(pruned)
+        definitions = _python_definitions(tree)
+        classes = {n.name for n in tree.body if isinstance(n, ast.ClassDef)}
+        return {q: _python_calls(definitions[q], q, classes) for q in source.picks}
+    spec = language_named("go")
+    assert spec is not None
+    data = pruned.encode("utf-8")
+    root = grammars.parser(spec).parse(data).root_node
+    calls: dict[str, set[str]] = {}
+    for node in root.children:
+        if node.type in ("function_declaration", "method_declaration"):
+            qualname = _go_name(node, data)
+            receiver = qualname.split(".")[0] if "." in qualname else None
+            calls[qualname] = _go_calls(node, data, receiver) - {qualname}
+    return calls
 
 
 def collect(cpython_lib: Path, go_root: Path) -> Built:
@@ -916,8 +991,11 @@ Each file is pruned to the functions the bench scores, the classes (Go: types) h
 picked methods, whole, the module's imports, the module-level helpers the picked
 functions call by name and the constants the kept code names. Every docstring and doc
 comment is removed (a Python body left empty gets `pass`); comments inside bodies stay.
-`cases.json` holds, per scored function, the hidden documentation ({len(built.cases)} cases,
-{built.spans} spans in the workspace).
+`cases.json` holds, per scored function, where it is (`path` under `workspace/`,
+`qualname` and `kind` as Gloss's extractor gives them, `signature`), the hidden
+documentation (`docstring`, cleaned of comment markers, and its `first_paragraph` of
+prose), `module`, `source` (original file and line) and `callees` (the ids of the cases
+it calls in its file). {len(built.cases)} cases, {built.spans} spans in the workspace.
 
 | source | SHA-256 of the original file |
 |---|---|
