@@ -10,15 +10,19 @@ real engine's, so the key sets below are what the server sends.
 
 from __future__ import annotations
 
+import asyncio
 import re
+import subprocess
+import sys
 import typing
 from dataclasses import fields, is_dataclass
 from pathlib import Path
 
-from bench.support.llm_server import LLMServer
+from bench.support.llm_server import Behavior, LLMServer
 from enrich_core.config import load_config
 from enrich_core.records import status as records
 from enrich_core.run.engine import Engine
+from tests.conftest import SMALL
 
 ROOT = Path(__file__).resolve().parents[1]
 STATUS_REPORT_TS = ROOT / "vscode-client/src/statusReport.ts"
@@ -76,6 +80,7 @@ def test_the_vscode_status_report_reads_only_keys_the_record_writes() -> None:
         "q": json_keys(records.QueueStatus),
         "b": json_keys(records.BackendStatus),
         "t": json_keys(records.TierTotals),
+        "gate": json_keys(records.GateTally),
         "e": json_keys(records.Escalation),
         "r": json_keys(records.FailureReason),
         "g": json_keys(records.GpuStatus),
@@ -133,9 +138,70 @@ async def test_a_real_engine_writes_exactly_the_record_keys(
         assert set(backend) == json_keys(records.BackendStatus)
     for tier in status["tiers"].values():
         assert set(tier) == json_keys(records.TierTotals)
+        assert set(tier["gate"]) == json_keys(records.GateTally)
     assert set(status["escalation"]) == json_keys(records.Escalation)
     assert set(progress) == json_keys(records.Progress)
     for health in progress["backends"].values():
         assert set(health) == json_keys(records.BackendHealth)
     # No GPU here: the GPU entry says so, with a reason and nothing else.
     assert status["gpu"]["available"] is False and set(status["gpu"]) == {"available", "reason"}
+
+
+async def test_each_tier_reports_the_share_of_its_answers_the_gate_rejected(
+    workspace: Path, llm: LLMServer
+) -> None:
+    # The small model answers filler for one function: rejected, and the large one glosses it.
+    llm.set_behavior(Behavior(mode="filler"), model=SMALL, symbol="load_config")
+    engine = Engine(workspace, load_config(workspace))
+    await engine.start()
+    try:
+        await engine.scan()
+        await engine.wait_idle()
+        status = (await engine.status()).to_json()
+    finally:
+        await engine.stop()
+    spans = status["spans"]
+    assert status["enriched"] == spans  # every span glossed, one of them by the large tier
+    small, large = status["tiers"]["small"]["gate"], status["tiers"]["large"]["gate"]
+    assert small == {
+        "judged": spans,
+        "rejected": 1,
+        "rejected_share": round(1 / spans, 4),
+        "reasons": {"filler": 1},
+    }
+    assert large == {"judged": 1, "rejected": 0, "rejected_share": 0.0, "reasons": {}}
+    assert status["escalation"]["rejections"] == {"filler": 1}
+    # What `gloss status` prints, from the store alone, in a process of its own.
+    text = await asyncio.to_thread(gloss_status_text, workspace)
+    assert f"  gate: 1 of {spans} answers rejected ({1 / spans:.0%}): filler 1\n" in text
+    assert "  gate: 0 of 1 answers rejected (0%)\n" in text
+
+
+def gloss_status_text(root: Path) -> str:
+    ran = subprocess.run(
+        [str(Path(sys.executable).parent / "gloss"), "status", str(root)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert ran.returncode == 0, ran.stderr
+    return ran.stdout
+
+
+async def test_a_tier_that_never_answered_has_no_share(workspace: Path, llm: LLMServer) -> None:
+    engine = Engine(workspace, load_config(workspace))
+    await engine.start()
+    try:
+        await engine.scan()
+        await engine.wait_idle()
+        status = (await engine.status()).to_json()
+    finally:
+        await engine.stop()
+    assert status["tiers"]["large"]["gate"] == {
+        "judged": 0,
+        "rejected": 0,
+        "rejected_share": None,
+        "reasons": {},
+    }
+    assert status["tiers"]["small"]["gate"]["rejected_share"] == 0.0

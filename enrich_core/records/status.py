@@ -90,12 +90,26 @@ class QueueStatus:
 
 
 @dataclass(frozen=True, slots=True)
+class GateTally:
+    """A tier's answers judged by the schema and the quality gate over the store's history
+    (every answer a host gave), how many were rejected and why: a high `rejected_share`
+    says the tier's model is too weak for this code. `rejected_share` is None (JSON null)
+    before the tier's first answer; `reasons`: reason name -> answers, most first."""
+
+    judged: int
+    rejected: int
+    rejected_share: float | None
+    reasons: Mapping[str, int]
+
+
+@dataclass(frozen=True, slots=True)
 class TierTotals:
     glosses: int
     requests: int
     tokens_in: int
     tokens_out: int
     cost: float
+    gate: GateTally
 
 
 @dataclass(frozen=True, slots=True)

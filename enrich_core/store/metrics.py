@@ -13,8 +13,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from enrich_core.config import Config
-from enrich_core.records.status import Escalation, PipelineMetrics, RequestTotals, TierTotals
+from enrich_core.records.status import (
+    Escalation,
+    GateTally,
+    PipelineMetrics,
+    RequestTotals,
+    TierTotals,
+)
 from enrich_core.store.reads import Store
+from enrich_core.store.write_ops import GATE_JUDGED, GATE_REJECTED
 
 QUANTILES = (0.5, 0.95)
 
@@ -40,11 +47,15 @@ async def pipeline_metrics(store: Store, config: Config) -> PipelineMetrics:
         counts = answered.setdefault(backend, [0, 0])
         counts[0] += ok
         counts[1] += failed
+    gates = await gate_tallies(store)
+    for tier in gates:
+        sums.setdefault(tier, _TierSums())
     tiers: dict[str, TierTotals] = {}
     for name, t in sums.items():
         price_in, price_out = prices.get(name, (0.0, 0.0))
         cost = round(t.tokens_in / 1000 * price_in + t.tokens_out / 1000 * price_out, 6)
-        tiers[name] = TierTotals(t.glosses, t.requests, t.tokens_in, t.tokens_out, cost)
+        gate = gates.get(name, GateTally(0, 0, None, {}))
+        tiers[name] = TierTotals(t.glosses, t.requests, t.tokens_in, t.tokens_out, cost, gate)
     backends: dict[str, RequestTotals] = {}
     for name, (ok, failed) in answered.items():
         p50, p95 = await store.latency_percentiles(name, QUANTILES)
@@ -59,3 +70,21 @@ async def pipeline_metrics(store: Store, config: Config) -> PipelineMetrics:
     )
     cost = round(sum(t.cost for t in tiers.values()), 6)
     return PipelineMetrics(tiers, backends, escalation, cost)
+
+
+async def gate_tallies(store: Store) -> dict[str, GateTally]:
+    """Per tier, the answers the schema and the gate judged and rejected, from the
+    counters the writer keeps with each result (write_ops.gate_verdicts)."""
+    judged = await store.counters_with_prefix(GATE_JUDGED)
+    reasons: dict[str, dict[str, int]] = {}
+    for key, n in (await store.counters_with_prefix(GATE_REJECTED)).items():
+        reason, _, tier = key.partition(":")
+        reasons.setdefault(tier, {})[reason] = n
+    out: dict[str, GateTally] = {}
+    for tier in sorted(judged.keys() | reasons.keys()):
+        by_reason = dict(sorted(reasons.get(tier, {}).items(), key=lambda kv: (-kv[1], kv[0])))
+        rejected = sum(by_reason.values())
+        answers = judged.get(tier, 0)
+        share = round(rejected / answers, 4) if answers else None
+        out[tier] = GateTally(answers, rejected, share, by_reason)
+    return out

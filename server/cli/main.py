@@ -402,6 +402,12 @@ async def cmd_status(root: Path, as_json: bool) -> int:
             f"tier {name}: {t.glosses} glosses, {t.requests} requests, "
             f"{t.tokens_in} tokens in, {t.tokens_out} out, cost {t.cost:g}"
         )
+        if t.gate.judged and t.gate.rejected_share is not None:
+            why = ", ".join(f"{k} {v}" for k, v in t.gate.reasons.items())
+            _say(
+                f"  gate: {t.gate.rejected} of {t.gate.judged} answers rejected "
+                f"({t.gate.rejected_share:.0%})" + (f": {why}" if why else "")
+            )
     esc = status.escalation
     if esc.glosses:
         reasons = ", ".join(f"{k} {v}" for k, v in esc.rejections.items()) or "none"

@@ -99,10 +99,28 @@ function renderFolder(f: Json): string[] {
   }
 
   if (isRecord(f.tiers) && Object.keys(f.tiers).length > 0) {
-    out.push('### Tiers', '', '| tier | glosses | requests | tokens in | tokens out | cost |', '|---|---|---|---|---|---|');
+    out.push(
+      '### Tiers',
+      '',
+      'Answers rejected: of the answers the tier\'s model gave, the share the schema or the quality gate ' +
+        'turned down (a high share: the model is too weak for this code).',
+      '',
+      '| tier | glosses | requests | tokens in | tokens out | cost | answers rejected | why |',
+      '|---|---|---|---|---|---|---|---|',
+    );
     for (const [name, raw] of Object.entries(f.tiers)) {
       const t = isRecord(raw) ? raw : {};
-      out.push(cells([name, num(t.glosses), num(t.requests), num(t.tokens_in), num(t.tokens_out), num(t.cost)]));
+      const gate = isRecord(t.gate) ? t.gate : {};
+      const share = typeof gate.rejected_share === 'number' ? ` (${(gate.rejected_share * 100).toFixed(0)}%)` : '';
+      const rejected = typeof gate.judged === 'number' && gate.judged > 0 ? `${num(gate.rejected)} of ${num(gate.judged)}${share}` : '-';
+      const why = isRecord(gate.reasons)
+        ? Object.entries(gate.reasons)
+            .map(([k, v]) => `${k} ${num(v)}`)
+            .join(', ')
+        : '';
+      out.push(
+        cells([name, num(t.glosses), num(t.requests), num(t.tokens_in), num(t.tokens_out), num(t.cost), rejected, why]),
+      );
     }
     out.push('');
   }

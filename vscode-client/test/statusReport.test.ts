@@ -21,7 +21,24 @@ const FOLDER = {
   backends: {
     test: { url: 'http://127.0.0.1:1234', state: 'closed', healthy: true, in_flight: 0, requests_ok: 6, requests_failed: 0, p50_ms: 12.5, p95_ms: 40, last_error: null },
   },
-  tiers: { small: { glosses: 4, requests: 6, tokens_in: 900, tokens_out: 300, cost: 0 } },
+  tiers: {
+    small: {
+      glosses: 4,
+      requests: 6,
+      tokens_in: 900,
+      tokens_out: 300,
+      cost: 0,
+      gate: { judged: 6, rejected: 2, rejected_share: 0.3333, reasons: { filler: 1, not_json: 1 } },
+    },
+    big: {
+      glosses: 0,
+      requests: 0,
+      tokens_in: 0,
+      tokens_out: 0,
+      cost: 0,
+      gate: { judged: 0, rejected: 0, rejected_share: null, reasons: {} },
+    },
+  },
   escalation: { escalated: 1, glosses: 4, rate: 0.25, rejections: { filler: 1 }, request_errors: {} },
   failure_reasons: [{ reason: 'small: model answer rejected: filler: inputs holds <b>N/A</b> | x', spans: 1 }],
   skipped_files: { 'big.py': 'larger than max_file_bytes' },
@@ -42,6 +59,13 @@ test('a folder renders its counts, queue, backends, tiers, failures and GPU', ()
   assert.match(md, /1 of 4 glosses escalated \(25%\)/);
   assert.match(md, /- big\.py: larger than max\\_file\\_bytes/);
   assert.match(md, /\*\*GPU:\*\* none \(no GPU\)/);
+});
+
+test("each tier's answers rejected by the schema or the gate, with the share and why", () => {
+  const md = renderStatus({ folders: [FOLDER] }, new Date(0));
+  assert.match(md, /\| small \| 4 \| 6 \| 900 \| 300 \| 0 \| 2 of 6 \(33%\) \| filler 1, not\\_json 1 \|/);
+  // A tier that never answered has no share: not 0%.
+  assert.match(md, /\| big \| 0 \| 0 \| 0 \| 0 \| 0 \| - \|  \|/);
 });
 
 test('a GPU the watch throttled says why', () => {
