@@ -389,8 +389,29 @@ def _called_names(node: ast.AST) -> set[str]:
     }
 
 
-def _loaded_names(node: ast.AST) -> set[str]:
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+def _global_names(node: ast.AST, local: frozenset[str] = frozenset()) -> set[str]:
+    """Names read in `node` that are not local to a function around them: the module
+    names it uses (a parameter `month` is not the module's `month`)."""
+    if isinstance(node, _FunctionNode | ast.Lambda):
+        arguments = node.args
+        every = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]
+        every += [a for a in (arguments.vararg, arguments.kwarg) if a is not None]
+        stored = {
+            n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+        }
+        # `global x` makes x the module's, read or assigned: module state the code uses.
+        declared = {name for n in ast.walk(node) if isinstance(n, ast.Global) for name in n.names}
+        outside: list[ast.expr] = [*arguments.defaults]
+        outside += [d for d in arguments.kw_defaults if d is not None]
+        if isinstance(node, _FunctionNode):
+            outside += node.decorator_list
+        names = declared.union(*(_global_names(n, local) for n in outside))
+        inner = local | {a.arg for a in every} | (stored - declared)
+        body = node.body if isinstance(node, _FunctionNode) else [node.body]
+        return names.union(*(_global_names(n, inner) for n in body))
+    if isinstance(node, ast.Name):
+        return {node.id} if isinstance(node.ctx, ast.Load) and node.id not in local else set()
+    return set().union(*(_global_names(child, local) for child in ast.iter_child_nodes(node)))
 
 
 def _assigned_names(statement: ast.stmt) -> set[str]:
@@ -436,7 +457,7 @@ def _python_keep(tree: ast.Module, picks: Sequence[str], where: str) -> list[ast
     # Constants the kept code names, and the constants those name (bounded by the module).
     assignments = [s for s in tree.body if _assigned_names(s)]
     for _ in range(len(assignments) + 1):
-        named = set().union(*(_loaded_names(s) for s in tree.body if id(s) in kept))
+        named = set().union(*(_global_names(s) for s in tree.body if id(s) in kept))
         grown = {id(s) for s in assignments if _assigned_names(s) & named} - kept
         if not grown:
             break
@@ -478,6 +499,14 @@ def _leading_comments(lines: list[str]) -> list[str]:
     return block
 
 
+def _separator(previous: ast.stmt | None, statement: ast.stmt) -> str:
+    """Blank lines between kept statements: two around a definition (after the file's
+    opening comments too), one between the imports and the constants, none within."""
+    if previous is None or isinstance(previous, _DefNode) or isinstance(statement, _DefNode):
+        return "\n\n"
+    return "" if _is_import_block(previous) == _is_import_block(statement) else "\n"
+
+
 def prune_python(source: str, picks: Sequence[str], where: str) -> str:
     """The module cut to what `_python_keep` keeps, every docstring removed."""
     tree = ast.parse(source)
@@ -494,8 +523,7 @@ def prune_python(source: str, picks: Sequence[str], where: str) -> str:
             if replacement is not None:
                 text.append(replacement)
         if pruned:
-            plain = not isinstance(statement, _DefNode) and not isinstance(previous, _DefNode)
-            pruned += "" if plain and previous is not None else "\n\n"
+            pruned += _separator(previous, statement)
         pruned += "\n".join(text) + "\n"
         previous = statement
     ast.parse(pruned)

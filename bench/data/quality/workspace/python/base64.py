@@ -4,6 +4,7 @@
 import re
 import struct
 import binascii
+
 bytes_types = (bytes, bytearray)  # Types acceptable as binary data
 
 

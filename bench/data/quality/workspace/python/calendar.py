@@ -2,6 +2,7 @@ import sys
 import datetime
 import locale as _locale
 from itertools import repeat
+
 January = 1
 February = 2
 mdays = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
@@ -121,8 +122,3 @@ class Calendar(object):
             for i in range(January, January+12)
         ]
         return [months[i:i+width] for i in range(0, len(months), width) ]
-
-
-c = TextCalendar()
-firstweekday = c.getfirstweekday
-month = c.formatmonth

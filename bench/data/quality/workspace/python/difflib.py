@@ -1,6 +1,7 @@
 from heapq import nlargest as _nlargest
 from collections import namedtuple as _namedtuple
 from types import GenericAlias
+
 Match = _namedtuple('Match', 'a b size')
 
 

@@ -3,6 +3,7 @@ from collections import namedtuple
 from reprlib import recursive_repr
 from _thread import RLock
 from types import GenericAlias
+
 WRAPPER_ASSIGNMENTS = ('__module__', '__name__', '__qualname__', '__doc__',
                        '__annotations__')
 WRAPPER_UPDATES = ('__dict__',)
@@ -19,6 +20,7 @@ try:
     from _functools import cmp_to_key
 except ImportError:
     pass
+
 _initial_missing = object()
 
 

@@ -1,4 +1,3 @@
-sep = '/'
 import os
 import sys
 import stat

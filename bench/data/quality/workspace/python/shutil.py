@@ -4,6 +4,7 @@ import stat
 import fnmatch
 import collections
 import errno
+
 _WINDOWS = os.name == 'nt'
 posix = nt = None
 COPY_BUFSIZE = 1024 * 1024 if _WINDOWS else 64 * 1024

@@ -1,4 +1,5 @@
 import re
+
 _whitespace = '\t\n\x0b\x0c\r '
 
 

@@ -1,5 +1,6 @@
 import re
 from json import scanner
+
 FLAGS = re.VERBOSE | re.MULTILINE | re.DOTALL
 NaN = float('nan')
 PosInf = float('inf')
