@@ -102,7 +102,7 @@ Keys starting with an underscore are private.
 Code:
 ```python
 def load(self, strict: bool = False) -> dict[str, str]:
-        # (docstring shown above)
+        # (docstring given in its own section)
         raw = read_text(self.path)
         self.values = parse_pairs(json.loads(raw), strict)
         return self.values
@@ -145,6 +145,25 @@ def test_a_python_docstring_is_sent_once() -> None:
     assert DOCSTRING_HEADER not in bare and DOCSTRING_MARKER not in bare
     assert '        """Read the file into `values`.\n' in bare
     assert bare.count("Keys starting with an underscore are private.") == 1
+
+
+def test_the_member_s_own_docstring_is_not_repeated_in_its_class_outline() -> None:
+    spans = {s.qualname: s for s in extract_spans("pkg/settings.py", SOURCE)}
+    # The engine's outline for a member is its type's span text, docstrings kept.
+    context = SpanContext(outline=spans["Settings"].text)
+    outbound = outbound_span(spans["Settings.load"], context)
+    shown = user_text(build_prompt(outbound).messages)
+    assert shown.count("Keys starting with an underscore are private.") == 1
+    outline = shown.split("Enclosing class outline:\n")[1].split("\n```\n")[0]
+    assert outline.splitlines()[-3:] == [
+        "    def load(self, strict: bool = False) -> dict[str, str]:",
+        f"        {DOCSTRING_MARKER}",
+        "        ...",
+    ]
+    assert '"""Settings read from a JSON file."""' in outline  # the class's own stays
+    # Without the docstring part, the outline is sent as the engine gave it.
+    alone = user_text(build_prompt(outbound, parts=("outline",)).messages)
+    assert spans["Settings"].text in alone
 
 
 def test_a_docstring_that_shares_its_line_stays_in_the_code() -> None:

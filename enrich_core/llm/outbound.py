@@ -15,7 +15,10 @@ tier by `prompt_context.fit_context`), then the code. A docstring is shown as
 a section of its own, with the ask to add what it does not say; a Python
 docstring sits inside the code, so while that section is sent the docstring's
 lines in the code are replaced by a one-line marker comment (sent once, not
-twice). Without the section, the code keeps its docstring as written.
+twice), and so are they in the enclosing class's outline, which keeps its
+members' docstrings. Without the section, the code keeps its docstring as
+written. A docstring that shares a line with other code (`def f(): '''...'''; x`)
+or code that does not parse stays as written: sent twice, never cut wrongly.
 
 `PROMPT_VERSION` is part of every gloss's cache key; bump it whenever the text
 below changes what a model would write, so old glosses are redone lazily.
@@ -50,14 +53,15 @@ Answer with one JSON object and nothing else, with exactly these keys:
 Use an empty list where a list has nothing true to say. Never write placeholders \
 such as "N/A" or "none".
 Document only the code under "Code:"; the sections before it are context. \
-The reader already sees the docstring: add what it does not say instead of restating it."""
+If a docstring is shown, the reader has read it: add what it does not say instead of \
+restating it."""
 
 # The section headers of the context parts (the gate's echo check knows them).
 DOCSTRING_HEADER = "Docstring (the reader sees it already; add what it does not say):"
 CALLEES_HEADER = "Functions it calls (their glosses):"
 IMPORTS_HEADER = "Imports:"
 # Where a Python docstring stood in the code while the docstring section carries it.
-DOCSTRING_MARKER = "# (docstring shown above)"
+DOCSTRING_MARKER = "# (docstring given in its own section)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,7 +199,10 @@ def build_prompt(
         lines += [IMPORTS_HEADER, *_fenced("\n".join(span.imports), fence_tag)]
     if "outline" in sent and span.outline:
         header = "Enclosing class outline:" if python else "Enclosing type outline:"
-        lines += [header, *_fenced(span.outline, fence_tag)]
+        outline = span.outline
+        if "docstring" in sent:
+            outline = _outline_without_own_docstring(span, outline)
+        lines += [header, *_fenced(outline, fence_tag)]
     if "callees" in sent:
         lines.append(CALLEES_HEADER)
         lines += [f"{_one_line(c.name)}: {_one_line(c.summary)}" for c in span.callees]
@@ -263,6 +270,25 @@ def _docstring_lines(code: str, indent: int) -> tuple[int, int] | None:
     if before.strip() or after.strip():
         return None
     return first, last
+
+
+def _outline_without_own_docstring(span: OutboundSpan, outline: str) -> str:
+    """The enclosing type's outline with this member's own docstring replaced by the
+    marker, as in the code: a type's outline keeps its members' docstrings, so the
+    member's would be sent twice. Found by its lines, which a Python outline holds as
+    the member's code does (same indentation); an outline that does not is sent whole."""
+    if span.docstring_lines is None:
+        return outline
+    first, last = span.docstring_lines
+    own = span.code.splitlines()
+    header, docstring = own[first - 1].strip(), own[first : last + 1]
+    lines = outline.splitlines()
+    for at in range(1, len(lines) - len(docstring) + 1):
+        if lines[at : at + len(docstring)] == docstring and lines[at - 1].strip() == header:
+            indent = docstring[0][: len(docstring[0]) - len(docstring[0].lstrip())]
+            marked = [*lines[:at], f"{indent}{DOCSTRING_MARKER}", *lines[at + len(docstring) :]]
+            return "\n".join(marked)
+    return outline
 
 
 def _without_docstring(span: OutboundSpan, code: str) -> str:
