@@ -51,6 +51,10 @@ class CodeFacts:
     calls: tuple[str, ...]
     # The parameters, when the language's query names them (see Span.parameters).
     parameters: tuple[str, ...] | None
+    # Every write that may be seen outside the span's locals, as written (`self.n +=`,
+    # `arg[...] =`, `counter =` after `global counter`), whether or not it is an effect
+    # above (a constructor's writes to its own fields are not).
+    writes: tuple[str, ...] = ()
 
     @property
     def empty(self) -> bool:
@@ -63,6 +67,7 @@ class CodeFacts:
                 "raises": [[r.exception, r.evidence, r.line, r.direct] for r in self.raises],
                 "calls": list(self.calls),
                 "parameters": None if self.parameters is None else list(self.parameters),
+                "writes": list(self.writes),
             },
             ensure_ascii=False,
             separators=(",", ":"),
@@ -77,4 +82,5 @@ class CodeFacts:
             raises=tuple(Raise(x, ev, ln, bool(d)) for x, ev, ln, d in data["raises"]),
             calls=tuple(data["calls"]),
             parameters=None if params is None else tuple(params),
+            writes=tuple(data.get("writes", ())),
         )

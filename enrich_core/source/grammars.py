@@ -6,6 +6,8 @@ of them would cost every start-up for nothing. Nothing is downloaded at run
 time. A Language wraps an immutable grammar table and a Query is immutable
 once compiled, so one of each is shared by all threads; parsers are not
 thread-safe, but one costs well under a microsecond, so each parse makes its own.
+A language's facts query (`source.code_facts`) is the `-facts.scm` twin of each
+of its query files that has one, stacked the same way.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from tree_sitter import Language, Parser, Query
 
 from enrich_core.source.languages import LanguageSpec, language_named
 
-__all__ = ["grammar", "parser", "query"]
+__all__ = ["facts_query", "grammar", "parser", "query"]
 
 
 def parser(spec: LanguageSpec) -> Parser:
@@ -31,6 +33,12 @@ def grammar(spec: LanguageSpec) -> Language:
 
 def query(spec: LanguageSpec) -> Query:
     return _query(spec.name)
+
+
+def facts_query(spec: LanguageSpec) -> Query | None:
+    """The query of calls, raises and writes (`queries/README.md`); None when the
+    language has no facts query yet."""
+    return _facts_query(spec.name)
 
 
 @cache
@@ -47,3 +55,13 @@ def _query(name: str) -> Query:
     folder = resources.files("enrich_core.source.languages").joinpath("queries")
     text = "\n".join(folder.joinpath(f).read_text("utf-8") for f in spec.queries)
     return Query(grammar(spec), text)
+
+
+@cache
+def _facts_query(name: str) -> Query | None:
+    spec = language_named(name)
+    assert spec is not None, name
+    folder = resources.files("enrich_core.source.languages").joinpath("queries")
+    files = [folder.joinpath(f.removesuffix(".scm") + "-facts.scm") for f in spec.queries]
+    texts = [f.read_text("utf-8") for f in files if f.is_file()]
+    return Query(grammar(spec), "\n".join(texts)) if texts else None
