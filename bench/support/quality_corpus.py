@@ -83,6 +83,8 @@ MAX_SPANS: Final = 200
 # nowhere in the workspace (whitespace collapsed, case folded).
 LEAK_PREFIX: Final = 40
 LEAK_SENTENCE_MIN: Final = 30
+# A docstring's opening line of at most this many words and no final stop is a title.
+TITLE_WORDS: Final = 4
 
 CPYTHON_VERSION: Final = "3.11.7"
 DEFAULT_CPYTHON_LIB: Final = Path(f"/root/.pyenv/versions/{CPYTHON_VERSION}/lib/python3.11")
@@ -159,6 +161,7 @@ PYTHON_PICKS: Final[dict[str, tuple[str, ...]]] = {
         "covariance",
         "correlation",
         "quantiles",
+        "harmonic_mean",
     ),
     "calendar.py": (
         "leapdays",
@@ -187,7 +190,7 @@ PYTHON_PICKS: Final[dict[str, tuple[str, ...]]] = {
         "SequenceMatcher.real_quick_ratio",
         "get_close_matches",
     ),
-    "json/decoder.py": ("py_scanstring", "JSONDecoder.__init__", "JSONDecoder.raw_decode"),
+    "json/decoder.py": ("py_scanstring", "JSONDecoder.raw_decode"),
     "html/__init__.py": ("escape", "unescape"),
     "functools.py": ("_c3_merge", "_c3_mro", "wraps", "reduce"),
     "string.py": ("capwords",),
@@ -312,10 +315,18 @@ def _is_signature(paragraph: list[str], name: str) -> bool:
     return paragraph[0].startswith(f"{name}(")
 
 
+def _is_title(paragraph: list[str]) -> bool:
+    """A heading line (`Covariance`, `Pearson's correlation coefficient`), not a sentence."""
+    line = paragraph[0]
+    return len(paragraph) == 1 and len(line.split()) <= TITLE_WORDS and line[-1] not in ".!?:"
+
+
 def _prose(doc: str, name: str) -> list[list[str]]:
-    """The paragraphs that are prose: no leading signature, no doctest session."""
+    """The paragraphs that are prose: no leading signature or title, no doctest session."""
     paragraphs = _paragraphs(doc)
     if paragraphs and _is_signature(paragraphs[0], name):
+        paragraphs = paragraphs[1:]
+    if len(paragraphs) > 1 and _is_title(paragraphs[0]):
         paragraphs = paragraphs[1:]
     return [p for p in paragraphs if not p[0].startswith(">>>")]
 
