@@ -226,3 +226,21 @@ async def test_the_gate_verdicts_are_counted_per_tier_with_the_reasons(tmp_path:
         "gate_judged:big": 3,
         "gate_rejected:filler:small": 3,
     }
+
+
+async def test_facts_this_gloss_cannot_read_leave_the_hover_without_them(tmp_path: Path) -> None:
+    db = tmp_path / "i.db"
+    content_hash = extract_spans("a.py", SOURCE)[0].content_hash
+    await write(db, GlossResult(content_hash, GLOSS, model="m", tier="t", backend="b", facts=FACTS))
+    conn = sqlite3.connect(db)
+    # As a newer Gloss with a kind of effect this one does not know would write them.
+    newer = FACTS.to_json().replace('"file"', '"database"')
+    conn.execute("UPDATE code_facts SET facts = ?", (newer,))
+    conn.commit()
+    conn.close()
+    store = await Store.open(db, "1")
+    try:
+        info = await store.hover("a.py", 0)
+    finally:
+        await store.close()
+    assert info is not None and info.gloss is not None and info.facts is None

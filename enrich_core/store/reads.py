@@ -415,7 +415,14 @@ def _facts(conn: sqlite3.Connection, content_hash: str) -> CodeFacts | None:
         if "no such table" in str(exc):
             return None  # a store written before facts, read where it cannot gain the table
         raise
-    return CodeFacts.from_json(row[0]) if row is not None else None
+    if row is None:
+        return None
+    try:
+        return CodeFacts.from_json(row[0])
+    except (ValueError, KeyError, TypeError):
+        # Written by a newer Gloss (a kind of effect this one does not know): the hover
+        # goes without the facts rather than fail.
+        return None
 
 
 def _hover_gloss(conn: sqlite3.Connection, span: SpanRecord, pv: str) -> HoverInfo:
