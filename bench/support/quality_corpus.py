@@ -1048,7 +1048,10 @@ def build(cpython_lib: Path = DEFAULT_CPYTHON_LIB, go_root: Path | None = None) 
     built = collect(cpython_lib, go_root)
     for label, digest in _recorded_hashes().items():
         if built.hashes.get(label, digest) != digest:
-            raise CorpusError(f"{label} differs from the file the corpus was built from")
+            raise CorpusError(
+                f"{label} differs from the file the corpus was built from "
+                f"(to build from it on purpose, delete {SOURCES_FILE})"
+            )
     check(built)
     write(built, cpython_lib)
     return built
