@@ -275,5 +275,6 @@ def hover_json(
             "attempts": g.attempts,
             "trimmed": g.trimmed,
             "escalations": list(g.escalations),
+            "context": g.context,
         }
     return out

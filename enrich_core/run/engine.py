@@ -34,6 +34,7 @@ from enrich_core.records.status import (
     QueueStatus,
     WorkspaceStatus,
 )
+from enrich_core.run.backlog_order import callees_first
 from enrich_core.run.embed_jobs import Meaning, make_meaning
 from enrich_core.run.engine_edits import (
     SCAN_CHUNK_FILES,
@@ -47,6 +48,7 @@ from enrich_core.run.gpu_watch import GpuWatch
 from enrich_core.run.pool import WorkPool
 from enrich_core.run.retry import RetryPolicy, RetryQueue
 from enrich_core.run.scheduler import Priority, Scheduler, SpanRef
+from enrich_core.run.span_context import CalleeReads, ContextGatherer
 from enrich_core.run.status import backend_health, workspace_status
 from enrich_core.source.indexer import Indexer, SpanTexts
 from enrich_core.source.parse_pool import ParsePool
@@ -91,6 +93,8 @@ class Engine(StoreHandover, EditHandling):
         self.config = config
         self.indexer = Indexer(self.root, config.index)
         self.texts = SpanTexts()
+        # Each span's context for its prompt: imports, outline, callees' summaries.
+        self.contexts = ContextGatherer(self._callee_reads)
         self.gpu = gpu or GpuMonitor()  # read directly only when not glossing
         self._given_backends = backends
         self.backends: dict[str, Backend] = {}
@@ -348,8 +352,9 @@ class Engine(StoreHandover, EditHandling):
             return set()
         known = await self._store().hashes_with_history({s.content_hash for s in spans})
         queued: set[str] = set()
-        for s in spans:
-            if s.content_hash not in known:
+        for p in parsed:
+            # File by file; within one, the functions a span calls first.
+            for s in callees_first([s for s in p.spans if s.content_hash not in known]):
                 ref = SpanRef(s.path, s.qualname, s.content_hash, s.start_line)
                 if self.scheduler.submit(ref, Priority.BACKLOG):
                     queued.add(s.content_hash)
@@ -399,6 +404,8 @@ class Engine(StoreHandover, EditHandling):
                 # is paid for only to be lost. The span stays pending and is
                 # queued again when writing resumes (`_writer_problem`).
                 return
+            # Asked before the take: a file's context goes with its last span.
+            file_context = self.texts.context(ref.path, ref.content_hash)
             span = self.texts.take(ref.path, ref.content_hash, self._disk_stamp)
             if span is None:
                 # A miss costs one parse of the file, off the loop; the rest of
@@ -406,6 +413,7 @@ class Engine(StoreHandover, EditHandling):
                 parsed = await asyncio.to_thread(self.indexer.parse_path, ref.path)
                 if isinstance(parsed, ParsedFile):
                     self.texts.remember(parsed)
+                    file_context = self.texts.context(ref.path, ref.content_hash)
                     span = self.texts.take(ref.path, ref.content_hash, self._disk_stamp)
             if span is None:
                 if ref.path in self._unsaved:
@@ -417,8 +425,10 @@ class Engine(StoreHandover, EditHandling):
                     await self._files_changed([ref.path], in_flight=ref)
                 return
             start_tier = self._asked_again.get(ref.content_hash, 0)
+            context = await self.contexts.gather(span, file_context)
             with self.pool.gpu_watch.track() as vram:
-                result = await self.router.gloss(span, start_tier)
+                result = await self.router.gloss(span, start_tier, context)
+            self.contexts.written(result)  # its callers glossed before it commits see it
             # Do not wait for the commit here: the worker goes straight on to
             # the next span and the backend stays busy. Progress is reported
             # from the commit callback, after the row is durable.
@@ -432,6 +442,9 @@ class Engine(StoreHandover, EditHandling):
             if not committed:
                 self.scheduler.done(ref.content_hash)
 
+    def _callee_reads(self) -> CalleeReads | None:
+        return self.store.callee_glosses if self.store is not None else None
+
     def _disk_stamp(self, rel: str) -> tuple[int, int] | None:
         """(mtime_ns, size) of a workspace file, None if it is gone: one stat, no read."""
         try:
@@ -442,6 +455,7 @@ class Engine(StoreHandover, EditHandling):
 
     def _committed(self, ref: SpanRef, result: GlossResult, future: asyncio.Future[None]) -> None:
         self.scheduler.done(ref.content_hash)
+        self.contexts.committed(ref.content_hash)
         asked_again = self._asked_again.pop(ref.content_hash, None) is not None
         if future.cancelled() or future.exception() is not None:
             return

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from enrich_core.records.span import SpanRecord
 from enrich_core.records.status import DroppedSpans
+from enrich_core.run.backlog_order import callees_first
 from enrich_core.run.scheduler import Priority, Scheduler, SpanRef
 from enrich_core.source.discovery import SkippedFile
 from enrich_core.source.indexer import Indexer, SpanTexts
@@ -192,8 +193,13 @@ class EditHandling:
             elsewhere = await store.hashes_elsewhere(gone, parsed.path)
             self.scheduler.forget(parsed.path, gone - elsewhere)
         queued = 0
-        for s in parsed.spans:
-            if s.content_hash not in glossed and s.content_hash not in had:
-                ref = SpanRef(s.path, s.qualname, s.content_hash, s.start_line)
-                queued += self.scheduler.submit(ref, priority)
+        changed = [
+            s for s in parsed.spans if s.content_hash not in glossed and s.content_hash not in had
+        ]
+        ordered = callees_first(changed)
+        if priority is Priority.DISK:
+            ordered.reverse()  # the disk class takes the latest submitted first
+        for s in ordered:
+            ref = SpanRef(s.path, s.qualname, s.content_hash, s.start_line)
+            queued += self.scheduler.submit(ref, priority)
         return queued

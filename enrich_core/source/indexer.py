@@ -22,6 +22,7 @@ from enrich_core.source.discovery import (
     WorkspaceFilter,
     scan_workspace,
 )
+from enrich_core.source.file_context import FileContext
 from enrich_core.source.not_authored import generated_reason
 from enrich_core.source.parse_pool import Job, ParsePool
 from enrich_core.source.parsed_file import (
@@ -162,7 +163,7 @@ class Indexer:
                 mtime_ns, size = st.st_mtime_ns, st.st_size
             except OSError:
                 pass
-        return ParsedFile(rel, mtime_ns, size, cut.spans, unparsed_note(cut))
+        return ParsedFile(rel, mtime_ns, size, cut.spans, unparsed_note(cut), cut.imports)
 
 
 def _plan_chunk(
@@ -234,12 +235,29 @@ class SpanTexts:
         self._stamps: dict[str, FileStamp] = {}
         self._bytes = 0
         self._buffers: dict[str, dict[str, Span]] = {}
+        # What each file held in either tells a reader of its spans (imports,
+        # outlines): kept while any of its spans waits, for the prompt's context.
+        self._contexts: dict[str, FileContext] = {}
+        self._buffer_contexts: dict[str, FileContext] = {}
 
     def set_buffer(self, parsed: ParsedFile) -> None:
         self._buffers[parsed.path] = {s.content_hash: s for s in parsed.spans}
+        self._buffer_contexts[parsed.path] = FileContext.of(parsed)
 
     def drop_buffer(self, rel: str) -> None:
         self._buffers.pop(rel, None)
+        self._buffer_contexts.pop(rel, None)
+
+    def context(self, rel: str, content_hash: str) -> FileContext | None:
+        """The file context of the parse `take` would give this span from, if at hand:
+        ask before taking (the file's context goes with its last span)."""
+        buffer = self._buffers.get(rel)
+        if buffer is not None and content_hash in buffer:
+            return self._buffer_contexts.get(rel)
+        table = self._cache.get(rel)
+        if table is None or content_hash not in table:
+            return None
+        return self._contexts.get(rel)
 
     def take(
         self, rel: str, content_hash: str, stamp_now: Callable[[str], FileStamp | None]
@@ -271,7 +289,9 @@ class SpanTexts:
         self._forget(parsed.path)
         self._cache[parsed.path] = {s.content_hash: s for s in parsed.spans}
         self._stamps[parsed.path] = (parsed.mtime_ns, parsed.size)
+        context = self._contexts[parsed.path] = FileContext.of(parsed)
         size = sum(_span_bytes(s) for s in self._cache[parsed.path].values())
+        size += context.size_bytes
         self._sizes[parsed.path] = size
         self._bytes += size
         while self._bytes > self._budget and len(self._cache) > 1:
@@ -281,6 +301,7 @@ class SpanTexts:
         if self._cache.pop(rel, None) is not None:
             self._bytes -= self._sizes.pop(rel)
             del self._stamps[rel]
+            del self._contexts[rel]
 
     def has_room(self) -> bool:
         return self._bytes < self._budget

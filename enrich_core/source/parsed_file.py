@@ -24,6 +24,8 @@ class ParsedFile:
     spans: list[Span]
     # For people: the lines a syntax error kept from being parsed, if any.
     unparsed: str | None = None
+    # The module's top-level import lines, for the prompt (source.imports).
+    imports: tuple[str, ...] = ()
 
 
 def parse_source_file(f: SourceFile, max_file_bytes: int) -> ParsedFile | SkippedFile:
@@ -35,7 +37,7 @@ def parse_source_file(f: SourceFile, max_file_bytes: int) -> ParsedFile | Skippe
     cut = cut_text(f.path, text)
     if isinstance(cut, SkippedFile):
         return cut
-    return ParsedFile(f.path, f.mtime_ns, f.size, cut.spans, unparsed_note(cut))
+    return ParsedFile(f.path, f.mtime_ns, f.size, cut.spans, unparsed_note(cut), cut.imports)
 
 
 def unparsed_note(cut: Cut) -> str | None:

@@ -29,6 +29,7 @@ from enrich_core.records.span import OUTLINED_KINDS, Span, SpanKind
 from enrich_core.source import grammars, signatures
 from enrich_core.source import tree_text as syntax
 from enrich_core.source.doc_comments import doc_comment
+from enrich_core.source.imports import import_lines
 from enrich_core.source.languages import DocStyle, LanguageSpec, language_for_source
 from enrich_core.source.recovery import Definition, Unparsed, recover
 from enrich_core.source.tree_text import Positions
@@ -81,6 +82,8 @@ class Cut:
 
     spans: list[Span]
     unparsed: tuple[Unparsed, ...] = field(default=())
+    # The file's top-level import lines, as written (source.imports).
+    imports: tuple[str, ...] = field(default=())
 
 
 def extract_spans(path: str, source: str, spec: LanguageSpec | None = None) -> list[Span]:
@@ -138,7 +141,7 @@ def cut_spans(path: str, source: str, spec: LanguageSpec | None = None) -> Cut:
             continue
         members = _members(definitions, index) if definition.kind in OUTLINED_KINDS else []
         spans.append(_make_span(spec, path, data, positions, definition, members, parameters))
-    return Cut(spans, unparsed)
+    return Cut(spans, unparsed, import_lines(spec, tree.root_node, data))
 
 
 def _whole(

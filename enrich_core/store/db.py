@@ -30,7 +30,13 @@ DROPPED_TABLES = ("spans_fts",)
 # Columns added since a table was first created: a store written by an older
 # Gloss gains them on open (ALTER TABLE ADD COLUMN), and nothing is re-glossed.
 ADDED_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
-    "glosses": (("first_tier", "TEXT"), ("route", "TEXT"), ("trimmed", "TEXT")),
+    "glosses": (
+        ("first_tier", "TEXT"),
+        ("route", "TEXT"),
+        ("trimmed", "TEXT"),
+        # What the prompt carried beside the code (GlossResult.context).
+        ("context", "TEXT"),
+    ),
     # Every span before there were other languages was Python's.
     "spans": (("language", "TEXT NOT NULL DEFAULT 'python'"),),
 }
@@ -92,6 +98,7 @@ CREATE TABLE IF NOT EXISTS glosses (
     first_tier TEXT,
     route TEXT,
     trimmed TEXT,
+    context TEXT,
     UNIQUE (content_hash, prompt_version)
 );
 CREATE VIRTUAL TABLE IF NOT EXISTS glosses_fts USING fts5 (

@@ -25,6 +25,7 @@ from enrich_core.records.facts import CodeFacts
 from enrich_core.records.gloss import Gloss
 from enrich_core.records.span import SpanKind, SpanRecord
 from enrich_core.records.status import LanguageCounts, SpanCounts
+from enrich_core.store.callees import CalleeGlosses, read_callee_glosses
 from enrich_core.store.db import SCHEMA, connect, connect_empty
 from enrich_core.store.health import readonly_uri
 from enrich_core.store.search import (
@@ -67,6 +68,8 @@ class GlossRecord:
     created_at: float
     trimmed: str | None = None  # "kept 180 of 900 lines" when written from a trimmed view
     escalations: tuple[str, ...] = ()
+    # The context parts its prompt carried beside the code, and any its budget dropped.
+    context: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +100,7 @@ class Unglossed:
 
 GLOSS_COLUMNS = (
     "body, model, tier, backend, tokens_in, tokens_out, duration_ms, attempts, created_at, "
-    "trimmed, escalations"
+    "trimmed, escalations, context"
 )
 
 
@@ -119,6 +122,7 @@ def _gloss_record(row: Any) -> GlossRecord:
         created_at=row[8],
         trimmed=row[9],
         escalations=tuple(row[10].split("\n")) if row[10] else (),
+        context=row[11],
     )
 
 
@@ -254,6 +258,15 @@ class Store:
             if exc.sqlite_errorcode & 0xFF not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
                 raise
             return await self._searcher.run(read)
+
+    async def callee_glosses(
+        self, hashes: Collection[str], names: Collection[str], outside: str
+    ) -> CalleeGlosses:
+        """The glosses of a span's callees (store/callees.py), read on the reads' thread."""
+        pv = self.prompt_version
+        return await self._searcher.run(
+            lambda conn: read_callee_glosses(conn, hashes, names, outside, pv)
+        )
 
     async def hover_for(self, span: SpanRecord) -> HoverInfo:
         return await self._searcher.run(lambda conn: _hover_for(conn, span, self.prompt_version))

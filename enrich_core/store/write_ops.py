@@ -169,8 +169,8 @@ class RecordResult:
             conn.executemany(
                 "INSERT INTO glosses (content_hash, prompt_version, body, search_text, model, "
                 "tier, backend, tokens_in, tokens_out, tokens_estimated, duration_ms, attempts, "
-                "escalations, gpu_peak_vram_mb, created_at, first_tier, route, trimmed) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "escalations, gpu_peak_vram_mb, created_at, first_tier, route, trimmed, "
+                "context) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 [_gloss_row(op, now) for op in glossed],
             )
             conn.execute(
@@ -264,7 +264,7 @@ def _gloss_row(op: RecordResult, now: float) -> tuple[object, ...]:
         r.content_hash, op.prompt_version, r.gloss.to_json(), search_text(r.gloss), r.model,
         r.tier, r.backend, r.tokens_in, r.tokens_out, int(r.tokens_estimated), r.duration_ms,
         r.attempts, "\n".join(r.escalations), op.gpu_peak_vram_mb, now, r.first_tier, r.route,
-        r.trimmed,
+        r.trimmed, r.context,
     )  # fmt: skip
 
 

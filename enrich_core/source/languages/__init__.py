@@ -81,6 +81,12 @@ class LanguageSpec:
     # Another row's suffix, and a pattern that makes a file of that suffix this
     # language's when its text matches: C++ headers are `.h` as often as C's are.
     claims: dict[str, str] = field(default_factory=dict)
+    # Top-level node types that import another module (`import_from_statement`,
+    # `use_declaration`, `#include`): the module's imports a prompt shows a reader.
+    imports: frozenset[str] = frozenset()
+    # Words a top-level statement starts with when it imports by a call (Ruby's
+    # `require`, PHP's `require_once`): the grammar sees only a call there.
+    import_words: frozenset[str] = frozenset()
 
     @property
     def fence(self) -> str:
@@ -107,6 +113,9 @@ _ECMASCRIPT_WRAPPERS = {
     "expression_statement": True,
 }
 
+# ES modules' `import`; CommonJS's `const x = require(...)` is a declaration like any other.
+_ECMASCRIPT_IMPORTS = frozenset({"import_statement"})
+
 LANGUAGES: tuple[LanguageSpec, ...] = (
     LanguageSpec(
         name="python",
@@ -118,6 +127,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         wrappers={"decorated_definition": False},
         header_trailers=frozenset({":"}),
         line_comment="#",
+        imports=frozenset({"import_statement", "import_from_statement", "future_import_statement"}),
     ),
     LanguageSpec(
         name="javascript",
@@ -127,6 +137,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         queries=("javascript.scm", "ecmascript.scm"),
         doc=DocStyle.STAR_BLOCK,
         wrappers=_ECMASCRIPT_WRAPPERS,
+        imports=_ECMASCRIPT_IMPORTS,
     ),
     LanguageSpec(
         name="typescript",
@@ -136,6 +147,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         queries=("typescript.scm", "ecmascript.scm"),
         doc=DocStyle.STAR_BLOCK,
         wrappers=_ECMASCRIPT_WRAPPERS,
+        imports=_ECMASCRIPT_IMPORTS,
     ),
     LanguageSpec(
         name="tsx",
@@ -145,6 +157,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         queries=("typescript.scm", "ecmascript.scm"),
         doc=DocStyle.STAR_BLOCK,
         wrappers=_ECMASCRIPT_WRAPPERS,
+        imports=_ECMASCRIPT_IMPORTS,
     ),
     LanguageSpec(
         name="go",
@@ -154,6 +167,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         queries=("go.scm",),
         doc=DocStyle.ANY_ABOVE,
         wrappers={"type_declaration": True},
+        imports=frozenset({"import_declaration"}),
     ),
     LanguageSpec(
         name="rust",
@@ -165,6 +179,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         separator="::",
         between_doc=frozenset({"attribute_item"}),
         comments=frozenset({"line_comment", "block_comment"}),
+        imports=frozenset({"use_declaration", "extern_crate_declaration"}),
     ),
     LanguageSpec(
         name="java",
@@ -174,6 +189,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         queries=("java.scm",),
         doc=DocStyle.STAR_BLOCK,
         comments=frozenset({"line_comment", "block_comment"}),
+        imports=frozenset({"import_declaration"}),
     ),
     LanguageSpec(
         name="c",
@@ -183,6 +199,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         queries=("c.scm",),
         doc=DocStyle.ANY_ABOVE,
         wrappers={"type_definition": True},
+        imports=frozenset({"preproc_include"}),
     ),
     LanguageSpec(
         name="cpp",
@@ -195,6 +212,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         wrappers={"template_declaration": True, "type_definition": True},
         signature_ends=frozenset({"field_initializer_list"}),
         claims={".h": _CPP_IN_A_HEADER},
+        imports=frozenset({"preproc_include", "using_declaration"}),
     ),
     LanguageSpec(
         name="csharp",
@@ -203,6 +221,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         grammar=("tree_sitter_c_sharp", "language"),
         queries=("csharp.scm",),
         doc=DocStyle.XML_SLASH,
+        imports=frozenset({"using_directive"}),
     ),
     LanguageSpec(
         name="ruby",
@@ -214,6 +233,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         # `def self.build; end`, and the `=` of an endless `def size = @items.size`.
         header_trailers=frozenset({";", "end", "="}),
         line_comment="#",
+        import_words=frozenset({"require", "require_relative"}),
     ),
     LanguageSpec(
         name="php",
@@ -222,6 +242,8 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         grammar=("tree_sitter_php", "language_php"),
         queries=("php.scm",),
         doc=DocStyle.STAR_BLOCK,
+        imports=frozenset({"namespace_use_declaration"}),
+        import_words=frozenset({"require", "require_once", "include", "include_once"}),
     ),
 )
 
