@@ -11,7 +11,7 @@ import pytest
 from enrich_core.records.facts import CodeFacts
 from enrich_core.records.span import Span
 from enrich_core.source import code_facts
-from enrich_core.source.code_facts import facts_of, scan
+from enrich_core.source.code_facts import facts_of
 from enrich_core.source.spans import extract_spans
 
 
@@ -159,6 +159,7 @@ def test_calls_in_order_and_parameters_in_signature_order(py: dict[str, CodeFact
     assert py["parse"].calls == ("int", "json.loads", "next", "iter", "ValueError")
     assert py["add"].calls == ()
     assert py["add"].effects == () and py["add"].raises == () and py["add"].writes == ()
+    assert py["add"].complete
     assert py["add"].parameters == ("a", "b", "rest", "key", "extra")
 
 
@@ -188,11 +189,11 @@ def test_methods_nested_async_and_decorated_functions() -> None:
                 Path(path).touch()
         """
     )
-    init = scan(spans["Ledger.__init__"])
-    assert init.clean and init.known
+    init = facts_of(spans["Ledger.__init__"])
+    assert init.complete
     # A constructor setting its own fields: written, but no side effect listed.
-    assert init.facts.effects == ()
-    assert init.facts.writes == ("self.path =", "self.levels =")
+    assert init.effects == ()
+    assert init.writes == ("self.path =", "self.levels =")
     put = facts_of(spans["Ledger.put"])
     # The decorators run at definition, not when put runs: not its calls.
     assert put.calls == ("log.info",)
@@ -213,10 +214,10 @@ def test_a_fragment_still_gives_the_facts_it_holds() -> None:
         text=span.text.replace("shutil.copy(path, target)", "shutil.copy(path,"),
         content_hash="fragment-1",
     )
-    found = scan(broken)
-    assert not found.clean
-    assert ("file", "open(") in effects(found.facts)
-    assert ("file", "os.remove(") in effects(found.facts)
+    found = facts_of(broken)
+    assert not found.complete
+    assert ("file", "open(") in effects(found)
+    assert ("file", "os.remove(") in effects(found)
 
 
 def test_indented_method_text_is_dedented_and_a_less_indented_string_kept() -> None:
@@ -231,10 +232,10 @@ def test_indented_method_text_is_dedented_and_a_less_indented_string_kept() -> N
         '''
     span = spans_of(source)["Box.show"]
     assert span.start_col > 0
-    found = scan(span)
-    assert found.clean
-    assert effects(found.facts) == {("argument", "self.shown =")}
-    assert found.facts.calls == ("out.write",)
+    found = facts_of(span)
+    assert found.complete
+    assert effects(found) == {("argument", "self.shown =")}
+    assert found.calls == ("out.write",)
 
 
 def test_cached_by_content_hash_with_lines_of_the_span_asked_about() -> None:
@@ -255,9 +256,7 @@ def test_facts_round_trip_through_json(py: dict[str, CodeFacts]) -> None:
 def test_a_language_without_a_facts_query_reports_nothing_guessed() -> None:
     span = next(iter(spans_of("def f(x):\n    open(x)\n").values()))
     other = dataclasses.replace(span, language="no-such-language", content_hash="other-1")
-    found = scan(other)
-    assert not found.known
-    assert found.facts == CodeFacts((), (), (), ("x",))
+    assert facts_of(other) == CodeFacts((), (), (), ("x",), complete=False)
 
 
 GO = """\
@@ -332,9 +331,8 @@ def test_go_mutation_only_through_what_the_caller_shares(go: dict[str, CodeFacts
         ("argument", "ch <-"),
         ("argument", "xs[0] ="),
     }
-    # `hits++` may be a package variable, but a span cannot tell: no effect, yet an assignment.
-    bump = spans_of(GO, "store/store.go")["Store.Bump"]
-    assert scan(bump).assigns
+    # `hits++` may be a package variable, but a span cannot tell: no effect, yet a write.
+    assert "hits++" in go["Store.Bump"].writes
     assert effects(go["Store.Copy"]) == set() and go["Store.Copy"].writes == ()
 
 
@@ -343,5 +341,5 @@ def test_go_panics_are_raises(go: dict[str, CodeFacts]) -> None:
         ("panic", "panic(", True),
         ("panic", "regexp.MustCompile(", False),
     }
-    assert go["Add"] == CodeFacts((), (), (), ("a", "b"))
+    assert go["Add"] == CodeFacts((), (), (), ("a", "b"), complete=True)
     assert go["Store.Bump"].parameters == ("s", "m", "v", "arr", "ch", "xs")

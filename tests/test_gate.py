@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -89,7 +90,9 @@ def test_parameters_come_from_the_real_signature() -> None:
 
 def test_a_parameter_named_like_a_schema_field_is_an_input_not_an_echo() -> None:
     (tagged,) = extract_spans("t.py", "def label(item, tags):\n    return item, tags\n")
-    check_quality(gloss(inputs=("item: the thing", "tags"), usage_snippet="label(x, [])"), tagged)
+    # (No side effect claimed: `label` calls nothing, and the gate knows it.)
+    answer = gloss(inputs=("item: the thing", "tags"), usage_snippet="label(x, [])")
+    check_quality(dataclasses.replace(answer, side_effects=()), tagged)
     with pytest.raises(GlossRejected) as info:
         check_quality(gloss(inputs=("url: address", "tags")), FETCH)  # fetch has no `tags`
     assert info.value.reason == "filler"

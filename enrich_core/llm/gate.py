@@ -5,7 +5,9 @@ bounded, a non-empty summary of at most 120 words, not cut off), the gate
 rejects what a small model typically produces instead of a gloss: filler ("N/A",
 "summary of the function"), an answer that echoes the request or its
 instructions, an answer about another symbol than the span's, a summary that
-copies the code, and inputs that name parameters the function does not have.
+copies the code, inputs that name parameters the function does not have, and a
+side effect or raised exception that the facts read from the code contradict
+(`gate_facts`: a file write claimed for a function that calls nothing).
 Each rejection is a `GlossRejected` with a stable reason name, so the reasons
 can be counted. The gate never edits an answer: it passes it whole or rejects it.
 """
@@ -16,14 +18,18 @@ import re
 from collections.abc import Callable
 
 from enrich_core.llm.gate_echo import check_not_echoed
+from enrich_core.llm.gate_facts import check_grounded
 from enrich_core.llm.gate_symbol import check_about_the_span
 from enrich_core.llm.outbound import SYSTEM_PROMPT
+from enrich_core.records.facts import CodeFacts
 from enrich_core.records.gloss import Gloss, GlossRejected
 from enrich_core.records.span import OUTLINED_KINDS, Span
 
 __all__ = [
     "CHECKS",
+    "FACT_CHECKS",
     "check_about_the_span",
+    "check_grounded",
     "check_inputs",
     "check_not_copied",
     "check_not_echoed",
@@ -65,11 +71,16 @@ _WORD = re.compile(r"[A-Za-z_]\w*")
 _NOT_PARAMETERS = frozenset({"self", "cls", "returns", "return", "raises", "yields"})
 
 
-def check_quality(gloss: Gloss, span: Span) -> None:
+def check_quality(gloss: Gloss, span: Span, facts: CodeFacts | None = None) -> None:
     """Raise GlossRejected: filler, too_short, copied_code, copied_prompt,
-    echoed_prompt, wrong_symbol or invented_inputs (the first check that fails)."""
+    echoed_prompt, wrong_symbol, invented_inputs, then, given the facts read from
+    the span's code, ungrounded_side_effect or ungrounded_raise (the first check
+    that fails)."""
     for check in CHECKS:
         check(gloss, span)
+    if facts is not None:
+        for fact_check in FACT_CHECKS:
+            fact_check(gloss, span, facts)
 
 
 def check_not_filler(gloss: Gloss, span: Span) -> None:
@@ -172,3 +183,7 @@ CHECKS: tuple[Callable[[Gloss, Span], None], ...] = (
     check_about_the_span,
     check_inputs,
 )
+# Checks against the facts read from the code (`records.facts`), run after CHECKS
+# when the caller has them. Issue 13 added check_grounded; tests/test_real_model.py
+# counts what it rejects that CHECKS pass.
+FACT_CHECKS: tuple[Callable[[Gloss, Span, CodeFacts], None], ...] = (check_grounded,)

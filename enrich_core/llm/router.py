@@ -55,6 +55,7 @@ from enrich_core.llm.gate import check_quality
 from enrich_core.llm.outbound import build_prompt, outbound_span
 from enrich_core.llm.prompt_context import fit_context
 from enrich_core.records.context import CONTEXT_PARTS, NO_CONTEXT, SpanContext
+from enrich_core.records.facts import CodeFacts
 from enrich_core.records.gloss import GLOSS_SCHEMA, Gloss, GlossRejected, parse_gloss
 from enrich_core.records.result import GlossResult, RequestRecord
 from enrich_core.records.span import Span
@@ -107,8 +108,12 @@ class Router:
         rng: random.Random | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         context_parts: Sequence[str] = CONTEXT_PARTS,
+        read_facts: Callable[[Span], CodeFacts] | None = None,
     ) -> None:
         self.tiers = tuple(tiers)
+        # `source.code_facts.facts_of`, given by the engine (stages do not import each
+        # other): each result carries the span's facts, and the gate checks against them.
+        self.read_facts = read_facts
         # `[prompt] context`: the context parts a request may carry, budget allowing.
         self.context_parts = tuple(context_parts)
         self.backends = backends
@@ -142,6 +147,7 @@ class Router:
             asked = f"escalated by the user to {self.tiers[start_tier].name}"
             route = dataclasses.replace(route, tier_index=start_tier, reason=asked)
         tally = _Tally()
+        facts = self.read_facts(span) if self.read_facts is not None else None
         sent_context: str | None = None  # what the last request built carried
 
         def result(
@@ -166,6 +172,8 @@ class Router:
                 rejections=tuple(tally.rejections),
                 requests=tuple(tally.requests),
                 context=sent_context,
+                # Read from the code whatever the model said: shown apart from its words.
+                facts=facts,
                 model=model,
                 tier=tier,
                 backend=backend,
@@ -192,7 +200,7 @@ class Router:
             name, text, finish_reason = served
             try:
                 gloss = parse_gloss(text, finish_reason)
-                check_quality(gloss, span)
+                check_quality(gloss, span, facts)
             except GlossRejected as rejected:
                 tally.rejections.append(rejected.reason)
                 tally.escalations.append(f"{tier.name}: {rejected}")

@@ -55,6 +55,10 @@ class CodeFacts:
     # `arg[...] =`, `counter =` after `global counter`), whether or not it is an effect
     # above (a constructor's writes to its own fields are not).
     writes: tuple[str, ...] = ()
+    # The language has facts data and the span's text parsed without an error: an
+    # absence (no call, no raise, no write) is known, not merely unseen. The gate
+    # judges a claim against an absence only then.
+    complete: bool = False
 
     @property
     def empty(self) -> bool:
@@ -68,6 +72,7 @@ class CodeFacts:
                 "calls": list(self.calls),
                 "parameters": None if self.parameters is None else list(self.parameters),
                 "writes": list(self.writes),
+                "complete": self.complete,
             },
             ensure_ascii=False,
             separators=(",", ":"),
@@ -83,4 +88,5 @@ class CodeFacts:
             calls=tuple(data["calls"]),
             parameters=None if params is None else tuple(params),
             writes=tuple(data.get("writes", ())),
+            complete=bool(data.get("complete", False)),
         )

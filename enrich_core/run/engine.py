@@ -50,6 +50,7 @@ from enrich_core.run.retry import RetryPolicy, RetryQueue
 from enrich_core.run.scheduler import Priority, Scheduler, SpanRef
 from enrich_core.run.span_context import CalleeReads, ContextGatherer
 from enrich_core.run.status import backend_health, workspace_status
+from enrich_core.source.code_facts import facts_of
 from enrich_core.source.indexer import Indexer, SpanTexts
 from enrich_core.source.parse_pool import ParsePool
 from enrich_core.source.parsed_file import ParsedFile
@@ -173,6 +174,7 @@ class Engine(StoreHandover, EditHandling):
             self.backends,
             breakers=self.pool.breakers_for(self.backends),
             context_parts=self.config.prompt.context,
+            read_facts=facts_of,
         )
         self._retry_task = asyncio.create_task(
             self.retries.run(self._stopping), name="gloss-retry-timer"

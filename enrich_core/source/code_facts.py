@@ -18,7 +18,10 @@ Rules, each needing evidence in the span's text (never a guess):
   (`self.total +=` changes the caller's object) except in a constructor, whose
   writes to its own fields are no side effect a reader wants listed;
 - a write to a name declared `global` or `nonlocal` is a GLOBAL effect. Go's
-  package-level variables cannot be told from locals in a span: not reported.
+  package-level variables cannot be told from locals in a span: a bare `n++`
+  is no effect, only listed among the writes that may be seen outside.
+`complete` says whether an absence can be trusted (the language has facts data
+and the text parsed clean); the gate judges claims against absences only then.
 Decorators are left out: they run once, when the function is defined.
 
 Effects are kept once per (kind, evidence), raises once per (exception,
@@ -44,7 +47,7 @@ from enrich_core.source import grammars
 from enrich_core.source.languages import language_named
 from enrich_core.source.languages.effects import FactsData, facts_data
 
-__all__ = ["FactsScan", "facts_of", "scan"]
+__all__ = ["facts_of"]
 
 CACHE_SIZE = 4096
 # A callee or write longer than this is shown cut, with an ellipsis.
@@ -60,35 +63,15 @@ _LEADING_WORD = re.compile(r"[A-Za-z_]\w*(\s*\()?")
 _METHOD_CALL = re.compile(r"([A-Za-z_$][\w$]*)(?:\.[A-Za-z_$][\w$]*)*\.([A-Za-z_$][\w$]*)")
 
 
-@dataclass(frozen=True, slots=True)
-class FactsScan:
-    """The facts, and how far they can be trusted to be complete."""
-
-    facts: CodeFacts
-    # The language has a facts query: calls and raises were looked for.
-    known: bool
-    # The span's text parsed without a syntax error: nothing was skipped.
-    clean: bool
-    # Any assignment at all, local ones too: where a bare name may be module state
-    # (Go), only "no assignment" proves nothing outside the locals is written.
-    assigns: bool
-
-
 def facts_of(span: Span) -> CodeFacts:
     """What the span's code calls, touches, writes and raises (see the module doc)."""
-    return scan(span).facts
-
-
-def scan(span: Span) -> FactsScan:
-    """facts_of, with what a check needs to trust an absence (a claim the code
-    contradicts): whether the language is known and the span parsed clean."""
     key = (span.content_hash, span.language)
     with _LOCK:
         found = _CACHE.get(key)
         if found is not None:
             _CACHE.move_to_end(key)
     if found is None:
-        found = _scan(span)
+        found = _facts(span)
         with _LOCK:
             _CACHE[key] = found
             while len(_CACHE) > CACHE_SIZE:
@@ -96,20 +79,16 @@ def scan(span: Span) -> FactsScan:
     return _rebased(found, span.start_line + 1)
 
 
-_CACHE: OrderedDict[tuple[str, str], FactsScan] = OrderedDict()
+_CACHE: OrderedDict[tuple[str, str], CodeFacts] = OrderedDict()
 _LOCK = threading.Lock()
 
 
-def _rebased(found: FactsScan, first_line: int) -> FactsScan:
+def _rebased(facts: CodeFacts, first_line: int) -> CodeFacts:
     """Relative rows (0-based, within the span) as the file's 1-based lines."""
-    facts = found.facts
     return replace(
-        found,
-        facts=replace(
-            facts,
-            effects=tuple(replace(e, line=e.line + first_line) for e in facts.effects),
-            raises=tuple(replace(r, line=r.line + first_line) for r in facts.raises),
-        ),
+        facts,
+        effects=tuple(replace(e, line=e.line + first_line) for e in facts.effects),
+        raises=tuple(replace(r, line=r.line + first_line) for r in facts.raises),
     )
 
 
@@ -126,18 +105,18 @@ class _Found:
     shared: set[str] = field(default_factory=set)
 
 
-def _scan(span: Span) -> FactsScan:
+def _facts(span: Span) -> CodeFacts:
     parameters = _ordered_parameters(span)
     spec = language_named(span.language)
     query = grammars.facts_query(spec) if spec is not None else None
     if spec is None or query is None:
-        return FactsScan(CodeFacts((), (), (), parameters), False, False, False)
+        return CodeFacts((), (), (), parameters)
     data = facts_data(spec.name) or _NO_DATA
     source = _restored(span.text, span.start_col).encode("utf-8")
     tree = grammars.parser(spec).parse(source)
     found = _captures(QueryCursor(query).matches(tree.root_node), source, data)
     reader = _Reader(span, data, found, source, parameters)
-    return FactsScan(reader.facts(), True, not tree.root_node.has_error, bool(found.assigns))
+    return replace(reader.facts(), complete=not tree.root_node.has_error)
 
 
 def _restored(text: str, start_col: int) -> str:
@@ -326,7 +305,9 @@ class _Reader:
             if text in self.found.globals:
                 self.writes.setdefault(evidence)
                 self._effect(EffectKind.GLOBAL, evidence, row)
-            return  # a local, or (Go) a name that may be module state: not known
+            elif not self.data.bare_names_local:
+                self.writes.setdefault(evidence)  # Go: may be a package variable, or not
+            return
         root = _root_name(target, self.source)
         if root is None:
             self.writes.setdefault(evidence)

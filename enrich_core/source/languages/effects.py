@@ -52,6 +52,11 @@ class FactsData:
     # Node types whose code does not run when the span runs (Python's decorators run
     # once, at definition): their captures are left out.
     outside: frozenset[str] = frozenset()
+    # Exceptions the language's operators and statements raise with no call and no
+    # raise in sight (Python's `d[k]` KeyError, `a / b` ZeroDivisionError): a model
+    # may rightly claim them where the facts show nothing. None: any exception may
+    # (a claimed raise cannot be checked against the facts).
+    implicit_raises: frozenset[str] | None = None
 
 
 _PY_LOG_LEVELS = r"(debug|info|warning|warn|error|exception|critical|fatal|log)"
@@ -113,6 +118,15 @@ PYTHON = FactsData(
     constructors=frozenset({"__init__", "__new__", "__post_init__", "__init_subclass__"}),
     bare_names_local=True,
     outside=frozenset({"decorator"}),
+    # Operators, subscripts, attribute reads, unpacking, iteration, asserts, and
+    # the generic names a careful reader may use for any of them.
+    implicit_raises=frozenset(
+        "KeyError IndexError LookupError ZeroDivisionError ArithmeticError OverflowError "
+        "FloatingPointError TypeError AttributeError ValueError NameError UnboundLocalError "
+        "StopIteration StopAsyncIteration RecursionError MemoryError AssertionError "
+        "RuntimeError NotImplementedError UnicodeError UnicodeDecodeError UnicodeEncodeError "
+        "Exception BaseException".split()
+    ),
 )  # fmt: skip
 
 GO = FactsData(
