@@ -57,7 +57,9 @@ _METHOD_KINDS = frozenset({SpanKind.METHOD, SpanKind.ASYNC_METHOD})
 _WHITESPACE = re.compile(r"\s+")
 _DOTTED = re.compile(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*")
 _POSTFIX = frozenset({"++", "--"})
-_LIST_PUNCTUATION = frozenset({",", "(", ")", "[", "]"})
+# Passed over looking for a target's operator: list punctuation, and the `:` of an
+# annotation (`self.n: int = 0`), whose type is a named node passed over too.
+_LIST_PUNCTUATION = frozenset({",", "(", ")", "[", "]", ":"})
 _LEADING_WORD = re.compile(r"[A-Za-z_]\w*(\s*\()?")
 # A method called on a plain name path: `items.append`, `self.cache.clear`.
 _METHOD_CALL = re.compile(r"([A-Za-z_$][\w$]*)(?:\.[A-Za-z_$][\w$]*)*\.([A-Za-z_$][\w$]*)")
@@ -112,11 +114,16 @@ def _facts(span: Span) -> CodeFacts:
     if spec is None or query is None:
         return CodeFacts((), (), (), parameters)
     data = facts_data(spec.name) or _NO_DATA
-    source = _restored(span.text, span.start_col).encode("utf-8")
+    before, after = data.member_wrapper if span.kind in _METHOD_KINDS else ("", "")
+    text = before + _restored(span.text, span.start_col) + after
+    source = text.encode("utf-8")
     tree = grammars.parser(spec).parse(source)
     found = _captures(QueryCursor(query).matches(tree.root_node), source, data)
     reader = _Reader(span, data, found, source, parameters)
-    return replace(reader.facts(), complete=not tree.root_node.has_error)
+    facts = reader.facts()
+    # Rows count from the span's first line, not from the wrapper's.
+    facts = _rebased(facts, -before.count("\n")) if before else facts
+    return replace(facts, complete=not tree.root_node.has_error)
 
 
 def _restored(text: str, start_col: int) -> str:

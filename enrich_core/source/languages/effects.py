@@ -52,6 +52,11 @@ class FactsData:
     # Node types whose code does not run when the span runs (Python's decorators run
     # once, at definition): their captures are left out.
     outside: frozenset[str] = frozenset()
+    # Text put before and after a method's own text so that it parses as a member,
+    # not as broken top-level code (`("class _ {\n", "\n}")` for Java or TypeScript);
+    # the prefix must end with a line break. Empty: a method parses on its own
+    # (Python once dedented, Go).
+    member_wrapper: tuple[str, str] = ("", "")
     # Exceptions the language's operators and statements raise with no call and no
     # raise in sight (Python's `d[k]` KeyError, `a / b` ZeroDivisionError): a model
     # may rightly claim them where the facts show nothing. None: any exception may
