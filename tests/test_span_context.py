@@ -17,8 +17,8 @@ from enrich_core.config import load_config
 from enrich_core.llm.outbound import CALLEES_HEADER, IMPORTS_HEADER
 from enrich_core.present.render import hover_json
 from enrich_core.records.span import Span
-from enrich_core.run.backlog_order import callees_first
 from enrich_core.run.engine import Engine
+from enrich_core.source.call_order import gloss_order
 from enrich_core.source.imports import MAX_IMPORT_LINES
 from enrich_core.source.spans import cut_spans
 from tests.conftest import OpenEngine, gloss_toml, write_files
@@ -197,9 +197,11 @@ def test_callees_come_first_within_a_file_and_a_cycle_keeps_source_order() -> No
             return ping(n - 1)
         """
     )
-    order = [s.name for s in callees_first(spans)]
-    assert order == ["tokens", "parse", "read", "main", "ping", "pong"]
-    assert callees_first(spans[:1]) == spans[:1]
+    order = gloss_order(spans)
+    assert order is not None
+    assert [spans[i].name for i in order] == ["tokens", "parse", "read", "main", "ping", "pong"]
+    assert gloss_order(spans[:1]) is None  # source order
+    assert gloss_order(spans[2:4]) is None  # read, tokens: no call between them
 
 
 def test_each_language_s_imports_are_read_by_its_table_row() -> None:

@@ -34,7 +34,6 @@ from enrich_core.records.status import (
     QueueStatus,
     WorkspaceStatus,
 )
-from enrich_core.run.backlog_order import callees_first
 from enrich_core.run.embed_jobs import Meaning, make_meaning
 from enrich_core.run.engine_edits import (
     SCAN_CHUNK_FILES,
@@ -356,7 +355,9 @@ class Engine(StoreHandover, EditHandling):
         queued: set[str] = set()
         for p in parsed:
             # File by file; within one, the functions a span calls first.
-            for s in callees_first([s for s in p.spans if s.content_hash not in known]):
+            for s in p.in_gloss_order():
+                if s.content_hash in known:
+                    continue
                 ref = SpanRef(s.path, s.qualname, s.content_hash, s.start_line)
                 if self.scheduler.submit(ref, Priority.BACKLOG):
                     queued.add(s.content_hash)

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 
 from enrich_core.records.span import SpanRecord
 from enrich_core.records.status import DroppedSpans
-from enrich_core.run.backlog_order import callees_first
 from enrich_core.run.scheduler import Priority, Scheduler, SpanRef
 from enrich_core.source.discovery import SkippedFile
 from enrich_core.source.indexer import Indexer, SpanTexts
@@ -193,10 +192,11 @@ class EditHandling:
             elsewhere = await store.hashes_elsewhere(gone, parsed.path)
             self.scheduler.forget(parsed.path, gone - elsewhere)
         queued = 0
-        changed = [
-            s for s in parsed.spans if s.content_hash not in glossed and s.content_hash not in had
+        ordered = [
+            s
+            for s in parsed.in_gloss_order()
+            if s.content_hash not in glossed and s.content_hash not in had
         ]
-        ordered = callees_first(changed)
         if priority is Priority.DISK:
             ordered.reverse()  # the disk class takes the latest submitted first
         for s in ordered:

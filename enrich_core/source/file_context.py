@@ -13,14 +13,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from enrich_core.records.span import OUTLINED_KINDS, SpanKind
+from enrich_core.records.span import OUTLINED_KINDS
+from enrich_core.source.call_order import CALLABLE_KINDS
 from enrich_core.source.parsed_file import ParsedFile
 
-__all__ = ["CALLABLE_KINDS", "FileContext"]
-
-CALLABLE_KINDS: frozenset[SpanKind] = frozenset(
-    {SpanKind.FUNCTION, SpanKind.ASYNC_FUNCTION, SpanKind.METHOD, SpanKind.ASYNC_METHOD}
-)
+__all__ = ["FileContext"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,7 +29,7 @@ from enrich_core.source.parsed_file import (
     ParsedFile,
     cut_text,
     parse_source_file,
-    unparsed_note,
+    parsed_file,
 )
 
 if TYPE_CHECKING:
@@ -163,7 +163,7 @@ class Indexer:
                 mtime_ns, size = st.st_mtime_ns, st.st_size
             except OSError:
                 pass
-        return ParsedFile(rel, mtime_ns, size, cut.spans, unparsed_note(cut), cut.imports)
+        return parsed_file(rel, mtime_ns, size, cut)
 
 
 def _plan_chunk(

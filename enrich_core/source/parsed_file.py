@@ -10,6 +10,7 @@ import logging
 from dataclasses import dataclass
 
 from enrich_core.records.span import Span
+from enrich_core.source.call_order import gloss_order
 from enrich_core.source.discovery import SkippedFile, SourceFile, read_source
 from enrich_core.source.spans import Cut, cut_spans
 
@@ -26,6 +27,13 @@ class ParsedFile:
     unparsed: str | None = None
     # The module's top-level import lines, for the prompt (source.imports).
     imports: tuple[str, ...] = ()
+    # The order to gloss `spans` in, callees first (source.call_order); None: as listed.
+    gloss_order: tuple[int, ...] | None = None
+
+    def in_gloss_order(self) -> list[Span]:
+        if self.gloss_order is None:
+            return list(self.spans)
+        return [self.spans[i] for i in self.gloss_order]
 
 
 def parse_source_file(f: SourceFile, max_file_bytes: int) -> ParsedFile | SkippedFile:
@@ -37,7 +45,15 @@ def parse_source_file(f: SourceFile, max_file_bytes: int) -> ParsedFile | Skippe
     cut = cut_text(f.path, text)
     if isinstance(cut, SkippedFile):
         return cut
-    return ParsedFile(f.path, f.mtime_ns, f.size, cut.spans, unparsed_note(cut), cut.imports)
+    return parsed_file(f.path, f.mtime_ns, f.size, cut)
+
+
+def parsed_file(rel: str, mtime_ns: int, size: int, cut: Cut) -> ParsedFile:
+    # The gloss order is worked out here, in the parse worker on a first scan, so the
+    # event loop that queues the spans does not pay for it.
+    return ParsedFile(
+        rel, mtime_ns, size, cut.spans, unparsed_note(cut), cut.imports, gloss_order(cut.spans)
+    )
 
 
 def unparsed_note(cut: Cut) -> str | None:
