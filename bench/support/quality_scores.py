@@ -89,6 +89,7 @@ class CaseScore:
     rejected: tuple[tuple[str, str, float], ...]  # (reason, summary, cosine) of gate rejections
     request_s: tuple[float, ...]  # each answered request's seconds
     claims: tuple[int, int, int] | None  # supported, unsupported, facts missed
+    context: str | None  # the context parts the final request carried (GlossResult.context)
 
 
 def score_case(
@@ -152,6 +153,7 @@ def score_case(
         rejected=tuple(rejected),
         request_s=tuple(a.seconds for a in answers if a.text is not None),
         claims=judge(gloss, span) if judge is not None and gloss is not None else None,
+        context=result.context if result is not None else None,
     )
 
 

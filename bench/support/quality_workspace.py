@@ -35,6 +35,7 @@ from enrich_core.source.spans import extract_spans
 
 __all__ = [
     "CASE_FIELDS",
+    "CORPUS",
     "Case",
     "CorpusError",
     "DocMode",
@@ -44,6 +45,7 @@ __all__ = [
     "name_words",
     "prepare_workspace",
     "shown_and_rest",
+    "spans_per_file",
 ]
 
 CORPUS = Path(__file__).resolve().parent.parent / "data" / "quality"
@@ -143,6 +145,18 @@ def shown_and_rest(case: Case) -> tuple[str, str]:
     flat = " ".join(" ".join(lines).split())
     at = flat.find(first)
     return first, (flat[at + len(first) :].strip() if at >= 0 else rest)
+
+
+def spans_per_file(corpus: Path, paths: Iterable[str]) -> dict[str, int]:
+    """How many spans Gloss cuts from each of these corpus files (what a run glosses)."""
+    out: dict[str, int] = {}
+    for rel in paths:
+        try:
+            text = (corpus / "workspace" / rel).read_text("utf-8")
+        except OSError as exc:
+            raise CorpusError(f"{corpus / 'workspace' / rel}: cannot be read ({exc})") from None
+        out[rel] = len(extract_spans(rel, text))
+    return out
 
 
 def prepare_workspace(
