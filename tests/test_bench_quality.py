@@ -159,6 +159,10 @@ async def test_answers_saying_the_hidden_description_score_near_one_and_beat_the
     assert run.requests == len(llm.requests) > 0
     assert sum(len(c.request_s) for c in run.cases) == 3
     assert {c.summary for c in run.cases} == {c.first_paragraph for c in CASES}
+    # Claims judged against the facts read from the code: the description names no
+    # side effect, so read_lines' open() is a fact it missed, and nothing is unsupported.
+    read = next(c for c in run.cases if c.id == "read")
+    assert read.claims is not None and read.claims[1] == 0 and read.claims[2] >= 1
     # The model never saw a word of the docstrings it is scored against.
     for request in llm.requests:
         sent = " ".join(json.dumps(request.body).split())

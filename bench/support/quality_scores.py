@@ -169,7 +169,7 @@ def claim_judge() -> ClaimJudge | str:
         return CLAIMS_NOT_BUILT
 
     def judge(gloss: Gloss, span: Span) -> tuple[int, int, int]:
-        tally = judge_claims(gloss, facts_of(span))
+        tally = judge_claims(gloss, facts_of(span), span.language)
         return (
             _count(tally.supported),
             _count(tally.unsupported),
