@@ -15,8 +15,9 @@ Rules, each needing evidence in the span's text (never a guess):
   mutating method `arg.append(`) is an ARGUMENT effect, where the language
   passes the caller's object (Python) or the parameter is shared (Go's
   pointers, slices, maps, channels). A method's writes to its receiver count
-  (`self.total +=` changes the caller's object) except in a constructor, whose
-  writes to its own fields are no side effect a reader wants listed;
+  (`self.total +=`, `this.total +=`, Ruby's `@total +=` change the caller's
+  object) except in a constructor, whose writes to its own fields are no side
+  effect a reader wants listed;
 - a write to a name declared `global` or `nonlocal` is a GLOBAL effect. Go's
   package-level variables cannot be told from locals in a span: a bare `n++`
   is no effect, only listed among the writes that may be seen outside.
@@ -61,8 +62,13 @@ _POSTFIX = frozenset({"++", "--"})
 # annotation (`self.n: int = 0`), whose type is a named node passed over too.
 _LIST_PUNCTUATION = frozenset({",", "(", ")", "[", "]", ":"})
 _LEADING_WORD = re.compile(r"[A-Za-z_]\w*(\s*\()?")
-# A method called on a plain name path: `items.append`, `self.cache.clear`.
-_METHOD_CALL = re.compile(r"([A-Za-z_$][\w$]*)(?:\.[A-Za-z_$][\w$]*)*\.([A-Za-z_$][\w$]*)")
+# A method called on a plain name path: `items.append`, `self.cache.clear`, C++'s
+# `out->push_back`, Ruby's `@items.sort!`.
+_METHOD_CALL = re.compile(
+    r"([A-Za-z_$@][\w$@]*)(?:(?:\.|->)[A-Za-z_$][\w$]*)*(?:\.|->)([A-Za-z_$][\w$]*[!?]?)"
+)
+# Separates a container's names: `Ledger.Entry`, `linalg::Matrix`.
+_CONTAINER_SEPARATOR = re.compile(r"\.|::")
 
 
 def facts_of(span: Span) -> CodeFacts:
@@ -99,6 +105,8 @@ class _Found:
     """The captures of one span, each node once, in source order."""
 
     calls: list[Node] = field(default_factory=list)
+    # A whole call captured with its `@call.name` (Java, Ruby, PHP): where its callee ends.
+    call_ends: dict[int, int] = field(default_factory=dict)
     raises: dict[int, tuple[Node, Node | None]] = field(default_factory=dict)
     caught: list[tuple[Node, Node]] = field(default_factory=list)
     assigns: list[tuple[Node, bool]] = field(default_factory=list)  # (target, into)
@@ -114,7 +122,7 @@ def _facts(span: Span) -> CodeFacts:
     if spec is None or query is None:
         return CodeFacts((), (), (), parameters)
     data = facts_data(spec.name) or _NO_DATA
-    before, after = data.member_wrapper if span.kind in _METHOD_KINDS else ("", "")
+    before, after = data.member_wrapper if span.kind in _METHOD_KINDS else data.wrapper
     text = before + _restored(span.text, span.start_col) + after
     source = text.encode("utf-8")
     tree = grammars.parser(spec).parse(source)
@@ -161,6 +169,8 @@ def _captures(
             continue
         for node in captures.get("call", ()):
             found.calls.append(node)
+            for name in captures.get("call.name", ()):
+                found.call_ends[node.id] = name.end_byte
         for node in captures.get("raise", ()):
             typed = captures.get("raise.type", [None])[0]
             if typed is not None or node.id not in found.raises:
@@ -211,17 +221,23 @@ class _Reader:
         self.found = found
         self.source = source
         self.parameters = frozenset(parameters or ())
-        self.receiver_exempt = (
-            parameters[0]
-            if parameters and span.kind in _METHOD_KINDS and span.name in data.constructors
-            else None
+        constructor = span.kind in _METHOD_KINDS and (
+            span.name in data.constructors
+            # Java, C#, C++: a constructor is named as its class.
+            or span.name == _CONTAINER_SEPARATOR.split(span.container or "")[-1]
         )
+        # Where the receiver is no parameter (`this`), the pattern that names it.
+        self.receiver = re.compile(data.receiver) if data.receiver else None
+        self.receiver_exempt = (
+            parameters[0] if parameters and constructor and self.receiver is None else None
+        )
+        self.receiver_fields_exempt = constructor
         self.effects: dict[tuple[EffectKind, str], Effect] = {}
         self.raises: dict[tuple[str, str], Raise] = {}
         self.writes: dict[str, None] = {}
         # Python: a name assigned bare in the span is local (unless declared global).
         self.locals = (
-            {_text(n, source) for n, into in found.assigns if n.type == "identifier" and not into}
+            {_text(n, source) for n, into in found.assigns if n.type in data.names and not into}
             - found.globals
             if data.bare_names_local
             else set()
@@ -231,7 +247,8 @@ class _Reader:
     def facts(self) -> CodeFacts:
         calls: dict[str, None] = {}
         for node in self.found.calls:
-            callee = _callee(_text(node, self.source))
+            end = self.found.call_ends.get(node.id, node.end_byte)
+            callee = _callee(self.source[node.start_byte : end].decode("utf-8", "replace"))
             if not callee:
                 continue
             calls.setdefault(callee)
@@ -304,33 +321,39 @@ class _Reader:
         if operator.isalpha():
             evidence = f"{operator} {text}"  # `del out[...]`
         elif operator in _POSTFIX:
-            evidence = text + operator  # `s.n++`
+            prefix = target.prev_sibling is not None and target.prev_sibling.type == operator
+            evidence = operator + text if prefix else text + operator  # `++i`, `s.n++`
         else:
             evidence = f"{text} {operator}".strip()
         row = target.start_point.row
-        if target.type == "identifier" and not into:
+        if target.type in self.data.names and not into and not self._is_receiver(text):
             if text in self.found.globals:
                 self.writes.setdefault(evidence)
                 self._effect(EffectKind.GLOBAL, evidence, row)
             elif not self.data.bare_names_local:
                 self.writes.setdefault(evidence)  # Go: may be a package variable, or not
             return
-        root = _root_name(target, self.source)
+        root = _root_name(target, self.source, self.data.names)
         if root is None:
             self.writes.setdefault(evidence)
             return
         self._written(root, evidence, row)
 
+    def _is_receiver(self, name: str) -> bool:
+        return self.receiver is not None and self.receiver.fullmatch(name) is not None
+
     def _written(self, root: str, evidence: str, row: int) -> None:
         """A write into the object `root` names: whose object it is decides the effect."""
+        receiver = self._is_receiver(root)
         if root in self.found.globals:
             self.writes.setdefault(evidence)
             self._effect(EffectKind.GLOBAL, evidence, row)
-        elif root in self.parameters:
-            if not (self.data.shared_by_default or root in self.found.shared):
+        elif receiver or root in self.parameters:
+            if not (receiver or self.data.shared_by_default or root in self.found.shared):
                 return  # a copy (a Go struct passed by value): nothing outside changes
             self.writes.setdefault(evidence)
-            if root != self.receiver_exempt:
+            exempt = self.receiver_fields_exempt if receiver else root == self.receiver_exempt
+            if not exempt:
                 self._effect(EffectKind.ARGUMENT, evidence, row)
         elif root not in self.locals:
             # A name from outside (module state, a loop variable over an argument):
@@ -338,12 +361,16 @@ class _Reader:
             self.writes.setdefault(evidence)
 
 
-def _root_name(node: Node, source: bytes) -> str | None:
+def _root_name(node: Node, source: bytes, names: frozenset[str]) -> str | None:
     """The name a target is reached through: `self` of `self.items[k]`, `p` of `*p`."""
     current = node
     for _ in range(64):
-        if current.type == "identifier":
+        if current.type in names:
             return _text(current, source)
+        first = current.children[0] if current.children else None
+        if first is not None and first.type in names:
+            current = first  # a name the grammar leaves unnamed: C#'s `this` in `this.n`
+            continue
         named = current.named_children
         if not named:
             return None
@@ -354,8 +381,12 @@ def _root_name(node: Node, source: bytes) -> str | None:
 def _operator(target: Node, source: bytes) -> str:
     """The keyword before a target (`del`), or the operator after it (`=`, `+=`,
     `++`, `<-`); a target in a list (`a, b.x = ...`) looks past the list."""
+    if target.prev_sibling is not None and target.prev_sibling.type in _POSTFIX:
+        return target.prev_sibling.type  # a prefix `++i`
     for node in (target, target.parent):
         before = node.prev_sibling if node is not None else None
+        if before is not None and before.type == "(":
+            before = before.prev_sibling  # PHP's `unset($items[$k])`
         if before is not None and not before.is_named and before.type.isalpha():
             return _text(before, source)
     current = target

@@ -1,0 +1,13 @@
+; Java facts (captures in README.md, "Facts queries").
+
+; `items.add(x)`, `Files.readString(p)`: Java writes no callee node of its own,
+; so the callee is the invocation up to the end of its `@call.name`.
+(method_invocation name: (_) @call.name) @call
+; A constructor runs code as a call does: `new FileInputStream(path)`.
+(object_creation_expression type: (_) @call)
+
+(throw_statement (object_creation_expression type: (_) @raise.type)) @raise
+(throw_statement) @raise
+
+(assignment_expression left: [(identifier) (field_access) (array_access)] @assign)
+(update_expression (_) @assign)
