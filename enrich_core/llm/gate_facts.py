@@ -108,6 +108,8 @@ _EXCEPTION = re.compile(
     r"(?<![\w.])((?:[a-z_][\w]*\.)*[A-Z]\w*(?:Error|Exception|Iteration|Exit|Interrupt))\b"
 )
 _PANIC = re.compile(r"\bpanic(s|ked|king)?\b", re.IGNORECASE)
+# Qualifies a class name: `json.JSONDecodeError`, Ruby's `JSON::ParserError`, PHP's `\Foo\Error`.
+_QUALIFIER = re.compile(r"\.|::|\\")
 _NAMED_INPUT = re.compile(r"^\W*([A-Za-z_]\w*)`?\s*(?:\([^)]*\))?\s*[:—–-]")
 _RECEIVERS = frozenset({"self", "cls", "this"})
 _MUTATIONS = frozenset({EffectKind.ARGUMENT, EffectKind.GLOBAL})
@@ -264,9 +266,9 @@ def _same_exception(claimed: str, raised: str) -> bool:
     """Whether a claimed exception is one the code raises: the same class (by its last
     name), or for Python's builtins a subclass or base of it (FileNotFoundError and
     OSError). `raised` may list several (`KeyError, OSError` of a bare re-raise)."""
-    mine = claimed.rsplit(".", 1)[-1].lower()
+    mine = _QUALIFIER.split(claimed)[-1].lower()
     for one in raised.split(","):
-        theirs = one.strip().rsplit(".", 1)[-1]
+        theirs = _QUALIFIER.split(one.strip())[-1]
         if theirs.lower() == mine:
             return True
         a = getattr(builtins, claimed.rsplit(".", 1)[-1], None)
