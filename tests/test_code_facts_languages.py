@@ -60,6 +60,11 @@ function total(prices) {
 function register(name) {
   window.registry = name;
 }
+
+function Point(x, y) {
+  this.x = x;
+  this.y = y;
+}
 """
 
 TYPESCRIPT = r"""
@@ -397,6 +402,13 @@ module Shop
       prices.each { |p| sum += p }
       sum
     end
+
+    def checkout
+      validate!
+      persist
+      notify if changed?
+      self
+    end
   end
 end
 """
@@ -578,6 +590,8 @@ EXPECTED: dict[str, dict[str, tuple[Effects, Raises]]] = {
         "runGit": ({("subprocess", "execSync(")}, set()),
         "total": (set(), set()),
         "register": ({("global", "window.registry =")}, set()),
+        # A function's `this` may be the object `new Point()` builds: no receiver of a call.
+        "Point": (set(), set()),
     },
     "typescript": {
         "Scheduler.constructor": (set(), set()),
@@ -690,6 +704,7 @@ EXPECTED: dict[str, dict[str, tuple[Effects, Raises]]] = {
             set(),
         ),
         "Shop.Inventory.total": (set(), set()),
+        "Shop.Inventory.checkout": (set(), set()),
     },
     "php": {
         "Cart.__construct": ({("global", "self::$created++")}, set()),
@@ -807,6 +822,8 @@ def test_lines_are_the_files(language: str, qualname: str, evidence: str, line: 
         ("php", "Cart.save", ("file_put_contents", "json_encode", "error_log")),
         ("rust", "Counter::save", ("fs::write", "format!", "println!", "Ok")),
         ("csharp", "Ledger.Parse", ("string.IsNullOrEmpty", "ArgumentException", "int.Parse")),
+        # A bare name as a statement before another, or under a modifier, is a call.
+        ("ruby", "Shop.Inventory.checkout", ("validate!", "persist", "notify", "changed?")),
     ],
 )
 def test_callees_as_written(language: str, qualname: str, callees: tuple[str, ...]) -> None:

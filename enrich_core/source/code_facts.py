@@ -226,8 +226,11 @@ class _Reader:
             # Java, C#, C++: a constructor is named as its class.
             or span.name == _CONTAINER_SEPARATOR.split(span.container or "")[-1]
         )
-        # Where the receiver is no parameter (`this`), the pattern that names it.
-        self.receiver = re.compile(data.receiver) if data.receiver else None
+        # Where the receiver is no parameter (`this`), the pattern that names it; in a
+        # method only (a JavaScript function's `this` may be an object it builds).
+        self.receiver = (
+            re.compile(data.receiver) if data.receiver and span.kind in _METHOD_KINDS else None
+        )
         self.receiver_exempt = (
             parameters[0] if parameters and constructor and self.receiver is None else None
         )

@@ -7,6 +7,15 @@
   (#not-match? @call.name "^(raise|fail)$"))
 ; `` `ls -l` ``, `%x(ls)`: a command run by the shell.
 (subshell) @call
+; A bare name standing as a statement before another, or under a modifier, is a
+; method called for its effect (a local there would do nothing): `persist` in
+; `validate!; persist; notify if changed?`. Last, it may be a local returned.
+((body_statement (identifier) @call . (_)) (#not-match? @call "^(raise|fail)$"))
+((then (identifier) @call . (_)) (#not-match? @call "^(raise|fail)$"))
+((else (identifier) @call . (_)) (#not-match? @call "^(raise|fail)$"))
+((block_body (identifier) @call . (_)) (#not-match? @call "^(raise|fail)$"))
+((if_modifier body: (identifier) @call) (#not-match? @call "^(raise|fail)$"))
+((unless_modifier body: (identifier) @call) (#not-match? @call "^(raise|fail)$"))
 
 ; `raise ArgumentError, "bad"`, `raise Errors::Bad.new("x")`, `fail IOError`.
 ((call
