@@ -893,3 +893,34 @@ def test_tsx_reads_with_the_typescript_row() -> None:
 
 def test_every_language_has_a_row() -> None:
     assert {spec.name for spec in LANGUAGES} <= set(FACTS)
+
+
+@pytest.mark.parametrize(
+    ("path", "source", "expected"),
+    [
+        (
+            "src/Sync.cs",
+            """\
+class Sync {
+    void Run() {
+        try { Pull(); }
+        catch (IOException e) { Log(e); throw; }
+    }
+}
+""",
+            {("IOException", "throw", True)},
+        ),
+        (
+            "src/sync.cpp",
+            """\
+void run() {
+    try { pull(); } catch (const std::runtime_error &e) { log(e); throw; }
+}
+""",
+            {("std::runtime_error", "throw", True)},
+        ),
+    ],
+)
+def test_a_bare_rethrow_names_what_was_caught(path: str, source: str, expected: Raises) -> None:
+    (span,) = [s for s in extract_spans(path, source) if s.kind not in OUTLINED_KINDS]
+    assert raises(facts_of(span)) == expected

@@ -442,8 +442,8 @@ RUBY = FactsData(
         # environment
         (r"ENV\.\w+[!?]?", "environment"),
         # logging
-        (r"puts|print|p|pp|printf|putc|warn|\$(stdout|stderr)\.\w+|(STDOUT|STDERR)\.\w+",
-         "logging"),
+        (r"puts|print|p|pp|printf|putc|warn|(\$stdout|\$stderr|STDOUT|STDERR)\.(puts|print"
+         r"|printf|write|syswrite|putc|flush)", "logging"),
         (r"(?i)([\w().@]+\.)?_*(log|logger)\.(debug|info|warn|error|fatal|unknown|add)"
          r"|Rails\.logger\.\w+", "logging"),
     ),

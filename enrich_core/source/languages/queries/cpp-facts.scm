@@ -17,7 +17,11 @@
 (throw_statement (call_expression function: (_) @raise.type)) @raise
 (throw_statement (compound_literal_expression type: (_) @raise.type)) @raise
 (throw_statement (new_expression type: (_) @raise.type)) @raise
+(throw_statement (identifier) @raise.type) @raise
 (throw_statement) @raise
+; A bare `throw;` rethrows what the `catch` around it caught (`catch (...)` names nothing).
+(catch_clause
+  parameters: (parameter_list (parameter_declaration type: (_) @raise.caught.type))) @raise.caught
 
 (assignment_expression
   left: [(identifier) (field_expression) (subscript_expression) (pointer_expression)] @assign)

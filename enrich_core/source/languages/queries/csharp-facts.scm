@@ -8,8 +8,13 @@
 
 (throw_statement (object_creation_expression type: (_) @raise.type)) @raise
 (throw_expression (object_creation_expression type: (_) @raise.type)) @raise
+; `throw error;`, `throw Errors.Bad(x);`: what is thrown as written.
+(throw_statement (identifier) @raise.type) @raise
+(throw_statement (invocation_expression function: (_) @raise.type)) @raise
 (throw_statement) @raise
 (throw_expression) @raise
+; A bare `throw;` rethrows what the `catch` around it caught.
+(catch_clause (catch_declaration type: (_) @raise.caught.type)) @raise.caught
 
 (assignment_expression
   left: [(identifier) (member_access_expression) (element_access_expression)] @assign)
