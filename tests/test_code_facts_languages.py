@@ -924,3 +924,35 @@ void run() {
 def test_a_bare_rethrow_names_what_was_caught(path: str, source: str, expected: Raises) -> None:
     (span,) = [s for s in extract_spans(path, source) if s.kind not in OUTLINED_KINDS]
     assert raises(facts_of(span)) == expected
+
+
+@pytest.mark.parametrize(
+    ("path", "source", "expected"),
+    [
+        # Writing into a stream passed in is an operator, not a call.
+        (
+            "src/money.cpp",
+            """\
+struct Money {
+    void print(std::ostream &os) const { os << units_ << "." << cents_; }
+    long units_, cents_;
+};
+""",
+            {("argument", 'os << units_ << "." <<')},
+        ),
+        # Code read from another file and run.
+        (
+            "src/boot.php",
+            """\
+<?php
+function boot(): array {
+    return require __DIR__ . '/config.php';
+}
+""",
+            {("file", "require(")},
+        ),
+    ],
+)
+def test_effects_of_operators_and_statements(path: str, source: str, expected: Effects) -> None:
+    (span,) = [s for s in extract_spans(path, source) if s.kind not in OUTLINED_KINDS]
+    assert effects(facts_of(span)) == expected

@@ -476,7 +476,8 @@ RUBY = FactsData(
 PHP = FactsData(
     calls=(
         # file
-        (r"(fopen|fclose|fread|fwrite|fputs|fgets|fgetc|fgetcsv|fputcsv|file|file_get_contents"
+        (r"(include|include_once|require|require_once|fopen|fclose|fread|fwrite|fputs|fgets|fgetc"
+         r"|fgetcsv|fputcsv|file|file_get_contents"
          r"|file_put_contents|readfile|unlink|rename|copy|mkdir|rmdir|opendir|readdir|scandir"
          r"|glob|touch|tempnam|tmpfile|is_file|is_dir|file_exists|filesize|filemtime|chmod"
          r"|chown|flock|fflush|ftruncate|fseek|move_uploaded_file|parse_ini_file|realpath)",

@@ -44,6 +44,9 @@
 (optional_parameter_declaration declarator: (pointer_declarator declarator: (identifier) @parameter.shared))
 (optional_parameter_declaration declarator: (reference_declarator (identifier) @parameter.shared))
 
-; `std::cout << x`: output written with an operator, not a call; the stream is the
-; leftmost operand of the chain (the row's accesses say which streams).
+; `os << x;` as a statement writes into the stream on its left (a parameter's, or
+; `std::cout`): an operator, not a call.
+(expression_statement (binary_expression left: (_) @assign.into operator: "<<"))
+; `std::cout << x`: output written with an operator; the stream is the leftmost
+; operand of the chain (the row's accesses say which streams).
 (binary_expression left: [(identifier) (qualified_identifier)] @access operator: "<<")

@@ -12,6 +12,11 @@
 (echo_statement "echo" @call)
 (print_intrinsic "print" @call)
 (shell_command_expression) @call
+; Code read from another file and run: `require_once __DIR__ . '/config.php'`.
+(include_expression "include" @call)
+(include_once_expression "include_once" @call)
+(require_expression "require" @call)
+(require_once_expression "require_once" @call)
 
 (throw_expression (object_creation_expression . [(name) (qualified_name)] @raise.type)) @raise
 (throw_expression) @raise
