@@ -167,6 +167,10 @@ public class Ledger {
         }
         return s;
     }
+
+    public void register() {
+        OPEN_LEDGERS.add(this);
+    }
 }
 """
 
@@ -634,6 +638,8 @@ EXPECTED: dict[str, dict[str, tuple[Effects, Raises]]] = {
             {("IllegalArgumentException", "URI.create(", False)},
         ),
         "Ledger.sum": (set(), set()),
+        # A constant's object changed: static state.
+        "Ledger.register": ({("global", "OPEN_LEDGERS.add(")}, set()),
     },
     "c": {
         "cache_load": (
@@ -784,11 +790,11 @@ def test_every_function_of_a_sample_is_expected(language: str) -> None:
 @pytest.mark.parametrize("language", sorted(EXPECTED))
 def test_each_sample_shows_every_kind_its_language_can(language: str) -> None:
     """Every effect kind appears somewhere in each sample, but the global state C#
-    and Java keep in static fields, which a method's text cannot tell from its own."""
+    keeps in static fields, which a method's text cannot tell from its own."""
     kinds = {kind for functions in EXPECTED[language].values() for kind, _evidence in functions[0]}
     missing = {"file", "network", "subprocess", "environment", "logging", "global", "argument"}
     missing -= kinds
-    assert missing == ({"global"} if language in ("java", "csharp") else set())
+    assert missing == ({"global"} if language == "csharp" else set())
     raised = [r for functions in EXPECTED[language].values() for r in functions[1]]
     if language != "c":  # C has no exceptions
         assert any(direct for _x, _e, direct in raised)
@@ -954,5 +960,51 @@ function boot(): array {
     ],
 )
 def test_effects_of_operators_and_statements(path: str, source: str, expected: Effects) -> None:
+    (span,) = [s for s in extract_spans(path, source) if s.kind not in OUTLINED_KINDS]
+    assert effects(facts_of(span)) == expected
+
+
+@pytest.mark.parametrize(
+    ("path", "source", "expected"),
+    [
+        (
+            "web/handlers.js",
+            """\
+function on(name, handler) {
+  HANDLERS[name] = handler;
+  JSON.stringify(name);
+}
+""",
+            {("global", "HANDLERS[name] =")},
+        ),
+        (
+            "lib/registry.rb",
+            """\
+class Registry
+  def self.track(id)
+    SEEN << id
+    File.delete(id)
+  end
+end
+""",
+            {("global", "SEEN <<"), ("file", "File.delete(")},
+        ),
+        (
+            "src/Registry.java",
+            """\
+class Registry {
+    void install() {
+        Registry.current = this;
+        Collections.sort(names);
+    }
+}
+""",
+            {("global", "Registry.current =")},
+        ),
+    ],
+)
+def test_module_and_static_state_by_its_name(path: str, source: str, expected: Effects) -> None:
+    """Constants (`HANDLERS`, Ruby's `SEEN`) and a class's own fields are module or static
+    state; a library class called (`Collections.sort`, `File.delete`) is not written."""
     (span,) = [s for s in extract_spans(path, source) if s.kind not in OUTLINED_KINDS]
     assert effects(facts_of(span)) == expected

@@ -469,7 +469,7 @@ RUBY = FactsData(
     bare_names_local=True,
     # `@total` is the receiver's own field: a write to it changes the caller's object.
     names=frozenset({"identifier", "self", "instance_variable", "global_variable",
-                     "class_variable"}),
+                     "class_variable", "constant"}),
     receiver=r"self|@\w+",
 )  # fmt: skip
 

@@ -23,6 +23,11 @@
 ; The global object and CommonJS's module: `window.x = `, `module.exports = `.
 ((identifier) @global
   (#match? @global "^(globalThis|window|global|module|exports)$"))
+; A module constant's object changed: `CACHE.set(key, value)`, `REGISTRY[name] = fn`.
+((call_expression function: (member_expression object: (identifier) @global))
+  (#match? @global "^[A-Z][A-Z0-9_]+$"))
+((assignment_expression left: (subscript_expression object: (identifier) @global))
+  (#match? @global "^[A-Z][A-Z0-9_]+$"))
 
 ; `process.env.HOME`: an effect with no call (the row's accesses say which).
 (member_expression) @access

@@ -11,3 +11,12 @@
 
 (assignment_expression left: [(identifier) (field_access) (array_access)] @assign)
 (update_expression (_) @assign)
+
+; Static state: a field written through its class (`Registry.current = this`; fields
+; are camelCase, classes not), or a constant's object changed (`CACHE.put(k, v)`).
+((assignment_expression left: (field_access object: (identifier) @global))
+  (#match? @global "^[A-Z]"))
+((update_expression (field_access object: (identifier) @global))
+  (#match? @global "^[A-Z]"))
+((method_invocation object: (identifier) @global)
+  (#match? @global "^[A-Z][A-Z0-9_]+$"))

@@ -59,6 +59,9 @@
 ; Global and class variables: state shared beyond the call.
 (global_variable) @global
 (class_variable) @global
+; A constant is module state: `CACHE[key] = v`, `Registry.current = x`, `SEEN << id`
+; (the library's File, Dir, IO and ENV are effects of their own kinds).
+(((constant) @global) (#not-match? @global "^(File|Dir|IO|ENV)$"))
 
 ; `ENV["HOME"]` (`ENV.fetch("X")` is a call).
 (element_reference object: (constant) @access)
