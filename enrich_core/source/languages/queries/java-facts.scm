@@ -18,5 +18,7 @@
   (#match? @global "^[A-Z]"))
 ((update_expression (field_access object: (identifier) @global))
   (#match? @global "^[A-Z]"))
-((method_invocation object: (identifier) @global)
-  (#match? @global "^[A-Z][A-Z0-9_]+$"))
+; A VarHandle constant (`ITEM.set(this, x)`) writes the object it is given instead.
+((method_invocation object: (identifier) @global arguments: (argument_list) @_arguments)
+  (#match? @global "^[A-Z][A-Z0-9_]+$")
+  (#not-match? @_arguments "^[(][ \t\n]*this[^.]"))
