@@ -21,4 +21,4 @@
 ; A VarHandle constant (`ITEM.set(this, x)`) writes the object it is given instead.
 ((method_invocation object: (identifier) @global arguments: (argument_list) @_arguments)
   (#match? @global "^[A-Z][A-Z0-9_]+$")
-  (#not-match? @_arguments "^[(][ \t\n]*this[^.]"))
+  (#not-match? @_arguments "^[(][ \t\n]*this[ \t\n]*,"))
