@@ -1008,3 +1008,7 @@ def test_module_and_static_state_by_its_name(path: str, source: str, expected: E
     state; a library class called (`Collections.sort`, `File.delete`) is not written."""
     (span,) = [s for s in extract_spans(path, source) if s.kind not in OUTLINED_KINDS]
     assert effects(facts_of(span)) == expected
+
+
+def test_php_parameters_in_the_order_written() -> None:
+    assert facts_of(spans_of("php")["Cart.add"]).parameters == ("sku", "count")

@@ -154,7 +154,8 @@ def _ordered_parameters(span: Span) -> tuple[str, ...] | None:
         return None
 
     def position(name: str) -> tuple[int, str]:
-        m = re.search(rf"(?<![\w$]){re.escape(name)}(?![\w$])", span.signature)
+        # PHP's parameters are named without the `$` its signature writes.
+        m = re.search(rf"(?<![\w$])\$?{re.escape(name)}(?![\w$])", span.signature)
         return (m.start() if m else len(span.signature), name)
 
     return tuple(sorted(span.parameters, key=position))
