@@ -925,6 +925,34 @@ void run() {
 """,
             {("std::runtime_error", "throw", True)},
         ),
+        (
+            "lib/sync.rb",
+            """\
+class Sync
+  def run
+    pull
+  rescue IOError => e
+    log(e)
+    raise
+  end
+end
+""",
+            {("IOError", "raise", True)},
+        ),
+        # A message raised in a rescue is a new error (Ruby's RuntimeError), not what was caught.
+        (
+            "lib/wrap.rb",
+            """\
+class Sync
+  def run
+    pull
+  rescue KeyError => e
+    raise "no such key: #{e.message}"
+  end
+end
+""",
+            {("", "raise", True)},
+        ),
     ],
 )
 def test_a_bare_rethrow_names_what_was_caught(path: str, source: str, expected: Raises) -> None:

@@ -298,7 +298,9 @@ class _Reader:
         if typed is not None:
             exception = _callee(_text(typed, self.source))
         else:
-            exception = self._caught_around(node) or self.data.untyped_raise
+            # Only a bare `raise`/`throw;` re-raises; Ruby's `raise "message"` does not.
+            bare = text.strip().rstrip(";").strip() == evidence
+            exception = (self._caught_around(node) if bare else "") or self.data.untyped_raise
         self._raise(exception, evidence, node.start_point.row, direct=True)
 
     def _caught_around(self, node: Node) -> str:

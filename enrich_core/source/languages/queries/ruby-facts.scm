@@ -29,6 +29,11 @@
                                  method: (identifier) @_new))) @raise
   (#match? @_raise "^(raise|fail)$")
   (#eq? @_new "new"))
+; `raise error`, `raise @error`: what is raised as written.
+((call
+   method: (identifier) @_raise
+   arguments: (argument_list . [(identifier) (instance_variable)] @raise.type)) @raise
+  (#match? @_raise "^(raise|fail)$"))
 ((call method: (identifier) @_raise) @raise
   (#match? @_raise "^(raise|fail)$"))
 ; `raise` with no arguments (a re-raise, or a RuntimeError) is a bare identifier.
@@ -65,3 +70,5 @@
 
 ; `ENV["HOME"]` (`ENV.fetch("X")` is a call).
 (element_reference object: (constant) @access)
+; A bare `raise` re-raises what the `rescue` around it caught (its first class).
+(rescue exceptions: (exceptions . (_) @raise.caught.type)) @raise.caught
