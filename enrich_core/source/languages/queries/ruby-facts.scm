@@ -2,7 +2,7 @@
 
 ; `items.push(x)`, `File.write(p, s)`, `puts x`, `items.each { ... }`: Ruby writes no
 ; callee node of its own, so the callee is the call up to the end of its `@call.name`.
-; A bare name with no arguments (`helper`) may be a local variable: not taken as a call.
+; A bare name in an expression (`total = subtotal`) may be a local: not taken as a call.
 ((call method: (_) @call.name) @call
   (#not-match? @call.name "^(raise|fail)$"))
 ; `` `ls -l` ``, `%x(ls)`: a command run by the shell.
@@ -42,6 +42,8 @@
 ((else (identifier) @raise) (#match? @raise "^(raise|fail)$"))
 ((if_modifier body: (identifier) @raise) (#match? @raise "^(raise|fail)$"))
 ((unless_modifier body: (identifier) @raise) (#match? @raise "^(raise|fail)$"))
+; A bare `raise` re-raises what the `rescue` around it caught (its first class).
+(rescue exceptions: (exceptions . (_) @raise.caught.type)) @raise.caught
 
 ; `a, b = pair` binds names: only its parts that write into an object are writes.
 (assignment
@@ -70,5 +72,3 @@
 
 ; `ENV["HOME"]` (`ENV.fetch("X")` is a call).
 (element_reference object: (constant) @access)
-; A bare `raise` re-raises what the `rescue` around it caught (its first class).
-(rescue exceptions: (exceptions . (_) @raise.caught.type)) @raise.caught
