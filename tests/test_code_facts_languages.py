@@ -974,6 +974,20 @@ struct Money {
 """,
             {("argument", 'os << units_ << "." <<')},
         ),
+        # A standard stream is output, another stream a file's.
+        (
+            "src/report.c",
+            """\
+int report(FILE *log, const char *msg)
+{
+    fprintf(stderr, "error: %s\\n", msg);
+    fputs(msg, stdout);
+    fprintf(log, "%s\\n", msg);
+    return 0;
+}
+""",
+            {("logging", "stderr"), ("logging", "stdout"), ("file", "fprintf(")},
+        ),
         # Code read from another file and run.
         (
             "src/boot.php",

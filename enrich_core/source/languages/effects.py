@@ -315,6 +315,8 @@ C = FactsData(
         # logging
         (r"(printf|puts|putchar|perror|vprintf|syslog|vsyslog|err|errx|warn|warnx)", "logging"),
     ),
+    # `fprintf(stderr, ...)`: a standard stream given to a stream function.
+    accesses=((r"stdout|stderr", "logging"),),
     # The caller's memory is written only through a pointer or an array.
     shared_by_default=False,
     bare_names_local=False,
@@ -350,8 +352,8 @@ CPP = FactsData(
         (r"(?i)([\w().]+(\.|->))?_*(log|logger)(\.|->)(trace|debug|info|warn|warning|error"
          r"|fatal|critical|log)", "logging"),
     ),
-    # `std::cout << x`: the stream left of `<<`.
-    accesses=((r"(std::)?(cout|cerr|clog|wcout|wcerr|wclog)", "logging"),),
+    # `std::cout << x`: the stream left of `<<`; `std::fprintf(stderr, ...)`'s stream.
+    accesses=((r"(std::)?(cout|cerr|clog|wcout|wcerr|wclog|stdout|stderr)", "logging"),),
     raisers=(
         (r"(std::)?(stoi|stol|stoll|stoul|stoull|stof|stod|stold)", "std::invalid_argument"),
         (r".+(\.|->)at", "std::out_of_range"),

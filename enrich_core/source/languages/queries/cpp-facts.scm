@@ -1,6 +1,21 @@
 ; C++ facts (captures in README.md, "Facts queries").
 
-(call_expression function: (_) @call)
+; A stream function is a file's only when its stream is no standard one: writing
+; to `stderr` is output, reading `stdin` input (the row's accesses say which).
+((call_expression function: (_) @call)
+  (#not-match? @call "^(std::|::)?(fprintf|vfprintf|fscanf|vfscanf|fflush|setvbuf|setbuf|fputs|fputc|putc|fwrite|fgets|fgetc|getc|fread|getline|getdelim)$"))
+((call_expression function: (_) @call arguments: (argument_list . (_) @_stream))
+  (#match? @call "^(std::|::)?(fprintf|vfprintf|fscanf|vfscanf|fflush|setvbuf|setbuf)$")
+  (#not-match? @_stream "^(std::)?(stdin|stdout|stderr)$"))
+((call_expression function: (_) @call arguments: (argument_list (_) @_stream .))
+  (#match? @call "^(std::|::)?(fputs|fputc|putc|fwrite|fgets|fgetc|getc|fread|getline|getdelim)$")
+  (#not-match? @_stream "^(std::)?(stdin|stdout|stderr)$"))
+((call_expression function: (_) @_call arguments: (argument_list . [(identifier) (qualified_identifier)] @access))
+  (#match? @_call "^(std::|::)?(fprintf|vfprintf|fscanf|vfscanf|fflush|setvbuf|setbuf)$")
+  (#match? @access "^(std::)?(stdin|stdout|stderr)$"))
+((call_expression function: (_) @_call arguments: (argument_list [(identifier) (qualified_identifier)] @access .))
+  (#match? @_call "^(std::|::)?(fputs|fputc|putc|fwrite|fgets|fgetc|getc|fread|getline|getdelim)$")
+  (#match? @access "^(std::)?(stdin|stdout|stderr)$"))
 (new_expression type: (_) @call)
 ; A variable built by its constructor: `std::ofstream out(path);`, `std::ifstream in{path};`.
 (declaration
