@@ -3,15 +3,15 @@
 ; A stream function is a file's only when its stream is no standard one: writing
 ; to `stderr` is output, reading `stdin` input (the row's accesses say which).
 ((call_expression function: (_) @call)
-  (#not-match? @call "^(fprintf|vfprintf|fscanf|vfscanf|fflush|setvbuf|setbuf|fputs|fputc|putc|fwrite|fgets|fgetc|getc|fread|getline|getdelim)$"))
+  (#not-match? @call "^(fprintf|vfprintf|fscanf|vfscanf|fflush|setvbuf|setbuf|feof|ferror|clearerr|fileno|fputs|fputc|putc|fwrite|fgets|fgetc|getc|fread|getline|getdelim)$"))
 ((call_expression function: (_) @call arguments: (argument_list . (_) @_stream))
-  (#match? @call "^(fprintf|vfprintf|fscanf|vfscanf|fflush|setvbuf|setbuf)$")
+  (#match? @call "^(fprintf|vfprintf|fscanf|vfscanf|fflush|setvbuf|setbuf|feof|ferror|clearerr|fileno)$")
   (#not-match? @_stream "^(stdin|stdout|stderr)$"))
 ((call_expression function: (_) @call arguments: (argument_list (_) @_stream .))
   (#match? @call "^(fputs|fputc|putc|fwrite|fgets|fgetc|getc|fread|getline|getdelim)$")
   (#not-match? @_stream "^(stdin|stdout|stderr)$"))
 ((call_expression function: (_) @_call arguments: (argument_list . (identifier) @access))
-  (#match? @_call "^(fprintf|vfprintf|fscanf|vfscanf|fflush|setvbuf|setbuf)$")
+  (#match? @_call "^(fprintf|vfprintf|fscanf|vfscanf|fflush|setvbuf|setbuf|feof|ferror|clearerr|fileno)$")
   (#match? @access "^(stdin|stdout|stderr)$"))
 ((call_expression function: (_) @_call arguments: (argument_list (identifier) @access .))
   (#match? @_call "^(fputs|fputc|putc|fwrite|fgets|fgetc|getc|fread|getline|getdelim)$")
