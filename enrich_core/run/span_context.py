@@ -75,7 +75,11 @@ class ContextGatherer:
     async def gather(self, span: Span, file: FileContext | None) -> SpanContext:
         # The span's calls are read by parsing it (cached by its text, for the router's
         # facts too): off the loop, since a long function's parse takes milliseconds.
-        calls = await asyncio.to_thread(self._calls_of, span)
+        try:
+            calls = await asyncio.to_thread(self._calls_of, span)
+        except Exception:  # a bug reading one span's calls must not keep it unglossed
+            log.exception("%s %s: its calls could not be read", span.path, span.qualname)
+            calls = ()
         read = self._reads()
         try:
             return await gather_context(span, file, calls, read, self._written)
