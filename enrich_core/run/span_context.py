@@ -43,12 +43,14 @@ log = logging.getLogger(__name__)
 MAX_CALLEES = 8
 # Distinct calls of a span looked at, in the order they are written.
 MAX_CALLS_READ = 32
+# A span this short has its calls read on the loop: its parse takes about 0.1 ms,
+# less than a hop to a thread and back; a longer one's can take milliseconds.
+INLINE_CALLS_CHARS = 1000
 # Receivers that mean "this object": a call on one is a method of the span's own type.
 SELF_RECEIVERS = frozenset({"self", "this", "$this", "Self", "cls", "static", "@"})
 
 _CALL_SEPARATORS = re.compile(r"\.|::|->")
 _IDENTIFIER = re.compile(r"^[$@]?[A-Za-z_][\w]*$")
-_WORD = re.compile(r"\w+")
 
 CalleeReads = Callable[[Collection[str], Collection[str], str], Awaitable[CalleeGlosses]]
 
@@ -73,10 +75,13 @@ class ContextGatherer:
         self._written: dict[str, str] = {}  # content hash -> summary, until committed
 
     async def gather(self, span: Span, file: FileContext | None) -> SpanContext:
-        # The span's calls are read by parsing it (cached by its text, for the router's
-        # facts too): off the loop, since a long function's parse takes milliseconds.
+        # The span's calls are read by parsing it (cached by its text: the router's
+        # facts are the same read), a long span's off the loop.
         try:
-            calls = await asyncio.to_thread(self._calls_of, span)
+            if len(span.text) <= INLINE_CALLS_CHARS:
+                calls = self._calls_of(span)  # ~0.1 ms: less than a thread's round trip
+            else:
+                calls = await asyncio.to_thread(self._calls_of, span)
         except Exception:  # a bug reading one span's calls must not keep it unglossed
             log.exception("%s %s: its calls could not be read", span.path, span.qualname)
             calls = ()
@@ -156,7 +161,7 @@ class _Call:
 def _resolve(span: Span, file: FileContext | None, calls: Iterable[str]) -> list[_Call]:
     spec = language_named(span.language)
     separator = spec.separator if spec is not None else "."
-    import_words = [frozenset(_WORD.findall(line)) for line in (file.imports if file else ())]
+    import_words = file.import_words if file is not None else ()
     resolved: list[_Call] = []
     seen: set[str] = set()
     for written in calls:

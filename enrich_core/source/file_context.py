@@ -10,6 +10,7 @@ cut to `...`), so keeping them costs a few small dicts per file.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -19,6 +20,8 @@ from enrich_core.source.parsed_file import ParsedFile
 
 __all__ = ["FileContext"]
 
+_WORD = re.compile(r"\w+")
+
 
 @dataclass(frozen=True, slots=True)
 class FileContext:
@@ -26,6 +29,9 @@ class FileContext:
     imports: tuple[str, ...]  # top-level import lines, as written (bounded)
     outlines: Mapping[str, str]  # a type's qualname -> its outline text
     callables: Mapping[str, str]  # a function's or method's qualname -> its content hash
+    # The words of each import line (`from pkg.util import helper` -> pkg, util, ...):
+    # what a call's first word and a callee's module are matched against.
+    import_words: tuple[frozenset[str], ...] = ()
 
     @classmethod
     def of(cls, parsed: ParsedFile) -> FileContext:
@@ -37,7 +43,8 @@ class FileContext:
             elif span.kind in CALLABLE_KINDS:
                 # A name defined twice (a property's getter and setter): the first.
                 callables.setdefault(span.qualname, span.content_hash)
-        return cls(parsed.path, parsed.imports, outlines, callables)
+        words = tuple(frozenset(_WORD.findall(line)) for line in parsed.imports)
+        return cls(parsed.path, parsed.imports, outlines, callables, words)
 
     @property
     def size_bytes(self) -> int:
