@@ -171,6 +171,39 @@ async def test_a_function_of_an_imported_module_is_resolved_through_the_store(
     assert "len:" not in callees and "str:" not in callees  # builtins: nothing to say
 
 
+async def test_a_file_changed_on_disk_has_its_callees_glossed_before_their_callers(
+    tmp_path: Path, llm: LLMServer, open_engine: OpenEngine
+) -> None:
+    root = _workspace(tmp_path / "ws", llm, {"calc.py": "def seed() -> int:\n    return 1\n"})
+    engine = await open_engine(root)
+    await _index(engine)
+    write_files(
+        root,
+        {
+            "calc.py": """\
+                def report(n: int) -> str:
+                    return str(doubled(n))
+
+
+                def doubled(n: int) -> int:
+                    return halved(n) * 4
+
+
+                def halved(n: int) -> int:
+                    return n // 2
+                """
+        },
+    )
+    llm.set_descriptions({"halved": "Halves an integer, rounding down."})
+    await engine.files_changed(["calc.py"])
+    await engine.wait_idle()
+    order = [r.symbol for r in llm.requests][1:]
+    # The disk class takes the latest submitted first: the file's order survives it.
+    assert order == ["halved", "doubled", "report"]
+    (doubled,) = _prompts_of(llm, "doubled")
+    assert "halved: Halves an integer, rounding down." in doubled
+
+
 def _spans(text: str, path: str = "m.py") -> list[Span]:
     return cut_spans(path, textwrap.dedent(text)).spans
 
