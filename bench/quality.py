@@ -126,12 +126,13 @@ class ModelSpec:
     model: str
     url: str = ""
     model_path: str = ""
+    threads: int = 2  # embedded: llama.cpp's threads
 
     def backend_table(self) -> dict[str, Any]:
         if self.kind == "embedded":
             return {
                 "name": "model", "kind": "embedded", "max_concurrency": 1,
-                "context_tokens": EMBEDDED_CONTEXT, "threads": 2,
+                "context_tokens": EMBEDDED_CONTEXT, "threads": self.threads,
                 "model_path": self.model_path,
             }  # fmt: skip
         return {
@@ -152,13 +153,15 @@ class ModelSpec:
         ]  # fmt: skip
 
 
-def smollm2() -> ModelSpec:
-    return ModelSpec("SmolLM2-135M (embedded)", "embedded", "SmolLM2-135M-Instruct")
+def smollm2(threads: int = 2) -> ModelSpec:
+    return ModelSpec(
+        "SmolLM2-135M (embedded)", "embedded", "SmolLM2-135M-Instruct", threads=threads
+    )
 
 
-def gguf(path: str) -> ModelSpec:
+def gguf(path: str, threads: int = 2) -> ModelSpec:
     name = Path(path).stem
-    return ModelSpec(f"{name} (embedded)", "embedded", name, model_path=path)
+    return ModelSpec(f"{name} (embedded)", "embedded", name, model_path=path, threads=threads)
 
 
 def endpoint(kind: str, url: str, model: str) -> ModelSpec:
@@ -663,6 +666,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     group.add_argument("--context", type=context_parts, metavar="PARTS")
     group.add_argument("--ablate", action="store_true")
     parser.add_argument("--docstring-shown", action="store_true")
+    parser.add_argument(
+        "--threads", type=int, default=2, metavar="N",
+        help="llama.cpp threads of an embedded model (default %(default)s)",
+    )  # fmt: skip
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, metavar="S")
     parser.add_argument("--json", type=Path, metavar="PATH")
     args = parser.parse_args(argv)
@@ -676,8 +683,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 def models_of(args: argparse.Namespace) -> list[ModelSpec]:
-    models = [] if args.no_smollm2 else [smollm2()]
-    models += [gguf(p) for p in args.gguf]
+    models = [] if args.no_smollm2 else [smollm2(args.threads)]
+    models += [gguf(p, args.threads) for p in args.gguf]
     models += [endpoint(kind, url, name) for kind, url, name in args.endpoints or []]
     return models
 
