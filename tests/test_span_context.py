@@ -204,6 +204,34 @@ async def test_a_file_changed_on_disk_has_its_callees_glossed_before_their_calle
     assert "halved: Halves an integer, rounding down." in doubled
 
 
+async def test_a_go_method_calling_through_its_receiver_is_told_of_the_method_called(
+    tmp_path: Path, llm: LLMServer, open_engine: OpenEngine
+) -> None:
+    store = """\
+        package store
+
+        import "strings"
+
+        type Store struct{ name string }
+
+        func (s *Store) Save(extra string) string {
+            return s.label() + strings.TrimSpace(extra)
+        }
+
+        func (s *Store) label() string {
+            return s.name
+        }
+        """
+    root = _workspace(tmp_path / "ws", llm, {"store.go": store})
+    llm.set_descriptions({"Store.label": "Gives the store's name as its label."})
+    engine = await open_engine(root)
+    await _index(engine)
+    (save,) = _prompts_of(llm, "Store.Save")
+    assert "s.label: Gives the store's name as its label." in save
+    assert 'import "strings"' in save.split(IMPORTS_HEADER, 1)[1]
+    assert "type Store struct" in save  # the outline of the type it belongs to
+
+
 def _spans(text: str, path: str = "m.py") -> list[Span]:
     return cut_spans(path, textwrap.dedent(text)).spans
 

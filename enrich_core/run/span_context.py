@@ -179,7 +179,7 @@ def _resolve(span: Span, file: FileContext | None, calls: Iterable[str]) -> list
             if content_hash != span.content_hash:  # a recursive call says nothing new
                 resolved.append(_Call(written, parts, qualname, content_hash))
             continue
-        if parts[0] in SELF_RECEIVERS:
+        if parts[0] in SELF_RECEIVERS or _is_receiver(span, parts[0]):
             continue  # a method of a base type elsewhere: not resolved by name alone
         naming = tuple(words for words in import_words if parts[0] in words)
         if naming:
@@ -203,7 +203,7 @@ def _in_file(
     if file is None:
         return None
     container = span.container
-    if parts[0] in SELF_RECEIVERS:
+    if parts[0] in SELF_RECEIVERS or _is_receiver(span, parts[0]):
         if len(parts) != 2 or container is None:
             return None
         candidates = [f"{container}{separator}{parts[1]}"]
@@ -220,6 +220,18 @@ def _in_file(
         if content_hash is not None:
             return qualname, content_hash
     return None
+
+
+def _is_receiver(span: Span, word: str) -> bool:
+    """Whether `word` names the span's receiver: a parameter written before the
+    method's name (Go's `func (s *Store) Save()`), so `s.load()` is `Store.load`."""
+    if span.container is None or not span.parameters or word not in span.parameters:
+        return False
+    head = span.signature.split(f"{span.name}(", 1)[0] if span.name else ""
+    return (
+        head != span.signature
+        and re.search(rf"(?<![\w$]){re.escape(word)}(?![\w$])", head) is not None
+    )
 
 
 def _summary(
