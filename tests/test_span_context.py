@@ -267,7 +267,10 @@ def test_callees_come_first_within_a_file_and_a_cycle_keeps_source_order() -> No
 
 def test_each_language_s_imports_are_read_by_its_table_row() -> None:
     samples = {
-        "a.py": "import os\nfrom x.y import z\n\ndef f():\n    import json\n",
+        "a.py": (
+            "import os\nfrom x.y import z\nif TYPE_CHECKING:\n    from t import T\n"
+            "\ndef f():\n    import json\n"
+        ),
         "a.go": 'package m\n\nimport (\n\t"fmt"\n)\n\nfunc F() {}\n',
         "a.rs": "use std::io;\n\nfn f() {}\n",
         "a.java": "import java.util.List;\n\nclass A {}\n",
@@ -278,7 +281,7 @@ def test_each_language_s_imports_are_read_by_its_table_row() -> None:
         "a.php": "<?php\nuse A\\B;\nrequire_once 'c.php';\necho 1;\nfunction f() {}\n",
     }
     expected = {
-        "a.py": ("import os", "from x.y import z"),  # not the import inside f
+        "a.py": ("import os", "from x.y import z", "from t import T"),  # not f's own
         "a.go": ("import (", '\t"fmt"', ")"),
         "a.rs": ("use std::io;",),
         "a.java": ("import java.util.List;",),

@@ -2,15 +2,17 @@
 
 A reader of a function sees the module's imports at the top of the file; the
 prompt shows them too (records/context.py). Which statements import is data
-in the language table (`LanguageSpec.imports`, `import_words`); this module
-only walks the top level of a parsed tree once, so the cost is a few node
-visits per file beside the parse. Imports inside functions or conditional
-blocks are not read: the top level is what a reader sees first. What is kept
-is bounded, so a file of a thousand `#include`s costs a prompt no more than a
-usual one.
+in the language table (`LanguageSpec.imports`, `import_words`, `import_blocks`);
+this module only walks the top level of a parsed tree once (and, per the table,
+the blocks of its conditional statements), so the cost is a few node visits per
+file beside the parse. Imports inside functions are not read: the top of the
+module is what a reader sees first. What is kept is bounded, so a file of a
+thousand `#include`s costs a prompt no more than a usual one.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 from tree_sitter import Node
 
@@ -30,7 +32,7 @@ def import_lines(spec: LanguageSpec, root: Node, data: bytes) -> tuple[str, ...]
     if not spec.imports and not spec.import_words:
         return ()
     lines: list[str] = []
-    for node in root.children:
+    for node in _statements(spec, root):
         if node.type not in spec.imports and not _imports_by_word(spec, node, data):
             continue
         text = data[node.start_byte : node.end_byte].decode("utf-8", "replace")
@@ -40,6 +42,23 @@ def import_lines(spec: LanguageSpec, root: Node, data: bytes) -> tuple[str, ...]
             if len(lines) >= MAX_IMPORT_LINES:
                 return tuple(lines)
     return tuple(lines)
+
+
+def _statements(spec: LanguageSpec, root: Node) -> Iterator[Node]:
+    """The top-level statements, and those of the blocks of `import_blocks` statements
+    (`if TYPE_CHECKING:`, `try:` and its `except` clauses), in source order."""
+    for node in root.children:
+        if node.type not in spec.import_blocks:
+            yield node
+            continue
+        for part in node.named_children:
+            blocks = (
+                [part]
+                if part.type == "block"
+                else [c for c in part.named_children if c.type == "block"]
+            )
+            for block in blocks:
+                yield from block.named_children
 
 
 def _imports_by_word(spec: LanguageSpec, node: Node, data: bytes) -> bool:

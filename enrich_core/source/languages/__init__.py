@@ -87,6 +87,9 @@ class LanguageSpec:
     # Words a top-level statement starts with when it imports by a call (Ruby's
     # `require`, PHP's `require_once`): the grammar sees only a call there.
     import_words: frozenset[str] = frozenset()
+    # Top-level statements whose blocks may hold imports too (Python's `if
+    # TYPE_CHECKING:` and `try: import yaml`), looked into a block deep.
+    import_blocks: frozenset[str] = frozenset()
 
     @property
     def fence(self) -> str:
@@ -128,6 +131,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         header_trailers=frozenset({":"}),
         line_comment="#",
         imports=frozenset({"import_statement", "import_from_statement", "future_import_statement"}),
+        import_blocks=frozenset({"if_statement", "try_statement"}),
     ),
     LanguageSpec(
         name="javascript",
