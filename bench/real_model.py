@@ -17,6 +17,10 @@ Two variants on the same spans (the sample workspace's, `examples/sample`):
   languages) at both tiers' temperatures, each such answer printed so it can be
   judged by eye; tests/test_real_model.py holds the judged count. With
   `--store DB --root DIR`, the same audit over the glosses a real store holds.
+- `facts`: the same for issue 13's rules against the facts read from the code
+  (`ungrounded_side_effect`, `ungrounded_raise`), over every function span of the
+  sample and of the quality corpus's workspace they can judge (facts complete,
+  no call: a call may do anything, so elsewhere they pass every answer).
 
 Needs the `embedded` extra. Bounded: one pass over the sample's spans each.
 """
@@ -39,14 +43,23 @@ from typing import Any
 
 from enrich_core.config import Config, parse_config
 from enrich_core.llm.embedded import default_model_path
-from enrich_core.llm.gate import CHECKS, check_about_the_span, check_not_echoed, check_quality
+from enrich_core.llm.gate import (
+    CHECKS,
+    FACT_CHECKS,
+    check_about_the_span,
+    check_not_echoed,
+    check_quality,
+)
 from enrich_core.llm.outbound import prompt_for
 from enrich_core.records.gloss import GLOSS_SCHEMA, Gloss, GlossRejected, parse_gloss
-from enrich_core.records.span import Span
+from enrich_core.records.span import OUTLINED_KINDS, Span
 from enrich_core.run.engine import Engine
+from enrich_core.source.code_facts import facts_of
 from enrich_core.source.spans import extract_spans
 
 SAMPLE = Path(__file__).resolve().parent.parent / "examples" / "sample"
+# The quality bench's corpus: real code (CPython's stdlib, Go's x/net), docstrings removed.
+QUALITY_WORKSPACE = Path(__file__).resolve().parent / "data" / "quality" / "workspace"
 MAX_TOKENS = 400
 CONTEXT = 2048
 
@@ -154,6 +167,7 @@ def run_bare(spans: list[Span]) -> dict[str, Any]:
 NEW_CHECKS = (check_not_echoed, check_about_the_span)
 AUDIT_TEMPERATURES = (0.1, 0.6)  # the two tiers of bench_config
 AUDIT_SEED = 11
+FACT_RULES = "ungrounded_side_effect, ungrounded_raise"
 
 
 @dataclass
@@ -200,11 +214,45 @@ def all_sample_spans() -> list[Span]:
     return spans
 
 
+class FactsAudit(GateAudit):
+    """Answers judged by the gate with and without the rules against the code's facts."""
+
+    def judge(self, where: str, gloss: Gloss, span: Span) -> None:
+        self.schema_valid += 1
+        try:
+            check_quality(gloss, span)  # every check but those given the facts
+        except GlossRejected:
+            return
+        self.old_passed += 1
+        try:
+            for check in FACT_CHECKS:
+                check(gloss, span, facts_of(span))
+        except GlossRejected as rejected:
+            self.newly_rejected.append((where, str(rejected), gloss.to_json()))
+
+
+def fact_audit_spans() -> list[Span]:
+    """The function spans of the sample and the quality corpus that the fact rules can
+    judge: facts complete and no call."""
+    spans: list[Span] = []
+    for root in (SAMPLE, QUALITY_WORKSPACE):
+        for path in sorted(p for p in root.rglob("*") if p.suffix in (".py", ".ts", ".go")):
+            for span in extract_spans(path.relative_to(root).as_posix(), path.read_text()):
+                facts = facts_of(span)
+                if span.kind not in OUTLINED_KINDS and facts.complete and not facts.calls:
+                    spans.append(span)
+    return spans
+
+
 def audit_new_rules(
-    model: Any, spans: list[Span], temperatures: tuple[float, ...] = AUDIT_TEMPERATURES
+    model: Any,
+    spans: list[Span],
+    temperatures: tuple[float, ...] = AUDIT_TEMPERATURES,
+    audit: GateAudit | None = None,
 ) -> GateAudit:
-    """Ask `model` (a llama_cpp.Llama) for each span at each temperature; judge each answer."""
-    audit = GateAudit()
+    """Ask `model` (a llama_cpp.Llama) for each span at each temperature; judge each answer
+    (by default, with and without the issue-11 rules; a FactsAudit: the fact rules)."""
+    audit = audit if audit is not None else GateAudit()
     for temperature in temperatures:
         for span in spans:
             answer = model.create_chat_completion(
@@ -267,11 +315,24 @@ def run_gate_audit() -> dict[str, Any]:
         model.close()
 
 
-def format_audit(title: str, audit: dict[str, Any]) -> str:
+def run_fact_audit() -> dict[str, Any]:
+    llama_cpp: Any = importlib.import_module("llama_cpp")
+    model = llama_cpp.Llama(
+        model_path=str(default_model_path()), n_ctx=CONTEXT, n_threads=2, verbose=False
+    )
+    try:
+        return audit_new_rules(model, fact_audit_spans(), audit=FactsAudit()).as_dict()
+    finally:
+        model.close()
+
+
+def format_audit(
+    title: str, audit: dict[str, Any], rules: str = "wrong_symbol, echoed_prompt"
+) -> str:
     lines = [
         f"{title}: {audit['answers']} answers, {audit['schema_valid']} schema-valid, "
-        f"{audit['old_passed']} passed every other check; the new rules (wrong_symbol, "
-        f"echoed_prompt) rejected {audit['newly_rejected']} of those {audit['old_passed']}"
+        f"{audit['old_passed']} passed every other check; the new rules ({rules}) "
+        f"rejected {audit['newly_rejected']} of those {audit['old_passed']}"
     ]
     for where, reason, body in audit["rejections"]:
         lines.append(f"  {where}: {reason}\n    {body}")
@@ -295,7 +356,9 @@ def run_variant(variant: str) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.real_model", description=__doc__)
     parser.add_argument("--json", type=Path, help="write the results here")
-    parser.add_argument("--only", choices=("bare", "gloss", "gate"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--only", choices=("bare", "gloss", "gate", "facts"), help=argparse.SUPPRESS
+    )
     parser.add_argument("--store", type=Path, help="audit the glosses of this index.db instead")
     parser.add_argument("--root", type=Path, help="the workspace of --store")
     args = parser.parse_args()
@@ -305,6 +368,12 @@ def main() -> None:
         return
     if args.only == "gate":
         args.json.write_text(json.dumps(run_gate_audit()))
+        return
+    if args.only == "facts":
+        audit = run_fact_audit()
+        if args.json:
+            args.json.write_text(json.dumps(audit))
+        print(format_audit("fact rules audit", audit, FACT_RULES))
         return
     if args.only == "bare":
         args.json.write_text(json.dumps(run_bare(sample_spans())))
@@ -317,6 +386,7 @@ def main() -> None:
     bare = run_variant("bare")
     gloss = run_variant("gloss")
     gate = run_variant("gate")
+    facts = run_variant("facts")
     per_request = gloss["requests"] / gloss["wall_s"] if gloss["wall_s"] else 0.0
     print(f"SmolLM2-135M in process, 2 threads; {len(spans)} spans of {SAMPLE.name}")
     print(f"bare llama-cpp : {bare['requests_per_s']:.3f} requests/s, "
@@ -332,9 +402,12 @@ def main() -> None:
         print(f"Gloss requests/s over bare: {per_request / bare['requests_per_s']:.2f}")
     temperatures = ", ".join(str(t) for t in AUDIT_TEMPERATURES)
     print(format_audit(f"gate audit (every sample span, t = {temperatures})", gate))
+    print(format_audit(f"fact rules audit (spans they can judge, t = {temperatures})", facts,
+                       FACT_RULES))  # fmt: skip
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"bare": bare, "gloss": gloss, "gate": gate}, indent=2))
+        results = {"bare": bare, "gloss": gloss, "gate": gate, "facts": facts}
+        args.json.write_text(json.dumps(results, indent=2))
 
 
 if __name__ == "__main__":
