@@ -202,10 +202,10 @@ async def test_a_rejected_but_good_answer_is_a_false_rejection_and_filler_a_true
     by_id = {c.id: c for c in run.cases}
     read, count, put = by_id["read"], by_id["count"], by_id["put"]
     assert (read.gate_false, read.gate_true, read.summary, read.beats) == (2, 0, None, False)
-    assert [reason for reason, _, _ in read.rejected] == ["copied_code", "copied_code"]
-    assert all(cosine > read.baseline for _, _, cosine in read.rejected)
+    assert [reason for reason, *_ in read.rejected] == ["copied_code", "copied_code"]
+    assert all(cosine > read.baseline for _, _, cosine, _ in read.rejected)
     assert (count.gate_false, count.gate_true, count.summary) == (0, 2, None)
-    assert [reason for reason, _, _ in count.rejected] == ["filler", "filler"]
+    assert [reason for reason, *_ in count.rejected] == ["filler", "filler"]
     assert put.beats and put.gate_false == put.gate_true == 0
     assert (run.overall.gate_false, run.overall.gate_true) == (2, 2)
     assert (run.overall.shown, run.overall.beats, run.overall.escalated) == (1, 1, 2)

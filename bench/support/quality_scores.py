@@ -86,7 +86,8 @@ class CaseScore:
     gate_false: int  # gate-rejected answers whose summary would have beaten the baseline
     gate_true: int  # gate-rejected answers that would not
     schema_invalid: int  # answers parse_gloss rejected
-    rejected: tuple[tuple[str, str, float], ...]  # (reason, summary, cosine) of gate rejections
+    # (reason, summary, cosine, what the gate said) of each gate rejection
+    rejected: tuple[tuple[str, str, float, str], ...]
     request_s: tuple[float, ...]  # each answered request's seconds
     claims: tuple[int, int, int] | None  # supported, unsupported, facts missed
     context: str | None  # the context parts the final request carried (GlossResult.context)
@@ -108,7 +109,7 @@ def score_case(
     gloss = result.gloss if result is not None else None
     cosine = embed.cosine(gloss.summary, target) if gloss is not None else None
     gate_false = gate_true = schema_invalid = 0
-    rejected: list[tuple[str, str, float]] = []
+    rejected: list[tuple[str, str, float, str]] = []
     first_tier_valid: bool | None = None
     for answer in answers:
         if answer.text is None:
@@ -126,7 +127,7 @@ def score_case(
             check_quality(candidate, span)
         except GlossRejected as rejection:
             their = embed.cosine(candidate.summary, target)
-            rejected.append((rejection.reason, candidate.summary, their))
+            rejected.append((rejection.reason, candidate.summary, their, rejection.detail))
             if their > baseline:
                 gate_false += 1
             else:
