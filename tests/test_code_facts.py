@@ -343,3 +343,26 @@ def test_go_panics_are_raises(go: dict[str, CodeFacts]) -> None:
     }
     assert go["Add"] == CodeFacts((), (), (), ("a", "b"), complete=True)
     assert go["Store.Bump"].parameters == ("s", "m", "v", "arr", "ch", "xs")
+
+
+def test_nonlocal_writes_are_global_effects_and_shadowing_locals_are_not() -> None:
+    spans = spans_of(
+        """
+        def counter():
+            count = 0
+            def bump(step):
+                nonlocal count
+                count += step
+                seen = []
+                seen.append(step)
+                return count
+            return bump
+        """
+    )
+    bump = facts_of(spans["counter.bump"])
+    assert effects(bump) == {("global", "count +=")}
+    assert bump.writes == ("count +=",)  # `seen.append(` changes a local list
+    # The declaration holds in bump only: counter's own `count = 0` is its local.
+    outer = facts_of(spans["counter"])
+    assert effects(outer) == {("global", "count +=")}  # what its nested bump writes
+    assert outer.writes == ("count +=",)

@@ -111,6 +111,8 @@ class _Found:
     caught: list[tuple[Node, Node]] = field(default_factory=list)
     assigns: list[tuple[Node, bool]] = field(default_factory=list)  # (target, into)
     globals: set[str] = field(default_factory=set)
+    # name -> the scopes (node ids, 0 for the span's top) whose declaration names it
+    global_scopes: dict[str, set[int]] = field(default_factory=dict)
     accesses: list[Node] = field(default_factory=list)
     shared: set[str] = field(default_factory=set)
 
@@ -182,7 +184,10 @@ def _captures(
             found.caught.append((clause, typed))
         found.assigns.extend((node, False) for node in captures.get("assign", ()))
         found.assigns.extend((node, True) for node in captures.get("assign.into", ()))
-        found.globals.update(_text(n, source) for n in captures.get("global", ()))
+        for node in captures.get("global", ()):
+            declared = _text(node, source)
+            found.globals.add(declared)
+            found.global_scopes.setdefault(declared, set()).add(_scope(node, data))
         found.accesses.extend(captures.get("access", ()))
         found.shared.update(_text(n, source) for n in captures.get("parameter.shared", ()))
     found.calls = _unique(found.calls)
@@ -190,6 +195,18 @@ def _captures(
     found.assigns.sort(key=lambda item: item[0].start_byte)
     found.accesses = _unique(found.accesses)
     return found
+
+
+def _scope(node: Node, data: FactsData) -> int:
+    """The innermost scope around a node (see FactsData.scopes): its node id, or 0."""
+    if not data.scopes:
+        return 0
+    parent = node.parent
+    while parent is not None:
+        if parent.type in data.scopes:
+            return int(parent.id)
+        parent = parent.parent
+    return 0
 
 
 def _outside(node: Node, data: FactsData) -> bool:
@@ -241,8 +258,11 @@ class _Reader:
         self.writes: dict[str, None] = {}
         # Python: a name assigned bare in the span is local (unless declared global).
         self.locals = (
-            {_text(n, source) for n, into in found.assigns if n.type in data.names and not into}
-            - found.globals
+            {
+                _text(n, source)
+                for n, into in found.assigns
+                if n.type in data.names and not into and not self._declared(_text(n, source), n)
+            }
             if data.bare_names_local
             else set()
         )
@@ -263,7 +283,7 @@ class _Reader:
             exception = _first_match(_raiser_patterns(self.data), callee)
             if exception is not None:
                 self._raise(exception, f"{callee}(", row, direct=False)
-            self._mutator(callee, row)
+            self._mutator(callee, row, node)
         for node in self.found.accesses:
             if node.parent is not None and node.parent.type == node.type:
                 continue  # a prefix of a longer name (`os.environ` of `os.environ.get`)
@@ -315,11 +335,15 @@ class _Reader:
         _clause, typed = max(around, key=lambda c: c[0].start_byte)
         return _shown(_text(typed, self.source).strip("()"))
 
-    def _mutator(self, callee: str, row: int) -> None:
+    def _declared(self, name: str, node: Node) -> bool:
+        """Whether `name` is declared global/nonlocal in the scope `node` is in."""
+        return _scope(node, self.data) in self.found.global_scopes.get(name, ())
+
+    def _mutator(self, callee: str, row: int, node: Node) -> None:
         m = _METHOD_CALL.fullmatch(callee)
         if m is None or m.group(2) not in self.data.mutators:
             return
-        self._written(m.group(1), f"{callee}(", row)
+        self._written(m.group(1), f"{callee}(", row, node)
 
     def _write(self, target: Node, into: bool) -> None:
         text = _shown(_text(target, self.source))
@@ -333,7 +357,7 @@ class _Reader:
             evidence = f"{text} {operator}".strip()
         row = target.start_point.row
         if target.type in self.data.names and not into and not self._is_receiver(text):
-            if text in self.found.globals:
+            if self._declared(text, target):
                 self.writes.setdefault(evidence)
                 self._effect(EffectKind.GLOBAL, evidence, row)
             elif not self.data.bare_names_local:
@@ -343,15 +367,15 @@ class _Reader:
         if root is None:
             self.writes.setdefault(evidence)
             return
-        self._written(root, evidence, row)
+        self._written(root, evidence, row, target)
 
     def _is_receiver(self, name: str) -> bool:
         return self.receiver is not None and self.receiver.fullmatch(name) is not None
 
-    def _written(self, root: str, evidence: str, row: int) -> None:
+    def _written(self, root: str, evidence: str, row: int, node: Node) -> None:
         """A write into the object `root` names: whose object it is decides the effect."""
         receiver = self._is_receiver(root)
-        if root in self.found.globals:
+        if self._declared(root, node):
             self.writes.setdefault(evidence)
             self._effect(EffectKind.GLOBAL, evidence, row)
         elif receiver or root in self.parameters:

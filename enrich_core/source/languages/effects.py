@@ -52,6 +52,10 @@ class FactsData:
     # Node types whose code does not run when the span runs (Python's decorators run
     # once, at definition): their captures are left out.
     outside: frozenset[str] = frozenset()
+    # Node types that open a scope of their own: a `global`/`nonlocal` declaration
+    # holds only in the innermost one around it (a nested function's `nonlocal n`
+    # leaves its outer function's `n = 0` a local). Empty: the whole span is one scope.
+    scopes: frozenset[str] = frozenset()
     # Text put before and after a method's own text so that it parses as a member,
     # not as broken top-level code (`("class _ {\n", "\n}")` for Java or TypeScript);
     # the prefix must end with a line break. Empty: a method parses on its own
@@ -134,6 +138,7 @@ PYTHON = FactsData(
     constructors=frozenset({"__init__", "__new__", "__post_init__", "__init_subclass__"}),
     bare_names_local=True,
     outside=frozenset({"decorator"}),
+    scopes=frozenset({"function_definition", "lambda", "class_definition"}),
     # Operators, subscripts, attribute reads, unpacking, iteration, asserts, and
     # the generic names a careful reader may use for any of them.
     implicit_raises=frozenset(
