@@ -509,7 +509,7 @@ async def run_bench(
 # --- the report ---------------------------------------------------------------------
 
 HEADER = (
-    f"{'':40} {'shown':>6} {'cosine':>6} {'beats':>6} {'gate F/T':>8} {'schema':>6} "
+    f"{'':44} {'shown':>6} {'cosine':>6} {'beats':>6} {'gate F/T':>8} {'schema':>6} "
     f"{'t1 ok':>6} {'escal':>6} {'s/gloss':>7} {'s/req':>6}  claims sup/unsup/missed"
 )
 
@@ -524,10 +524,10 @@ def _num(value: float | None, digits: int = 3) -> str:
 
 def format_row(label: str, s: Scores, baseline: bool = False) -> str:
     if baseline:
-        return f"{label[:40]:40} {'—':>6} {_num(s.mean_cosine):>6} {'—':>6}"
+        return f"{label[:44]:44} {'—':>6} {_num(s.mean_cosine):>6} {'—':>6}"
     claims = "/".join(map(str, s.claims)) if s.claims is not None else (s.claims_note or "—")
     return (
-        f"{label[:40]:40} {_pct(s.shown, s.cases):>6} {_num(s.mean_cosine):>6} "
+        f"{label[:44]:44} {_pct(s.shown, s.cases):>6} {_num(s.mean_cosine):>6} "
         f"{_pct(s.beats, s.cases):>6} {f'{s.gate_false}/{s.gate_true}':>8} "
         f"{s.schema_invalid:>6} {_pct(s.first_tier_schema_valid, s.cases):>6} "
         f"{_pct(s.escalated, s.cases):>6} {_num(s.s_per_gloss, 1):>7} "
