@@ -11,7 +11,7 @@ a reader can check it in the code.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 __all__ = ["CodeFacts", "Effect", "EffectKind", "Raise"]
@@ -63,6 +63,18 @@ class CodeFacts:
     @property
     def empty(self) -> bool:
         return not self.effects and not self.raises
+
+    def moved(self, lines: int) -> CodeFacts:
+        """The same facts with every line moved by `lines`. A span that moves in its
+        file keeps its content hash (and its gloss): facts kept by content hash are
+        kept relative to the span's first line and moved back where it is now."""
+        if not lines:
+            return self
+        return replace(
+            self,
+            effects=tuple(replace(e, line=e.line + lines) for e in self.effects),
+            raises=tuple(replace(r, line=r.line + lines) for r in self.raises),
+        )
 
     def to_json(self) -> str:
         return json.dumps(

@@ -93,11 +93,7 @@ _LOCK = threading.Lock()
 
 def _rebased(facts: CodeFacts, first_line: int) -> CodeFacts:
     """Relative rows (0-based, within the span) as the file's 1-based lines."""
-    return replace(
-        facts,
-        effects=tuple(replace(e, line=e.line + first_line) for e in facts.effects),
-        raises=tuple(replace(r, line=r.line + first_line) for r in facts.raises),
-    )
+    return facts.moved(first_line)
 
 
 @dataclass
