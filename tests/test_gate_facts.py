@@ -276,3 +276,20 @@ async def test_every_router_result_carries_the_facts_answered_or_not(llm: LLMSer
         assert result.facts == facts_of(span)
         assert result.facts is not None
         assert {e.kind for e in result.facts.effects} == {EffectKind.FILE, EffectKind.LOGGING}
+
+
+@pytest.mark.parametrize(
+    ("path", "source", "name"),
+    [
+        # Ruby calls a method by its bare name; a C macro runs code without parentheses.
+        ("notes.rb", "def note\n  log\nend\n", "note"),
+        ("say.c", '#define SAY puts("x")\nvoid say(void) { SAY; }\n', "say"),
+    ],
+)
+def test_where_a_call_may_look_like_no_call_no_call_proves_nothing(
+    path: str, source: str, name: str
+) -> None:
+    span = spans(source, path)[name]
+    facts = facts_of(span)
+    assert facts.complete and facts.calls == ()
+    assert rejection(answer(side_effects=("Logs a message to the console",)), span) is None

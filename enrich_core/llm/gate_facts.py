@@ -18,6 +18,8 @@ complete (the language has facts data and the span parsed without error):
   language's facts data) or the span's own text or docstring names it. A
   language whose data has no `implicit_raises` (Go: any index may panic) is
   never checked.
+Neither rule judges a language whose calls may look like no call (`bare_calls`:
+Ruby's `log`, a C macro `LOCK;`).
 
 `judge_claims(gloss, facts)` is the quality bench's measure, counting rather
 than rejecting:
@@ -132,7 +134,7 @@ def check_grounded(gloss: Gloss, span: Span, facts: CodeFacts) -> None:
     if span.kind in OUTLINED_KINDS or not facts.complete:
         return
     data = facts_data(span.language)
-    if data is None or facts.calls:
+    if data is None or facts.calls or data.bare_calls:
         return  # a call may do anything the facts do not know of
     if not facts.effects and not facts.writes:
         for item in gloss.side_effects:

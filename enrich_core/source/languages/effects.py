@@ -56,6 +56,11 @@ class FactsData:
     # holds only in the innermost one around it (a nested function's `nonlocal n`
     # leaves its outer function's `n = 0` a local). Empty: the whole span is one scope.
     scopes: frozenset[str] = frozenset()
+    # True where a call may look like no call: Ruby calls a method by its bare name
+    # (`log`), C and C++ macros run code without parentheses (`LOCK;`). There a span
+    # with no captured call may still call something, and the gate never reads "no
+    # call" as proof that a claimed effect or raise is wrong.
+    bare_calls: bool = False
     # Text put before and after a method's own text so that it parses as a member,
     # not as broken top-level code (`("class _ {\n", "\n}")` for Java or TypeScript);
     # the prefix must end with a line break. Empty: a method parses on its own
@@ -327,6 +332,7 @@ C = FactsData(
     bare_names_local=False,
     # C has no exceptions: a claimed one is never right.
     implicit_raises=frozenset(),
+    bare_calls=True,
 )  # fmt: skip
 
 CPP = FactsData(
@@ -373,6 +379,7 @@ CPP = FactsData(
     shared_by_default=False,
     names=frozenset({"identifier", "this"}),
     receiver="this",
+    bare_calls=True,
 )  # fmt: skip
 
 CSHARP = FactsData(
@@ -478,6 +485,7 @@ RUBY = FactsData(
     names=frozenset({"identifier", "self", "instance_variable", "global_variable",
                      "class_variable", "constant"}),
     receiver=r"self|@\w+",
+    bare_calls=True,
 )  # fmt: skip
 
 PHP = FactsData(
