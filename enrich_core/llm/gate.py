@@ -7,7 +7,8 @@ rejects what a small model typically produces instead of a gloss: filler ("N/A",
 instructions, an answer about another symbol than the span's, a summary that
 copies the code, inputs that name parameters the function does not have, and a
 side effect or raised exception that the facts read from the code contradict
-(`gate_facts`: a file write claimed for a function that calls nothing).
+(`gate_facts`: a file write claimed for a function that calls nothing; run when
+the caller passes the facts, as the router does with the engine's reader).
 Each rejection is a `GlossRejected` with a stable reason name, so the reasons
 can be counted. The gate never edits an answer: it passes it whole or rejects it.
 """
