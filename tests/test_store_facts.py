@@ -244,3 +244,31 @@ async def test_facts_this_gloss_cannot_read_leave_the_hover_without_them(tmp_pat
     finally:
         await store.close()
     assert info is not None and info.gloss is not None and info.facts is None
+
+
+async def test_facts_of_a_text_that_moved_down_its_file_name_the_lines_where_it_is_now(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "index.db"
+    spans = extract_spans("a.py", SOURCE)
+    writer = Writer(db)
+    await writer.start()
+    try:
+        await writer.submit(ReplaceFile("a.py", 1, len(SOURCE), spans))
+        result = GlossResult(spans[0].content_hash, GLOSS, "m", "t", "b", facts=FACTS)
+        await writer.submit(RecordResult(result, "1", None, spans[0].start_line))
+        # Three lines inserted above: the same text (the same hash, no new gloss) moves.
+        moved_source = "import os\n\n\n" + SOURCE
+        moved = extract_spans("a.py", moved_source)
+        assert moved[0].content_hash == spans[0].content_hash
+        await writer.submit(ReplaceFile("a.py", 2, len(moved_source), moved))
+    finally:
+        await writer.stop()
+    store = await Store.open(db, "1")
+    try:
+        info = await store.hover("a.py", 3)
+    finally:
+        await store.close()
+    assert info is not None and info.facts is not None
+    assert [e.line for e in info.facts.effects] == [5]
+    assert [r.line for r in info.facts.raises] == [5]

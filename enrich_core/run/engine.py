@@ -437,7 +437,7 @@ class Engine(StoreHandover, EditHandling):
             # from the commit callback, after the row is durable.
             # Someone is looking at an edited or hovered span: commit it at once.
             urgent = priority <= Priority.EDITED
-            record = RecordResult(result, PROMPT_VERSION, vram.peak_mb)
+            record = RecordResult(result, PROMPT_VERSION, vram.peak_mb, span.start_line)
             future = self.writer.submit(record, urgent=urgent)
             future.add_done_callback(functools.partial(self._committed, ref, result))
             committed = True

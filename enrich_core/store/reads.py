@@ -416,13 +416,14 @@ def _hover(conn: sqlite3.Connection, path: str, line: int, pv: str) -> HoverInfo
 
 
 def _hover_for(conn: sqlite3.Connection, span: SpanRecord, pv: str) -> HoverInfo:
-    return dataclasses.replace(_hover_gloss(conn, span, pv), facts=_facts(conn, span.content_hash))
+    return dataclasses.replace(_hover_gloss(conn, span, pv), facts=_facts(conn, span))
 
 
-def _facts(conn: sqlite3.Connection, content_hash: str) -> CodeFacts | None:
+def _facts(conn: sqlite3.Connection, span: SpanRecord) -> CodeFacts | None:
+    """The facts of the span's text, their lines moved to where the span is now."""
     try:
         row = conn.execute(
-            "SELECT facts FROM code_facts WHERE content_hash = ?", (content_hash,)
+            "SELECT facts FROM code_facts WHERE content_hash = ?", (span.content_hash,)
         ).fetchone()
     except sqlite3.OperationalError as exc:
         if "no such table" in str(exc):
@@ -431,7 +432,7 @@ def _facts(conn: sqlite3.Connection, content_hash: str) -> CodeFacts | None:
     if row is None:
         return None
     try:
-        return CodeFacts.from_json(row[0])
+        return CodeFacts.from_json(row[0]).moved(span.start_line)
     except (ValueError, KeyError, TypeError):
         # Written by a newer Gloss (a kind of effect this one does not know): the hover
         # goes without the facts rather than fail.

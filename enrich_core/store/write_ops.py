@@ -138,6 +138,10 @@ class RecordResult:
     result: GlossResult
     prompt_version: str
     gpu_peak_vram_mb: float | None = None
+    # The span's first line (0-based). Its facts are stored with lines counted from
+    # it, since the row is keyed by the text's hash: the same text moved down a
+    # file is read back with its lines where it is now (reads._facts).
+    span_line: int = 0
 
     @property
     def rows(self) -> int:
@@ -195,7 +199,7 @@ class RecordResult:
             "INSERT INTO code_facts (content_hash, facts) VALUES (?, ?) "
             "ON CONFLICT (content_hash) DO UPDATE SET facts = excluded.facts",
             [
-                (op.result.content_hash, op.result.facts.to_json())
+                (op.result.content_hash, op.result.facts.moved(-op.span_line).to_json())
                 for op in ops
                 if op.result.facts is not None
             ],
