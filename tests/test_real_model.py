@@ -468,3 +468,35 @@ def test_the_fact_rules_reject_no_good_answer_of_the_real_model(real_model: Path
         f"the fact rules rejected {len(audit.newly_rejected)} of {audit.old_passed} answers "
         f"the other checks passed; judge each by eye:\n{shown}"
     )
+
+
+async def test_a_seeded_request_gets_its_answer_whatever_the_model_answered_before(
+    real_model: Path,
+) -> None:
+    """The router seeds each request from its span's text (`span_seed`): the same
+    request then gets the same answer after any other, so the quality bench's
+    variants compare span by span (a shared sampler made them differ by order)."""
+    from enrich_core.llm.backend import CompletionRequest
+    from enrich_core.llm.factory import make_backend
+    from enrich_core.llm.outbound import prompt_for
+    from enrich_core.llm.router import span_seed
+
+    config = parse_config(embedded_config(), "test")
+    backend = make_backend(config.backends[0])
+    spans = extract_spans("helpers.py", SOURCE)
+    add, is_even = spans[0], spans[1]
+
+    def request(span: Any) -> CompletionRequest:
+        return CompletionRequest(
+            model=TIER, messages=prompt_for(span).as_list(), schema=GLOSS_SCHEMA,
+            max_tokens=120, temperature=0.9, context_tokens=CONTEXT,
+            seed=span_seed(span.content_hash),
+        )  # fmt: skip
+
+    try:
+        alone = await backend.complete(request(is_even))
+        await backend.complete(request(add))
+        after_another = await backend.complete(request(is_even))
+    finally:
+        await backend.aclose()
+    assert after_another.text == alone.text

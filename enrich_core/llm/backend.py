@@ -61,6 +61,11 @@ class CompletionRequest:
     # The tier's context window. Ollama's default (2048 or 4096) would silently
     # cut the front of a long prompt, so it is always sent.
     context_tokens: int = 8192
+    # The span's own sampling seed (from its text's hash), for a backend that samples
+    # in process: a request then gets the same answer whatever was generated before
+    # it, so two runs differing in one prompt part compare span by span, and a run
+    # can be reproduced. None: the backend's own.
+    seed: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -225,6 +225,7 @@ class EmbeddedBackend:
                 max_tokens=request.max_tokens,
                 temperature=request.temperature,
                 repeat_penalty=REPEAT_PENALTY,
+                **({} if request.seed is None else {"seed": request.seed}),
             )
         except ValueError as exc:
             if "exceed context window" in str(exc):  # our count was short of llama.cpp's

@@ -190,6 +190,7 @@ class Router:
                 max_tokens=tier.max_tokens,
                 temperature=tier.temperature,
                 context_tokens=tier.context_tokens,
+                seed=span_seed(span.content_hash),
             )
             served = await self._serve_tier(tier, request, tally)
             if isinstance(served, list):
@@ -386,6 +387,12 @@ class Router:
         if exc.retry_after is not None:
             delay = max(delay, min(exc.retry_after, MAX_BACKOFF_S))
         return delay
+
+
+def span_seed(content_hash: str) -> int:
+    """A sampling seed of the span's text: 31 bits of its hash (llama.cpp takes a uint32;
+    its all-ones value means "random")."""
+    return int(content_hash[:8], 16) & 0x7FFF_FFFF
 
 
 def _asks_too_long(error: BackendError) -> bool:
