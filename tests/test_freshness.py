@@ -78,6 +78,9 @@ async def test_two_roots_share_the_host_cap_and_a_small_root_is_not_stuck_behind
         small = make_root(tmp_path / "small", llm, {"small.py": functions("small", 4)})
         # The big root queues its backlog first...
         big_engine, small_engine = await scanned_roots(open_engine, big, small)
+        # Turns are taken from when both backlogs are queued: on a loaded machine the
+        # big root may gloss a few spans while the small one is still being scanned.
+        before_small = len([s for s in llm.symbols() if s])
         # The same backend definition in both roots is one host with one cap.
         assert big_engine.backends["test"] is small_engine.backends["test"]
         assert big_engine.pool is not None and big_engine.pool.worker_count() == 1
@@ -88,7 +91,7 @@ async def test_two_roots_share_the_host_cap_and_a_small_root_is_not_stuck_behind
         # ...yet the roots take turns: the small one is done within its first
         # few turns, not after the big backlog (strict FIFO: index 43).
         last_small = max(i for i, s in enumerate(order) if s.startswith("small_"))
-        assert last_small <= 9, order[:12]
+        assert last_small - before_small <= 9, (before_small, order[:16])
         assert llm.max_in_flight == 1  # two roots, one host: still one request at a time
 
 
