@@ -126,8 +126,12 @@ def test_hover_links_are_off_unless_the_user_allows_them() -> None:
     assert parse_config({"hover": {"links": True}}).hover.links is True
 
 
-def test_prompt_context_sends_every_part_unless_the_user_names_fewer(tmp_path: Path) -> None:
-    assert parse_config({}).prompt.context == ("imports", "callees", "outline", "docstring")
+def test_prompt_context_sends_the_measured_parts_unless_the_user_names_others(
+    tmp_path: Path,
+) -> None:
+    assert parse_config({}).prompt.context == ("callees", "docstring")
+    every = {"prompt": {"context": ["imports", "callees", "outline", "docstring"]}}
+    assert parse_config(every).prompt.context == ("imports", "callees", "outline", "docstring")
     (tmp_path / "gloss.toml").write_text('[prompt]\ncontext = ["docstring", "outline"]\n')
     assert load_config(tmp_path).prompt.context == ("docstring", "outline")
     assert parse_config({"prompt": {"context": []}}).prompt.context == ()

@@ -14,6 +14,7 @@ import pytest
 
 from bench.support.llm_server import Behavior, LLMServer
 from enrich_core.config import (
+    DEFAULT_PROMPT_CONTEXT,
     PROMPT_CONTEXT_PARTS,
     BackendConfig,
     TierConfig,
@@ -328,7 +329,7 @@ async def test_the_engine_sends_the_parts_gloss_toml_turns_on(
     extra = textwrap.dedent(f"\n[prompt]\n{setting}\n")
     (root / "gloss.toml").write_text(gloss_toml(llm.url, extra=extra))
     config = load_config(root)
-    assert config.prompt.context == (PROMPT_CONTEXT_PARTS if not setting else ())
+    assert config.prompt.context == (DEFAULT_PROMPT_CONTEXT if not setting else ())
     engine = Engine(root, config)
     await engine.start()
     try:

@@ -74,8 +74,10 @@ async def _index(engine: Engine) -> None:
 def _workspace(root: Path, llm: LLMServer, files: dict[str, str]) -> Path:
     root.mkdir()
     write_files(root, files)
-    # One request at a time: the order the backlog gives is the order glossed.
-    (root / "gloss.toml").write_text(gloss_toml(llm.url, concurrency=1))
+    # One request at a time: the order the backlog gives is the order glossed. Every
+    # part is sent (the default leaves the outline and imports to the user's choice).
+    every = '\n[prompt]\ncontext = ["imports", "callees", "outline", "docstring"]\n'
+    (root / "gloss.toml").write_text(gloss_toml(llm.url, concurrency=1, extra=every))
     return root
 
 
