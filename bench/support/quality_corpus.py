@@ -12,7 +12,8 @@ methods, the module's imports, the module-level helpers the picked functions
 call by name and the module-level constants the kept code names, with every
 docstring and doc comment removed. `cases.json` keeps, per picked function,
 where it is, its qualified name as Gloss's extractor gives it, and the hidden
-docstring. Ordinary comments inside bodies stay: a reader has them.
+docstring. Ordinary comments inside bodies stay: a reader has them. The
+pruning itself is per language: bench/support/quality_python.py and quality_go.py.
 
 Sources: CPython 3.11.7's standard library (PSF licence), as pyenv installs it,
 and golang.org/x/net 0.7.0 (the Go Authors, BSD-3-Clause) from the Debian 12
@@ -38,13 +39,19 @@ import json
 import re
 import shutil
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from tree_sitter import Node
-
+from bench.support.corpus_error import CorpusError
+from bench.support.quality_go import go_calls, go_docstrings, go_name, prune_go
+from bench.support.quality_python import (
+    prune_python,
+    python_calls,
+    python_definitions,
+    python_docstrings,
+)
 from bench.support.real_code import default_cache_dir
 from enrich_core.records.span import Span
 from enrich_core.source import grammars
@@ -248,10 +255,6 @@ _SENTENCE_END = re.compile(r"[.!?](?=\s|$)")
 _SPACES = re.compile(r"\s+")
 
 
-class CorpusError(Exception):
-    """The corpus cannot be built as specified; the message names the file or case."""
-
-
 @dataclass(frozen=True, slots=True)
 class Case:
     """One scored function: where Gloss finds it, and the documentation hidden from it."""
@@ -353,444 +356,6 @@ def _sentences(doc: str) -> list[str]:
     return [p for p in pieces if len(p) >= LEAK_SENTENCE_MIN]
 
 
-# -- Python ----------------------------------------------------------------------------------
-
-_FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
-_DefNode = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
-
-
-def _is_docstring(statement: ast.stmt) -> bool:
-    return (
-        isinstance(statement, ast.Expr)
-        and isinstance(statement.value, ast.Constant)
-        and isinstance(statement.value.value, str)
-    )
-
-
-def _start(node: ast.stmt) -> int:
-    """First line (1-based) of a statement, decorators included."""
-    if isinstance(node, _DefNode) and node.decorator_list:
-        return min(d.lineno for d in node.decorator_list)
-    return node.lineno
-
-
-def _end(node: ast.stmt | ast.expr) -> int:
-    assert node.end_lineno is not None
-    return node.end_lineno
-
-
-def _is_import_block(statement: ast.stmt) -> bool:
-    """An import, or a try/if whose every branch only imports (an optional C speed-up)."""
-    if isinstance(statement, ast.Import | ast.ImportFrom):
-        return True
-    if isinstance(statement, ast.Try):
-        bodies = [statement.body, statement.orelse, statement.finalbody]
-        bodies += [handler.body for handler in statement.handlers]
-        return all(
-            isinstance(s, ast.Import | ast.ImportFrom | ast.Pass) for body in bodies for s in body
-        )
-    return False
-
-
-def _called_names(node: ast.AST) -> set[str]:
-    return {
-        call.func.id
-        for call in ast.walk(node)
-        if isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
-    }
-
-
-def _global_names(node: ast.AST, local: frozenset[str] = frozenset()) -> set[str]:
-    """Names read in `node` that are not local to a function around them: the module
-    names it uses (a parameter `month` is not the module's `month`)."""
-    if isinstance(node, _FunctionNode | ast.Lambda):
-        arguments = node.args
-        every = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]
-        every += [a for a in (arguments.vararg, arguments.kwarg) if a is not None]
-        stored = {
-            n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
-        }
-        # `global x` makes x the module's, read or assigned: module state the code uses.
-        declared = {name for n in ast.walk(node) if isinstance(n, ast.Global) for name in n.names}
-        outside: list[ast.expr] = [*arguments.defaults]
-        outside += [d for d in arguments.kw_defaults if d is not None]
-        if isinstance(node, _FunctionNode):
-            outside += node.decorator_list
-        names = declared.union(*(_global_names(n, local) for n in outside))
-        inner = local | {a.arg for a in every} | (stored - declared)
-        body = node.body if isinstance(node, _FunctionNode) else [node.body]
-        return names.union(*(_global_names(n, inner) for n in body))
-    if isinstance(node, ast.Name):
-        return {node.id} if isinstance(node.ctx, ast.Load) and node.id not in local else set()
-    return set().union(*(_global_names(child, local) for child in ast.iter_child_nodes(node)))
-
-
-def _assigned_names(statement: ast.stmt) -> set[str]:
-    targets: list[ast.expr] = []
-    if isinstance(statement, ast.Assign):
-        targets = list(statement.targets)
-    elif isinstance(statement, ast.AnnAssign):
-        targets = [statement.target]
-    names: set[str] = set()
-    while targets:
-        target = targets.pop()
-        if isinstance(target, ast.Name):
-            names.add(target.id)
-        elif isinstance(target, ast.Tuple | ast.List):
-            targets.extend(target.elts)
-    return names
-
-
-def _python_keep(tree: ast.Module, picks: Sequence[str], where: str) -> list[ast.stmt]:
-    """The top-level statements the pruned module keeps, in source order."""
-    functions: dict[str, ast.stmt] = {}
-    classes: dict[str, ast.ClassDef] = {}
-    for statement in tree.body:
-        if isinstance(statement, _FunctionNode):
-            if statement.name in functions:
-                raise CorpusError(f"{where}: {statement.name} is defined twice at top level")
-            functions[statement.name] = statement
-        elif isinstance(statement, ast.ClassDef):
-            classes[statement.name] = statement
-    kept: set[int] = set()
-    for qualname in picks:
-        top = qualname.split(".")[0]
-        node: ast.stmt | None = functions.get(top) or classes.get(top)
-        if node is None:
-            raise CorpusError(f"{where}: no top-level definition {top!r} for pick {qualname!r}")
-        kept.add(id(node))
-    picked = [s for s in tree.body if id(s) in kept]
-    # Helpers: module-level functions a picked definition calls by name (one level).
-    for statement in picked:
-        for name in _called_names(statement):
-            if name in functions:
-                kept.add(id(functions[name]))
-    # Constants the kept code names, and the constants those name (bounded by the module).
-    assignments = [s for s in tree.body if _assigned_names(s)]
-    for _ in range(len(assignments) + 1):
-        named = set().union(*(_global_names(s) for s in tree.body if id(s) in kept))
-        grown = {id(s) for s in assignments if _assigned_names(s) & named} - kept
-        if not grown:
-            break
-        kept |= grown
-    return [s for s in tree.body if id(s) in kept or _is_import_block(s)]
-
-
-def _docstring_cuts(statements: Iterable[ast.stmt], lines: list[str]) -> dict[int, str | None]:
-    """Line index (0-based) -> replacement: None deletes the line, a string replaces it."""
-    cuts: dict[int, str | None] = {}
-    for statement in statements:
-        for node in ast.walk(statement):
-            if not isinstance(node, _DefNode) or not _is_docstring(node.body[0]):
-                continue
-            doc = node.body[0]
-            first, last = doc.lineno - 1, _end(doc) - 1
-            header_end = max(_end(d) for d in node.decorator_list) if node.decorator_list else 0
-            if first <= header_end or lines[first][: doc.col_offset].strip():
-                raise CorpusError(f"line {doc.lineno}: docstring shares a line with code")
-            after = lines[last][len(lines[last].rstrip()) :]
-            if lines[last].rstrip()[doc.end_col_offset :].strip() or after.strip():
-                raise CorpusError(f"line {_end(doc)}: code after a docstring on its line")
-            for index in range(first, last + 1):
-                cuts[index] = None
-            if len(node.body) == 1:
-                cuts[first] = " " * doc.col_offset + "pass"
-            elif last + 1 < len(lines) and not lines[last + 1].strip():
-                cuts[last + 1] = None
-    return cuts
-
-
-def _leading_comments(lines: list[str]) -> list[str]:
-    """The comment block that opens a file (copyright lines), up to its first blank line."""
-    block: list[str] = []
-    for line in lines:
-        if not line.startswith("#"):
-            break
-        block.append(line)
-    return block
-
-
-def _separator(previous: ast.stmt | None, statement: ast.stmt) -> str:
-    """Blank lines between kept statements: two around a definition (after the file's
-    opening comments too), one between the imports and the constants, none within."""
-    if previous is None or isinstance(previous, _DefNode) or isinstance(statement, _DefNode):
-        return "\n\n"
-    return "" if _is_import_block(previous) == _is_import_block(statement) else "\n"
-
-
-def prune_python(source: str, picks: Sequence[str], where: str) -> str:
-    """The module cut to what `_python_keep` keeps, every docstring removed."""
-    tree = ast.parse(source)
-    lines = source.splitlines()
-    kept = _python_keep(tree, picks, where)
-    cuts = _docstring_cuts(kept, lines)
-    header = _leading_comments(lines)
-    pruned = "\n".join(header) + "\n" if header else ""
-    previous: ast.stmt | None = None
-    for statement in kept:
-        text: list[str] = []
-        for index in range(_start(statement) - 1, _end(statement)):
-            replacement = cuts.get(index, lines[index])
-            if replacement is not None:
-                text.append(replacement)
-        if pruned:
-            pruned += _separator(previous, statement)
-        pruned += "\n".join(text) + "\n"
-        previous = statement
-    ast.parse(pruned)
-    return pruned
-
-
-def _python_docstrings(source: str) -> Iterator[tuple[str, str]]:
-    """(qualified name, docstring) of every documented definition, module included."""
-    tree = ast.parse(source)
-    module_doc = ast.get_docstring(tree)
-    if module_doc:
-        yield "<module>", module_doc
-
-    def walk(node: ast.AST, prefix: str) -> Iterator[tuple[str, str]]:
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, _DefNode):
-                qualname = f"{prefix}{child.name}"
-                doc = ast.get_docstring(child)
-                if doc:
-                    yield qualname, doc
-                yield from walk(child, qualname + ".")
-            else:
-                yield from walk(child, prefix)
-
-    yield from walk(tree, "")
-
-
-def _python_definitions(tree: ast.Module) -> dict[str, _DefNode]:
-    """Qualified name -> definition, the first of each name (as `_one_span` insists on)."""
-    found: dict[str, _DefNode] = {}
-
-    def walk(node: ast.AST, prefix: str) -> None:
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, _DefNode):
-                qualname = f"{prefix}{child.name}"
-                found.setdefault(qualname, child)
-                walk(child, qualname + ".")
-            else:
-                walk(child, prefix)
-
-    walk(tree, "")
-    return found
-
-
-def _python_calls(node: _DefNode, qualname: str, classes: set[str]) -> set[str]:
-    """Qualified names a definition calls: `f(...)`, `self.m(...)`/`cls.m(...)` in a
-    method of its class, `C(...).m(...)` of a class C of the module."""
-    owner = qualname.split(".")[0] if "." in qualname else None
-    # Local names bound to an instance made here: `w = TextWrapper(...)`.
-    instances = {
-        target.id: statement.value.func.id
-        for statement in ast.walk(node)
-        if isinstance(statement, ast.Assign)
-        and isinstance(statement.value, ast.Call)
-        and isinstance(statement.value.func, ast.Name)
-        and statement.value.func.id in classes
-        for target in statement.targets
-        if isinstance(target, ast.Name)
-    }
-    calls: set[str] = set()
-    for call in ast.walk(node):
-        if not isinstance(call, ast.Call):
-            continue
-        function = call.func
-        if isinstance(function, ast.Name):
-            calls.add(function.id)
-            if function.id in classes:
-                calls.add(f"{function.id}.__init__")
-        elif isinstance(function, ast.Attribute):
-            target = function.value
-            if isinstance(target, ast.Name) and target.id in ("self", "cls") and owner:
-                calls.add(f"{owner}.{function.attr}")
-            elif isinstance(target, ast.Name) and target.id in instances:
-                calls.add(f"{instances[target.id]}.{function.attr}")
-            elif (
-                isinstance(target, ast.Call)
-                and isinstance(target.func, ast.Name)
-                and target.func.id in classes
-            ):
-                calls.add(f"{target.func.id}.{function.attr}")
-    calls.discard(qualname)
-    return calls
-
-
-# -- Go ----------------------------------------------------------------------------------------
-
-
-def _go_text(node: Node, data: bytes) -> str:
-    return data[node.start_byte : node.end_byte].decode("utf-8")
-
-
-def _go_receiver_type(node: Node, data: bytes) -> str:
-    receiver = node.child_by_field_name("receiver")
-    assert receiver is not None
-    for child in _walk(receiver):
-        if child.type == "type_identifier":
-            return _go_text(child, data)
-    raise CorpusError(f"no receiver type in {_go_text(receiver, data)!r}")
-
-
-def _walk(node: Node) -> Iterator[Node]:
-    yield node
-    for child in node.children:
-        yield from _walk(child)
-
-
-def _go_name(node: Node, data: bytes) -> str:
-    name = node.child_by_field_name("name")
-    assert name is not None
-    if node.type == "method_declaration":
-        return f"{_go_receiver_type(node, data)}.{_go_text(name, data)}"
-    return _go_text(name, data)
-
-
-def _go_declared_names(node: Node, data: bytes) -> set[str]:
-    """Names a type/const/var declaration introduces."""
-    names: set[str] = set()
-    for child in _walk(node):
-        if child.type in ("type_spec", "const_spec", "var_spec", "type_alias"):
-            for name in child.children_by_field_name("name"):
-                names.add(_go_text(name, data))
-    return names
-
-
-def _go_used_names(node: Node, data: bytes) -> set[str]:
-    return {
-        _go_text(n, data)
-        for n in _walk(node)
-        if n.type in ("identifier", "type_identifier", "field_identifier")
-    }
-
-
-def _go_calls(node: Node, data: bytes, receiver: str | None) -> set[str]:
-    """Qualified names this declaration calls: `f(...)`, and `r.m(...)` on its own receiver."""
-    receiver_name: str | None = None
-    if node.type == "method_declaration":
-        parameters = node.child_by_field_name("receiver")
-        assert parameters is not None
-        for child in _walk(parameters):
-            if child.type == "identifier":
-                receiver_name = _go_text(child, data)
-                break
-    calls: set[str] = set()
-    for call in _walk(node):
-        if call.type != "call_expression":
-            continue
-        function = call.child_by_field_name("function")
-        if function is None:
-            continue
-        if function.type == "identifier":
-            calls.add(_go_text(function, data))
-        elif function.type == "selector_expression" and receiver is not None:
-            operand = function.child_by_field_name("operand")
-            field = function.child_by_field_name("field")
-            if operand is not None and field is not None and receiver_name is not None:
-                if _go_text(operand, data) == receiver_name:
-                    calls.add(f"{receiver}.{_go_text(field, data)}")
-    return calls
-
-
-def _package_doc(children: list[Node]) -> list[int]:
-    """Indexes of the comment lines directly above the package clause: its doc comment."""
-    package = next(i for i, c in enumerate(children) if c.type == "package_clause")
-    doc: list[int] = []
-    below = children[package]
-    for index in range(package - 1, -1, -1):
-        node = children[index]
-        if node.type != "comment" or node.end_point[0] + 1 != below.start_point[0]:
-            break
-        doc.append(index)
-        below = node
-    return sorted(doc)
-
-
-def _go_opening_comments(children: list[Node]) -> list[int]:
-    """The comments before the package clause that are not its doc: the licence header."""
-    package = next(i for i, c in enumerate(children) if c.type == "package_clause")
-    doc = set(_package_doc(children))
-    return [i for i in range(package) if children[i].type == "comment" and i not in doc]
-
-
-def prune_go(source: str, picks: Sequence[str], where: str) -> str:
-    """The file cut to its package clause, imports, picked declarations, their receiver
-    types, the functions and own-receiver methods they call, and the constants and
-    variables the kept code names; doc comments removed, the opening licence kept."""
-    spec = language_named("go")
-    assert spec is not None
-    data = source.encode("utf-8")
-    root = grammars.parser(spec).parse(data).root_node
-    if root.has_error:
-        raise CorpusError(f"{where}: does not parse")
-    declarations = [c for c in root.children if c.type != "comment"]
-    callables = {
-        _go_name(d, data): d
-        for d in declarations
-        if d.type in ("function_declaration", "method_declaration")
-    }
-    kept: set[int] = set()
-    for qualname in picks:
-        if qualname not in callables:
-            raise CorpusError(f"{where}: no function or method {qualname!r}")
-        kept.add(callables[qualname].id)
-    picked = [callables[q] for q in picks]
-    receivers = {q.split(".")[0] for q in picks if "." in q}
-    for node in picked:
-        receiver = _go_receiver_type(node, data) if node.type == "method_declaration" else None
-        for name in _go_calls(node, data, receiver):
-            if name in callables:
-                kept.add(callables[name].id)
-    for node in declarations:
-        if node.type == "type_declaration" and _go_declared_names(node, data) & receivers:
-            kept.add(node.id)
-    others = [d for d in declarations if d.type in ("const_declaration", "var_declaration")]
-    for _ in range(len(others) + 1):
-        named = set().union(*(_go_used_names(d, data) for d in declarations if d.id in kept))
-        grown = {d.id for d in others if _go_declared_names(d, data) & named} - kept
-        if not grown:
-            break
-        kept |= grown
-    chunks: list[str] = []
-    children = root.children
-    for index in _go_opening_comments(children):
-        chunks.append(_go_text(children[index], data))
-    for node in declarations:
-        if node.type in ("package_clause", "import_declaration") or node.id in kept:
-            chunks.append(_go_text(node, data))
-    pruned = _join_go(chunks)
-    check = grammars.parser(spec).parse(pruned.encode("utf-8")).root_node
-    if check.has_error:
-        raise CorpusError(f"{where}: the pruned file does not parse")
-    return pruned
-
-
-def _join_go(chunks: list[str]) -> str:
-    out: list[str] = []
-    for chunk in chunks:
-        if out:
-            joined_comment = out[-1].startswith("//") and chunk.startswith("//")
-            out.append("\n" if joined_comment else "\n\n")
-        out.append(chunk)
-    return "".join(out) + "\n"
-
-
-def _go_docstrings(path: str, source: str) -> Iterator[tuple[str, str]]:
-    for span in cut_spans(path, source).spans:
-        if span.docstring:
-            yield span.qualname, span.docstring
-    spec = language_named("go")
-    assert spec is not None
-    data = source.encode("utf-8")
-    children = grammars.parser(spec).parse(data).root_node.children
-    lines = [_go_text(children[i], data).removeprefix("//").strip() for i in _package_doc(children)]
-    if lines:
-        yield "<package>", "\n".join(lines)
-
-
 # -- the build -----------------------------------------------------------------------------------
 
 
@@ -868,14 +433,14 @@ def _build_file(source: _Source) -> tuple[str, list[Case], list[tuple[str, str]]
     where = source.label
     if source.language == "python":
         pruned = prune_python(text, source.picks, where)
-        docs = dict(_python_docstrings(text))
-        lines = {q: d.lineno for q, d in _python_definitions(ast.parse(text)).items()}
-        hidden = [(f"{where} {q}", d) for q, d in _python_docstrings(text)]
+        docs = dict(python_docstrings(text))
+        lines = {q: d.lineno for q, d in python_definitions(ast.parse(text)).items()}
+        hidden = [(f"{where} {q}", d) for q, d in python_docstrings(text)]
     else:
         pruned = prune_go(text, source.picks, where)
-        docs = dict(_go_docstrings(source.relative, text))
+        docs = dict(go_docstrings(source.relative, text))
         lines = {s.qualname: s.name_line + 1 for s in cut_spans(source.relative, text).spans}
-        hidden = [(f"{where} {q}", d) for q, d in _go_docstrings(source.relative, text)]
+        hidden = [(f"{where} {q}", d) for q, d in go_docstrings(source.relative, text)]
     calls = _calls_by_case(source, pruned)
     cut = cut_spans(source.relative, pruned)
     if cut.unparsed:
@@ -916,9 +481,9 @@ def _calls_by_case(source: _Source, pruned: str) -> dict[str, set[str]]:
     """Picked qualified name -> the qualified names it calls in the pruned file."""
     if source.language == "python":
         tree = ast.parse(pruned)
-        definitions = _python_definitions(tree)
+        definitions = python_definitions(tree)
         classes = {n.name for n in tree.body if isinstance(n, ast.ClassDef)}
-        return {q: _python_calls(definitions[q], q, classes) for q in source.picks}
+        return {q: python_calls(definitions[q], q, classes) for q in source.picks}
     spec = language_named("go")
     assert spec is not None
     data = pruned.encode("utf-8")
@@ -926,9 +491,9 @@ def _calls_by_case(source: _Source, pruned: str) -> dict[str, set[str]]:
     calls: dict[str, set[str]] = {}
     for node in root.children:
         if node.type in ("function_declaration", "method_declaration"):
-            qualname = _go_name(node, data)
+            qualname = go_name(node, data)
             receiver = qualname.split(".")[0] if "." in qualname else None
-            calls[qualname] = _go_calls(node, data, receiver) - {qualname}
+            calls[qualname] = go_calls(node, data, receiver) - {qualname}
     return calls
 
 
