@@ -30,21 +30,23 @@ import ast
 import textwrap
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from functools import lru_cache
 
+from enrich_core.llm.documented_inputs import input_count
 from enrich_core.llm.redact import Redaction, redact_secrets
 from enrich_core.records.context import CONTEXT_PARTS, NO_CONTEXT, CalleeSummary, SpanContext
-from enrich_core.records.gloss import LIST_MAX_ITEMS, SUMMARY_MAX_WORDS
+from enrich_core.records.gloss import LIST_MAX_ITEMS, SUMMARY_MAX_WORDS, list_limits
 from enrich_core.records.span import OUTLINED_KINDS, Span, SpanKind
 from enrich_core.source.languages import language_named
 
 # 2: the language named for Python too; docstring, outline, callees and imports.
 PROMPT_VERSION = "2"
 
-SYSTEM_PROMPT = f"""You document code for a developer who hovers over a symbol in their editor.
+_SYSTEM_PROMPT = """You document code for a developer who hovers over a symbol in their editor.
 Answer with one JSON object and nothing else, with exactly these keys:
 - "summary": what the code does and why one would call it, in plain words, at most \
-{SUMMARY_MAX_WORDS} words (aim for 1-3 sentences). Do not repeat the code.
-- "inputs": each parameter or input it reads, "name: meaning" (at most {LIST_MAX_ITEMS}).
+{summary_words} words (aim for 1-3 sentences). Do not repeat the code.
+- "inputs": each parameter or input it reads, "name: meaning" (at most {inputs_max}).
 - "outputs": what it returns or yields, and exceptions it raises.
 - "side_effects": I/O, mutation of arguments or globals, network, files, logging.
 - "pitfalls": edge cases, surprising behaviour, misuse that bites.
@@ -55,6 +57,17 @@ such as "N/A" or "none".
 Document only the code under "Code:"; the sections before it are context. \
 If a docstring is shown, the reader has read it: add what it does not say instead of \
 restating it."""
+
+
+@lru_cache(maxsize=64)
+def system_prompt(inputs_max_items: int) -> str:
+    """The instructions, their "at most N" inputs the span's `list_limits` (the schema's
+    maxItems). Cached: one string per limit, so a request body encodes it once."""
+    return _SYSTEM_PROMPT.format(summary_words=SUMMARY_MAX_WORDS, inputs_max=inputs_max_items)
+
+
+# For a span whose inputs are not known, and for the checks that read the wording.
+SYSTEM_PROMPT = system_prompt(LIST_MAX_ITEMS)
 
 # The section headers of the context parts (the gate's echo check knows them).
 DOCSTRING_HEADER = "Docstring (the reader sees it already; add what it does not say):"
@@ -87,6 +100,14 @@ class OutboundSpan:
     imports: tuple[str, ...] = ()
     outline: str | None = None
     callees: tuple[CalleeSummary, ...] = ()
+    # Its parameters and documented inputs (`documented_inputs.input_count`): sizes the
+    # inputs list in the prompt, the schema and the check alike (`limits`).
+    parameter_count: int | None = None
+
+    @property
+    def limits(self) -> dict[str, int]:
+        """The most items each list of its gloss may hold (`records.gloss.list_limits`)."""
+        return list_limits(self.parameter_count)
 
     def has(self, part: str) -> bool:
         """Whether this span has anything to send for the context part `part`."""
@@ -154,6 +175,7 @@ def outbound_span(
         ),
         redactions=count,
         kinds=tuple(sorted(kinds)),
+        parameter_count=input_count(span),
     )
 
 
@@ -211,7 +233,7 @@ def build_prompt(
     lines += ["Code:", *_fenced(code, fence_tag)]
     return Prompt(
         messages=(
-            {"role": "system", "content": SYSTEM_PROMPT},
+            {"role": "system", "content": system_prompt(span.limits["inputs"])},
             {"role": "user", "content": "\n".join(lines)},
         ),
         redactions=redactions,

@@ -1,8 +1,10 @@
 """The gloss: the JSON schema a model is asked for, and the check of what it returned.
 
-A backend is asked to constrain its output to `GLOSS_SCHEMA`, and the answer is
-validated here anyway: constrained decoding is not universal, and a cut answer
-(`finish_reason == "length"`) is not a gloss. Whatever fails a check raises
+A backend is asked to constrain its output to `gloss_schema(n)`, for a span of
+`n` inputs (`GLOSS_SCHEMA` where that is not known), and the answer is
+validated here anyway, against the same `list_limits(n)`: constrained decoding
+is not universal, and a cut answer (`finish_reason == "length"`) is not a
+gloss. Whatever fails a check raises
 `GlossRejected` with a short named reason; the router escalates on it. This
 module never repairs or invents a field.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 SUMMARY_MAX_WORDS = 120
@@ -18,6 +21,14 @@ SUMMARY_MAX_WORDS = 120
 # (LOCAL_LLM.md). Strings carry no maxLength: it explodes llama.cpp grammars.
 LIST_MAX_ITEMS = 8
 TAGS_MAX_ITEMS = 8
+# The inputs list follows the code, so a complete answer is never too long
+# (issue 14: `Session.request` has 16 parameters): one item per parameter or
+# documented input, plus a few for what the code reads besides (a file,
+# os.environ, an attribute of self); never fewer than LIST_MAX_ITEMS. The
+# ceiling keeps the array bounded whatever a header holds; past it an answer
+# would not fit max_tokens anyway.
+INPUTS_EXTRA_ITEMS = 4
+INPUTS_MAX_ITEMS = 48
 # Lengths are checked here instead, each a few times what a good gloss needs,
 # so a backend that ignores max_tokens cannot store or show megabytes: 120 words
 # with long identifiers; a list item is a "name: meaning" or a sentence or two;
@@ -47,20 +58,48 @@ def _string_list(max_items: int) -> dict[str, Any]:
     return {"type": "array", "items": {"type": "string"}, "maxItems": max_items}
 
 
-GLOSS_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "summary": {"type": "string"},
-        "inputs": _string_list(LIST_MAX_ITEMS),
-        "outputs": _string_list(LIST_MAX_ITEMS),
-        "side_effects": _string_list(LIST_MAX_ITEMS),
-        "pitfalls": _string_list(LIST_MAX_ITEMS),
-        "usage_snippet": {"type": "string"},
-        "tags": _string_list(TAGS_MAX_ITEMS),
-    },
-    "required": list(FIELDS),
-    "additionalProperties": False,
-}
+def list_limits(parameter_count: int | None) -> dict[str, int]:
+    """The most items each list may hold for a span with `parameter_count` inputs
+    (None: not known, as for a type): the schema's maxItems, the prompt's "at most"
+    and `parse_gloss`'s check all read them from here."""
+    inputs = max(LIST_MAX_ITEMS, (parameter_count or 0) + INPUTS_EXTRA_ITEMS)
+    return {
+        "inputs": min(inputs, INPUTS_MAX_ITEMS),
+        "outputs": LIST_MAX_ITEMS,
+        "side_effects": LIST_MAX_ITEMS,
+        "pitfalls": LIST_MAX_ITEMS,
+        "tags": TAGS_MAX_ITEMS,
+    }
+
+
+def gloss_schema(parameter_count: int | None) -> dict[str, Any]:
+    """The JSON schema asked for a span with `parameter_count` inputs; every array
+    bounded by `list_limits`. Spans with the same limits get the very same dict, so
+    a request body encodes it once (`body_json.Verbatim`); it must not be changed."""
+    return _schema_for(list_limits(parameter_count)["inputs"])
+
+
+@lru_cache(maxsize=INPUTS_MAX_ITEMS)
+def _schema_for(inputs_max_items: int) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {
+            "summary": {"type": "string"},
+            "inputs": _string_list(inputs_max_items),
+            "outputs": _string_list(LIST_MAX_ITEMS),
+            "side_effects": _string_list(LIST_MAX_ITEMS),
+            "pitfalls": _string_list(LIST_MAX_ITEMS),
+            "usage_snippet": {"type": "string"},
+            "tags": _string_list(TAGS_MAX_ITEMS),
+        },
+        "required": list(FIELDS),
+        "additionalProperties": False,
+    }
+
+
+# A span whose inputs are not known (doctor's test request, tools that do not route).
+GLOSS_SCHEMA: dict[str, Any] = gloss_schema(None)
+_DEFAULT_LIMITS = list_limits(None)
 
 
 class GlossRejected(ValueError):
@@ -113,10 +152,15 @@ class Gloss:
         )
 
 
-def parse_gloss(text: str, finish_reason: str | None = None) -> Gloss:
+def parse_gloss(
+    text: str, finish_reason: str | None = None, limits: dict[str, int] | None = None
+) -> Gloss:
     """Validate a model's answer; raise GlossRejected naming what is wrong.
 
+    `limits`: the span's `list_limits` (default: those of a span of unknown inputs).
     Too long is a rejection, never a cut: the answer is kept whole or not at all."""
+    if limits is None:
+        limits = _DEFAULT_LIMITS
     if finish_reason == "length":
         raise GlossRejected("cut_off", "the answer hit max_tokens before it finished")
     if len(text) > ANSWER_MAX_CHARS:
@@ -143,7 +187,7 @@ def parse_gloss(text: str, finish_reason: str | None = None) -> Gloss:
         value = data[name]
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise GlossRejected("wrong_type", f"{name} must be a list of strings")
-        limit = TAGS_MAX_ITEMS if name == "tags" else LIST_MAX_ITEMS
+        limit = limits[name]
         if len(value) > limit:
             raise GlossRejected("too_many_items", f"{name} has {len(value)} items (max {limit})")
         items = tuple(v.strip() for v in value)
