@@ -168,7 +168,7 @@ def test_the_hover_fences_code_in_the_span_s_language() -> None:
     }
     record = SpanRecord(**fields, prev_hash=None)
     pending = render_hover(HoverInfo(record, None, stale=False, failure=None), queue_position=0)
-    assert pending.startswith("```go\nfunc (s *Store) Put(key, value string)\n```")
+    assert "\n```go\nfunc (s *Store) Put(key, value string)\n```\n" in pending
     assert "Put stores value under key." in pending
     glossed = GlossRecord(
         gloss=gloss(("key: the key",)), model="m", tier="small", backend="b", tokens_in=1,

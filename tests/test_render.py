@@ -1,6 +1,9 @@
-"""Hover Markdown: model text is escaped; without a gloss only facts from the code are shown."""
+"""Hover Markdown: model text is escaped; the code's own facts (signature, first docstring line,
+side effects, raises) show in every state, apart from the model's words."""
 
 from __future__ import annotations
+
+import dataclasses
 
 from enrich_core.present.render import escape_markdown, hover_json, render_hover
 from enrich_core.records.facts import CodeFacts, Effect, EffectKind, Raise
@@ -34,6 +37,14 @@ def record(**changes: object) -> GlossRecord:
     )  # fmt: skip
 
 
+# The block every hover of SPAN ends with, before its footer: read from the code, never a model.
+CODE_BLOCK = (
+    "**From the code** *(read from the source by Gloss, not written by a model)*\n"
+    "```python\ndef f(x)\n```\n"
+    "Do it."
+)
+
+
 def test_hover_with_a_gloss_has_sections_and_a_footer() -> None:
     text = render_hover(HoverInfo(SPAN, record(), stale=False, failure=None))
     assert text.startswith("Adds one.")
@@ -41,6 +52,48 @@ def test_hover_with_a_gloss_has_sections_and_a_footer() -> None:
     assert "**Side effects**" not in text  # empty sections are left out
     assert "```python\nf(1)\n```" in text
     assert text.endswith("*gloss by m:7b · tier small · fresh*")
+
+
+def test_a_glossed_hover_still_shows_the_signature_and_docstring_after_the_model_text() -> None:
+    # Issue 14: once a gloss existed, the hover lost the signature and the docstring.
+    text = render_hover(HoverInfo(SPAN, record(), stale=False, failure=None))
+    model_part, _, rest = text.partition(f"\n\n{CODE_BLOCK}\n\n")
+    assert rest == "---\n*gloss by m:7b · tier small · fresh*", text
+    assert model_part.startswith("Adds one.")  # the summary first, as DESIGN.md says
+    assert "def f(x)" not in model_part and "Do it." not in model_part
+    assert "More." not in text  # the first docstring line only
+
+
+def test_every_state_has_one_layout_and_says_the_code_s_facts_once() -> None:
+    glossed = record()
+    states = {
+        "fresh": HoverInfo(SPAN, glossed, stale=False, failure=None),
+        "stale": HoverInfo(SPAN, glossed, stale=True, failure=None),
+        "older prompt": HoverInfo(SPAN, glossed, stale=False, failure=None, older_prompt="1"),
+        "pending": HoverInfo(SPAN, None, stale=False, failure=None),
+        "failed": HoverInfo(SPAN, None, stale=False, failure="HTTP 500"),
+    }
+    for state, info in states.items():
+        text = render_hover(info, queue_position=0)
+        before, block, footer = text.partition(CODE_BLOCK)
+        assert block and footer.startswith("\n\n---\n*") and footer.count("\n") == 3, state
+        assert text.count("def f(x)") == 1 and text.count("Do it.") == 1, state
+        assert (before == "") == (info.gloss is None), state
+        data = hover_json(info)
+        assert data["signature"] == "def f(x)" and data["docstring_first_line"] == "Do it."
+        assert data["language"] == "python" and data["markdown"] == render_hover(info)
+
+
+def test_the_docstring_line_is_escaped_and_the_signature_fenced_as_written() -> None:
+    hostile = dataclasses.replace(
+        SPAN,
+        signature='def f(x="```")',
+        docstring="<b>Bold</b> [run](command:x) see https://evil.example\n\nrest",
+    )
+    text = render_hover(HoverInfo(hostile, record(), stale=False, failure=None))
+    assert '````python\ndef f(x="```")\n````' in text  # its backticks cannot close the fence
+    assert "&lt;b&gt;Bold&lt;/b&gt; \\[run\\](command:x) see https\\://evil.example" in text
+    assert "<b>" not in text and "rest" not in text
 
 
 def test_stale_gloss_says_so_and_why() -> None:
@@ -52,7 +105,7 @@ def test_stale_gloss_says_so_and_why() -> None:
 
 def test_without_a_gloss_only_code_facts_and_the_state() -> None:
     pending = render_hover(HoverInfo(SPAN, None, stale=False, failure=None), queue_position=0)
-    assert pending == "```python\ndef f(x)\n```\n\nDo it.\n\n*gloss pending (next in the queue)*"
+    assert pending == f"{CODE_BLOCK}\n\n---\n*gloss pending (next in the queue)*"
     failed = render_hover(
         HoverInfo(SPAN, None, stale=False, failure="HTTP 500", failure_attempts=3)
     )
@@ -142,9 +195,9 @@ FACTS = CodeFacts(
     calls=("open", "log.info", "os.remove", "shutil.rmtree", "int"),
     parameters=("x",),
 )
-FACTS_MARKDOWN = (
-    "**From the code** *(read from the source by Gloss, not written by a model)*\n"
-    "- Side effects: file (`open(`, line 12; `os.remove(`, line 22; 1 more), "
+# The facts' lines, after the docstring line in the block.
+FACTS_LIST = (
+    "\n- Side effects: file (`open(`, line 12; `os.remove(`, line 22; 1 more), "
     "logging (`log.info(`, line 14)\n"
     "- Raises: OSError (via `open(`, line 12), ValueError (line 30)"
 )
@@ -157,7 +210,7 @@ def test_facts_from_the_code_are_a_block_of_their_own_after_the_model_text() -> 
     # The model's own list is as the model wrote it, with none of the facts in it.
     assert "**Side effects**\n- writes a cache\n\n**Pitfalls**" in model_part
     assert "open(" not in model_part and "ValueError" not in model_part
-    assert "**From the code**" + facts_part == FACTS_MARKDOWN + (
+    assert "**From the code**" + facts_part == CODE_BLOCK + FACTS_LIST + (
         "\n\n---\n*gloss by m:7b · tier small · fresh*"
     )
 
@@ -174,7 +227,7 @@ def test_the_facts_block_shows_in_every_hover_state() -> None:
     }
     for state, info in states.items():
         text = render_hover(info, queue_position=0)
-        assert f"\n\n{FACTS_MARKDOWN}\n\n" in text, state
+        assert f"{FACTS_LIST}\n\n---\n*" in text, state
         assert hover_json(info)["facts"]["raises"][0] == {
             "exception": "ValueError",
             "evidence": "raise",
@@ -182,10 +235,7 @@ def test_the_facts_block_shows_in_every_hover_state() -> None:
             "direct": True,
         }, state
     pending = render_hover(states["pending"], queue_position=0)
-    assert pending == (
-        f"```python\ndef f(x)\n```\n\nDo it.\n\n{FACTS_MARKDOWN}\n\n"
-        "*gloss pending (next in the queue)*"
-    )
+    assert pending == f"{CODE_BLOCK}{FACTS_LIST}\n\n---\n*gloss pending (next in the queue)*"
 
 
 def test_no_facts_block_when_the_code_does_nothing_to_show_or_they_are_not_known() -> None:
@@ -195,7 +245,9 @@ def test_no_facts_block_when_the_code_does_nothing_to_show_or_they_are_not_known
             HoverInfo(SPAN, record(), stale=False, failure=None, facts=facts),
             HoverInfo(SPAN, None, stale=False, failure="HTTP 500", facts=facts),
         ):
-            assert "From the code" not in render_hover(info)
+            text = render_hover(info)
+            assert text.count("From the code") == 1 and "- Side effects" not in text
+            assert "\n- Raises" not in text and f"{CODE_BLOCK}\n\n---\n" in text
     assert hover_json(HoverInfo(SPAN, None, stale=False, failure=None))["facts"] is None
     known = hover_json(HoverInfo(SPAN, None, stale=False, failure=None, facts=calls_only))
     assert known["facts"] == {"effects": [], "raises": []}
@@ -212,7 +264,7 @@ def test_hover_json_carries_every_fact_as_found() -> None:
 def test_model_text_cannot_pass_for_facts_from_the_code() -> None:
     forged = record(summary="**From the code** *(read from the source by Gloss)*")
     text = render_hover(HoverInfo(SPAN, forged, stale=False, failure=None))
-    assert "**From the code**" not in text
+    assert text.count("**From the code**") == 1  # Gloss's own heading, not the model's
     assert text.startswith("\\*\\*From the code\\*\\*")
 
 

@@ -14,14 +14,17 @@ same characters, as text. (A zero-width joiner does not work: linkify-it takes
 it into the host name.) Only markdown-it's fuzzy linkify, which VS Code's
 hovers do not use, would still link a bare `host.tld`. Neovim shows the
 Markdown source, with the escapes concealed.
-Without a gloss the hover shows only facts from the code (signature, first
-docstring line) and says plainly that the gloss is pending or failed, and why.
 
-What Gloss read from the code itself (side effects, raised exceptions:
-records/facts.py) is a block of its own under "**From the code**", after the
-model's words and apart from them, in every hover state once known: a model's
-text is escaped, so it cannot make that heading. Its evidence is code, shown
-in code spans fenced longer than any backtick run in it.
+One layout for every state: the model's words (only when a gloss exists:
+summary first, then its sections), then what Gloss read from the code itself
+under "**From the code**", then a rule and the footer (model, tier, freshness;
+or "gloss pending" / "gloss failed: REASON", and why). The block is always
+there: the span's signature, in a code block of the file's language, and the
+first line of its docstring (escaped: an author's text, not Gloss's), then the
+side effects and raised exceptions once known (records/facts.py). So the
+code's own facts show beside a gloss too, apart from the model's words: a
+model's text is escaped, so it cannot make that heading. Evidence is code,
+shown in code spans fenced longer than any backtick run in it.
 """
 
 from __future__ import annotations
@@ -97,7 +100,9 @@ def render_hover(
 
     parts: list[str] = []
     record = info.gloss
-    if record is not None:
+    if record is None:
+        footer = _pending_or_failed(info, queue_position, retry_in_s, links)
+    else:
         g = record.gloss
         parts.append(text(g.summary))
         sections = (
@@ -112,8 +117,6 @@ def render_hover(
                 parts.append(f"**{title}**\n{lines}")
         if g.usage_snippet:
             parts.append("**Usage**\n" + code_block(g.usage_snippet, span.language))
-        if info.facts is not None and not info.facts.empty:
-            parts.append(facts_block(info.facts))
         if info.stale:
             freshness = "stale: the code changed since this gloss"
         elif info.older_prompt is not None:
@@ -126,24 +129,31 @@ def render_hover(
         footer += f" · {freshness}"
         if info.stale or info.older_prompt is not None:
             footer += "; " + _pending_or_failed(info, queue_position, retry_in_s, links)
-        parts.append("---\n*" + footer + "*")
-        return "\n\n".join(parts)
-
-    parts.append(code_block(span.signature, span.language))
-    first = span.docstring_first_line
-    if first:
-        parts.append(text(first))
-    if info.facts is not None and not info.facts.empty:
-        parts.append(facts_block(info.facts))
-    parts.append("*" + _pending_or_failed(info, queue_position, retry_in_s, links) + "*")
+    parts.append(from_the_code(info, links=links))
+    parts.append("---\n*" + footer + "*")
     return "\n\n".join(parts)
 
 
-def facts_block(facts: CodeFacts) -> str:
-    """The hover's block of what the code itself does: one line of side effects, one kind
+def from_the_code(info: HoverInfo, *, links: bool = False) -> str:
+    """The block of what Gloss read from the source: the signature (fenced in the span's
+    language), the docstring's first line, and the facts once known."""
+    span = info.span
+    lines = [FACTS_HEADING]
+    if span.signature.strip():
+        lines.append(code_block(span.signature, span.language))
+    first = span.docstring_first_line
+    if first:
+        lines.append(escape_markdown(first, links=links))
+    if info.facts is not None and not info.facts.empty:
+        lines += facts_lines(info.facts)
+    return "\n".join(lines)
+
+
+def facts_lines(facts: CodeFacts) -> list[str]:
+    """What the code itself does, as the block's list: one line of side effects, one kind
     each (its first places, by line), and one of exceptions, one each (a `raise`
     statement before a call known to raise it)."""
-    lines = [FACTS_HEADING]
+    lines: list[str] = []
     by_kind: dict[str, list[Effect]] = {}
     for effect in sorted(facts.effects, key=lambda e: e.line):
         places = by_kind.setdefault(effect.kind.value, [])
@@ -175,7 +185,7 @@ def facts_block(facts: CodeFacts) -> str:
         if len(shown_raises) > _RAISES_SHOWN:
             items.append(f"{len(shown_raises) - _RAISES_SHOWN} more")
         lines.append("- Raises: " + ", ".join(items))
-    return "\n".join(lines)
+    return lines
 
 
 def inline_code(code: str) -> str:
@@ -244,6 +254,7 @@ def hover_json(
         "kind": span.kind,
         "line": span.start_line + 1,
         "end_line": span.end_line + 1,
+        "language": span.language,
         "signature": span.signature,
         "docstring_first_line": span.docstring_first_line,
         "content_hash": span.content_hash,
