@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from enrich_core.llm.documented_inputs import documented_parameters
 from enrich_core.llm.gate_echo import check_not_echoed
 from enrich_core.llm.gate_facts import check_grounded
 from enrich_core.llm.gate_symbol import check_about_the_span
@@ -124,8 +125,10 @@ def check_not_copied(gloss: Gloss, span: Span) -> None:
 
 
 def check_inputs(gloss: Gloss, span: Span) -> None:
-    """invented_inputs: most "name: meaning" inputs name no parameter of the span."""
-    _check_inputs(gloss.inputs, parameter_names(span), _signature_words(span))
+    """invented_inputs: most "name: meaning" inputs name no parameter of the span (nor a
+    name its docstring documents as one: the keys `**kwargs` takes)."""
+    known = _signature_words(span) | documented_parameters(span.docstring)
+    _check_inputs(gloss.inputs, parameter_names(span), known)
 
 
 def parameter_names(span: Span) -> frozenset[str] | None:

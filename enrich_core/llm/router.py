@@ -56,7 +56,7 @@ from enrich_core.llm.outbound import build_prompt, outbound_span
 from enrich_core.llm.prompt_context import fit_context
 from enrich_core.records.context import CONTEXT_PARTS, NO_CONTEXT, SpanContext
 from enrich_core.records.facts import CodeFacts
-from enrich_core.records.gloss import GLOSS_SCHEMA, Gloss, GlossRejected, parse_gloss
+from enrich_core.records.gloss import Gloss, GlossRejected, gloss_schema, parse_gloss
 from enrich_core.records.result import GlossResult, RequestRecord
 from enrich_core.records.span import Span
 from enrich_core.source.languages import language_named
@@ -186,7 +186,9 @@ class Router:
             request = CompletionRequest(
                 model=tier.model,
                 messages=fitted.prompt.as_list(),
-                schema=GLOSS_SCHEMA,
+                # Bounds follow the span (its inputs list may hold every parameter), as the
+                # prompt's "at most" and parse_gloss's check below do.
+                schema=gloss_schema(outbound.parameter_count),
                 max_tokens=tier.max_tokens,
                 temperature=tier.temperature,
                 context_tokens=tier.context_tokens,
@@ -200,7 +202,7 @@ class Router:
                 continue  # no backend of this tier can answer: the next tier
             name, text, finish_reason = served
             try:
-                gloss = parse_gloss(text, finish_reason)
+                gloss = parse_gloss(text, finish_reason, outbound.limits)
                 check_quality(gloss, span, facts)
             except GlossRejected as rejected:
                 tally.rejections.append(rejected.reason)
