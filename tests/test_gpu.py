@@ -1,7 +1,11 @@
-"""GpuMonitor: a fake NVML module at the seam, and the real pynvml on this machine."""
+"""GpuMonitor: a fake NVML module at the seam, the real pynvml here, and none at all."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -190,3 +194,65 @@ def test_the_real_pynvml_here_says_no_gpu_and_does_not_raise() -> None:
         pytest.skip("this machine has an NVIDIA GPU")
     assert isinstance(status["reason"], str) and status["reason"]
     assert "no GPU" in status["reason"]
+
+
+def test_without_pynvml_there_is_no_gpu_and_the_reason_names_the_extra(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "pynvml", None)  # what `import` sees when it is absent
+    gpu = GpuMonitor()
+    status = gpu.status().to_json()
+    gpu.close()
+    assert status == {
+        "available": False,
+        "reason": "no GPU: pynvml is not installed (Gloss's `gpu` extra, for NVIDIA GPU facts)",
+    }
+
+
+# `gloss status` in a subprocess, as a user runs it: with the real pynvml (the dev
+# extra installs it; on this machine it finds no NVML library) and without pynvml
+# (the default install), blocked before the CLI starts.
+WITHOUT_PYNVML = (
+    "import sys; sys.modules['pynvml'] = None; "
+    "from server.cli.main import main; raise SystemExit(main(sys.argv[1:]))"
+)
+WITH_PYNVML = "import sys; from server.cli.main import main; raise SystemExit(main(sys.argv[1:]))"
+
+
+def _gloss_status(code: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
+    return result
+
+
+def _workspace(tmp_path: Path) -> Path:
+    (tmp_path / "shapes.py").write_text("def area(w, h):\n    return w * h\n")
+    return tmp_path
+
+
+@pytest.mark.parametrize("code", [WITH_PYNVML, WITHOUT_PYNVML], ids=["pynvml", "no-pynvml"])
+def test_status_says_gpu_none_once_quietly(code: str, tmp_path: Path) -> None:
+    if code == WITH_PYNVML and GpuMonitor().status().available:
+        pytest.skip("this machine has an NVIDIA GPU")
+    ws = _workspace(tmp_path)
+    text = _gloss_status(code, "status", str(ws), cwd=ws)
+    gpu_lines = [line for line in text.stdout.splitlines() if line.startswith("gpu")]
+    assert gpu_lines == ["gpu: none"], text.stdout
+    assert "nvml" not in text.stdout.replace(str(ws), "").lower()
+    assert text.stderr == ""
+
+    as_json = _gloss_status(code, "status", str(ws), "--json", cwd=ws)
+    gpu = json.loads(as_json.stdout)["gpu"]
+    assert gpu["available"] is False and gpu["reason"].startswith("no GPU: ")
+    assert as_json.stderr == ""
+
+    verbose = _gloss_status(code, "-v", "status", str(ws), cwd=ws)
+    assert [line for line in verbose.stdout.splitlines() if line.startswith("gpu")] == ["gpu: none"]
+    assert f"gpu: none: {gpu['reason']}" in verbose.stderr

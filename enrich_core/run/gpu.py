@@ -1,8 +1,10 @@
 """GPU facts from NVML (pynvml), when a local NVIDIA GPU exists.
 
-Without the NVML library, a driver or a device this says so in plain words
-(`{"available": false, "reason": ...}`) and never raises. The NVML module is
-a seam: tests pass a fake with the same functions.
+pynvml is optional (Gloss's `gpu` extra). Without it, the NVML library, a
+driver or a device this says so in plain words (`{"available": false,
+"reason": ...}`), never raises and writes nothing to stderr: a machine without
+an NVIDIA GPU is the common case, not a fault. The NVML module is a seam:
+tests pass a fake with the same functions.
 """
 
 from __future__ import annotations
@@ -28,8 +30,10 @@ class GpuMonitor:
             return None
         try:
             nvml = self._nvml or _import_pynvml()
-        except ImportError as exc:
-            self.reason = f"no GPU: the NVML Python module is not installed ({exc})"
+        except ImportError:
+            self.reason = (
+                "no GPU: pynvml is not installed (Gloss's `gpu` extra, for NVIDIA GPU facts)"
+            )
             return None
         try:
             nvml.nvmlInit()

@@ -1,9 +1,14 @@
 """The `gloss` command: serve, index, status, search, hover, doctor.
 
-Exit codes: 0 done; 3 some spans still lack a gloss (or a backend has a
-problem, for doctor), with the reason printed; 2 bad usage or bad
-configuration, naming the key. Output for people goes to stdout; progress and
-logs go to stderr. `serve` hands over to the LSP layer in `server/`.
+Exit codes (EXIT_CODES, also in `gloss --help`): 0 done or found; 1 nothing
+here (`hover` off every definition header, `search` without a hit), saying
+what is there instead; 2 bad usage or bad configuration, naming the key; 3
+incomplete: some spans still lack a gloss (or a backend has a problem, for
+doctor), with the reason printed; 130 interrupted (Ctrl-C), saying how to go
+on. A reader that closes the pipe early (`gloss status | head`) ends the
+command quietly, with the code it would have had. Output for people goes to
+stdout; progress and logs go to stderr. `serve` hands over to the LSP layer in
+`server/`.
 
 The store (enrich_core/store/access.py): a damaged store is moved aside by
 `gloss index` (said on stderr) and a fresh one built; one Gloss must not touch
@@ -27,8 +32,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import importlib.metadata
 import json
 import logging
+import os
 import sys
 from collections.abc import Awaitable, Sequence
 from pathlib import Path
@@ -38,19 +46,33 @@ from enrich_core.config import Config, ConfigError, load_config
 from enrich_core.llm.doctor import run_doctor
 from enrich_core.present.render import hover_json, render_hover
 from enrich_core.present.terminal import TerminalLines, terminal_safe
+from enrich_core.present.words import plural
+from enrich_core.records.span import SpanRecord
 from enrich_core.records.status import SpanCounts, WorkspaceStatus
 from enrich_core.run.engine import Engine, ScanReport
 from enrich_core.source.parse_pool import start_spares
 from enrich_core.store.access import StoreRole
 from enrich_core.store.health import StoreError
 from enrich_core.store.search import query_refusal
+from server.cli.index_plan import gather_plan, plan_lines, retry_line, summary_lines
 from server.cli.progress_bar import ProgressBar
+from server.cli.run_tally import RunTally
 
 T = TypeVar("T")
 
 EXIT_OK = 0
+EXIT_NOTHING = 1
 EXIT_USAGE = 2
 EXIT_INCOMPLETE = 3
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
+
+EXIT_CODES = (
+    (EXIT_OK, "done, or found"),
+    (EXIT_NOTHING, "nothing here: no definition at that line (hover), no match (search)"),
+    (EXIT_USAGE, "bad usage or bad configuration (the key is named)"),
+    (EXIT_INCOMPLETE, "incomplete: spans pending or failed (index), a backend problem (doctor)"),
+    (EXIT_INTERRUPTED, "interrupted (Ctrl-C); what was glossed is kept"),
+)
 
 ROOT_MARKERS = ("gloss.toml", ".gloss", "pyproject.toml", ".git")
 
@@ -65,36 +87,104 @@ def find_root(start: Path) -> Path:
     return here
 
 
+def _version() -> str:
+    """The installed distribution's version: one number, kept in pyproject.toml."""
+    try:
+        return importlib.metadata.version("gloss")
+    except importlib.metadata.PackageNotFoundError:
+        return "(version unknown: run from a source tree that is not installed)"
+
+
+def _exit_codes_epilog() -> str:
+    return "exit codes:\n" + "\n".join(f"  {code:<4} {what}" for code, what in EXIT_CODES)
+
+
 def build_parser() -> argparse.ArgumentParser:
+    # -v works before the command and after it: the subcommands' copy leaves the
+    # value alone when not given (SUPPRESS), so `gloss -v index` stays verbose.
+    verbose = argparse.ArgumentParser(add_help=False)
+    verbose.add_argument(
+        "-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+        help="log what Gloss does (INFO and up) to stderr",
+    )  # fmt: skip
     parser = argparse.ArgumentParser(
         prog="gloss",
         description="LLM glosses of every function, method and class, as hovers and search.",
+        epilog=_exit_codes_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true",
+        help="log what Gloss does (INFO and up) to stderr; also accepted after COMMAND",
+    )  # fmt: skip
+    parser.add_argument("--version", action="version", version=f"gloss {_version()}")
+    sub = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND",
+        help="one of these; `gloss COMMAND --help` says more",
+    )  # fmt: skip
 
-    serve = sub.add_parser("serve", help="run the language server on stdio")
+    def command(name: str, summary: str, epilog: str | None = None) -> argparse.ArgumentParser:
+        return sub.add_parser(
+            name, help=summary, description=summary, epilog=epilog, parents=[verbose],
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )  # fmt: skip
+
+    workspace = "workspace root: the folder holding gloss.toml (default: .)"
+    serve = command("serve", "run the language server on stdio (an editor starts this)")
     serve.add_argument("--stdio", action="store_true", help="accepted; stdio is the only transport")
 
-    index = sub.add_parser("index", help="index and gloss a workspace, then exit")
-    index.add_argument("path", nargs="?", default=".", help="workspace root (default: .)")
+    index = command(
+        "index",
+        "index and gloss a workspace, then exit",
+        "exit 0 when every span has a gloss, 3 when some are still pending or failed (the\n"
+        "reasons and next steps are printed); Ctrl-C keeps what was glossed: run it again.",
+    )
+    index.add_argument("path", nargs="?", default=".", help=workspace)
 
-    status = sub.add_parser("status", help="counts and health of a workspace's index")
-    status.add_argument("path", nargs="?", default=".")
-    status.add_argument("--json", action="store_true")
+    status = command("status", "counts and health of a workspace's index")
+    status.add_argument("path", nargs="?", default=".", help=workspace)
+    status.add_argument(
+        "--json", action="store_true",
+        help="print the status as JSON (the keys are in DESIGN.md's `gloss status --json`)",
+    )  # fmt: skip
 
-    search = sub.add_parser("search", help="find symbols by name or by what their gloss says")
-    search.add_argument("query")
-    search.add_argument("--path", default=".", help="workspace root (default: .)")
-    search.add_argument("--json", action="store_true")
-    search.add_argument("--limit", type=int, default=50)
+    search = command(
+        "search",
+        "find symbols by name or by what their gloss says",
+        "exit 0 with hits, 1 when nothing matches (`--json` then prints []).",
+    )
+    search.add_argument("query", help="a name, part of one, or words from a gloss; plain text")
+    search.add_argument("--path", default=".", help=workspace)
+    search.add_argument(
+        "--json", action="store_true",
+        help="print the hits as a JSON list, best first (the items gloss/search answers)",
+    )  # fmt: skip
+    search.add_argument(
+        "--limit", type=int, default=50, metavar="N", help="show at most N hits (default: 50)"
+    )
 
-    hover = sub.add_parser("hover", help="what a hover at FILE:LINE[:COL] shows (1-based)")
-    hover.add_argument("location", metavar="FILE:LINE[:COL]")
-    hover.add_argument("--json", action="store_true")
+    hover = command(
+        "hover",
+        "what a hover at FILE:LINE[:COL] shows (1-based)",
+        "exit 0 with a hover, 1 when no definition starts at LINE: it then says which one\n"
+        "LINE is inside and on which line that one's gloss is (`--json` prints null).",
+    )
+    hover.add_argument(
+        "location", metavar="FILE:LINE[:COL]",
+        help="a file in the workspace and a line of a definition's header, 1-based; COL is "
+        "accepted and ignored",
+    )  # fmt: skip
+    hover.add_argument(
+        "--json", action="store_true",
+        help="print the hover as JSON: its state, the code's facts and the gloss's fields",
+    )  # fmt: skip
 
-    doctor = sub.add_parser("doctor", help="check every backend: reachable, models, latency")
-    doctor.add_argument("path", nargs="?", default=".")
+    doctor = command(
+        "doctor",
+        "check every backend: reachable, models, latency",
+        "exit 0 when every backend answers with its models, 3 when one has a problem.",
+    )
+    doctor.add_argument("path", nargs="?", default=".", help=workspace)
     return parser
 
 
@@ -115,6 +205,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         serve()
         return EXIT_OK
     try:
+        code = _run(args)
+        # Block-buffered into a pipe: a reader that left shows here, not at exit.
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        # The reader stopped early (`gloss status | head`): it had what it wanted.
+        # Later writes (the flush at exit too) go nowhere instead of raising again.
+        _quiet()
+        return EXIT_OK
+
+
+def _run(args: argparse.Namespace) -> int:
+    try:
         return asyncio.run(_dispatch(args))
     except ConfigError as exc:
         _say(f"gloss: bad configuration: {exc}", stderr=True)
@@ -126,7 +229,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         _say(f"gloss: {exc.message}", stderr=True)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        return 130
+        _say(f"gloss: interrupted — {_AFTER_INTERRUPT[args.command]}", stderr=True)
+        return EXIT_INTERRUPTED
+
+
+# What a Ctrl-C leaves, per command: each writes only whole results to the store.
+_AFTER_INTERRUPT = {
+    "index": "run `gloss index` again to resume; what was glossed is kept",
+    "status": "run `gloss status` again; nothing stored is lost",
+    "search": "run the search again; nothing stored is lost",
+    "hover": "run `gloss hover` again; nothing stored is lost",
+    "doctor": "the backends were not all checked; run `gloss doctor` again",
+}
+
+
+def _quiet() -> None:
+    """Point stdout and stderr at /dev/null: the pipe they wrote to is closed."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(devnull, stream.fileno())
+    os.close(devnull)
 
 
 class UsageError(Exception):
@@ -248,26 +371,24 @@ async def cmd_index(root: Path) -> int:
             if code is not None:
                 return code
         # The scan queues spans as it parses them, so glosses (and drops) may come
-        # before it ends and the bar exists: counted here, then handed to the bar.
-        early = ProgressBar(total=0, stream=sys.stderr)
-        bars = [early]
-        engine.add_listener(lambda _ref, result: bars[-1].advance(ok=result.gloss is not None))
-        engine.add_drop_listener(lambda _path, dropped: bars[-1].drop(dropped.spans))
+        # before it ends: counted from the start, drawn once the plan is printed.
+        tally = RunTally()
+        bar = ProgressBar(
+            tally, sys.stderr, tiers=engine.tier_names, outstanding=engine.outstanding
+        )
+        engine.add_listener(tally.result)
+        engine.add_drop_listener(lambda _path, dropped: tally.drop(dropped.spans))
+        engine.add_attempt_listener(tally.attempt)
         # An explicit run retries what failed before at once: the user may just
         # have started the server or pulled the model. (The language server
         # waits out each span's backoff instead.)
         scanned = await _unless_stalled(engine, engine.scan(retry_failed_now=True))
         if isinstance(scanned, StoreError):
             return _stalled(scanned)
-        report = scanned
-        print(
-            f"{report.files} files ({report.parsed} parsed, {report.unchanged} unchanged, "
-            f"{report.skipped} skipped); {report.queued} spans to gloss",
-            file=sys.stderr,
-        )
-        bar = ProgressBar(total=report.queued, stream=sys.stderr)
-        bar.carry_over(early)
-        bars.append(bar)
+        plan = await gather_plan(engine, scanned)
+        for line in plan_lines(plan):
+            _say(line, stderr=True)
+        bar.start(plan.to_gloss)
         stalled = await _unless_stalled(engine, engine.wait_idle())
         bar.finish()
         if isinstance(stalled, StoreError):
@@ -276,24 +397,27 @@ async def cmd_index(root: Path) -> int:
         status = await engine.status()
     finally:
         await engine.stop()
-    print(_summary_line(status.counts))
+    for line in summary_lines(tally, status.counts):
+        print(line)
     if status.embeddings is not None:
         e = status.embeddings
         failed = f"; last error: {e.last_error}" if e.last_error else ""
         print(f"{e.vectors}/{e.glosses} glosses embedded by {e.model} on {e.backend}{failed}")
     _say_dropped(status)
     if status.skipped_files:
-        print(f"{len(status.skipped_files)} files skipped (see `gloss status`)")
+        print(f"{plural(len(status.skipped_files), 'file')} skipped (see `gloss status`)")
     if status.partial_files:
         print(
-            f"{len(status.partial_files)} files with lines that could not be parsed "
+            f"{plural(len(status.partial_files), 'file')} with lines that could not be parsed "
             "(see `gloss status`)"
         )
     if status.counts.enriched == status.counts.spans:
         return EXIT_OK
     _say_breakers(status)
     for item in status.failure_reasons:
-        _say(f"  {item.spans} spans failed: {item.reason}")
+        _say(f"  {plural(item.spans, 'span')} failed: {item.reason}")
+    if status.counts.failed:
+        _say(retry_line(config))
     for line in _hint(status, config).splitlines():
         _say(line)
     return EXIT_INCOMPLETE
@@ -339,13 +463,21 @@ def _say_store(status: WorkspaceStatus) -> None:
 
 def _say_dropped(status: WorkspaceStatus) -> None:
     for path, dropped in status.dropped_spans.items():
-        _say(f"{dropped.spans} spans dropped: {path} {dropped.reason}")
+        _say(f"{plural(dropped.spans, 'span')} dropped: {path} {dropped.reason}")
+
+
+def _say_failures(status: WorkspaceStatus) -> None:
+    """Each reason spans failed for, with how many spans it stopped."""
+    for item in status.failure_reasons:
+        _say(f"  {plural(item.spans, 'span')} failed: {item.reason}")
 
 
 def _summary_line(c: SpanCounts) -> str:
+    """The spans in their current state, and what glossing them cost over the store's life."""
     return (
-        f"{c.enriched}/{c.spans} spans glossed, {c.pending} pending, {c.failed} failed; "
-        f"{c.llm_calls} LLM calls, {c.tokens_in} tokens in, {c.tokens_out} out"
+        f"{plural(c.spans, 'span')} in {plural(c.files, 'file')}: {c.enriched} glossed, "
+        f"{c.pending} pending, {c.failed} failed; {plural(c.llm_calls, 'LLM call')} in all, "
+        f"{c.tokens_in} tokens sent, {c.tokens_out} received"
     )
 
 
@@ -390,17 +522,28 @@ async def cmd_status(root: Path, as_json: bool) -> int:
     counts = status.counts
     _say(f"workspace {status.root} ({status.config_source})")
     _say_store(status)
-    outdated = f"; {counts.outdated} by an older prompt" if counts.outdated else ""
-    _say(_summary_line(counts) + f"; {counts.stale} stale{outdated}")
+    _say(_summary_line(counts))
+    # Stale and outdated spans are among those without a current gloss: the
+    # older gloss is what their hover shows until the new one is written.
+    outdated = (
+        f", {plural(counts.outdated, 'span')} glossed only by an older prompt"
+        if counts.outdated
+        else ""
+    )
+    _say(f"{plural(counts.stale, 'span')} stale (code edited since its gloss){outdated}")
     if status.by_language:
         _say(
-            "languages: "
-            + ", ".join(f"{name} {c.enriched}/{c.spans}" for name, c in status.by_language.items())
+            "glossed by language: "
+            + ", ".join(
+                f"{name} {c.enriched} of {plural(c.spans, 'span')}"
+                for name, c in status.by_language.items()
+            )
         )
     for name, t in status.tiers.items():
         _say(
-            f"tier {name}: {t.glosses} glosses, {t.requests} requests, "
-            f"{t.tokens_in} tokens in, {t.tokens_out} out, cost {t.cost:g}"
+            f"tier {name}: {plural(t.glosses, 'gloss', 'glosses')} written from "
+            f"{plural(t.requests, 'request')} ({t.tokens_in} tokens in, {t.tokens_out} out), "
+            f"cost {t.cost:g} at the configured rates"
         )
         if t.gate.judged and t.gate.rejected_share is not None:
             why = ", ".join(f"{k} {v}" for k, v in t.gate.reasons.items())
@@ -411,26 +554,34 @@ async def cmd_status(root: Path, as_json: bool) -> int:
     esc = status.escalation
     if esc.glosses:
         reasons = ", ".join(f"{k} {v}" for k, v in esc.rejections.items()) or "none"
-        share = f"{esc.escalated}/{esc.glosses} ({esc.rate:.0%})"
-        _say(f"escalated: {share}; rejected: {reasons}")
+        _say(
+            f"escalated: {esc.escalated} of {plural(esc.glosses, 'gloss', 'glosses')} written "
+            f"by a later tier than their first ({esc.rate:.0%}); answers rejected by reason: "
+            f"{reasons}"
+        )
     for name, b in status.backends.items():
         r = b.requests
         if r and (r.requests_ok or r.requests_failed):
             _say(
-                f"backend {name} ({b.health.url}): {r.requests_ok} answered, "
-                f"{r.requests_failed} failed, p50 {r.p50_ms:.0f} ms, p95 {r.p95_ms:.0f} ms"
+                f"backend {name} ({b.health.url}): {plural(r.requests_ok, 'request')} "
+                f"answered, {r.requests_failed} failed; answer time p50 {r.p50_ms:.0f} ms, "
+                f"p95 {r.p95_ms:.0f} ms"
             )
     _say_breakers(status)
-    for item in status.failure_reasons:
-        _say(f"  {item.spans} spans failed: {item.reason}")
+    _say_failures(status)
     _say_dropped(status)
     for path, reason in status.skipped_files.items():
         _say(f"skipped {path}: {reason}")
     for path, note in status.partial_files.items():
         _say(f"partly read {path}: {note}")
     gpu = status.gpu
-    devices = f"{len(gpu.devices or ())} device(s)"
-    _say("gpu: " + (devices if gpu.available else gpu.reason or "no GPU"))
+    if gpu.available:
+        _say(f"gpu: {plural(len(gpu.devices or ()), 'device')}")
+    else:
+        # No NVIDIA GPU is the usual case, not a fault: one quiet line; why is
+        # in --json's gpu.reason and, with -v, on stderr.
+        _say("gpu: none")
+        logging.getLogger(__name__).info("gpu: none: %s", gpu.reason)
     return EXIT_OK
 
 
@@ -451,6 +602,11 @@ async def cmd_search(root: Path, query: str, as_json: bool, limit: int) -> int:
         hits = await engine.search(query, limit)
     finally:
         await engine.stop()
+    if not hits:
+        if as_json:
+            print("[]")
+        _say(f"gloss: no symbol matches {query!r} by name or by its gloss", stderr=True)
+        return EXIT_NOTHING
     if as_json:
         # Imported here: the LSP layer (lsprotocol) takes longer to import than
         # `gloss index` takes to start otherwise.
@@ -477,6 +633,19 @@ def parse_location(location: str) -> tuple[Path, int, int | None]:
         raise UsageError(f"expected FILE:LINE[:COL] (1-based), got {location!r}") from None
 
 
+def _what_is_there(path: Path, line: int, around: SpanRecord | None) -> str:
+    """For a line where no definition's header is: the definition it is inside, and the
+    line that shows its gloss; or that none is there."""
+    if around is None:
+        return f"no definition at or around line {line}"
+    header = around.name_line + 1
+    return (
+        f"line {line} is inside {around.kind} `{around.qualname}` "
+        f"(lines {around.start_line + 1}-{around.end_line + 1}): its gloss is on line "
+        f"{header} (`gloss hover {path}:{header}`)"
+    )
+
+
 async def cmd_hover(location: str, as_json: bool) -> int:
     path, line, col = parse_location(location)
     if line < 1 or (col is not None and col < 1):
@@ -494,14 +663,14 @@ async def cmd_hover(location: str, as_json: bool) -> int:
         # A gloss belongs to a whole definition header, so the column (accepted
         # for compiler-style locations) does not change the answer.
         info = await engine.hover(rel, line - 1)
+        around = None if info is not None else await engine.span_around(rel, line - 1)
     finally:
         await engine.stop()
     if info is None:
         if as_json:
             print("null")
-        else:
-            _say(f"{path}:{line}: no function, method or class starts here", stderr=True)
-        return EXIT_OK
+        _say(f"gloss: {path}:{line}: {_what_is_there(path, line, around)}", stderr=True)
+        return EXIT_NOTHING
     links = config.hover.links
     if as_json:
         print(json.dumps(hover_json(info, links=links), indent=2))
