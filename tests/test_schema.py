@@ -11,13 +11,17 @@ from enrich_core.records.gloss import (
     ANSWER_MAX_CHARS,
     FIELDS,
     GLOSS_SCHEMA,
+    INPUTS_MAX_ITEMS,
     ITEM_MAX_CHARS,
+    LIST_FIELDS,
     SUMMARY_MAX_CHARS,
     TAG_MAX_CHARS,
     USAGE_MAX_CHARS,
     USAGE_MAX_LINES,
     Gloss,
     GlossRejected,
+    gloss_schema,
+    list_limits,
     parse_gloss,
 )
 
@@ -43,6 +47,27 @@ def test_schema_bounds_arrays_but_not_strings() -> None:
         if prop["type"] == "array":
             assert prop["maxItems"] > 0
         assert "maxLength" not in prop, name
+
+
+@pytest.mark.parametrize(
+    ("parameters", "inputs_max"),
+    [(None, 8), (0, 8), (4, 8), (5, 9), (16, 20), (44, 48), (45, 48), (10_000, INPUTS_MAX_ITEMS)],
+)
+def test_the_inputs_bound_follows_the_parameters_and_every_array_stays_bounded(
+    parameters: int | None, inputs_max: int
+) -> None:
+    limits = list_limits(parameters)
+    assert limits == {"inputs": inputs_max, "outputs": 8, "side_effects": 8, "pitfalls": 8,
+                      "tags": 8}  # fmt: skip
+    schema = gloss_schema(parameters)
+    assert {f: schema["properties"][f]["maxItems"] for f in LIST_FIELDS} == limits
+    assert gloss_schema(parameters) is schema  # one dict per bound: a body encodes it once
+    assert "maxLength" not in json.dumps(schema)
+
+
+def test_the_default_schema_is_that_of_a_span_of_unknown_inputs() -> None:
+    assert GLOSS_SCHEMA is gloss_schema(None)
+    assert GLOSS_SCHEMA["properties"]["inputs"]["maxItems"] == 8
 
 
 def test_valid_answer_round_trips() -> None:

@@ -31,6 +31,8 @@ _GOOGLE_HEADER = re.compile(
 )
 _GOOGLE_ENTRY = re.compile(r"^\**([A-Za-z_]\w*)\s*(?:\([^)\n]*\))?\s*:")
 _NUMPY_HEADER = re.compile(r"^\s*(?:Parameters|Other Parameters|Keyword Arguments)\s*$")
+# A method's receiver is no input a gloss lists (the gate's check skips it too).
+_RECEIVERS = frozenset({"self", "cls"})
 _NUMPY_RULE = re.compile(r"^\s*-{3,}\s*$")
 _NUMPY_ENTRY = re.compile(r"^\**([A-Za-z_]\w*)(?:\s*,\s*\**[A-Za-z_]\w*)*\s*(?::|$)")
 
@@ -54,7 +56,7 @@ def input_count(span: Span) -> int | None:
     documented = documented_parameters(span.docstring)
     if parameters is None and not documented:
         return None
-    stripped = {p.lstrip("*$&") for p in parameters or ()}
+    stripped = {p.lstrip("*$&") for p in parameters or ()} - _RECEIVERS
     return len(stripped | documented)
 
 
