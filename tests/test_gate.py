@@ -397,11 +397,6 @@ ADD = extract_spans("calc/m.py", 'def add(a, b):\n    """Sum."""\n    return a +
         answer("Path: calc/m.py Symbol: add Kind: function Signature: def add(a, b)"),
         answer("The answer for Symbol: add is below, as asked."),
         answer("Adds two numbers.", "Code:\n```python\ndef add(a, b):\n    return a + b\n```"),
-        answer("Adds a and b.", usage="add(1, 2)", inputs=("name: meaning",)),
-        answer("Adds a and b.", outputs=("what it returns or yields, and exceptions it raises.",)),
-        answer("Adds a and b.", pitfalls=("edge cases, surprising behaviour, misuse that bites",)),
-        answer("Adds a and b.", side_effects=("mutation of arguments or globals",)),
-        answer("Adds a and b, documenting code for a developer who hovers over a symbol."),
         answer('{"role": "user", "content": "Path: calc/m.py"} adds a and b'),
         answer('Adds a and b: {"summary": "...", "inputs": []}'),
     ],
@@ -410,6 +405,24 @@ def test_an_answer_that_echoes_the_request_is_rejected(echo: Gloss) -> None:
     with pytest.raises(GlossRejected) as info:
         check_quality(echo, ADD)
     assert info.value.reason == "echoed_prompt"
+
+
+# The instructions' wording in any field was `echoed_prompt` until issue 14 named it
+# `copied_prompt` in every field, as in the summary (tests/test_gate_voice.py).
+@pytest.mark.parametrize(
+    "copy",
+    [
+        answer("Adds a and b.", usage="add(1, 2)", inputs=("name: meaning",)),
+        answer("Adds a and b.", outputs=("what it returns or yields, and exceptions it raises.",)),
+        answer("Adds a and b.", pitfalls=("edge cases, surprising behaviour, misuse that bites",)),
+        answer("Adds a and b.", side_effects=("mutation of arguments or globals",)),
+        answer("Adds a and b, documenting code for a developer who hovers over a symbol."),
+    ],
+)
+def test_an_answer_that_copies_the_instructions_is_rejected(copy: Gloss) -> None:
+    with pytest.raises(GlossRejected) as info:
+        check_quality(copy, ADD)
+    assert info.value.reason == "copied_prompt"
 
 
 @pytest.mark.parametrize(

@@ -3,12 +3,17 @@
 After `schema.parse_gloss` (valid JSON, the right fields, every field
 bounded, a non-empty summary of at most 120 words, not cut off), the gate
 rejects what a small model typically produces instead of a gloss: filler ("N/A",
-"summary of the function"), an answer that echoes the request or its
-instructions, an answer about another symbol than the span's, a summary that
-copies the code, inputs that name parameters the function does not have, and a
-side effect or raised exception that the facts read from the code contradict
-(`gate_facts`: a file write claimed for a function that calls nothing; run when
-the caller passes the facts, as the router does with the engine's reader).
+"summary of the function"), an answer that echoes the request or copies its
+instructions' wording into any field, one that talks to the asker instead of
+documenting the code ("The code is incomplete. Please provide…", "I will…";
+`gate_voice`), an answer about another symbol than the span's, a summary that
+copies the code, inputs that name parameters the function does not have, a
+module named that the code never mentions nor its file imports (`gate_voice`:
+"the `pydex` module"; run when the caller passes the file's imports, as the
+router does with the span's gathered context), and a side effect or raised
+exception that the facts read from the code contradict (`gate_facts`: a file
+write claimed for a function that calls nothing; run when the caller passes
+the facts, as the router does with the engine's reader).
 Each rejection is a `GlossRejected` with a stable reason name, so the reasons
 can be counted. The gate never edits an answer: it passes it whole or rejects it.
 """
@@ -16,12 +21,17 @@ can be counted. The gate never edits an answer: it passes it whole or rejects it
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from enrich_core.llm.documented_inputs import documented_parameters
 from enrich_core.llm.gate_echo import check_not_echoed
 from enrich_core.llm.gate_facts import check_grounded
 from enrich_core.llm.gate_symbol import check_about_the_span
+from enrich_core.llm.gate_voice import (
+    check_modules_grounded,
+    check_not_talking_to_user,
+    check_prompt_not_copied,
+)
 from enrich_core.llm.outbound import SYSTEM_PROMPT
 from enrich_core.records.facts import CodeFacts
 from enrich_core.records.gloss import Gloss, GlossRejected
@@ -30,12 +40,16 @@ from enrich_core.records.span import OUTLINED_KINDS, Span
 __all__ = [
     "CHECKS",
     "FACT_CHECKS",
+    "IMPORT_CHECKS",
     "check_about_the_span",
     "check_grounded",
     "check_inputs",
+    "check_modules_grounded",
     "check_not_copied",
     "check_not_echoed",
     "check_not_filler",
+    "check_not_talking_to_user",
+    "check_prompt_not_copied",
     "check_quality",
     "parameter_names",
 ]
@@ -73,13 +87,22 @@ _WORD = re.compile(r"[A-Za-z_]\w*")
 _NOT_PARAMETERS = frozenset({"self", "cls", "returns", "return", "raises", "yields"})
 
 
-def check_quality(gloss: Gloss, span: Span, facts: CodeFacts | None = None) -> None:
+def check_quality(
+    gloss: Gloss,
+    span: Span,
+    facts: CodeFacts | None = None,
+    imports: Sequence[str] | None = None,
+) -> None:
     """Raise GlossRejected: filler, too_short, copied_code, copied_prompt,
-    echoed_prompt, wrong_symbol, invented_inputs, then, given the facts read from
-    the span's code, ungrounded_side_effect or ungrounded_raise (the first check
-    that fails)."""
+    talks_to_user, echoed_prompt, wrong_symbol, invented_inputs, then, given the
+    span's file's import lines (`SpanContext.imports`, whether the prompt carried
+    them or not), unknown_module, then, given the facts read from the span's code,
+    ungrounded_side_effect or ungrounded_raise (the first check that fails)."""
     for check in CHECKS:
         check(gloss, span)
+    if imports is not None:
+        for import_check in IMPORT_CHECKS:
+            import_check(gloss, span, imports)
     if facts is not None:
         for fact_check in FACT_CHECKS:
             fact_check(gloss, span, facts)
@@ -179,14 +202,22 @@ def _check_inputs(
 
 # In order: the first that fails names the rejection. Issue 11 added
 # check_not_echoed and check_about_the_span (tests/test_real_model.py counts
-# what they reject that the others pass).
+# what they reject that the others pass); issue 14 check_not_talking_to_user and
+# check_prompt_not_copied (the instructions' wording in any field, which
+# check_not_echoed rejected as echoed_prompt before).
 CHECKS: tuple[Callable[[Gloss, Span], None], ...] = (
     check_not_filler,
     check_not_copied,
+    check_not_talking_to_user,
+    check_prompt_not_copied,
     check_not_echoed,
     check_about_the_span,
     check_inputs,
 )
+# Checks against the file's import lines, run after CHECKS when the caller has them.
+# Issue 14 added check_modules_grounded with check_not_talking_to_user and
+# check_prompt_not_copied (`bench.real_model --only voice` counts what they reject).
+IMPORT_CHECKS: tuple[Callable[[Gloss, Span, Sequence[str]], None], ...] = (check_modules_grounded,)
 # Checks against the facts read from the code (`records.facts`), run after CHECKS
 # when the caller has them. Issue 13 added check_grounded; tests/test_real_model.py
 # counts what it rejects that CHECKS pass.

@@ -203,7 +203,9 @@ class Router:
             name, text, finish_reason = served
             try:
                 gloss = parse_gloss(text, finish_reason, outbound.limits)
-                check_quality(gloss, span, facts)
+                # The file's imports, whether or not `[prompt] context` sent them: a module
+                # the answer names must be one the code or its file mentions.
+                check_quality(gloss, span, facts, context.imports)
             except GlossRejected as rejected:
                 tally.rejections.append(rejected.reason)
                 tally.escalations.append(f"{tier.name}: {rejected}")

@@ -1,0 +1,422 @@
+"""The gate's issue-14 rules: an answer that talks to the asker, copies the instructions'
+wording into any field, or names a module the code never mentions is rejected with a
+named reason (`talks_to_user`, `copied_prompt`, `unknown_module`); good answers pass.
+
+The rejected cases are the answers a newcomer quoted in issue 14 (SmolLM2-135M on
+examples/sample and on `requests`), and kin; the good ones include real SmolLM2
+answers that passed the gate before and are true of their code.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bench.support.llm_server import LLMServer
+from enrich_core.config import BackendConfig, TierConfig
+from enrich_core.llm.gate import check_quality
+from enrich_core.llm.http import OllamaBackend
+from enrich_core.llm.router import Router
+from enrich_core.records.context import SpanContext
+from enrich_core.records.gloss import Gloss, GlossRejected
+from enrich_core.records.span import Span
+from enrich_core.source.spans import cut_spans
+
+SAMPLE = Path(__file__).resolve().parents[1] / "examples" / "sample"
+
+# A function of the shape of requests' `hooks.dispatch_hook` (requests/hooks.py).
+HOOKS_SOURCE = '''\
+"""Hooks: callables run on events of a request's life."""
+
+HOOKS = ["response"]
+
+
+def dispatch_hook(key, hooks, hook_data, **kwargs):
+    """Dispatches a hook dictionary on a given piece of data."""
+    hooks = hooks or {}
+    hooks = hooks.get(key)
+    if hooks:
+        if hasattr(hooks, "__call__"):
+            hooks = [hooks]
+        for hook in hooks:
+            _hook_data = hook(hook_data, **kwargs)
+            if _hook_data is not None:
+                hook_data = _hook_data
+    return hook_data
+'''
+
+ASK_SOURCE = '''\
+import sys
+
+
+def ask_name(stream=sys.stdin):
+    """Read a name; an empty line is asked again."""
+    name = stream.readline().strip()
+    while not name:
+        print("Please provide a name")
+        name = stream.readline().strip()
+    return name
+'''
+
+
+def _file(rel: str, source: str) -> tuple[dict[str, Span], tuple[str, ...]]:
+    cut = cut_spans(rel, source)
+    return {s.qualname: s for s in cut.spans}, cut.imports
+
+
+CONFIG, CONFIG_IMPORTS = _file(
+    "inventory/config.py", (SAMPLE / "inventory" / "config.py").read_text()
+)
+STOCK, STOCK_IMPORTS = _file("inventory/stock.py", (SAMPLE / "inventory" / "stock.py").read_text())
+HOOKS, HOOKS_IMPORTS = _file("requests/hooks.py", HOOKS_SOURCE)
+ASK, ASK_IMPORTS = _file("cli/ask.py", ASK_SOURCE)
+SPANS = {**CONFIG, **STOCK, **HOOKS, **ASK}
+IMPORTS = {
+    **dict.fromkeys(CONFIG, CONFIG_IMPORTS),
+    **dict.fromkeys(STOCK, STOCK_IMPORTS),
+    **dict.fromkeys(HOOKS, HOOKS_IMPORTS),
+    **dict.fromkeys(ASK, ASK_IMPORTS),
+}
+
+
+def answer(summary: str, **fields: object) -> Gloss:
+    values: dict[str, object] = {
+        "inputs": (),
+        "outputs": (),
+        "side_effects": (),
+        "pitfalls": (),
+        "usage_snippet": "",
+        "tags": (),
+    }
+    values.update(fields)
+    return Gloss(summary=summary, **values)  # type: ignore[arg-type]
+
+
+def rejection(gloss: Gloss, qualname: str) -> str | None:
+    """The reason the whole gate (given the span's file's imports) rejects `gloss`."""
+    try:
+        check_quality(gloss, SPANS[qualname], None, IMPORTS[qualname])
+    except GlossRejected as rejected:
+        return rejected.reason
+    return None
+
+
+@pytest.mark.parametrize(
+    ("qualname", "gloss", "reason"),
+    [
+        # --- issue 14's quoted answers -------------------------------------------------
+        (
+            "OutOfStock",
+            answer(
+                "The code is incomplete. Please provide a complete description of the "
+                "OutOfStock exception so that I can document it."
+            ),
+            "talks_to_user",
+        ),
+        (
+            "StockLedger.__init__",
+            answer(
+                "A blockchain-based data storage system for the stock ledger. I will make "
+                "it more interesting by adding some fun stuff.",
+                usage_snippet="ledger = StockLedger()",
+            ),
+            "talks_to_user",
+        ),
+        (
+            "load_config",
+            answer(
+                "A wrapper around the configuration loader of the `pydex` module that "
+                "reads the settings for the environment.",
+                inputs=("path: the settings file", "environ: the environment"),
+                usage_snippet="load_config(Path('settings.json'))",
+            ),
+            "unknown_module",
+        ),
+        (
+            "dispatch_hook",
+            answer(
+                "Calls each hook registered for a key on the hook data.",
+                inputs=("key: the event name", "hooks: the hooks by event"),
+                tags=("a few lowercase topic words",),
+            ),
+            "copied_prompt",
+        ),
+        # --- kin: talking to the asker ---------------------------------------------------
+        (
+            "OutOfStock",
+            answer("Sure! Here is the JSON for the OutOfStock exception."),
+            "talks_to_user",
+        ),
+        (
+            "parse_order_line",
+            answer("Let me explain: parse_order_line splits a line at its comma."),
+            "talks_to_user",
+        ),
+        (
+            "parse_order_line",
+            answer("As an AI language model, I cannot run parse_order_line, but it splits a line."),
+            "talks_to_user",
+        ),
+        (
+            "StockLedger.low_stock",
+            answer(
+                "Lists the SKUs whose level is under the threshold.",
+                pitfalls=("Please share the rest of the StockLedger class.",),
+            ),
+            "talks_to_user",
+        ),
+        (
+            "StockLedger.receive",
+            answer(
+                "Adds received stock to a SKU's level; the code you provided logs it.",
+            ),
+            "talks_to_user",
+        ),
+        (
+            "Settings",
+            answer("Settings of the service; without more context its use is unclear."),
+            "talks_to_user",
+        ),
+        # --- kin: the instructions' wording in any field ---------------------------------
+        (
+            "dispatch_hook",
+            answer(
+                "Calls each hook registered for a key on the hook data.",
+                tags=("a", "few", "lowercase", "topic", "words"),
+            ),
+            "copied_prompt",
+        ),
+        (
+            "dispatch_hook",
+            answer(
+                "Calls each hook registered for a key on the hook data.",
+                tags=("lowercase topic words",),
+            ),
+            "copied_prompt",
+        ),
+        (
+            "load_config",
+            answer(
+                "Reads settings from a JSON file; environment variables override it.",
+                inputs=("path: meaning", "environ: meaning"),
+            ),
+            "copied_prompt",
+        ),
+        (
+            "load_config",
+            answer(
+                "Reads settings from a JSON file; environment variables override it.",
+                inputs=("name: meaning",),
+            ),
+            "copied_prompt",
+        ),
+        (
+            "load_config",
+            answer(
+                "Reads settings from a JSON file.",
+                outputs=("what it returns or yields, and exceptions it raises.",),
+            ),
+            "copied_prompt",
+        ),
+        (
+            "load_config",
+            answer(
+                "Reads settings from a JSON file.",
+                pitfalls=("edge cases, surprising behaviour, misuse that bites",),
+            ),
+            "copied_prompt",
+        ),
+        (
+            "load_config",
+            answer(
+                "Reads settings from a JSON file; the reader has read the docstring, so "
+                "add what it does not say."
+            ),
+            "copied_prompt",
+        ),
+        (
+            "load_config",
+            answer(
+                "Reads settings from a JSON file.",
+                side_effects=("I/O, mutation of arguments or globals, network",),
+            ),
+            "copied_prompt",
+        ),
+        # --- kin: a module the code never mentions -------------------------------------
+        (
+            "load_config",
+            answer(
+                "Reads settings with the yaml library and returns them.",
+                inputs=("path: the settings file",),
+            ),
+            "unknown_module",
+        ),
+        (
+            "load_config",
+            answer(
+                "Reads settings from a JSON file.",
+                usage_snippet="import pydex\nload_config(Path('settings.json'))",
+            ),
+            "unknown_module",
+        ),
+        (
+            "parse_order_line",
+            answer(
+                "Splits an order line into a SKU and a quantity.",
+                usage_snippet="from inventory.parsing import csvtools\nparse_order_line('a,2')",
+                pitfalls=("Parsing uses `csvtools.reader` from the `csvtools` package.",),
+            ),
+            "unknown_module",
+        ),
+    ],
+)
+def test_the_issues_answers_and_their_kin_are_rejected_with_a_named_reason(
+    qualname: str, gloss: Gloss, reason: str
+) -> None:
+    assert rejection(gloss, qualname) == reason
+
+
+@pytest.mark.parametrize(
+    ("qualname", "gloss"),
+    [
+        # Real SmolLM2-135M answers (examples/sample, seeded; `bench.real_model --only
+        # voice`) that passed the gate before and are true of their code.
+        (
+            "load_config",
+            answer(
+                "Reads settings from a JSON file and overrides them with environment variables.",
+                inputs=("path: the JSON file", "environ: the environment variables"),
+                outputs=("Settings",),
+                usage_snippet="load_config(Path('settings.json'))",
+                tags=("config", "json"),
+            ),
+        ),
+        # Modules named as they are: in the code, in the file's imports, the span's own
+        # package, or plain words that name no module.
+        (
+            "load_config",
+            answer(
+                "Uses the standard json module to read a settings file; the `os` module's "
+                "environ overrides it.",
+                usage_snippet="from inventory.config import load_config\n"
+                "load_config(Path('s.json'))",
+            ),
+        ),
+        (
+            "load_config",
+            answer(
+                "Builds Settings from a file read with the `pathlib` module's Path and the "
+                "`json` module.",
+            ),
+        ),
+        (
+            "StockLedger.reserve",
+            answer(
+                "Takes stock for an order under the ledger's lock (the asyncio library's "
+                "Lock), raising OutOfStock when the level is too low.",
+                usage_snippet="import asyncio\nasyncio.run(ledger.reserve('sku', 2))",
+            ),
+        ),
+        (
+            "StockLedger.receive",
+            answer(
+                "Adds received stock to a SKU's level and logs it through the logging "
+                "module; a Python module-level logger, not the standard library's print.",
+            ),
+        ),
+        (
+            "dispatch_hook",
+            answer(
+                "Runs the hooks the `requests` package registered for an event; part of "
+                "the `requests.hooks` module. Use it when you need every hook's result.",
+                inputs=("key: the event name", "hooks: the hooks by event"),
+                tags=("hooks", "events"),
+            ),
+        ),
+        # "you" as documentation says it, and a chat phrase the code itself prints.
+        (
+            "ask_name",
+            answer(
+                "Reads a name from a stream, printing 'Please provide a name' until the "
+                "line you type is not empty.",
+                inputs=("stream: where the name is read from",),
+            ),
+        ),
+        (
+            "StockLedger.low_stock",
+            answer(
+                "Lists the SKUs under a threshold, for when you need to restock; "
+                "the list you get is sorted.",
+                inputs=("threshold: the level below which a SKU is low",),
+                outputs=("the low SKUs, sorted",),
+                tags=("inventory", "lowercase"),
+            ),
+        ),
+        (
+            "parse_order_line",
+            answer(
+                "Splits an order line at its first comma into an upper-case SKU and a "
+                "quantity, one when none is given.",
+                pitfalls=("A non-numeric quantity raises ValueError from int().",),
+                outputs=("one JSON object",),
+            ),
+        ),
+    ],
+)
+def test_good_answers_pass(qualname: str, gloss: Gloss) -> None:
+    assert rejection(gloss, qualname) is None
+
+
+def test_a_module_the_file_imports_is_grounded_only_with_the_imports() -> None:
+    # `reserve` never says asyncio; its file imports it. Given the imports, the claim
+    # is true; with the file said to import nothing, it is unknown; not knowing the
+    # imports (None), the rule is not run.
+    claim = answer("Reserves stock for an order under an `asyncio` module lock.")
+    reserve = SPANS["StockLedger.reserve"]
+    check_quality(claim, reserve, None, STOCK_IMPORTS)
+    check_quality(claim, reserve)
+    with pytest.raises(GlossRejected) as info:
+        check_quality(claim, reserve, None, ())
+    assert info.value.reason == "unknown_module"
+    assert "`asyncio`" in str(info.value) and "imports nothing" in str(info.value)
+
+
+def test_each_reason_names_the_field_and_the_words() -> None:
+    with pytest.raises(GlossRejected) as info:
+        check_quality(
+            answer("Lists low SKUs.", pitfalls=("I think the threshold is inclusive.",)),
+            SPANS["StockLedger.low_stock"],
+            None,
+            STOCK_IMPORTS,
+        )
+    assert info.value.reason == "talks_to_user"
+    assert "pitfalls[0]" in str(info.value) and "'I think'" in str(info.value)
+
+
+async def test_the_router_gives_the_gate_the_imports_the_prompt_leaves_out(
+    llm: LLMServer,
+) -> None:
+    """`[prompt] context` without imports (the default): the request does not carry
+    them, yet the gate judges a module claim against them."""
+    reserve = SPANS["StockLedger.reserve"]
+    context = SpanContext(imports=STOCK_IMPORTS)
+    tier = TierConfig("small", "small-model", ("test",), max_tokens=200, context_tokens=4096)
+    backend = OllamaBackend(BackendConfig(name="test", kind="ollama", url=llm.url))
+    router = Router((tier,), {"test": backend}, context_parts=("callees", "docstring"))
+    try:
+        llm.set_descriptions(
+            {reserve.qualname: "Reserves stock under the `asyncio` module's lock."}
+        )
+        grounded = await router.gloss(reserve, context=context)
+        llm.set_descriptions({reserve.qualname: "Reserves stock under the `pydex` module's lock."})
+        invented = await router.gloss(reserve, context=context)
+    finally:
+        await backend.aclose()
+    for request in llm.requests:
+        assert "Imports:" not in json.dumps(request.body)
+    assert grounded.gloss is not None, grounded.failure
+    assert invented.gloss is None
+    assert invented.rejections == ("unknown_module",)
+    assert invented.failure is not None and "unknown_module" in invented.failure
