@@ -82,6 +82,12 @@ INLINE_QUOTES: list[tuple[str, str, str]] = [
         "tests/test_deleted_files.py",
         "2 spans dropped: b_doomed.py was deleted",
     ),
+    (
+        "`function\nload_config — Parses the YAML settings file…`",
+        "tests/test_nvim.py",
+        '"text": f"function load_config — {LOAD_SUMMARY}"',
+    ),
+    ('or "no gloss yet"', "tests/test_nvim.py", "function cache_settings — no gloss yet"),
 ]
 
 # The keys README's `gloss status --json` section names at the top level.
