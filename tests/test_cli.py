@@ -29,6 +29,12 @@ OLLAMA_DEFAULT_URL = "http://127.0.0.1:11434"
 SHAPES = "pkg/shapes.py"
 LOAD_CONFIG_LINE = 14  # 1-based, as `gloss hover` and compilers count
 SAMPLE_SPANS = 5
+SAMPLE_FILES = 2  # pkg/__init__.py and pkg/shapes.py
+
+
+def glossed(count: int) -> str:
+    """`gloss status`'s summary line's start for the sample with `count` spans glossed."""
+    return f"{SAMPLE_SPANS} spans in {SAMPLE_FILES} files: {count} glossed, "
 
 
 def gloss(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -265,7 +271,7 @@ def test_status_text_names_skipped_files_and_the_gpu(ws: Path) -> None:
     indexed(ws)
     result = gloss("status", str(ws), cwd=ws)
     assert result.returncode == 0, explain(result)
-    assert f"{SAMPLE_SPANS}/{SAMPLE_SPANS} spans glossed" in result.stdout
+    assert glossed(SAMPLE_SPANS) in result.stdout
     assert "skipped big.py" in result.stdout
     assert "gpu: " in result.stdout
 
@@ -335,7 +341,9 @@ def test_search_text_output_and_a_miss(ws: Path) -> None:
     result = gloss("search", "circ", "--path", str(ws), cwd=ws)
     assert result.returncode == 0, explain(result)
     assert result.stdout.splitlines()[0].startswith(f"{SHAPES}:4: class Circle")
-    assert search(ws, "zzzz_nothing_like_this") == []
+    miss = gloss("search", "zzzz_nothing_like_this", "--path", str(ws), "--json", cwd=ws)
+    assert miss.returncode == 1, explain(miss)  # nothing here
+    assert json.loads(miss.stdout) == []
 
 
 def test_search_refuses_a_query_past_its_bounds_saying_why(ws: Path) -> None:
@@ -401,14 +409,19 @@ def test_hover_with_a_relative_path_and_line_col(ws: Path) -> None:
 
 def test_hover_off_a_definition_header_says_so(ws: Path) -> None:
     indexed(ws)
-    for line in (2, LOAD_CONFIG_LINE + 2, 9999):  # blank line, inside a body, past the end
+    cases = {
+        2: "no definition at or around line 2",  # a blank line
+        LOAD_CONFIG_LINE + 2: "is inside function `load_config`",  # inside a body
+        9999: "no definition at or around line 9999",  # past the end
+    }
+    for line, message in cases.items():
         result = gloss("hover", f"{ws / SHAPES}:{line}", cwd=ws)
-        assert result.returncode == 0, explain(result)
+        assert result.returncode == 1, explain(result)  # nothing here
         assert result.stdout == ""
-        assert "no function, method or class starts here" in result.stderr
+        assert message in result.stderr
         assert "Traceback" not in result.stderr
         as_json = gloss("hover", f"{ws / SHAPES}:{line}", "--json", cwd=ws)
-        assert as_json.returncode == 0, explain(as_json)
+        assert as_json.returncode == 1, explain(as_json)
         assert json.loads(as_json.stdout) is None
 
 

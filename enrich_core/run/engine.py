@@ -26,6 +26,7 @@ from enrich_core.llm.breaker import Breaker
 from enrich_core.llm.outbound import PROMPT_VERSION
 from enrich_core.llm.router import Router
 from enrich_core.records.result import GlossResult
+from enrich_core.records.span import SpanRecord
 from enrich_core.records.status import (
     BackendHealth,
     DroppedSpans,
@@ -519,6 +520,16 @@ class Engine(StoreHandover, EditHandling):
         None, with the problem told, when the store fails under it (damaged since)."""
         try:
             return await (await self._reads()).hover(rel, line)
+        except STORE_ERRORS as exc:
+            self.access.read_failed(exc)
+            return None
+
+    async def span_around(self, rel: str, line: int) -> SpanRecord | None:
+        """The innermost span whose lines hold `line` (0-based): where a line off every
+        header belongs, so `gloss hover` can say which definition it is inside.
+        None when no span holds it, or when the store fails under it (the problem told)."""
+        try:
+            return await (await self._reads()).span_at(rel, line)
         except STORE_ERRORS as exc:
             self.access.read_failed(exc)
             return None
