@@ -44,6 +44,7 @@ from typing import TypeVar
 
 from enrich_core.config import Config, ConfigError, load_config
 from enrich_core.llm.doctor import run_doctor
+from enrich_core.present.advice import next_steps
 from enrich_core.present.render import hover_json, render_hover
 from enrich_core.present.terminal import TerminalLines, terminal_safe
 from enrich_core.present.words import plural
@@ -418,7 +419,7 @@ async def cmd_index(root: Path) -> int:
         _say(f"  {plural(item.spans, 'span')} failed: {item.reason}")
     if status.counts.failed:
         _say(retry_line(config))
-    for line in _hint(status, config).splitlines():
+    for line in next_steps([item.reason for item in status.failure_reasons], config):
         _say(line)
     return EXIT_INCOMPLETE
 
@@ -479,34 +480,6 @@ def _summary_line(c: SpanCounts) -> str:
         f"{c.pending} pending, {c.failed} failed; {plural(c.llm_calls, 'LLM call')} in all, "
         f"{c.tokens_in} tokens sent, {c.tokens_out} received"
     )
-
-
-def _hint(status: WorkspaceStatus, config: Config) -> str:
-    reasons = " ".join(item.reason for item in status.failure_reasons)
-    lines = []
-    if "unreachable" in reasons or "timed out" in reasons:
-        for b in config.backends:
-            if b.name in reasons or b.url in reasons:
-                if b.kind == "ollama":
-                    models = " ".join(
-                        f"`ollama pull {t.model}`" for t in config.tiers if b.name in t.backends
-                    )
-                    lines.append(
-                        f"Backend {b.name!r} at {b.url} did not answer. Start Ollama "
-                        f"(`ollama serve`) and pull the models ({models}), or point "
-                        f"[[backends]] in gloss.toml at a server you run."
-                    )
-                else:
-                    lines.append(
-                        f"Backend {b.name!r} at {b.url} did not answer. Start that "
-                        f"OpenAI-compatible server, or fix [[backends]] in gloss.toml."
-                    )
-    if "model missing" in reasons:
-        lines.append(
-            "A configured model is not on its server: pull it (`ollama pull MODEL`) or fix "
-            "[[tiers]].model in gloss.toml. `gloss doctor` lists what each server has."
-        )
-    return "\n".join(lines)
 
 
 async def cmd_status(root: Path, as_json: bool) -> int:
