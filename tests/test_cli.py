@@ -457,34 +457,7 @@ def test_hover_with_a_bad_location_exits_2(ws: Path, location: str, message: str
     assert "Traceback" not in result.stderr
 
 
-# --- gloss doctor -------------------------------------------------------------
-
-
-def test_doctor_with_every_model_present_exits_0(ws: Path, llm: LLMServer) -> None:
-    llm.models = {SMALL, LARGE}
-    result = gloss("doctor", str(ws), cwd=ws)
-    assert result.returncode == 0, explain(result)
-    assert f"tier 'small' model {SMALL}: present" in result.stdout
-    assert f"tier 'large' model {LARGE}: present" in result.stdout
-    assert "valid gloss" in result.stdout
-    assert "all backends work" in result.stdout
-
-
-def test_doctor_names_a_missing_model_and_exits_3(ws: Path, llm: LLMServer) -> None:
-    llm.models = {SMALL}
-    result = gloss("doctor", str(ws), cwd=ws)
-    assert result.returncode == 3, explain(result)
-    assert f"tier 'small' model {SMALL}: present" in result.stdout
-    assert f"tier 'large' model {LARGE}: MISSING" in result.stdout
-    assert "1 problem(s) found" in result.stdout
-
-
-def test_doctor_names_the_url_of_an_unreachable_backend_and_exits_3(tmp_path: Path) -> None:
-    ws = make_workspace(tmp_path / "ws", gloss_toml(CLOSED_URL))
-    result = gloss("doctor", str(ws), cwd=ws)
-    assert result.returncode == 3, explain(result)
-    assert CLOSED_URL in result.stdout
-    assert "NOT REACHABLE" in result.stdout
+# --- gloss doctor: tests/test_doctor.py -------------------------------------
 
 
 # --- gloss serve / python -m server -------------------------------------------

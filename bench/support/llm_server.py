@@ -48,6 +48,8 @@ Realism details worth knowing:
 * ``models`` (a set) makes every other model answer 404 like the real server;
   ``reject_json_schema=True`` answers OpenAI ``json_schema`` response formats
   with llama-cpp-python's HTTP 500 (``json_object`` still works).
+* ``apis`` (default both) names the APIs served: with ``{"openai"}`` every
+  Ollama path answers 404, like a server that speaks only OpenAI's API.
 * ``stop()`` wakes every sleeping or slot-waiting request (their connections
   are closed without an answer) and closes idle keep-alive connections, so it
   returns promptly.
@@ -469,9 +471,16 @@ class _Handler(TrackedHandler):
 
     # -- routing -----------------------------------------------------------
 
+    def _speaks(self, path: str) -> bool:
+        api = "openai" if path.startswith("/v1/") else "ollama"
+        return api in self.server.owner.apis
+
     def do_GET(self) -> None:
         path = self.path.split("?", 1)[0]
         owner = self.server.owner
+        if not self._speaks(path):
+            self._not_found()
+            return
         if path in ("/", ""):
             self._send(200, "Ollama is running", content_type="text/plain; charset=utf-8")
         elif path == "/api/version":
@@ -498,6 +507,9 @@ class _Handler(TrackedHandler):
     def do_POST(self) -> None:
         body_bytes = self._read_body()
         path = self.path.split("?", 1)[0]
+        if not self._speaks(path):
+            self._not_found()
+            return
         embed = path in ("/api/embed", "/v1/embeddings")
         if path in ("/api/chat", "/api/embed"):
             api = "ollama"
@@ -605,6 +617,7 @@ class LLMServer(LoopbackServer):
         self.capacity = capacity
         self.latency_s = latency_s
         self.reject_json_schema = reject_json_schema
+        self.apis: set[str] = {"ollama", "openai"}
         self.models: set[str] | None = set(models) if models is not None else None
         self._port = port
         # What /api/embed and /v1/embeddings answer per text: the hashed bag of stems,

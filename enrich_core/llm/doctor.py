@@ -112,7 +112,7 @@ async def _check_backend(b: BackendConfig, report: _Report) -> None:
             return
         if b.kind == "embedded":
             loaded = time.monotonic() - started
-            report.line(f"  reachable; model file {model_path_of(b)} loads ({loaded:.1f} s)")
+            report.line(f"  reachable; model file {model_path_of(b)} loads (in {_seconds(loaded)})")
             for tier in tiers:
                 report.line(f"  tier {tier.name!r} model {tier.model}: served by the model file")
                 await _test_request(lister, b, tier, report)
@@ -156,7 +156,9 @@ async def _test_request(backend: Backend, b: BackendConfig, tier: TierConfig, r:
     try:
         completion = await backend.complete(request)
     except BackendError as exc:
-        limit = "" if exc.kind is not ErrorKind.TIMEOUT else " (doctor's limit)"
+        limit = ""
+        if exc.kind is ErrorKind.TIMEOUT and REQUEST_TIMEOUT_S < b.timeout_s:
+            limit = f" (doctor's limit; `gloss index` waits up to timeout_s = {b.timeout_s:g} s)"
         r.line(f"    test request FAILED: {exc}{limit}")
         r.problem(BackendProblem(_ERROR_PROBLEMS[exc.kind], b, (tier.model,)), "    ")
         return
@@ -164,7 +166,7 @@ async def _test_request(backend: Backend, b: BackendConfig, tier: TierConfig, r:
     text = completion.text.strip()
     if not text:
         r.line(
-            f"    test request FAILED: no text in the answer after {elapsed:.1f} s "
+            f"    test request FAILED: no text in the answer after {_seconds(elapsed)} "
             f"(finish reason {completion.finish_reason!r})"
         )
         r.problem(BackendProblem(ProblemKind.NO_ANSWER, b, (tier.model,)), "    ")
@@ -180,7 +182,7 @@ async def _test_request(backend: Backend, b: BackendConfig, tier: TierConfig, r:
         full_s = elapsed / completion.tokens_out * tier.max_tokens
         r.line(
             f"    at that speed an answer of up to {plural(tier.max_tokens, 'token')} "
-            f"(the tier's max_tokens) takes up to about {full_s:.0f} s"
+            f"(the tier's max_tokens) takes up to about {_seconds(full_s)}"
         )
         if b.kind != "embedded" and full_s > b.timeout_s:
             r.line(
@@ -191,12 +193,16 @@ async def _test_request(backend: Backend, b: BackendConfig, tier: TierConfig, r:
 
 def _measured(tokens: int | None, elapsed: float, cap: int) -> str:
     if tokens is None:
-        return f"answered in {elapsed:.1f} s (the server reported no token count)"
+        return f"answered in {_seconds(elapsed)} (the server reported no token count)"
     rate = f"{tokens / elapsed:.0f} tokens/s" if elapsed > 0 else "no measurable time"
     return (
-        f"{plural(tokens, 'token')} in {elapsed:.1f} s ({rate}, prompt included; "
+        f"{plural(tokens, 'token')} in {_seconds(elapsed)} ({rate}, prompt included; "
         f"doctor caps the answer at {cap})"
     )
+
+
+def _seconds(s: float) -> str:
+    return f"{s:.0f} s" if s >= 10 else f"{s:.1f} s" if s >= 1 else f"{s:.2f} s"
 
 
 def _judged(text: str, finish_reason: str | None) -> str:
@@ -251,12 +257,14 @@ def _has_model(models: list[str], wanted: str) -> bool:
 
 
 def _closest(wanted: str, models: list[str]) -> list[str]:
-    """The names most like `wanted`: the same model with another tag first, then
-    names that differ by a few characters."""
+    """The names most like `wanted`: the same model with another tag first (a tag
+    that extends the wanted one before the others), then names that differ by a
+    few characters."""
     base = wanted.split(":", 1)[0]
     same_base = sorted(
         (m for m in models if m.split(":", 1)[0] == base),
-        key=lambda m: -difflib.SequenceMatcher(None, wanted, m).ratio(),
+        # "7b" is nearer "7b-instruct" (the same model, a longer tag) than "14b".
+        key=lambda m: (not m.startswith(wanted), -difflib.SequenceMatcher(None, wanted, m).ratio()),
     )
-    similar = difflib.get_close_matches(wanted, models, n=CLOSEST_SHOWN, cutoff=0.6)
+    similar = difflib.get_close_matches(wanted, models, n=CLOSEST_SHOWN, cutoff=0.75)
     return list(dict.fromkeys(same_base + similar))[:CLOSEST_SHOWN]
