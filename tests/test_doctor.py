@@ -125,6 +125,19 @@ def test_no_server_gives_the_same_next_steps_as_index(tmp_path: Path, kind: str)
         assert f"`ollama pull {SMALL}`, `ollama pull {LARGE}`" in advice[0]
 
 
+def test_models_missing_give_the_same_next_steps_as_index(ws: Path, llm: LLMServer) -> None:
+    llm.models = {"unrelated:1b"}  # the server runs; neither tier's model is pulled
+    index = gloss("index", str(ws), cwd=ws)
+    assert index.returncode == 3, explain(index)
+    advice = [line for line in index.stdout.splitlines() if line.startswith("Backend 'test'")]
+    assert len(advice) == 2, explain(index)  # one per missing model
+    result = doctor(ws)
+    assert_every_problem_says_what_to_do(result)
+    for line in advice:
+        assert f"what to do: {line}" in result.stdout
+    assert f"`ollama pull {SMALL}`" in result.stdout and f"`ollama pull {LARGE}`" in result.stdout
+
+
 def test_the_default_config_without_ollama_says_start_it_and_pull_the_models(
     tmp_path: Path,
 ) -> None:

@@ -136,13 +136,13 @@ def problems_in(text: str, config: Config) -> list[BackendProblem]:
         )
         seen = dict.fromkeys(_ERROR_KINDS[m.group(1)] for m in re.finditer(pattern, text))
         for kind in seen:
-            models: tuple[str, ...] = ()
-            if kind is ProblemKind.MODEL_MISSING:
-                # The server's error names the model; a tier's model it does not name
-                # may be there.
-                named = tuple(m for m in _tier_models(b, config) if m in text)
-                models = named or _tier_models(b, config)
-            found.append(BackendProblem(kind, b, models))
+            if kind is not ProblemKind.MODEL_MISSING:
+                found.append(BackendProblem(kind, b))
+                continue
+            # One problem per model, as doctor finds them. The server's error names
+            # the model; a tier's model it does not name may be there.
+            named = [m for m in _tier_models(b, config) if m in text]
+            found.extend(BackendProblem(kind, b, (m,)) for m in named or _tier_models(b, config))
     return found
 
 
