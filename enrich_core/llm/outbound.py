@@ -20,6 +20,11 @@ members' docstrings. Without the section, the code keeps its docstring as
 written. A docstring that shares a line with other code (`def f(): '''...'''; x`)
 or code that does not parse stays as written: sent twice, never cut wrongly.
 
+The instructions' "at most N" for the inputs list is the span's own bound
+(`records.gloss.list_limits` of its parameters and documented inputs), the
+very number the router's schema and check use; a span of at most four inputs
+gets the text it always had (`SYSTEM_PROMPT`), so no gloss of one is redone.
+
 `PROMPT_VERSION` is part of every gloss's cache key; bump it whenever the text
 below changes what a model would write, so old glosses are redone lazily.
 """
