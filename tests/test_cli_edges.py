@@ -23,7 +23,7 @@ import pytest
 
 from bench.support.llm_server import Behavior, LLMServer
 from server.cli.main import EXIT_CODES, build_parser
-from tests.conftest import gloss_toml
+from tests.conftest import LARGE, SMALL, gloss_toml
 from tests.test_cli import (
     CLOSED_URL,
     GLOSS,
@@ -287,7 +287,7 @@ def test_status_and_index_say_one_span_and_one_failure_in_the_singular(tmp_path:
     assert "1 span in 1 file: 0 glossed, 0 pending, 1 failed;" in status.stdout, status.stdout
     assert re.search(r"^  1 span failed: ", status.stdout, re.MULTILINE), status.stdout
     for text in (index.stdout, status.stdout):
-        assert not re.search(r"\b1 (spans|files|requests|glosses|LLM calls)\b", text), text
+        assert not re.search(r"\b1 (spans|files|requests|glosses|model calls)\b", text), text
 
 
 def test_every_figure_on_the_status_lines_says_what_it_counts(ws: Path) -> None:
@@ -297,7 +297,7 @@ def test_every_figure_on_the_status_lines_says_what_it_counts(ws: Path) -> None:
     lines = result.stdout.splitlines()
     n = SAMPLE_SPANS
     assert lines[1].startswith(
-        f"{n} spans in 2 files: {n} glossed, 0 pending, 0 failed; {n} LLM calls in all, "
+        f"{n} spans in 2 files: {n} glossed, 0 pending, 0 failed; {n} model calls in all, "
     )
     assert re.search(r"\d+ tokens sent, \d+ received$", lines[1]), lines[1]
     assert lines[2] == "0 spans stale (code edited since its gloss)"
@@ -313,7 +313,7 @@ def test_every_figure_on_the_status_lines_says_what_it_counts(ws: Path) -> None:
     assert any(
         re.fullmatch(
             rf"backend test \(http://127\.0\.0\.1:\d+\): {n} requests answered, 0 failed; "
-            r"answer time p50 \d+ ms, p95 \d+ ms",
+            r"time per request p50 \d+ ms, p95 \d+ ms",
             line,
         )
         for line in lines
@@ -321,3 +321,27 @@ def test_every_figure_on_the_status_lines_says_what_it_counts(ws: Path) -> None:
     # No bare fraction ("5/5") anywhere: each count is named.
     for line in lines[1:]:
         assert not re.search(r"\b\d+/\d+\b", line), line
+
+
+def test_ctrl_c_during_doctor_exits_130_saying_what_was_left_unchecked(
+    ws: Path, llm: LLMServer
+) -> None:
+    llm.models = {SMALL, LARGE}  # listed, so doctor goes on to its test request
+    llm.set_behavior(Behavior(delay_s=WAIT_LIMIT_S))  # which waits on the model
+    with subprocess.Popen(
+        [str(GLOSS), "doctor", str(ws)],
+        cwd=ws,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as proc:
+        try:
+            _wait_for(lambda: len(llm.requests) >= 1, "doctor's test request")
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=RUN_TIMEOUT_S)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    assert proc.returncode == 130, f"exit {proc.returncode}\n{out}\n{err}"
+    assert "gloss: interrupted — the backends were not all checked; run `gloss doctor` again" in err
+    assert "Traceback" not in err, err

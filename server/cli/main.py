@@ -477,7 +477,7 @@ def _summary_line(c: SpanCounts) -> str:
     """The spans in their current state, and what glossing them cost over the store's life."""
     return (
         f"{plural(c.spans, 'span')} in {plural(c.files, 'file')}: {c.enriched} glossed, "
-        f"{c.pending} pending, {c.failed} failed; {plural(c.llm_calls, 'LLM call')} in all, "
+        f"{c.pending} pending, {c.failed} failed; {plural(c.llm_calls, 'model call')} in all, "
         f"{c.tokens_in} tokens sent, {c.tokens_out} received"
     )
 
@@ -537,7 +537,7 @@ async def cmd_status(root: Path, as_json: bool) -> int:
         if r and (r.requests_ok or r.requests_failed):
             _say(
                 f"backend {name} ({b.health.url}): {plural(r.requests_ok, 'request')} "
-                f"answered, {r.requests_failed} failed; answer time p50 {r.p50_ms:.0f} ms, "
+                f"answered, {r.requests_failed} failed; time per request p50 {r.p50_ms:.0f} ms, "
                 f"p95 {r.p95_ms:.0f} ms"
             )
     _say_breakers(status)
