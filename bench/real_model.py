@@ -21,6 +21,15 @@ Two variants on the same spans (the sample workspace's, `examples/sample`):
   (`ungrounded_side_effect`, `ungrounded_raise`), over every function span of the
   sample and of the quality corpus's workspace they can judge (facts complete,
   no call: a call may do anything, so elsewhere they pass every answer).
+- `voice` (run alone: `--only voice`): issue 14's rules (`talks_to_user`,
+  `copied_prompt`, `unknown_module`) over every span of the sample and a bounded
+  pick of `requests` 2.32.3's (`--requests-spans N`, fetched by
+  `bench.support.real_code fetch`), asked as the engine asks by default (the
+  docstring in the prompt, the file's imports only to the gate), at the first
+  tier's temperature. Printed: answers judged, what each rule rejects (every
+  rejected answer in full, and whether another check rejects it too), what the
+  whole gate accepts. `--answers PATH` keeps the model's answers; `--rejudge
+  PATH` judges kept answers again without the model.
 
 Needs the `embedded` extra. Bounded: one pass over the sample's spans each.
 """
@@ -41,21 +50,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from enrich_core.config import Config, parse_config
+from enrich_core.config import DEFAULT_PROMPT_CONTEXT, Config, parse_config
 from enrich_core.llm.embedded import default_model_path
 from enrich_core.llm.gate import (
     CHECKS,
     FACT_CHECKS,
     check_about_the_span,
+    check_modules_grounded,
     check_not_echoed,
+    check_not_talking_to_user,
+    check_prompt_not_copied,
     check_quality,
 )
-from enrich_core.llm.outbound import prompt_for
+from enrich_core.llm.outbound import build_prompt, outbound_span, prompt_for
+from enrich_core.records.context import SpanContext
 from enrich_core.records.gloss import GLOSS_SCHEMA, Gloss, GlossRejected, parse_gloss
 from enrich_core.records.span import OUTLINED_KINDS, Span
 from enrich_core.run.engine import Engine
 from enrich_core.source.code_facts import facts_of
-from enrich_core.source.spans import extract_spans
+from enrich_core.source.spans import cut_spans, extract_spans
 
 SAMPLE = Path(__file__).resolve().parent.parent / "examples" / "sample"
 # The quality bench's corpus: real code (CPython's stdlib, Go's x/net), docstrings removed.
@@ -339,6 +352,197 @@ def format_audit(
     return "\n".join(lines)
 
 
+# --- issue 14: the voice rules -------------------------------------------------------
+
+# Each rule of issue 14 on its own, as the gate runs it (the third given the imports).
+VOICE_RULES: tuple[tuple[str, Any], ...] = (
+    ("talks_to_user", lambda gloss, span, imports: check_not_talking_to_user(gloss, span)),
+    ("copied_prompt", lambda gloss, span, imports: check_prompt_not_copied(gloss, span)),
+    ("unknown_module", check_modules_grounded),
+)
+VOICE_CHECKS = (check_not_talking_to_user, check_prompt_not_copied)
+VOICE_TEMPERATURE = 0.1  # the first tier's (bench_config, examples/sample/gloss.toml)
+VOICE_SEED = 14
+# Spans of `requests` asked about by default: with the sample's 13, a few dozen
+# requests (SmolLM2 takes ~5 s each on 2 idle cores, far more on a shared machine).
+VOICE_REQUESTS_SPANS = 20
+# The spans the issue quotes come first; the rest is every k-th span in path order.
+VOICE_REQUESTS_NAMED = ("dispatch_hook", "request", "Session.request")
+
+
+@dataclass(frozen=True)
+class VoiceCase:
+    """One span to ask about, with its file's import lines (for the gate only)."""
+
+    where: str  # "sample" or "requests"
+    span: Span
+    imports: tuple[str, ...]
+
+
+def _file_cases(where: str, root: Path, paths: list[Path]) -> list[VoiceCase]:
+    cases: list[VoiceCase] = []
+    for path in paths:
+        cut = cut_spans(path.relative_to(root).as_posix(), path.read_text())
+        cases += [VoiceCase(where, span, cut.imports) for span in cut.spans]
+    return cases
+
+
+def voice_cases(requests_spans: int = VOICE_REQUESTS_SPANS) -> list[VoiceCase]:
+    """Every span of the sample, then `requests_spans` of `requests` (the issue's named
+    spans first); raises with the fetch command when `requests` is absent."""
+    from bench.support.real_code import (
+        FETCH_COMMAND,
+        REQUESTS,
+        SOURCES,
+        corpus_files,
+        source_root,
+    )
+
+    sample = sorted(p for p in SAMPLE.rglob("*") if p.suffix in (".py", ".ts"))
+    cases = _file_cases("sample", SAMPLE, sample)
+    if requests_spans <= 0:
+        return cases
+    files = corpus_files(REQUESTS)
+    if not files:
+        raise SystemExit(f"requests {REQUESTS.version} is not fetched: run {FETCH_COMMAND}")
+    # Paths as in the package's own tree (`requests/hooks.py`), as a user's workspace has them.
+    root = source_root(SOURCES[REQUESTS.source]) / Path(REQUESTS.dirs[0]).parent
+    found = _file_cases("requests", root, [f.path for f in files])
+    named = [c for c in found if c.span.qualname in VOICE_REQUESTS_NAMED]
+    rest = [c for c in found if c.span.qualname not in VOICE_REQUESTS_NAMED]
+    step = max(1, len(rest) // max(1, requests_spans - len(named)))
+    return cases + (named + rest[::step])[:requests_spans]
+
+
+@dataclass
+class VoiceAudit:
+    """Answers judged by issue 14's rules, each on its own, and by the whole gate."""
+
+    answers: int = 0
+    schema_valid: int = 0
+    accepted: int = 0  # passed the whole gate (imports and facts given)
+    rejected_by: dict[str, int] = field(default_factory=dict)  # a rule -> answers it rejects
+    # (where, reason: detail, another check that rejects it too or "", the gloss as JSON)
+    rejections: list[tuple[str, str, str, str]] = field(default_factory=list)
+
+    def judge(self, where: str, gloss: Gloss, case: VoiceCase) -> None:
+        self.schema_valid += 1
+        span, imports = case.span, case.imports
+        other = ""
+        try:
+            for check in CHECKS:
+                if check not in VOICE_CHECKS:
+                    check(gloss, span)
+            for fact_check in FACT_CHECKS:
+                fact_check(gloss, span, facts_of(span))
+        except GlossRejected as rejected:
+            other = rejected.reason
+        for reason, rule in VOICE_RULES:
+            try:
+                rule(gloss, span, imports)
+            except GlossRejected as rejected:
+                self.rejected_by[reason] = self.rejected_by.get(reason, 0) + 1
+                self.rejections.append((where, str(rejected), other, gloss.to_json()))
+        try:
+            check_quality(gloss, span, facts_of(span), imports)
+            self.accepted += 1
+        except GlossRejected:
+            pass
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "answers": self.answers,
+            "schema_valid": self.schema_valid,
+            "accepted": self.accepted,
+            "rejected_by": {reason: self.rejected_by.get(reason, 0) for reason, _ in VOICE_RULES},
+            "rejections": self.rejections,
+        }
+
+
+def voice_prompt(case: VoiceCase) -> list[dict[str, str]]:
+    """The request the engine sends by default: `[prompt] context`'s default parts (no
+    callee has a gloss here, so the docstring), never the imports."""
+    outbound = outbound_span(case.span, SpanContext(case.imports))
+    return build_prompt(outbound, parts=DEFAULT_PROMPT_CONTEXT).as_list()
+
+
+def ask_voice(model: Any, cases: list[VoiceCase], keep: Path | None = None) -> list[dict[str, Any]]:
+    """Each case's answer from `model` (a llama_cpp.Llama), written to `keep` as each
+    comes (a run stopped half way keeps what it asked)."""
+    kept: list[dict[str, Any]] = []
+    for case in cases:
+        answer = model.create_chat_completion(
+            messages=voice_prompt(case),
+            response_format={"type": "json_object", "schema": GLOSS_SCHEMA},
+            max_tokens=MAX_TOKENS,
+            temperature=VOICE_TEMPERATURE,
+            repeat_penalty=1.1,
+            seed=VOICE_SEED,
+        )
+        choice = answer["choices"][0]
+        kept.append(
+            {
+                "where": case.where,
+                "path": case.span.path,
+                "qualname": case.span.qualname,
+                "content_hash": case.span.content_hash,
+                "text": choice["message"]["content"],
+                "finish_reason": choice["finish_reason"],
+            }
+        )
+        if keep is not None:
+            keep.write_text(json.dumps(kept, indent=1))
+        print(f"  {len(kept)}/{len(cases)} {case.span.path}:{case.span.qualname}", flush=True)
+    return kept
+
+
+def judge_voice(cases: list[VoiceCase], kept: list[dict[str, Any]]) -> VoiceAudit:
+    by_hash = {(c.span.path, c.span.content_hash): c for c in cases}
+    audit = VoiceAudit()
+    for item in kept:
+        case = by_hash.get((item["path"], item["content_hash"]))
+        if case is None:
+            continue  # the code changed since the answer was kept
+        audit.answers += 1
+        try:
+            gloss = parse_gloss(item["text"], item["finish_reason"])
+        except GlossRejected:
+            continue
+        audit.judge(f"{case.where} {case.span.path}:{case.span.qualname}", gloss, case)
+    return audit
+
+
+def run_voice_audit(
+    requests_spans: int, answers: Path | None, rejudge: Path | None
+) -> dict[str, Any]:
+    cases = voice_cases(requests_spans)
+    if rejudge is not None:
+        kept = json.loads(rejudge.read_text())
+    else:
+        llama_cpp: Any = importlib.import_module("llama_cpp")
+        model = llama_cpp.Llama(
+            model_path=str(default_model_path()), n_ctx=CONTEXT, n_threads=2, verbose=False
+        )
+        try:
+            kept = ask_voice(model, cases, answers)
+        finally:
+            model.close()
+    return judge_voice(cases, kept).as_dict()
+
+
+def format_voice(audit: dict[str, Any]) -> str:
+    counts = ", ".join(f"{reason} {n}" for reason, n in audit["rejected_by"].items())
+    lines = [
+        f"voice rules audit (SmolLM2-135M, t = {VOICE_TEMPERATURE}, seed {VOICE_SEED}): "
+        f"{audit['answers']} answers, {audit['schema_valid']} schema-valid; rejected by "
+        f"{counts}; the whole gate accepted {audit['accepted']}"
+    ]
+    for where, reason, other, body in audit["rejections"]:
+        also = f" (also {other})" if other else " (no other check rejects it)"
+        lines.append(f"  {where}: {reason}{also}\n    {body}")
+    return "\n".join(lines)
+
+
 def run_variant(variant: str) -> dict[str, Any]:
     """One variant in a fresh interpreter: a second llama.cpp instance in the same
     process (measured) runs at about half speed on 2 cores, whatever the order."""
@@ -357,8 +561,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.real_model", description=__doc__)
     parser.add_argument("--json", type=Path, help="write the results here")
     parser.add_argument(
-        "--only", choices=("bare", "gloss", "gate", "facts"), help=argparse.SUPPRESS
+        "--only",
+        choices=("bare", "gloss", "gate", "facts", "voice"),
+        help="one variant alone (voice: issue 14's rules, never part of the full run)",
     )
+    parser.add_argument(
+        "--requests-spans",
+        type=int,
+        default=VOICE_REQUESTS_SPANS,
+        metavar="N",
+        help=f"voice: spans of requests asked about beside the sample's (default "
+        f"{VOICE_REQUESTS_SPANS}; 0: the sample alone)",
+    )
+    parser.add_argument("--answers", type=Path, help="voice: keep the model's answers here")
+    parser.add_argument(
+        "--rejudge", type=Path, help="voice: judge the answers kept here, without the model"
+    )  # fmt: skip
     parser.add_argument("--store", type=Path, help="audit the glosses of this index.db instead")
     parser.add_argument("--root", type=Path, help="the workspace of --store")
     args = parser.parse_args()
@@ -374,6 +592,12 @@ def main() -> None:
         if args.json:
             args.json.write_text(json.dumps(audit))
         print(format_audit("fact rules audit", audit, FACT_RULES))
+        return
+    if args.only == "voice":
+        audit = run_voice_audit(args.requests_spans, args.answers, args.rejudge)
+        if args.json:
+            args.json.write_text(json.dumps(audit))
+        print(format_voice(audit))
         return
     if args.only == "bare":
         args.json.write_text(json.dumps(run_bare(sample_spans())))

@@ -20,8 +20,9 @@ from enrich_core.llm.gate import check_quality
 from enrich_core.llm.http import OllamaBackend
 from enrich_core.llm.router import Router
 from enrich_core.records.context import SpanContext
-from enrich_core.records.gloss import Gloss, GlossRejected
+from enrich_core.records.gloss import Gloss, GlossRejected, parse_gloss
 from enrich_core.records.span import Span
+from enrich_core.source.imports import MAX_IMPORT_LINES
 from enrich_core.source.spans import cut_spans
 
 SAMPLE = Path(__file__).resolve().parents[1] / "examples" / "sample"
@@ -70,15 +71,50 @@ CONFIG, CONFIG_IMPORTS = _file(
     "inventory/config.py", (SAMPLE / "inventory" / "config.py").read_text()
 )
 STOCK, STOCK_IMPORTS = _file("inventory/stock.py", (SAMPLE / "inventory" / "stock.py").read_text())
+REPORT, REPORT_IMPORTS = _file(
+    "inventory/report.py", (SAMPLE / "inventory" / "report.py").read_text()
+)
 HOOKS, HOOKS_IMPORTS = _file("requests/hooks.py", HOOKS_SOURCE)
 ASK, ASK_IMPORTS = _file("cli/ask.py", ASK_SOURCE)
-SPANS = {**CONFIG, **STOCK, **HOOKS, **ASK}
+SPANS = {**CONFIG, **STOCK, **REPORT, **HOOKS, **ASK}
 IMPORTS = {
+    **dict.fromkeys(REPORT, REPORT_IMPORTS),
     **dict.fromkeys(CONFIG, CONFIG_IMPORTS),
     **dict.fromkeys(STOCK, STOCK_IMPORTS),
     **dict.fromkeys(HOOKS, HOOKS_IMPORTS),
     **dict.fromkeys(ASK, ASK_IMPORTS),
 }
+
+
+# Two glosses SmolLM2-135M wrote for examples/sample that the gate stored before issue
+# 14 (read from the store of a `gloss index examples/sample`, verbatim but for the
+# second's usage snippet, cut short): the issue's first two quotes.
+STORED_OUT_OF_STOCK = parse_gloss(
+    '{"summary":"The code is incomplete. Please provide a complete description of the error '
+    'message.","inputs":["name: meaning","type: typeofError","value: valueOfError"],'
+    '"outputs":[],"side_effects":[],"pitfalls":["error-1024x365","TypeError",'
+    '"UnboundLocalRedefinitionError","AttributeError","ValueError","RecursionError",'
+    '"SyntaxError","NameError"],"usage_snippet":"","tags":[]}'
+)
+STORED_LEDGER_INIT = parse_gloss(
+    '{"summary":"The stock ledger is a blockchain-based data storage system that allows for '
+    "the recording and verification of financial transactions. It uses a decentralized, "
+    'permissioned network to ensure transparency and security.","inputs":[],"outputs":[],'
+    '"side_effects":["the creation of new accounts with no prior authorization"],"pitfalls":['
+    '"The stock ledger is not only secure but also allows for the recording and verification '
+    "of financial transactions. It uses a decentralized, permissioned network to ensure "
+    'transparency and security.","This is a very good idea. I will make it more interesting by '
+    'adding some fun stuff."],"usage_snippet":"You can use this function to create new accounts '
+    'with no prior authorization.","tags":[]}'
+)
+# One it stored that is true of its code (the dots pad each line to the width).
+STORED_FORMAT_TABLE = parse_gloss(
+    '{"summary":"The format_table function takes a list of rows and returns a string with the '
+    "specified width. The function uses a nested loop to iterate over each row in the input "
+    'list, adding dots at the end of each line to create a table-style output.","inputs":['
+    '"rows","width"],"outputs":["lines"],"side_effects":[],"pitfalls":[],"usage_snippet":"",'
+    '"tags":[]}'
+)
 
 
 def answer(summary: str, **fields: object) -> Gloss:
@@ -107,6 +143,8 @@ def rejection(gloss: Gloss, qualname: str) -> str | None:
     ("qualname", "gloss", "reason"),
     [
         # --- issue 14's quoted answers -------------------------------------------------
+        ("OutOfStock", STORED_OUT_OF_STOCK, "talks_to_user"),
+        ("StockLedger.__init__", STORED_LEDGER_INIT, "talks_to_user"),
         (
             "OutOfStock",
             answer(
@@ -281,8 +319,9 @@ def test_the_issues_answers_and_their_kin_are_rejected_with_a_named_reason(
 @pytest.mark.parametrize(
     ("qualname", "gloss"),
     [
-        # Real SmolLM2-135M answers (examples/sample, seeded; `bench.real_model --only
-        # voice`) that passed the gate before and are true of their code.
+        # Real SmolLM2-135M answers that passed the gate before and are true of their code
+        # (a store's, and examples/sample's seeded ones: `bench.real_model --only voice`).
+        ("format_table", STORED_FORMAT_TABLE),
         (
             "load_config",
             answer(
@@ -381,6 +420,17 @@ def test_a_module_the_file_imports_is_grounded_only_with_the_imports() -> None:
         check_quality(claim, reserve, None, ())
     assert info.value.reason == "unknown_module"
     assert "`asyncio`" in str(info.value) and "imports nothing" in str(info.value)
+
+
+def test_a_module_is_not_judged_where_the_files_imports_were_cut() -> None:
+    # requests' sessions.py imports more than MAX_IMPORT_LINES lines: a module named
+    # past the cut may well be imported, so no claim is judged there.
+    claim = answer("Reserves stock under the lock of the `pydex` module.")
+    reserve = SPANS["StockLedger.reserve"]
+    cut = tuple(f"from .part{n} import thing{n}" for n in range(MAX_IMPORT_LINES))
+    check_quality(claim, reserve, None, cut)
+    with pytest.raises(GlossRejected):
+        check_quality(claim, reserve, None, cut[:-1])
 
 
 def test_each_reason_names_the_field_and_the_words() -> None:

@@ -23,7 +23,8 @@ whole. Only source files are unpacked: about 70 MB, 5,300 files, 30 s.
 
 Beside the corpora, `TREES` are whole projects fetched the same way, for the
 benches that need a repository-sized workspace: Django 5.2.19's wheel (its
-`.py` files, 885) for `bench.names_ready`. They are not among `CORPORA`, so
+`.py` files, 885) for `bench.names_ready`, and requests 2.32.3's sdist (its
+package's 18 files) for `bench.real_model --only voice`. They are not among `CORPORA`, so
 `files_by_language()` and the extractor's tests do not include them.
 
 `corpus_files()` / `files_by_language()` list what is present and nothing for
@@ -55,6 +56,7 @@ __all__ = [
     "DJANGO",
     "FETCH_COMMAND",
     "LANGUAGE_ORDER",
+    "REQUESTS",
     "SOURCES",
     "TREES",
     "Corpus",
@@ -193,6 +195,9 @@ SOURCES: dict[str, Source] = {
         keep=("usr/share/php/",),
     ),
     "django": Pip("django==5.2.19", sdist=False, landing="django-5.2.19", keep=("django/",)),
+    "requests": Pip(
+        "requests==2.32.3", sdist=True, landing="requests-2.32.3", keep=("requests-2.32.3/src/",)
+    ),
 }
 
 
@@ -361,7 +366,14 @@ DJANGO: Final = Corpus(
     "project's layout, deep packages, migrations, many small files and a few large ones",
     dirs=("django",), suffixes=(".py",),
 )  # fmt: skip
-TREES: tuple[Corpus, ...] = (DJANGO,)
+# The issue-14 newcomer's package (`bench.real_model --only voice`): code nobody here wrote.
+REQUESTS: Final = Corpus(
+    "requests", "python", "requests", "2.32.3", "Apache-2.0",
+    "the HTTP library a newcomer tried Gloss on (issue 14): sessions, adapters, hooks, "
+    "many-parameter functions, docstrings of every length",
+    dirs=("requests-2.32.3/src/requests",), suffixes=(".py",),
+)  # fmt: skip
+TREES: tuple[Corpus, ...] = (DJANGO, REQUESTS)
 
 LANGUAGE_ORDER: Final = (
     "python", "javascript", "typescript", "tsx", "go", "rust", "java", "c", "cpp", "csharp",

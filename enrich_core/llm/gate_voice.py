@@ -30,7 +30,10 @@ order); each rejection has a stable reason name:
   module", "the HTTP library") claims nothing. A Python usage snippet may import
   the standard library (`import asyncio` to run a coroutine). Run only where the
   caller knows the file's imports (the router passes the span's gathered
-  context's, which it has whatever parts the prompt carries).
+  context's, which it has whatever parts the prompt carries), and not where the
+  file's import lines were cut at `MAX_IMPORT_LINES` (requests' `sessions.py`
+  imports more than that): a module named past the cut is not known to be
+  invented.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from enrich_core.llm.gate_echo import SpanCode, answer_fields
 from enrich_core.llm.outbound import CALLEES_HEADER, DOCSTRING_HEADER, SYSTEM_PROMPT
 from enrich_core.records.gloss import Gloss, GlossRejected
 from enrich_core.records.span import Span
+from enrich_core.source.imports import MAX_IMPORT_LINES
 
 __all__ = [
     "check_modules_grounded",
@@ -232,6 +236,8 @@ def grounded_module_words(span: Span, imports: Iterable[str]) -> frozenset[str]:
 def check_modules_grounded(gloss: Gloss, span: Span, imports: Sequence[str]) -> None:
     """Raise GlossRejected("unknown_module") for a module the code never mentions
     (module doc). `imports`: the span's file's import lines (`SpanContext.imports`)."""
+    if len(imports) >= MAX_IMPORT_LINES:
+        return  # the lines were cut: the file may import what is named
     claimed = list(_claimed_modules(gloss, span))
     if not claimed:
         return
