@@ -345,3 +345,28 @@ def test_ctrl_c_during_doctor_exits_130_saying_what_was_left_unchecked(
     assert proc.returncode == 130, f"exit {proc.returncode}\n{out}\n{err}"
     assert "gloss: interrupted — the backends were not all checked; run `gloss doctor` again" in err
     assert "Traceback" not in err, err
+
+
+def test_index_whose_progress_pipe_closes_early_glosses_everything_and_exits_0(
+    ws: Path, llm: LLMServer
+) -> None:
+    # `gloss index 2>&1 | head -1`: the reader leaves after the first line; the run
+    # must go on to the end (nothing reads its progress) and exit with its own code.
+    llm.set_behavior(Behavior(delay_s=0.2))  # the run outlasts the reader
+    with subprocess.Popen(
+        [str(GLOSS), "index", str(ws)],
+        cwd=ws,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    ) as proc:
+        assert proc.stdout is not None
+        try:
+            proc.stdout.readline()
+            proc.stdout.close()
+            code = proc.wait(timeout=RUN_TIMEOUT_S)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    assert code == 0
+    status = status_json(ws)
+    assert status["enriched"] == status["spans"] == SAMPLE_SPANS

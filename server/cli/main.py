@@ -5,8 +5,9 @@ here (`hover` off every definition header, `search` without a hit), saying
 what is there instead; 2 bad usage or bad configuration, naming the key; 3
 incomplete: some spans still lack a gloss (or a backend has a problem, for
 doctor), with the reason printed; 130 interrupted (Ctrl-C), saying how to go
-on. A reader that closes the pipe early (`gloss status | head`) ends the
-command quietly, with the code it would have had. Output for people goes to
+on. A reader that closes the pipe early (`gloss status | head`) ends no
+command: the rest goes to /dev/null quietly, and the exit code is the work's
+(server/cli/closed_pipe.py). Output for people goes to
 stdout; progress and logs go to stderr. `serve` hands over to the LSP layer in
 `server/`.
 
@@ -32,11 +33,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import importlib.metadata
 import json
 import logging
-import os
 import sys
 from collections.abc import Awaitable, Sequence
 from pathlib import Path
@@ -55,6 +54,7 @@ from enrich_core.source.parse_pool import start_spares
 from enrich_core.store.access import StoreRole
 from enrich_core.store.health import StoreError
 from enrich_core.store.search import query_refusal
+from server.cli.closed_pipe import pipe_proof_output
 from server.cli.index_plan import gather_plan, plan_lines, retry_line, summary_lines
 from server.cli.progress_bar import ProgressBar
 from server.cli.run_tally import RunTally
@@ -191,13 +191,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    log_handler = logging.StreamHandler(sys.stderr)
-    # Log lines name files and quote backends too: escaped like everything printed.
-    log_handler.setFormatter(_TerminalSafeFormatter("%(levelname)s %(name)s: %(message)s"))
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING, handlers=[log_handler]
-    )
     if args.command == "serve":
+        _log_to_stderr(args.verbose)
         # Before the LSP layer loads (~0.3 s on one core): a first scan's parse
         # workers start on the other cores meanwhile.
         start_spares()
@@ -205,16 +200,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         serve()
         return EXIT_OK
-    try:
-        code = _run(args)
-        # Block-buffered into a pipe: a reader that left shows here, not at exit.
-        sys.stdout.flush()
-        return code
-    except BrokenPipeError:
-        # The reader stopped early (`gloss status | head`): it had what it wanted.
-        # Later writes (the flush at exit too) go nowhere instead of raising again.
-        _quiet()
-        return EXIT_OK
+    # A reader that stops early (`gloss status | head`) ends no command: the rest
+    # goes to /dev/null, quietly, and the exit code is the one the work earned.
+    with pipe_proof_output():
+        _log_to_stderr(args.verbose)
+        return _run(args)
+
+
+def _log_to_stderr(verbose: bool) -> None:
+    log_handler = logging.StreamHandler(sys.stderr)
+    # Log lines name files and quote backends too: escaped like everything printed.
+    log_handler.setFormatter(_TerminalSafeFormatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, handlers=[log_handler])
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -242,15 +239,6 @@ _AFTER_INTERRUPT = {
     "hover": "run `gloss hover` again; nothing stored is lost",
     "doctor": "the backends were not all checked; run `gloss doctor` again",
 }
-
-
-def _quiet() -> None:
-    """Point stdout and stderr at /dev/null: the pipe they wrote to is closed."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):
-            os.dup2(devnull, stream.fileno())
-    os.close(devnull)
 
 
 class UsageError(Exception):
