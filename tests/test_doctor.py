@@ -110,6 +110,25 @@ def test_a_model_missing_on_an_openai_server_is_not_told_to_ollama_pull(
     assert "load it on that server, or set [[tiers]] model" in result.stdout
 
 
+def test_the_embeddings_model_is_checked_on_its_backend(tmp_path: Path, llm: LLMServer) -> None:
+    search = '\n[search]\nembeddings = { backend = "test", model = "nomic-embed-text" }\n'
+    ws = make_workspace(tmp_path / "ws", gloss_toml(llm.url, extra=search))
+    llm.models = {SMALL, LARGE, "nomic-embed-text:v1.5"}
+    result = doctor(ws)
+    assert_every_problem_says_what_to_do(result)
+    assert (
+        "[search] embeddings model nomic-embed-text: MISSING; closest it has: "
+        "nomic-embed-text:v1.5" in result.stdout
+    )
+    assert "`ollama pull nomic-embed-text`" in result.stdout
+    assert "or set [search] embeddings' model in gloss.toml" in result.stdout
+
+    llm.models = {SMALL, LARGE, "nomic-embed-text:latest"}
+    result = doctor(ws)
+    assert result.returncode == 0, explain(result)
+    assert "[search] embeddings model nomic-embed-text: present" in result.stdout
+
+
 @pytest.mark.parametrize("kind", ["ollama", "openai"])
 def test_no_server_gives_the_same_next_steps_as_index(tmp_path: Path, kind: str) -> None:
     ws = make_workspace(tmp_path / "ws", gloss_toml(CLOSED_URL, kind=kind))

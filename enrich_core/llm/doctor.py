@@ -39,7 +39,7 @@ from enrich_core.records.gloss import GLOSS_SCHEMA, GlossRejected, parse_gloss
 
 # The test request's answer cap: enough to show the model writes JSON and how
 # fast, a few seconds even for SmolLM2 on two cores.
-TEST_MAX_TOKENS = 48
+TEST_MAX_TOKENS = 32
 # Doctor's own deadlines, well under a backend's timeout_s (120 s by default):
 # a model list is instant on a working server; a small request may wait for a
 # model to load.
@@ -123,16 +123,32 @@ async def _check_backend(b: BackendConfig, report: _Report) -> None:
     requester = make_backend(_bounded(b, REQUEST_TIMEOUT_S))
     try:
         for tier in tiers:
-            if _has_model(models, tier.model):
-                report.line(f"  tier {tier.name!r} model {tier.model}: present")
+            label = f"tier {tier.name!r} model {tier.model}"
+            if _served(label, tier.model, models, b, report, "[[tiers]] model"):
                 await _test_request(requester, b, tier, report)
-                continue
-            near = _closest(tier.model, models)
-            has = f"closest it has: {', '.join(near)}" if near else "it has nothing close"
-            report.line(f"  tier {tier.name!r} model {tier.model}: MISSING; {has}")
-            report.problem(BackendProblem(ProblemKind.MODEL_MISSING, b, (tier.model,)), "    ")
     finally:
         await requester.aclose()
+    embeddings = report.config.search.embeddings
+    if embeddings is not None and embeddings.backend == b.name:
+        # Not timed: an embedding is not a gloss, and `gloss status` reports its errors.
+        label = f"[search] embeddings model {embeddings.model}"
+        _served(label, embeddings.model, models, b, report, "[search] embeddings' model")
+
+
+def _served(
+    label: str, model: str, models: list[str], b: BackendConfig, report: _Report, setting: str
+) -> bool:
+    """Whether `model` is among `models`, said on `label`'s line; when it is not,
+    the closest names there and what to do."""
+    if _has_model(models, model):
+        report.line(f"  {label}: present")
+        return True
+    near = _closest(model, models)
+    has = f"closest it has: {', '.join(near)}" if near else "it has nothing close"
+    report.line(f"  {label}: MISSING; {has}")
+    missing = BackendProblem(ProblemKind.MODEL_MISSING, b, (model,), setting=setting)
+    report.problem(missing, "    ")
+    return False
 
 
 def _list_models(models: list[str], b: BackendConfig, report: _Report) -> None:

@@ -37,6 +37,8 @@ class BackendProblem:
     backend: BackendConfig
     # MODEL_MISSING: the models it lacks; empty means every model a tier wants from it.
     models: tuple[str, ...] = ()
+    # MODEL_MISSING: where the model is named, for the "or set ... to a model it has".
+    setting: str = "[[tiers]] model"
     # WRONG_URL: the URL and kind that did answer.
     fixed_url: str = ""
     fixed_kind: BackendKind | None = None
@@ -72,13 +74,13 @@ def advice(problem: BackendProblem, config: Config) -> str:
         case ProblemKind.MODEL_MISSING if b.kind == "ollama":
             return (
                 f"{who} lacks {_names(models)}: pull {_them(models)} ({_pulls(models)}), or "
-                f"set [[tiers]] model in gloss.toml to a model it has "
+                f"set {problem.setting} in gloss.toml to a model it has "
                 f"(`gloss doctor` lists them)."
             )
         case ProblemKind.MODEL_MISSING:
             return (
                 f"{who} does not serve {_names(models)}: load {_them(models)} on that server, "
-                f"or set [[tiers]] model in gloss.toml to a model it has "
+                f"or set {problem.setting} in gloss.toml to a model it has "
                 f"(`gloss doctor` lists them)."
             )
         case ProblemKind.WRONG_URL:
