@@ -114,9 +114,8 @@ def diff(expected: str, actual: str) -> str:
 
 def test_every_quoted_output_is_in_a_marked_block_that_names_its_writer() -> None:
     blocks = read_blocks(README_TEXT)
-    assert unmarked_text_fences(README_TEXT) == [], (
-        "README.md has ```text blocks outside `<!-- output: ... -->` markers (lines above)"
-    )
+    unmarked = unmarked_text_fences(README_TEXT)
+    assert not unmarked, f"README.md lines {unmarked}: ```text outside `<!-- output: -->` markers"
     assert {b.by_test_server for b in blocks} == {True, False}, [b.command for b in blocks]
     for block in blocks:
         where = f"README.md:{block.line}"
