@@ -27,7 +27,7 @@ from tests.test_cli import (
     port_is_open,
 )
 
-PROBLEM_MARKERS = ("MISSING", "FAILED", "NOT REACHABLE")
+PROBLEM_MARKERS = ("MISSING", "FAILED", "NOT REACHABLE", "NOT CHECKED")
 
 
 def doctor(ws: Path) -> subprocess.CompletedProcess[str]:
@@ -127,6 +127,24 @@ def test_the_embeddings_model_is_checked_on_its_backend(tmp_path: Path, llm: LLM
     result = doctor(ws)
     assert result.returncode == 0, explain(result)
     assert "[search] embeddings model nomic-embed-text: present" in result.stdout
+
+
+def test_an_api_key_not_set_is_named_by_doctor_and_index_alike(
+    tmp_path: Path, llm: LLMServer
+) -> None:
+    env = "GLOSS_TEST_KEY_NOT_SET"
+    toml = gloss_toml(llm.url, kind="openai").replace(
+        "max_concurrency", f'api_key_env = "{env}"\nmax_concurrency'
+    )
+    ws = make_workspace(tmp_path / "ws", toml)
+    index = gloss("index", str(ws), cwd=ws)
+    assert index.returncode == 3, explain(index)
+    advice = [line for line in index.stdout.splitlines() if line.startswith("Backend 'test'")]
+    assert len(advice) == 1 and f"set {env} in the environment" in advice[0], explain(index)
+    result = doctor(ws)
+    assert_every_problem_says_what_to_do(result)
+    assert f"what to do: {advice[0]}" in result.stdout
+    assert not llm.requests and not llm.probes  # nothing was sent without the key
 
 
 @pytest.mark.parametrize("kind", ["ollama", "openai"])

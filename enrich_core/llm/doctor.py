@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import os
 import time
 from typing import Protocol
 
@@ -101,6 +102,10 @@ async def run_doctor(config: Config, out: Output) -> int:
 
 async def _check_backend(b: BackendConfig, report: _Report) -> None:
     tiers = [t for t in report.config.tiers if b.name in t.backends]
+    if b.api_key_env and not os.environ.get(b.api_key_env):
+        report.line(f"  NOT CHECKED: api_key_env names {b.api_key_env}, which is not set")
+        report.problem(BackendProblem(ProblemKind.KEY_NOT_SET, b), "  ")
+        return
     lister = make_backend(_bounded(b, LIST_TIMEOUT_S))
     try:
         started = time.monotonic()

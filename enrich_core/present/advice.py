@@ -29,6 +29,7 @@ class ProblemKind(StrEnum):
     REJECTED = "request rejected"  # 4xx other than a missing model: key, body, schema
     SERVER_FAILED = "server failed"  # 5xx, rate limits, a broken answer
     MODEL_FILE = "model file"  # embedded: llama.cpp or its model file cannot load
+    KEY_NOT_SET = "key not set"  # api_key_env names a variable the environment lacks
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +110,13 @@ def advice(problem: BackendProblem, config: Config) -> str:
             )
         case ProblemKind.MODEL_FILE:
             return _embedded_advice(b)
+        case ProblemKind.KEY_NOT_SET:
+            return (
+                f"{who} needs the API key that api_key_env names: set {b.api_key_env} in the "
+                f"environment Gloss runs in (`export {b.api_key_env}=...`; an editor passes "
+                f"on its own environment), or remove api_key_env from [[backends]] "
+                f"{b.name!r} in gloss.toml if the server needs no key."
+            )
 
 
 def next_steps(failure_reasons: str | Sequence[str], config: Config) -> list[str]:
@@ -145,7 +153,14 @@ def problems_in(text: str, config: Config) -> list[BackendProblem]:
             # the model; a tier's model it does not name may be there.
             named = [m for m in _tier_models(b, config) if m in text]
             found.extend(BackendProblem(kind, b, (m,)) for m in named or _tier_models(b, config))
+        if b.api_key_env and key_not_set(b) in text:
+            found.append(BackendProblem(ProblemKind.KEY_NOT_SET, b))
     return found
+
+
+def key_not_set(b: BackendConfig) -> str:
+    """What an HTTP backend (llm/http.py) says, sending nothing, when its key is not set."""
+    return f"api_key_env names {b.api_key_env}, which is not set in the environment"
 
 
 def _tier_models(b: BackendConfig, config: Config) -> tuple[str, ...]:
