@@ -130,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )  # fmt: skip
 
-    workspace = "workspace root: the folder holding gloss.toml (default: .)"
+    workspace = "workspace root, whose gloss.toml is read if it has one (default: .)"
     serve = command("serve", "run the language server on stdio (an editor starts this)")
     serve.add_argument("--stdio", action="store_true", help="accepted; stdio is the only transport")
 
