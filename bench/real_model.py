@@ -468,9 +468,15 @@ def voice_prompt(case: VoiceCase) -> list[dict[str, str]]:
 
 def ask_voice(model: Any, cases: list[VoiceCase], keep: Path | None = None) -> list[dict[str, Any]]:
     """Each case's answer from `model` (a llama_cpp.Llama), written to `keep` as each
-    comes (a run stopped half way keeps what it asked)."""
+    comes; a case `keep` holds already is not asked again (answers are seeded, so a
+    run stopped half way resumes where it stopped)."""
     kept: list[dict[str, Any]] = []
+    if keep is not None and keep.exists():
+        kept = json.loads(keep.read_text())
+    asked = {(item["path"], item["content_hash"]) for item in kept}
     for case in cases:
+        if (case.span.path, case.span.content_hash) in asked:
+            continue
         answer = model.create_chat_completion(
             messages=voice_prompt(case),
             response_format={"type": "json_object", "schema": GLOSS_SCHEMA},
@@ -492,7 +498,7 @@ def ask_voice(model: Any, cases: list[VoiceCase], keep: Path | None = None) -> l
         )
         if keep is not None:
             keep.write_text(json.dumps(kept, indent=1))
-        print(f"  {len(kept)}/{len(cases)} {case.span.path}:{case.span.qualname}", flush=True)
+        print(f"  {len(kept)} kept: {case.span.path}:{case.span.qualname}", flush=True)
     return kept
 
 

@@ -374,6 +374,13 @@ def test_the_issues_answers_and_their_kin_are_rejected_with_a_named_reason(
                 tags=("hooks", "events"),
             ),
         ),
+        (
+            "format_table",
+            answer(
+                "Pads each row's name and count with dots to the width; in a loop over "
+                "the rows, i will be the index of the row being formatted.",
+            ),
+        ),
         # "you" as documentation says it, and a chat phrase the code itself prints.
         (
             "ask_name",

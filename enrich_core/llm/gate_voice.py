@@ -62,9 +62,10 @@ __all__ = [
 _TALK = re.compile(
     "|".join(
         (
-            # The first person: "I will", "I'm not sure", "my answer".
-            r"\bI(?:'ll|'m|'ve|'d| will| would| am| have| can| cannot| could| think| hope"
-            r"| need| don't| do not| added| made| assume| believe| apologi[sz]e)\b",
+            # The first person: "I will", "I'm not sure", "my answer". A capital I only: a
+            # loop's `i` "will" hold the last index.
+            r"(?-i:\bI(?:'ll|'m|'ve|'d| will| would| am| have| can| cannot| could| think"
+            r"| hope| need| don't| do not| added| made| assume| believe| apologi[sz]e)\b)",
             r"\bmy (?:answer|response|summary|understanding|best guess|apologies)\b",
             r"\blet me\b",
             r"\blet's\b",
