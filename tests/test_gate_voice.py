@@ -369,7 +369,8 @@ def test_the_issues_answers_and_their_kin_are_rejected_with_a_named_reason(
             "dispatch_hook",
             answer(
                 "Runs the hooks the `requests` package registered for an event; part of "
-                "the `requests.hooks` module. Use it when you need every hook's result.",
+                "the `requests.hooks` module (the hook module). Use it when you need every "
+                "hook's result; a thin wrapper library would do less.",
                 inputs=("key: the event name", "hooks: the hooks by event"),
                 tags=("hooks", "events"),
             ),

@@ -214,6 +214,7 @@ _NOT_NAMES = frozenset(
     this that python java go golang rust javascript typescript ruby php node npm pip
     http https web code software client server test testing config configuration
     runtime system os-level native compiled dynamic optional public private
+    wrapper support compatibility networking parsing serialization validation
     """.split()
 )
 _PYTHON_STDLIB = frozenset(sys.stdlib_module_names)
@@ -245,7 +246,9 @@ def check_modules_grounded(gloss: Gloss, span: Span, imports: Sequence[str]) -> 
     grounded = grounded_module_words(span, imports)
     for field, name in claimed:
         head = re.split(r"[./]", name)[0].lower()
-        if head and head not in grounded:
+        # "the cookie module" of requests/cookies.py: a plural or singular is the same name.
+        spellings = {head, head + "s", head.removesuffix("s")}
+        if head and not spellings & grounded:
             where = "its file imports nothing" if not imports else "nor does its file import it"
             raise GlossRejected(
                 "unknown_module",
