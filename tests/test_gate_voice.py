@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.real_model import VoiceCase, format_voice, judge_voice
 from bench.support.llm_server import LLMServer
 from enrich_core.config import BackendConfig, TierConfig
 from enrich_core.llm.gate import check_quality
@@ -478,3 +479,38 @@ async def test_the_router_gives_the_gate_the_imports_the_prompt_leaves_out(
     assert invented.gloss is None
     assert invented.rejections == ("unknown_module",)
     assert invented.failure is not None and "unknown_module" in invented.failure
+
+
+def test_the_voice_bench_counts_each_rule_and_prints_each_rejected_answer_whole() -> None:
+    """`bench.real_model --only voice --rejudge`: kept answers judged without the model."""
+    cases = [
+        VoiceCase("sample", SPANS[name], IMPORTS[name])
+        for name in ("Settings", "OutOfStock", "format_table", "load_config")
+    ]
+    texts = {
+        # SmolLM2-135M's seeded answer for `Settings` (t = 0.1, seed 14), kept verbatim.
+        "Settings": '{ "summary": "This is a summary of the code.", "inputs": ["name: meaning", '
+        '"type_1.0"], "outputs": [],"side_effects":[], "pitfalls":[], "usage_snippet":"The '
+        'user can customize this settings to their liking.", "tags":["thisisa"]}',
+        "OutOfStock": STORED_OUT_OF_STOCK.to_json(),
+        "format_table": STORED_FORMAT_TABLE.to_json(),
+        "load_config": '{"summary": "cut off',
+    }
+    kept = [
+        {
+            "path": c.span.path,
+            "content_hash": c.span.content_hash,
+            "text": texts[c.span.qualname],
+            "finish_reason": "length" if c.span.qualname == "load_config" else "stop",
+        }
+        for c in cases
+    ]
+    audit = judge_voice(cases, kept).as_dict()
+    assert (audit["answers"], audit["schema_valid"], audit["accepted"]) == (4, 3, 1)
+    assert audit["rejected_by"] == {"talks_to_user": 1, "copied_prompt": 2, "unknown_module": 0}
+    shown = format_voice(audit)
+    assert "3 schema-valid; rejected by talks_to_user 1, copied_prompt 2, unknown_module 0" in shown
+    assert "the whole gate accepted 1" in shown
+    assert "inventory/config.py:Settings: copied_prompt: inputs[0]" in shown
+    assert "(also filler)" in shown  # another check rejects it too
+    assert "Please provide a complete description of the error message." in shown
