@@ -287,7 +287,7 @@ def rejection(gloss: Gloss, qualname: str) -> str | None:
         (
             "load_config",
             answer(
-                "Reads settings with the yaml library and returns them.",
+                "Reads settings with the ruamel.yaml library and returns them.",
                 inputs=("path: the settings file",),
             ),
             "unknown_module",
@@ -298,6 +298,11 @@ def rejection(gloss: Gloss, qualname: str) -> str | None:
                 "Reads settings from a JSON file.",
                 usage_snippet="import pydex\nload_config(Path('settings.json'))",
             ),
+            "unknown_module",
+        ),
+        (
+            "load_config",
+            answer("Reads settings with the pickle module, not JSON."),
             "unknown_module",
         ),
         (
@@ -382,6 +387,19 @@ def test_the_issues_answers_and_their_kin_are_rejected_with_a_named_reason(
                 "Pads each row's name and count with dots to the width; in a loop over "
                 "the rows, i will be the index of the row being formatted.",
             ),
+        ),
+        # Human docstrings' first paragraphs that named a module in plain words
+        # (Django's auth backends and module_loading) or said "your request" (requests').
+        (
+            "load_config",
+            answer(
+                "Used with the loader found in the middleware module of this package; "
+                "import a dotted module path first.",
+            ),
+        ),
+        (
+            "load_config",
+            answer("There was an ambiguous exception while handling your request."),
         ),
         # "you" as documentation says it, and a chat phrase the code itself prints.
         (

@@ -25,9 +25,11 @@ order); each rejection has a stable reason name:
   in an import statement, a name the code never mentions: not in the span's
   text, signature or docstring, not in its file's import lines, not a part of
   its own path (`requests/sessions.py`: `requests`, `sessions`). Only names
-  written as such claims are judged ("the `pydex` module", "the yaml library",
-  "import pydex"); a plain-word module name ("the standard library", "a Python
-  module", "the HTTP library") claims nothing. A Python usage snippet may import
+  written as such claims are judged: in backticks ("the `pydex` module"), in an
+  import statement ("import pydex"), or a plain name shaped like code or a
+  standard module's ("the py_escape module", "the pickle module"); a plain word
+  ("the standard library", "a Python module", "the middleware module of this
+  package", "a dotted module path") claims nothing. A Python usage snippet may import
   the standard library (`import asyncio` to run a coroutine). Run only where the
   caller knows the file's imports (the router passes the span's gathered
   context's, which it has whatever parts the prompt carries), and not where the
@@ -75,7 +77,7 @@ _TALK = re.compile(
             r"\bplease (?:provide|share|give|send|paste|clarify|tell|upload|let)\b",
             r"\b(?:code|snippet|information|details|description)(?: that)? you(?:'ve| have)?"
             r" (?:provided|gave|given|shared|sent|pasted|posted)\b",
-            r"\byour (?:question|request)\b",
+            r"\byour question\b",  # not "your request": an HTTP library's docs say it
             r"\b(?:could|can|would) you\b",
             r"\bfeel free\b",
             r"\bhope (?:this|that|it) helps\b",
@@ -198,7 +200,9 @@ _NAME = r"[A-Za-z_][\w.]*[A-Za-z0-9_]|[A-Za-z_]"
 # "the `pydex` module", "`pydex` library", "module `pydex`", "package called `pydex`".
 _BACKTICKED_BEFORE = re.compile(rf"`({_NAME})`\s+(?:python\s+)?{_KIND}s?\b", re.IGNORECASE)
 _BACKTICKED_AFTER = re.compile(rf"\b{_KIND}s?\s+(?:named\s+|called\s+)?`({_NAME})`", re.IGNORECASE)
-# "the yaml module", "a pydex.loader package": lower case, as modules are written.
+# "the json module", "a pydex.loader package", "the py_escape module": lower case, as
+# modules are written, and (below) shaped like code or a standard module's name: "the
+# middleware module of this package", "a dotted module path" name no module.
 _PLAIN_BEFORE = re.compile(rf"\b(?i:the|a|an|its|their)\s+([a-z_][a-z0-9_.]*)\s+{_KIND}\b")
 # An import statement (Python's two forms): a line of the usage snippet, or code
 # quoted in backticks in another field ("`import pydex`").
@@ -256,6 +260,12 @@ def check_modules_grounded(gloss: Gloss, span: Span, imports: Sequence[str]) -> 
             )
 
 
+def _module_shaped(name: str) -> bool:
+    """A plain word that can only be a module's name: `_`, `.` or a digit in it, or a
+    standard Python module's name (`json`, `pickle`)."""
+    return any(c in name for c in "_.0123456789") or name in _PYTHON_STDLIB
+
+
 def _claimed_modules(gloss: Gloss, span: Span) -> Iterable[tuple[str, str]]:
     """(field, name) of each module the answer names as one."""
     for field, text in answer_fields(gloss):
@@ -264,7 +274,7 @@ def _claimed_modules(gloss: Gloss, span: Span) -> Iterable[tuple[str, str]]:
                 if name.lower() not in _NOT_NAMES:
                     yield field, name
         for name in _PLAIN_BEFORE.findall(text):
-            if name not in _NOT_NAMES and not name.endswith("."):
+            if name not in _NOT_NAMES and not name.endswith(".") and _module_shaped(name):
                 yield field, name
         code = text if field == "usage_snippet" else "\n".join(_QUOTED.findall(text))
         for from_name, import_name in _IMPORT.findall(code):
