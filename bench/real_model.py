@@ -21,6 +21,9 @@ Two variants on the same spans (the sample workspace's, `examples/sample`):
   (`ungrounded_side_effect`, `ungrounded_raise`), over every function span of the
   sample and of the quality corpus's workspace they can judge (facts complete,
   no call: a call may do anything, so elsewhere they pass every answer).
+- `voice-docs` (run alone, no model): the same rules on human documentation that
+  must pass, each docstring's first paragraph of requests and Django as the
+  summary of its span with the docstring taken out.
 - `voice` (run alone: `--only voice`): issue 14's rules (`talks_to_user`,
   `copied_prompt`, `unknown_module`) over every span of the sample and a bounded
   pick of `requests` 2.32.3's (`--requests-spans N`, fetched by
@@ -38,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import importlib
 import json
 import shutil
@@ -46,6 +50,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -262,16 +267,20 @@ def audit_new_rules(
     spans: list[Span],
     temperatures: tuple[float, ...] = AUDIT_TEMPERATURES,
     audit: GateAudit | None = None,
+    max_tokens: int = MAX_TOKENS,
 ) -> GateAudit:
     """Ask `model` (a llama_cpp.Llama) for each span at each temperature; judge each answer
-    (by default, with and without the issue-11 rules; a FactsAudit: the fact rules)."""
+    (by default, with and without the issue-11 rules; a FactsAudit: the fact rules).
+
+    Seeded, so an answer shorter than `max_tokens` is the same under any cap: a lower cap
+    only cuts the long answers short (schema-invalid, not judged) and bounds the run."""
     audit = audit if audit is not None else GateAudit()
     for temperature in temperatures:
         for span in spans:
             answer = model.create_chat_completion(
                 messages=prompt_for(span).as_list(),
                 response_format={"type": "json_object", "schema": GLOSS_SCHEMA},
-                max_tokens=MAX_TOKENS,
+                max_tokens=max_tokens,
                 temperature=temperature,
                 repeat_penalty=1.1,
                 seed=AUDIT_SEED,
@@ -549,6 +558,57 @@ def format_voice(audit: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def docstring_answers() -> Iterator[tuple[str, Gloss, VoiceCase]]:
+    """Human documentation as answers that must pass: each docstring's first paragraph
+    (of four words or more) as the summary of its span, judged against the span with
+    the docstring taken out (its lines gone from the text, no docstring), as a model
+    that was not shown it would answer; over requests 2.32.3 and Django 5.2.19."""
+    from bench.support.real_code import DJANGO, FETCH_COMMAND, REQUESTS, corpus_files
+
+    for corpus in (REQUESTS, DJANGO):
+        files = corpus_files(corpus)
+        if not files:
+            raise SystemExit(f"{corpus.name} is not fetched: run {FETCH_COMMAND}")
+        for file in files:
+            rel = file.rel.split("/", 1)[1]  # without the corpus's name
+            for case in _file_cases(corpus.name, file.path.parent, [file.path]):
+                doc = case.span.docstring
+                if not doc or len(doc.split()) < 4:
+                    continue
+                lines = {line.strip() for line in doc.splitlines() if line.strip()}
+                text = "\n".join(
+                    line
+                    for line in case.span.text.splitlines()
+                    if not any(piece in line for piece in lines)
+                )
+                span = dataclasses.replace(case.span, text=text, docstring=None, path=rel)
+                summary = " ".join(doc.strip().split("\n\n")[0].split())
+                gloss = Gloss(summary, (), (), (), (), "", ())
+                yield f"{rel}:{span.qualname}", gloss, VoiceCase(corpus.name, span, case.imports)
+
+
+def run_docstring_audit() -> dict[str, Any]:
+    judged = 0
+    rejected: list[tuple[str, str, str]] = []
+    for where, gloss, case in docstring_answers():
+        judged += 1
+        for _reason, rule in VOICE_RULES:
+            try:
+                rule(gloss, case.span, case.imports)
+            except GlossRejected as rejection:
+                rejected.append((where, str(rejection), gloss.summary))
+    return {"judged": judged, "rejected": rejected}
+
+
+def format_docstring_audit(audit: dict[str, Any]) -> str:
+    lines = [
+        f"voice rules on human docstrings (first paragraphs as summaries, requests and "
+        f"Django): {audit['judged']} judged, {len(audit['rejected'])} rejected"
+    ]
+    lines += [f"  {where}: {reason}\n    {summary}" for where, reason, summary in audit["rejected"]]
+    return "\n".join(lines)
+
+
 def run_variant(variant: str) -> dict[str, Any]:
     """One variant in a fresh interpreter: a second llama.cpp instance in the same
     process (measured) runs at about half speed on 2 cores, whatever the order."""
@@ -568,8 +628,9 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="write the results here")
     parser.add_argument(
         "--only",
-        choices=("bare", "gloss", "gate", "facts", "voice"),
-        help="one variant alone (voice: issue 14's rules, never part of the full run)",
+        choices=("bare", "gloss", "gate", "facts", "voice", "voice-docs"),
+        help="one variant alone (voice, voice-docs: issue 14's rules, on the model's "
+        "answers and on human docstrings; not part of the full run)",
     )
     parser.add_argument(
         "--requests-spans",
@@ -604,6 +665,12 @@ def main() -> None:
         if args.json:
             args.json.write_text(json.dumps(audit))
         print(format_voice(audit))
+        return
+    if args.only == "voice-docs":
+        docs = run_docstring_audit()
+        if args.json:
+            args.json.write_text(json.dumps(docs))
+        print(format_docstring_audit(docs))
         return
     if args.only == "bare":
         args.json.write_text(json.dumps(run_bare(sample_spans())))
