@@ -205,6 +205,16 @@ async def _test_request(backend: Backend, b: BackendConfig, tier: TierConfig, r:
             f"    at that speed an answer of up to {plural(tier.max_tokens, 'token')} "
             f"(the tier's max_tokens) takes up to about {_seconds(full_s)}"
         )
+        busy = _busy_cpu()
+        if b.kind == "embedded" and busy:
+            r.line(f"    note: {busy}: llama.cpp waited for the CPU, a quieter machine is faster")
+            if b.threads > 1:
+                # Measured on 2 busy cores (load ~11): 32 tokens took 1.4-7 s with one
+                # thread, 6-34 s with two (each token waits for its slowest thread).
+                r.line(
+                    f"    with threads = {b.threads}, each token waits for every thread: on a "
+                    f"busy machine threads = 1 in [[backends]] {b.name!r} is often faster"
+                )
         if b.kind != "embedded" and full_s > b.timeout_s:
             r.line(
                 f"    note: more than this backend's timeout_s ({b.timeout_s:g} s): long "
@@ -215,10 +225,23 @@ async def _test_request(backend: Backend, b: BackendConfig, tier: TierConfig, r:
 def _measured(tokens: int | None, elapsed: float, cap: int) -> str:
     if tokens is None:
         return f"answered in {_seconds(elapsed)} (the server reported no token count)"
-    rate = f"{tokens / elapsed:.0f} tokens/s" if elapsed > 0 else "no measurable time"
+    per_s = tokens / elapsed if elapsed > 0 else 0.0
+    rate = f"{per_s:.0f} tokens/s" if per_s >= 10 else f"{per_s:.1f} tokens/s"
     return (
         f"{plural(tokens, 'token')} in {_seconds(elapsed)} ({rate}, prompt included; "
         f"doctor caps the answer at {cap})"
+    )
+
+
+def _busy_cpu() -> str:
+    """Why an in-process model may have been slow ("" when the CPU was not busy)."""
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # not on every platform
+        return ""
+    cores = os.cpu_count() or 1
+    return (
+        f"this machine is busy (load average {load:.1f} on {cores} cores)" if load > cores else ""
     )
 
 
