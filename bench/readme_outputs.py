@@ -19,7 +19,8 @@ as one terminal shows them) into the block:
   model file and the package versions that wrote it. ~2-4 min on 2 cores.
 
 Paths under the temporary directory are written as the repository's. `--check`
-changes nothing and exits 1 when a block would change.
+changes nothing and exits 1 when a block would change. On a busy machine,
+`nice -n -5` (root) before the command shortens the model's part.
 """
 
 from __future__ import annotations
@@ -206,8 +207,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"running the sample with {label} (a few minutes)...", file=sys.stderr)
         found |= outputs_by_model(blocks)
         models |= {b.key: label for b in blocks if not b.by_test_server}
+    # Read again: a model run takes minutes, and the README may have been edited since.
+    text = args.readme.read_text(encoding="utf-8")
     new = rewrite(text, found, models)
-    before = {b.key: (b.model, b.body) for b in blocks}
+    before = {b.key: (b.model, b.body) for b in read_blocks(text)}
     changed = [b for b in read_blocks(new) if before.get(b.key) != (b.model, b.body)]
     for block in changed:
         print(f"README.md:{block.line}: {block.command} ({block.model}) changed", file=sys.stderr)
