@@ -54,6 +54,7 @@ from enrich_core.llm.first_tier import choose_route, estimate_tokens
 from enrich_core.llm.gate import check_quality
 from enrich_core.llm.outbound import build_prompt, outbound_span
 from enrich_core.llm.prompt_context import fit_context
+from enrich_core.records.attempt import AttemptEvent, AttemptListener, AttemptPhase
 from enrich_core.records.context import CONTEXT_PARTS, NO_CONTEXT, SpanContext
 from enrich_core.records.facts import CodeFacts
 from enrich_core.records.gloss import Gloss, GlossRejected, gloss_schema, parse_gloss
@@ -109,8 +110,12 @@ class Router:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         context_parts: Sequence[str] = CONTEXT_PARTS,
         read_facts: Callable[[Span], CodeFacts] | None = None,
+        on_attempt: AttemptListener | None = None,
     ) -> None:
         self.tiers = tuple(tiers)
+        # Told each request out and back, and each wait (records/attempt.py): a progress
+        # display's "trying tier X"; it must not block.
+        self.on_attempt = on_attempt
         # `source.code_facts.facts_of`, given by the engine (stages do not import each
         # other): each result carries the span's facts, and the gate checks against them.
         self.read_facts = read_facts
@@ -180,7 +185,7 @@ class Router:
                 failure=failure,
             )
 
-        for tier in self.tiers[route.tier_index :]:
+        for index, tier in enumerate(self.tiers[route.tier_index :]):
             fitted = fit_context(outbound, route.code, tier, self.context_parts)
             sent_context = fitted.record
             request = CompletionRequest(
@@ -194,7 +199,8 @@ class Router:
                 context_tokens=tier.context_tokens,
                 seed=span_seed(span.content_hash),
             )
-            served = await self._serve_tier(tier, request, tally)
+            told = _AttemptTeller(self.on_attempt, span.content_hash, tier.name, index > 0)
+            served = await self._serve_tier(tier, request, tally, told)
             if isinstance(served, list):
                 reason = "; ".join(dict.fromkeys(served))
                 tally.escalations.append(f"{tier.name}: {reason}")
@@ -232,7 +238,11 @@ class Router:
         return [name for _, name in sorted(enumerate(names), key=expected_wait)]
 
     async def _serve_tier(
-        self, tier: TierConfig, request: CompletionRequest, tally: _Tally
+        self,
+        tier: TierConfig,
+        request: CompletionRequest,
+        tally: _Tally,
+        told: _AttemptTeller | None = None,
     ) -> tuple[str, str, str | None] | list[str]:
         """(backend, text, finish_reason) of the first answer a backend of this tier gives,
         or why none can: each backend ends with a final error, its attempts spent, or down.
@@ -246,6 +256,7 @@ class Router:
         attempts = dict.fromkeys(names, 0)  # the failures that were this span's own
         final: dict[str, str] = {}  # backend -> why it has nothing more for this span
         retry_at: dict[str, float] = {}  # backend -> end of this span's backoff on it
+        told = told or _AttemptTeller(None, "", tier.name, False)
         while True:
             resting: list[str] = []
             now = time.monotonic()
@@ -267,11 +278,14 @@ class Router:
                     chosen = (name, admission)
                     break
             if backoff_s > 0:
+                told.waiting()
                 await self._sleep(backoff_s)
                 continue
             if chosen is not None:
                 name, admission = chosen
+                told.started(name, retry=any(tries.values()))
                 outcome = await self._attempt(name, tier, request, tally, admission)
+                told.ended(name, answered=not isinstance(outcome, BackendError))
                 if not isinstance(outcome, BackendError):
                     return (name, *outcome)
                 tries[name] += 1
@@ -299,6 +313,7 @@ class Router:
                 continue
             if not resting:
                 return [final[name] for name in names]
+            told.waiting()
             await self._wait_for(resting)
 
     async def _wait_for(self, names: list[str]) -> None:
@@ -391,6 +406,39 @@ class Router:
         if exc.retry_after is not None:
             delay = max(delay, min(exc.retry_after, MAX_BACKOFF_S))
         return delay
+
+
+@dataclass(frozen=True, slots=True)
+class _AttemptTeller:
+    """Tells the router's attempt listener, if any, about one span on one tier."""
+
+    listener: AttemptListener | None
+    content_hash: str
+    tier: str
+    escalated: bool
+
+    def started(self, backend: str, *, retry: bool) -> None:
+        self._tell(AttemptPhase.STARTED, backend, retry=retry)
+
+    def ended(self, backend: str, *, answered: bool) -> None:
+        self._tell(AttemptPhase.ENDED, backend, answered=answered)
+
+    def waiting(self) -> None:
+        self._tell(AttemptPhase.WAITING, None)
+
+    def _tell(
+        self,
+        phase: AttemptPhase,
+        backend: str | None,
+        *,
+        retry: bool = False,
+        answered: bool = False,
+    ) -> None:
+        if self.listener is not None:
+            event = AttemptEvent(
+                self.content_hash, phase, self.tier, backend, self.escalated, retry, answered
+            )
+            self.listener(event)
 
 
 def span_seed(content_hash: str) -> int:

@@ -25,6 +25,7 @@ from enrich_core.llm.backend import Backend
 from enrich_core.llm.breaker import Breaker
 from enrich_core.llm.outbound import PROMPT_VERSION
 from enrich_core.llm.router import Router
+from enrich_core.records.attempt import AttemptEvent, AttemptListener
 from enrich_core.records.result import GlossResult
 from enrich_core.records.span import SpanRecord
 from enrich_core.records.status import (
@@ -117,6 +118,9 @@ class Engine(StoreHandover, EditHandling):
         self._owns_pool = pool is None
         self._stopping = asyncio.Event()
         self._listeners: list[ResultListener] = []
+        self._attempt_listeners: list[AttemptListener] = []
+        # A failed span is tried again on a timer (retry.py); `gloss index` says not.
+        self.retry_on_timer = True
         # Path -> its spans that left the queue unglossed because the file went.
         self.dropped: dict[str, DroppedSpans] = {}
         self._drop_listeners: list[DropListener] = []
@@ -148,6 +152,11 @@ class Engine(StoreHandover, EditHandling):
         stops. Raises `StoreError` for a store that must not be touched."""
         self._glossing = glossing
         role = role or (StoreRole.SERVE if glossing else StoreRole.READ)
+        # A `gloss index` run tries each span once (one pass through the tiers): a
+        # failure is reported, and the next run retries it at once. Timer retries
+        # would try it again inside the run, which waits for them: 30 s, 60 s, ...
+        # later, so one run cost several calls per failing span and minutes more.
+        self.retry_on_timer = role is not StoreRole.INDEX
         await self.access.open(role)
         self.store = self.access.reads
         if self.writing:
@@ -175,6 +184,7 @@ class Engine(StoreHandover, EditHandling):
             breakers=self.pool.breakers_for(self.backends),
             context_parts=self.config.prompt.context,
             read_facts=facts_of,
+            on_attempt=self._attempt_happened,
         )
         self._retry_task = asyncio.create_task(
             self.retries.run(self._stopping), name="gloss-retry-timer"
@@ -254,6 +264,18 @@ class Engine(StoreHandover, EditHandling):
 
     def add_listener(self, listener: ResultListener) -> None:
         self._listeners.append(listener)
+
+    def add_attempt_listener(self, listener: AttemptListener) -> None:
+        """Told each request the router sends for a span, its return, and each wait
+        (records/attempt.py): what a progress display says is being tried."""
+        self._attempt_listeners.append(listener)
+
+    def _attempt_happened(self, event: AttemptEvent) -> None:
+        for listener in self._attempt_listeners:
+            try:
+                listener(event)
+            except Exception:
+                log.exception("an attempt listener failed")
 
     def add_drop_listener(self, listener: DropListener) -> None:
         """Told (path, the spans dropped just now) when a gone file's spans leave the queue."""
@@ -468,7 +490,8 @@ class Engine(StoreHandover, EditHandling):
         elif result.gloss is None:
             attempts = self._attempts.get(ref.content_hash, 0) + 1
             self._attempts[ref.content_hash] = attempts
-            self.retries.defer(ref, attempts, time.time())
+            if self.retry_on_timer:
+                self.retries.defer(ref, attempts, time.time())
         else:
             self._attempts.pop(ref.content_hash, None)
         for listener in self._listeners:
@@ -533,6 +556,15 @@ class Engine(StoreHandover, EditHandling):
         except STORE_ERRORS as exc:
             self.access.read_failed(exc)
             return None
+
+    async def text_count(self) -> int:
+        """How many different texts the workspace's spans have (one gloss serves all the
+        spans of a text). Raises `StoreError` when the store fails under it."""
+        try:
+            return await (await self._reads()).text_count()
+        except STORE_ERRORS as exc:
+            self.access.read_failed(exc)
+            raise classify(exc, self.store_file) from exc
 
     def request_gloss(self, info: HoverInfo) -> int | None:
         """A hover met a span without a current gloss: put it first. Its queue position."""

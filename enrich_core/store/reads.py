@@ -285,6 +285,11 @@ class Store:
         when the next search finds the store changed (Searcher.refresh)."""
         self._searcher.refresh()
 
+    async def text_count(self) -> int:
+        """How many different texts the spans have: spans of one text share one gloss."""
+        row = await self._one("SELECT count(DISTINCT content_hash) FROM spans")
+        return int(row[0])
+
     async def status_counts(self) -> SpanCounts:
         pv = self.prompt_version
         row = await self._one(
