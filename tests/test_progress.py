@@ -14,7 +14,10 @@ import io
 import os
 import pty
 import re
+import select
+import signal
 import subprocess
+import time
 from pathlib import Path
 
 from bench.support.llm_server import Behavior, LLMServer
@@ -151,6 +154,29 @@ def test_spans_resolved_before_the_plan_count_and_dropped_ones_leave_the_total()
     last = frames(out.getvalue())[-1]
     assert "4/4 spans · 3 glossed · 1 failed · 1 dropped (file gone)" in last
     assert last.startswith("[" + "#" * BAR_WIDTH + "]")
+
+
+def test_a_bar_stopped_early_says_so_and_an_interrupted_one_ends_its_line() -> None:
+    out, tally = Terminal(), RunTally()
+    remaining = [2]
+    bar = ProgressBar(tally, out, outstanding=lambda: remaining[0])
+    bar.start(3)
+    remaining[0] = 1
+    tally.result(ref("a"), result("a", ok=True))
+    bar.finish()  # the store stopped taking writes: one span is left
+    last = frames(out.getvalue())[-1]
+    assert "1/3 spans · 1 glossed · 0 failed · stopped" in last
+    assert "#" * BAR_WIDTH not in last
+    interrupted, tally = Terminal(), RunTally()
+    cut = ProgressBar(tally, interrupted)
+    cut.start(2)
+    assert not interrupted.getvalue().endswith("\n")
+    cut.close()  # Ctrl-C: the message after it must not run on from the bar
+    cut.close()
+    assert interrupted.getvalue().endswith("\n") and interrupted.getvalue().count("\n") == 1
+    untouched = Terminal()
+    ProgressBar(RunTally(), untouched).close()  # never drawn: nothing to end
+    assert untouched.getvalue() == ""
 
 
 def test_silent_on_a_pipe_and_with_nothing_to_gloss() -> None:
@@ -365,3 +391,46 @@ def test_gloss_index_draws_spans_tiers_and_retries_on_a_terminal(
     assert f"{SAMPLE_SPANS}/{SAMPLE_SPANS} spans · 4 glossed · 1 failed · done" in last
     assert "1 escalated" in last and "1 retry" in last
     assert "this run: 5 spans tried: 4 glossed, 1 failed; 7 model calls" in stdout
+
+
+def test_ctrl_c_during_the_bar_leaves_the_message_on_a_line_of_its_own(
+    tmp_path: Path, llm: LLMServer
+) -> None:
+    ws = failing_workspace(tmp_path / "ws", llm)
+    llm.set_behavior(Behavior(delay_s=30.0))  # still glossing when interrupted
+    main, side = pty.openpty()
+    process = subprocess.Popen(
+        [str(GLOSS), "index", str(ws)],
+        cwd=ws,
+        stdout=subprocess.PIPE,
+        stderr=side,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
+    os.close(side)
+    drawn = ""
+    try:
+        deadline = time.monotonic() + RUN_TIMEOUT_S
+        while not frames(drawn) and time.monotonic() < deadline:
+            ready, _, _ = select.select([main], [], [], 1.0)
+            if ready:
+                drawn += os.read(main, 4096).decode()
+        assert frames(drawn), drawn  # the bar is up
+        process.send_signal(signal.SIGINT)
+        while True:
+            try:
+                chunk = os.read(main, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            drawn += chunk.decode()
+        process.communicate(timeout=RUN_TIMEOUT_S)
+    finally:
+        os.close(main)
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 130, drawn
+    before, message, _ = drawn.rpartition("gloss: interrupted")
+    assert message and before.endswith("\n"), drawn

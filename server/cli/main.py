@@ -354,17 +354,15 @@ async def _become_writer(engine: Engine) -> int | None:
 async def cmd_index(root: Path) -> int:
     config = load_config(root)
     engine = await _open(root, config, glossing=True, role=StoreRole.INDEX)
+    # The scan queues spans as it parses them, so glosses (and drops) may come
+    # before it ends: counted from the start, drawn once the plan is printed.
+    tally = RunTally()
+    bar = ProgressBar(tally, sys.stderr, tiers=engine.tier_names, outstanding=engine.outstanding)
     try:
         if not engine.writing:
             code = await _become_writer(engine)
             if code is not None:
                 return code
-        # The scan queues spans as it parses them, so glosses (and drops) may come
-        # before it ends: counted from the start, drawn once the plan is printed.
-        tally = RunTally()
-        bar = ProgressBar(
-            tally, sys.stderr, tiers=engine.tier_names, outstanding=engine.outstanding
-        )
         engine.add_listener(tally.result)
         engine.add_drop_listener(lambda _path, dropped: tally.drop(dropped.spans))
         engine.add_attempt_listener(tally.attempt)
@@ -385,6 +383,7 @@ async def cmd_index(root: Path) -> int:
         await engine.wait_embedded()  # [search] embeddings: each new gloss's vector
         status = await engine.status()
     finally:
+        bar.close()  # interrupted mid-bar: what follows starts on a line of its own
         await engine.stop()
     for line in summary_lines(tally, status.counts):
         print(line)

@@ -93,7 +93,7 @@ class ProgressBar:
             named = [f"'{first[0]}' ({first[1]} in flight)"] + [f"'{t}' ({n})" for t, n in rest]
             parts.append("trying " + ", ".join(named))
         elif self._finished:
-            parts.append("done")
+            parts.append("done" if done == total else "stopped")
         if tally.escalations:
             parts.append(f"{tally.escalations} escalated")
         if tally.retries:
@@ -103,9 +103,21 @@ class ProgressBar:
 
     def finish(self) -> None:
         """The run ended: the last figures, and a new line."""
+        if self._finished:
+            return
         self._finished = True
         if self._enabled():
             self._draw()
+            self._stream.write("\n")
+            self._stream.flush()
+
+    def close(self) -> None:
+        """After `finish`, nothing; else (interrupted, stopped by an error) end the line
+        the bar was drawn on, so a message after it starts on a line of its own."""
+        if self._finished:
+            return
+        self._finished = True
+        if self._last_width:
             self._stream.write("\n")
             self._stream.flush()
 
