@@ -27,7 +27,7 @@ from tests.test_cli import (
     port_is_open,
 )
 
-PROBLEM_MARKERS = ("MISSING", "FAILED", "NOT REACHABLE", "NOT CHECKED")
+PROBLEM_MARKERS = ("MISSING", "FAILED", "NOT REACHABLE", "NO MODEL LIST", "NOT CHECKED")
 
 
 def doctor(ws: Path) -> subprocess.CompletedProcess[str]:
@@ -195,7 +195,7 @@ def test_an_openai_url_without_v1_is_detected(tmp_path: Path, llm: LLMServer) ->
     ws = make_workspace(tmp_path / "ws", toml)
     result = doctor(ws)
     assert_every_problem_says_what_to_do(result)
-    assert "HTTP 404" in result.stdout
+    assert f"NO MODEL LIST: backend 'test' ({llm.url}) request rejected: HTTP 404" in result.stdout
     assert (
         f'what to do: The URL should end in /v1: set url = "{llm.url}/v1" in [[backends]] '
         f"'test' of gloss.toml." in result.stdout

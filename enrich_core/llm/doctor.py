@@ -69,6 +69,9 @@ _ERROR_PROBLEMS = {
 }
 
 
+_NO_ANSWER = (ErrorKind.REFUSED, ErrorKind.TIMEOUT)
+
+
 class Output(Protocol):
     def write(self, text: str, /) -> object: ...
 
@@ -112,7 +115,9 @@ async def _check_backend(b: BackendConfig, report: _Report) -> None:
         try:
             models = await lister.list_models()
         except BackendError as exc:
-            report.line(f"  NOT REACHABLE: {exc}")
+            # A server that answered with an error is reachable, at a wrong URL perhaps.
+            answered = b.kind != "embedded" and exc.kind not in _NO_ANSWER
+            report.line(f"  {'NO MODEL LIST' if answered else 'NOT REACHABLE'}: {exc}")
             report.problem(await _diagnose_unreachable(b, exc), "  ")
             return
         if b.kind == "embedded":
@@ -260,7 +265,7 @@ def _judged(text: str, finish_reason: str | None) -> str:
 async def _diagnose_unreachable(b: BackendConfig, exc: BackendError) -> BackendProblem:
     """The problem behind a model list that failed: when something answered but not
     with a model list, the URL or kind a common mistake would have meant."""
-    if b.kind != "embedded" and exc.kind not in (ErrorKind.REFUSED, ErrorKind.TIMEOUT):
+    if b.kind != "embedded" and exc.kind not in _NO_ANSWER:
         for url, kind in _likely_meant(b):
             probe = make_backend(
                 _bounded(dataclasses.replace(b, url=url, kind=kind), LIST_TIMEOUT_S)
