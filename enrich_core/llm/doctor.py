@@ -27,6 +27,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import os
+import re
 import time
 from typing import Protocol
 
@@ -162,7 +163,7 @@ def _served(
 
 
 def _list_models(models: list[str], b: BackendConfig, report: _Report) -> None:
-    names = sorted(models)
+    names = sorted(models, key=_natural)
     served = "pulled" if b.kind == "ollama" else "served"
     if not names:
         report.line(f"  reachable; no models {served}")
@@ -297,6 +298,11 @@ def _likely_meant(b: BackendConfig) -> list[tuple[str, BackendKind]]:
 
 def _bounded(b: BackendConfig, seconds: float) -> BackendConfig:
     return dataclasses.replace(b, timeout_s=min(b.timeout_s, seconds))
+
+
+def _natural(name: str) -> list[str | int]:
+    """A sort key that puts "qwen:7b" before "qwen:14b": digit runs compare as numbers."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
 
 
 def _has_model(models: list[str], wanted: str) -> bool:
