@@ -16,7 +16,9 @@ from pathlib import Path
 import pytest
 
 from bench.support.llm_server import Behavior, LLMServer
+from enrich_core.config import parse_config
 from enrich_core.llm.doctor import MODELS_SHOWN, TEST_MAX_TOKENS
+from enrich_core.present.advice import next_steps
 from tests.conftest import LARGE, SMALL, gloss_toml
 from tests.test_cli import (
     CLOSED_URL,
@@ -270,3 +272,37 @@ def test_a_test_request_that_fails_is_a_problem_with_what_to_do(
     assert_every_problem_says_what_to_do(result)
     assert result.stdout.count(said) == 2, explain(result)
     assert "2 problems found" in result.stdout
+
+
+# --- next_steps: index's stored reasons read back into problems ----------------
+
+
+def test_next_steps_reads_the_backend_errors_that_reasons_carry() -> None:
+    config = parse_config(
+        {
+            "backends": [
+                {"name": "gpu", "kind": "ollama", "url": "http://127.0.0.1:11434"},
+                {"name": "gpu2", "kind": "openai", "url": "http://127.0.0.1:8000/v1"},
+            ],
+            "tiers": [
+                {"name": "7b", "model": "qwen:7b", "backends": ["gpu", "gpu2"]},
+                {"name": "14b", "model": "qwen:14b", "backends": ["gpu"]},
+            ],
+        },
+        "test",
+    )
+    reasons = [
+        "7b: backend 'gpu2' (http://127.0.0.1:8000/v1) is down: unreachable: connection refused",
+        "14b: backend 'gpu' (http://127.0.0.1:11434) model missing: HTTP 404: model \"qwen:14b\"",
+        "7b: model answer rejected: too_many_items",
+    ]
+    steps = next_steps(reasons, config)
+    assert steps == [
+        "Backend 'gpu' at http://127.0.0.1:11434 lacks model qwen:14b: pull it "
+        "(`ollama pull qwen:14b`), or set [[tiers]] model in gloss.toml to a model it has "
+        "(`gloss doctor` lists them).",
+        "Backend 'gpu2' at http://127.0.0.1:8000/v1 did not answer. Start that "
+        "OpenAI-compatible server, or fix [[backends]] url in gloss.toml.",
+    ]
+    assert next_steps("\n".join(reasons), config) == steps  # one string reads the same
+    assert next_steps(["7b: model answer rejected: too_many_items"], config) == []
