@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from enrich_core.config import Config, ConfigError, load_config
-from enrich_core.llm.doctor import run_doctor
+from enrich_core.run.doctor import run_doctor
 from enrich_core.present.advice import next_steps
 from enrich_core.present.render import hover_json, render_hover
 from enrich_core.present.terminal import TerminalLines, terminal_safe
@@ -372,7 +372,7 @@ async def cmd_index(root: Path) -> int:
         scanned = await _unless_stalled(engine, engine.scan(retry_failed_now=True))
         if isinstance(scanned, StoreError):
             return _stalled(scanned)
-        plan = await gather_plan(engine, scanned)
+        plan = await gather_plan(engine, config, scanned)
         for line in plan_lines(plan):
             _say(line, stderr=True)
         bar.start(plan.to_gloss)
