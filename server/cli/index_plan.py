@@ -178,9 +178,9 @@ def retry_line(config: Config) -> str:
     )
 
 
-async def gather_plan(engine: Engine, report: ScanReport) -> IndexPlan:
+async def gather_plan(engine: Engine, config: Config, report: ScanReport) -> IndexPlan:
     """The plan of a run whose scan gave `report`: the store's span and text counts and
     its latency figures (raises `StoreError` when the store fails under the reads)."""
     status = await engine.status()
     texts = await engine.text_count()
-    return plan_of(report, status.counts.spans, texts, engine.config, status.backends)
+    return plan_of(report, status.counts.spans, texts, config, status.backends)
