@@ -6,8 +6,8 @@ Every quoted output in README.md sits between marker comments
 (bench/support/readme_blocks.py) naming its command and who wrote its model
 text. For each writer this copies `examples/sample` to a temporary directory,
 runs `gloss index examples/sample` there (the setup every block assumes), then
-each block's command, and writes what the command printed (stdout and stderr
-as one terminal shows them) into the block:
+each block's command, on a pseudo-terminal, and writes what the command left on
+it (stdout and stderr; of a redrawn line, its last state) into the block:
 
 - `model: test LLM server (...)`: the sample's `gloss.toml` is replaced by one
   pointing at the suite's test LLM server (bench/support/llm_server.py), whose
@@ -27,12 +27,15 @@ from __future__ import annotations
 
 import argparse
 import os
+import pty
 import re
+import select
 import shlex
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib.metadata import version
@@ -74,8 +77,13 @@ def toml_for_test_server(url: str) -> str:
         f'url = "{url}"\n'
         "\n"
         "[[tiers]]\n"
-        'name = "test"\n'
-        'model = "test-llm-server"\n'
+        'name = "small"\n'
+        'model = "small-model"\n'
+        'backends = ["test"]\n'
+        "\n"
+        "[[tiers]]\n"
+        'name = "large"\n'
+        'model = "large-model"\n'
         'backends = ["test"]\n'
     )
 
@@ -113,8 +121,10 @@ def as_terminal(raw: str, root: Path) -> str:
 
 def comparable(text: str) -> str:
     """`text` with what must vary between runs of the test server made equal: its port
-    (a free one each run) and measured durations."""
+    (a free one each run) and measured durations, a progress bar's elapsed time (M:SS
+    at the end of its line) too."""
     text = re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:PORT", text)
+    text = re.sub(r"\b\d+:\d\d$", "M:SS", text, flags=re.MULTILINE)
     return re.sub(r"\b\d+(?:\.\d+)? ?(ms|s|min)\b", r"N \1", text)
 
 
@@ -136,26 +146,54 @@ class CommandFailed(RuntimeError):
 
 
 def run(command: str, root: Path, timeout_s: float, exits: frozenset[int] | None = None) -> str:
-    """What `command` printed, run in `root`; refused (CommandFailed) on a traceback or an
-    exit code outside `exits` (any, when None)."""
+    """What `command` printed on a terminal (a pseudo-terminal: `gloss index` draws its
+    bar only on one), run in `root`; refused (CommandFailed) on a traceback, on an exit
+    code outside `exits` (any, when None) or after `timeout_s`."""
     args = shlex.split(command)
     if args[0] != "gloss":
         raise ValueError(f"not a gloss command: {command!r}")
     env = {**os.environ, "NO_COLOR": "1", "TERM": "dumb", "COLUMNS": "100"}
-    done = subprocess.run(
-        gloss_command(*args[1:]),
-        cwd=root,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        timeout=timeout_s,
-        check=False,
-    )
-    text = as_terminal(done.stdout, root)
-    if TRACEBACK in text or (exits is not None and done.returncode not in exits):
-        raise CommandFailed(f"`{command}` exited {done.returncode}:\n{text}")
+    terminal, child_end = pty.openpty()
+    try:
+        process = subprocess.Popen(
+            gloss_command(*args[1:]),
+            cwd=root,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=child_end,
+            stderr=child_end,
+        )
+        os.close(child_end)
+        raw = _read_until_closed(terminal, time.monotonic() + timeout_s)
+        if raw is None:
+            process.kill()
+            process.wait()
+            raise CommandFailed(f"`{command}` ran past {timeout_s:g} s")
+        code = process.wait(timeout=timeout_s)
+    finally:
+        os.close(terminal)
+    text = as_terminal(raw.decode("utf-8", errors="replace").replace("\r\n", "\n"), root)
+    if TRACEBACK in text or (exits is not None and code not in exits):
+        raise CommandFailed(f"`{command}` exited {code}:\n{text}")
     return text
+
+
+def _read_until_closed(terminal: int, deadline: float) -> bytes | None:
+    """Everything written to the pseudo-terminal until every writer closed it (Linux
+    then fails the read with EIO); None past `deadline`."""
+    chunks: list[bytes] = []
+    while (left := deadline - time.monotonic()) > 0:
+        ready, _, _ = select.select([terminal], [], [], min(left, 1.0))
+        if not ready:
+            continue
+        try:
+            chunk = os.read(terminal, 65536)
+        except OSError:
+            return b"".join(chunks)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+    return None
 
 
 def outputs(blocks: list[OutputBlock], root: Path, timeout_s: float) -> dict[BlockKey, str]:

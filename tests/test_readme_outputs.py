@@ -38,6 +38,7 @@ from bench.support.readme_blocks import (
     TEST_SERVER,
     MarkerError,
     fenced,
+    illustrations,
     read_blocks,
     rewrite,
     unmarked_text_fences,
@@ -125,6 +126,11 @@ def test_every_quoted_output_is_in_a_marked_block_that_names_its_writer() -> Non
         else:
             assert MODEL_LABEL.match(block.model), f"{where}: model {block.model!r}"
             assert "SmolLM2" in block.lead_in, f"{where}: the lead-in names no model"
+
+
+def test_an_illustration_says_its_figures_are_made_up() -> None:
+    for line, lead_in in illustrations(README_TEXT):
+        assert "made up" in lead_in, f"README.md:{line}: the lead-in does not say so"
 
 
 def test_the_test_servers_blocks_match_a_real_run() -> None:
@@ -246,6 +252,11 @@ def test_an_unmarked_output_block_is_found() -> None:
     text = "x\n```text\nout\n```\n~~~text\n```python\nf\n```\n~~~\n```sh\ngloss index\n```\n"
     assert unmarked_text_fences(text) == [2, 5]
     assert unmarked_text_fences(MARKED) == []
+    illustrated = (
+        "Made up:\n<!-- illustration: a bar -->\n```text\n[##] 1/2\n```\n<!-- /illustration -->\n"
+    )
+    assert unmarked_text_fences(illustrated) == []
+    assert illustrations(illustrated) == [(2, "Made up:")]
 
 
 def test_a_command_that_crashes_is_not_quoted(tmp_path: Path) -> None:

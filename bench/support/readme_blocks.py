@@ -22,6 +22,10 @@ from dataclasses import dataclass
 
 OPEN = re.compile(r"^<!-- output: (?P<fields>.+?) -->$")
 CLOSE = "<!-- /output -->"
+# A made-up example of a format (say, a progress bar mid-run), not any run's output:
+# its lead-in must say its figures are made up.
+ILLUSTRATION_OPEN = re.compile(r"^<!-- illustration: (?P<what>.+?) -->$")
+ILLUSTRATION_CLOSE = "<!-- /illustration -->"
 FIELD_SEPARATOR = " · "
 REGENERATE = "python -m bench.readme_outputs"
 # Who wrote a block's model text when it was the suite's test server, not a model.
@@ -156,17 +160,25 @@ def rewrite(text: str, outputs: dict[BlockKey, str], models: dict[BlockKey, str]
     return "\n".join(out)
 
 
+def illustrations(text: str) -> list[tuple[int, str]]:
+    """Each illustration marker's 1-based line and the paragraph right above it."""
+    lines = text.split("\n")
+    return [
+        (i + 1, _lead_in(lines, i)) for i, line in enumerate(lines) if ILLUSTRATION_OPEN.match(line)
+    ]
+
+
 def unmarked_text_fences(text: str) -> list[int]:
     """1-based lines of ```text / ~~~text fences (the README's way of quoting output)
-    that no marker encloses."""
+    that no output or illustration marker encloses."""
     lines = text.split("\n")
     found: list[int] = []
     inside_marker = False
     open_fence: str | None = None
     for n, line in enumerate(lines, 1):
-        if OPEN.match(line):
+        if OPEN.match(line) or ILLUSTRATION_OPEN.match(line):
             inside_marker = True
-        elif line == CLOSE:
+        elif line in (CLOSE, ILLUSTRATION_CLOSE):
             inside_marker = False
         stripped = line.strip()
         fence = FENCE.match(stripped)
