@@ -89,6 +89,17 @@ INLINE_QUOTES: list[tuple[str, str, str]] = [
         '"text": f"function load_config — {LOAD_SUMMARY}"',
     ),
     ('or "no gloss yet"', "tests/test_nvim.py", "function cache_settings — no gloss yet"),
+    ('(the first 20, then "and N more")', "tests/test_doctor.py", ', and 7 more"'),
+    (
+        "`present`, or\n  `MISSING` with the closest names",
+        "tests/test_doctor.py",
+        ": MISSING; closest it has: ",
+    ),
+    (
+        '("The\n  URL should end in /v1: set url = "…/v1" in [[backends]] …")',
+        "tests/test_doctor.py",
+        "what to do: The URL should end in /v1: set url = ",
+    ),
 ]
 
 # The keys README's `gloss status --json` section names at the top level.
