@@ -458,6 +458,13 @@ def test_a_module_the_file_imports_is_grounded_only_with_the_imports() -> None:
     assert "`asyncio`" in str(info.value) and "imports nothing" in str(info.value)
 
 
+def test_a_javascript_import_in_a_usage_snippet_claims_no_module() -> None:
+    # `import Cart from "./cart"` binds a name: it is no claim that a module `Cart` exists.
+    (cart, *_) = cut_spans("web/cart.ts", (SAMPLE / "web" / "cart.ts").read_text()).spans
+    snippet = 'import Basket from "./basket";\nconst cart = new Cart();'
+    check_quality(answer("A shopping cart of items.", usage_snippet=snippet), cart, None, ())
+
+
 def test_a_module_is_not_judged_where_the_files_imports_were_cut() -> None:
     # requests' sessions.py imports more than MAX_IMPORT_LINES lines: a module named
     # past the cut may well be imported, so no claim is judged there.

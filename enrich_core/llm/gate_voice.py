@@ -22,15 +22,15 @@ order); each rejection has a stable reason name:
   ("name: meaning", "path: meaning"). The instructions are the system prompt and
   the section headers the request adds (docstring, callees).
 - `unknown_module`: the answer names, as a module, package, library or crate, or
-  in an import statement, a name the code never mentions: not in the span's
+  in a Python import statement, a name the code never mentions: not in the span's
   text, signature or docstring, not in its file's import lines, not a part of
   its own path (`requests/sessions.py`: `requests`, `sessions`). Only names
   written as such claims are judged: in backticks ("the `pydex` module"), in an
   import statement ("import pydex"), or a plain name shaped like code or a
   standard module's ("the py_escape module", "the pickle module"); a plain word
   ("the standard library", "a Python module", "the middleware module of this
-  package", "a dotted module path") claims nothing. A Python usage snippet may import
-  the standard library (`import asyncio` to run a coroutine). Run only where the
+  package", "a dotted module path") claims nothing. A Python usage snippet may
+  import the standard library (`import asyncio` to run a coroutine). Run only where the
   caller knows the file's imports (the router passes the span's gathered
   context's, which it has whatever parts the prompt carries), and not where the
   file's import lines were cut at `MAX_IMPORT_LINES` (requests' `sessions.py`
@@ -276,13 +276,11 @@ def _claimed_modules(gloss: Gloss, span: Span) -> Iterable[tuple[str, str]]:
         for name in _PLAIN_BEFORE.findall(text):
             if name not in _NOT_NAMES and not name.endswith(".") and _module_shaped(name):
                 yield field, name
+        if span.language != "python":
+            continue  # the import statements read are Python's (JavaScript's binds a name)
         code = text if field == "usage_snippet" else "\n".join(_QUOTED.findall(text))
         for from_name, import_name in _IMPORT.findall(code):
             name = from_name or import_name
-            if (
-                field == "usage_snippet"
-                and span.language == "python"
-                and name.split(".")[0] in _PYTHON_STDLIB
-            ):
+            if field == "usage_snippet" and name.split(".")[0] in _PYTHON_STDLIB:
                 continue  # a snippet may import what it needs to make the call
             yield field, name
