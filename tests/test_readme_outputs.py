@@ -89,6 +89,11 @@ INLINE_QUOTES: list[tuple[str, str, str]] = [
         '"text": f"function load_config — {LOAD_SUMMARY}"',
     ),
     ('or "no gloss yet"', "tests/test_nvim.py", "function cache_settings — no gloss yet"),
+    (
+        "`docstring, outline, callees 3; dropped for the\n  budget: imports`",
+        "tests/test_prompt_context.py",
+        '"docstring, outline, callees 2; dropped for the budget: imports"',
+    ),
     ('(the first 20, then "and N more")', "tests/test_doctor.py", ', and 7 more"'),
     (
         "`present`, or\n  `MISSING` with the closest names",
