@@ -374,12 +374,13 @@ VOICE_TEMPERATURE = 0.1  # the first tier's (bench_config, examples/sample/gloss
 VOICE_SEED = 14
 # Spans of `requests` asked about by default: with the sample's 13, a few dozen
 # requests (SmolLM2 takes ~5 s each on 2 idle cores, far more on a shared machine:
-# 1-3 minutes each with four models running). Measured with `--requests-spans 12`
-# (answers kept in bench/data/voice/): 25 answers, 15 schema-valid; rejected by
-# talks_to_user 1, copied_prompt 2, unknown_module 0, each read by eye and bad (a
-# pitfall "This is just one example that I have seen so far."; inputs holding the
-# template "name: meaning" twice); the whole gate accepted 7, none of them rejected
-# by these rules. `--only voice-docs`: 3,888 human docstrings, 0 rejected.
+# 1-3 minutes each with four models running). Measured (answers kept in
+# bench/data/voice/): 33 answers, 18 schema-valid; rejected by talks_to_user 1,
+# copied_prompt 3, unknown_module 0, each read by eye and bad (a pitfall "This is
+# just one example that I have seen so far."; inputs holding the template "name:
+# meaning" beside a filler or one-word summary, three times); the whole gate accepted
+# 7, none of them rejected by these rules. `--only voice-docs`: 3,888 human
+# docstrings, 0 rejected.
 VOICE_REQUESTS_SPANS = 20
 # The spans the issue quotes come first; the rest is every k-th span in path order.
 VOICE_REQUESTS_NAMED = ("dispatch_hook", "request", "Session.request")

@@ -227,6 +227,16 @@ def rejection(gloss: Gloss, qualname: str) -> str | None:
             answer("Settings of the service; without more context its use is unclear."),
             "talks_to_user",
         ),
+        (
+            "Settings",
+            answer("Settings of the service. There is not enough information provided."),
+            "talks_to_user",
+        ),
+        (
+            "Settings",
+            answer("Settings of the service; not enough context to determine their use."),
+            "talks_to_user",
+        ),
         # --- kin: the instructions' wording in any field ---------------------------------
         (
             "dispatch_hook",
@@ -410,6 +420,15 @@ def test_the_issues_answers_and_their_kin_are_rejected_with_a_named_reason(
             "load_config",
             answer("There was an ambiguous exception while handling your request."),
         ),
+        # A pitfall about the code's data, not the request (SmolLM2's, for requests'
+        # InvalidHeader).
+        (
+            "parse_order_line",
+            answer(
+                "Splits an order line into a SKU and a quantity.",
+                pitfalls=("not enough information to handle a line without a comma",),
+            ),
+        ),
         # "you" as documentation says it, and a chat phrase the code itself prints.
         (
             "ask_name",
@@ -569,10 +588,10 @@ def test_human_docstrings_of_requests_and_django_pass_the_voice_rules() -> None:
 
 def test_smollm2s_kept_answers_are_rejected_only_where_they_are_bad() -> None:
     """The answers SmolLM2-135M gave (bench/data/voice/), judged again: the rules reject
-    exactly the three read by eye as bad, and nothing else."""
+    exactly the four read by eye as bad, and nothing else."""
     kept = json.loads((ROOT / "bench" / "data" / "voice" / "smollm2-answers.json").read_text())
     try:
-        cases = voice_cases(12)
+        cases = voice_cases(20)
     except SystemExit as absent:  # requests not fetched: judge the sample's answers
         if os.environ.get("CI") == "true":
             pytest.fail(f"CI must run this test, but {absent}")
@@ -580,7 +599,8 @@ def test_smollm2s_kept_answers_are_rejected_only_where_they_are_bad() -> None:
     audit = judge_voice(cases, kept).as_dict()
     rejected = sorted((where, reason.split(":")[0]) for where, reason, _, _ in audit["rejections"])
     expected = [
-        ("requests requests/models.py:Response.text", "copied_prompt"),
+        ("requests requests/cookies.py:RequestsCookieJar", "copied_prompt"),
+        ("requests requests/cookies.py:RequestsCookieJar.__delitem__", "copied_prompt"),
         ("sample inventory/config.py:Settings", "copied_prompt"),
         ("sample web/cart.ts:Cart", "talks_to_user"),
     ]

@@ -90,7 +90,10 @@ _TALK = re.compile(
             r" (?:incomplete|truncated|cut off|not complete|unclear|not provided|missing)\b",
             r"\b(?:without|need|needs|provide|with) (?:more|further|additional) "
             r"(?:information|context|details)\b",
-            r"\bnot enough (?:information|context|details)\b",
+            # ...about the request, not the code's data ("not enough information to
+            # handle" is a pitfall of some code).
+            r"\bnot enough (?:information|context|details)(?: (?:is |was )?(?:provided|given))?"
+            r"(?= to (?:determine|tell|say|know|document|describe|understand)\b|\W*$)",
         )
     ),
     re.IGNORECASE,
