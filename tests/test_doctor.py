@@ -17,8 +17,8 @@ import pytest
 
 from bench.support.llm_server import Behavior, LLMServer
 from enrich_core.config import parse_config
-from enrich_core.run.doctor import MODELS_SHOWN, TEST_MAX_TOKENS
 from enrich_core.present.advice import next_steps
+from enrich_core.present.doctor import MODELS_SHOWN, TEST_MAX_TOKENS
 from tests.conftest import LARGE, SMALL, gloss_toml
 from tests.test_cli import (
     CLOSED_URL,

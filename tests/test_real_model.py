@@ -39,11 +39,11 @@ from enrich_core.config import parse_config
 from enrich_core.llm.backend import ErrorKind
 from enrich_core.llm.embedded import default_model_path
 from enrich_core.llm.gate import check_quality
+from enrich_core.present.doctor import TEST_MAX_TOKENS, run_doctor
 from enrich_core.records.gloss import GLOSS_SCHEMA, parse_gloss
 from enrich_core.records.result import GlossResult
 from enrich_core.records.span import Span
 from enrich_core.records.status import WorkspaceStatus
-from enrich_core.run.doctor import TEST_MAX_TOKENS, run_doctor
 from enrich_core.run.engine import Engine
 from enrich_core.run.scheduler import SpanRef
 from enrich_core.source.spans import extract_spans

@@ -42,8 +42,8 @@ from pathlib import Path
 from typing import TypeVar
 
 from enrich_core.config import Config, ConfigError, load_config
-from enrich_core.run.doctor import run_doctor
 from enrich_core.present.advice import next_steps
+from enrich_core.present.doctor import run_doctor
 from enrich_core.present.render import hover_json, render_hover
 from enrich_core.present.terminal import TerminalLines, terminal_safe
 from enrich_core.present.words import plural
