@@ -28,10 +28,9 @@ from enrich_core.config import BackendConfig, TierConfig
 from enrich_core.llm.gate import check_quality
 from enrich_core.llm.http import OllamaBackend
 from enrich_core.llm.router import Router
-from enrich_core.records.context import SpanContext
+from enrich_core.records.context import MAX_IMPORT_LINES, SpanContext
 from enrich_core.records.gloss import Gloss, GlossRejected, parse_gloss
 from enrich_core.records.span import Span
-from enrich_core.source.imports import MAX_IMPORT_LINES
 from enrich_core.source.spans import cut_spans
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -485,7 +484,7 @@ def test_a_javascript_import_in_a_usage_snippet_claims_no_module() -> None:
 
 
 def test_a_module_is_not_judged_where_the_files_imports_were_cut() -> None:
-    # requests' sessions.py imports more than MAX_IMPORT_LINES lines: a module named
+    # A file with more than MAX_IMPORT_LINES import lines: a module named
     # past the cut may well be imported, so no claim is judged there.
     claim = answer("Reserves stock under the lock of the `pydex` module.")
     reserve = SPANS["StockLedger.reserve"]

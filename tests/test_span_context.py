@@ -16,10 +16,10 @@ from bench.support.llm_server import LLMServer, RecordedRequest
 from enrich_core.config import load_config
 from enrich_core.llm.outbound import CALLEES_HEADER, IMPORTS_HEADER
 from enrich_core.present.render import hover_json
+from enrich_core.records.context import MAX_IMPORT_LINES
 from enrich_core.records.span import Span
 from enrich_core.run.engine import Engine
 from enrich_core.source.call_order import gloss_order
-from enrich_core.source.imports import MAX_IMPORT_LINES
 from enrich_core.source.spans import cut_spans
 from tests.conftest import OpenEngine, gloss_toml, write_files
 

@@ -33,9 +33,8 @@ order); each rejection has a stable reason name:
   import the standard library (`import asyncio` to run a coroutine). Run only where the
   caller knows the file's imports (the router passes the span's gathered
   context's, which it has whatever parts the prompt carries), and not where the
-  file's import lines were cut at `MAX_IMPORT_LINES` (requests' `sessions.py`
-  imports more than that): a module named past the cut is not known to be
-  invented.
+  file's import lines were cut at `records.context.MAX_IMPORT_LINES` (200; requests'
+  `sessions.py` has 56): a module named past the cut is not known to be invented.
 """
 
 from __future__ import annotations
@@ -47,9 +46,9 @@ from pathlib import PurePosixPath
 
 from enrich_core.llm.gate_echo import SpanCode, answer_fields
 from enrich_core.llm.outbound import CALLEES_HEADER, DOCSTRING_HEADER, SYSTEM_PROMPT
+from enrich_core.records.context import MAX_IMPORT_LINES
 from enrich_core.records.gloss import Gloss, GlossRejected
 from enrich_core.records.span import Span
-from enrich_core.source.imports import MAX_IMPORT_LINES
 
 __all__ = [
     "check_modules_grounded",

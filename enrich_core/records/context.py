@@ -13,12 +13,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["CONTEXT_PARTS", "NO_CONTEXT", "CalleeSummary", "SpanContext"]
+__all__ = ["CONTEXT_PARTS", "MAX_IMPORT_LINES", "NO_CONTEXT", "CalleeSummary", "SpanContext"]
 
 # The parts a prompt may carry beside the code, in the order they are dropped
 # when a tier's context budget is short (first dropped first). `[prompt] context`
 # in gloss.toml names the parts to send; all by default.
 CONTEXT_PARTS: tuple[str, ...] = ("imports", "callees", "outline", "docstring")
+# A file's import lines are kept up to this many (source/imports.py): enough for
+# nearly every module (requests' sessions.py has 56), so the gate can tell a
+# module the file imports from one a model invented; at the cap the list may be
+# cut and the gate does not judge module names. A prompt's token budget trims
+# further, and imports are not sent by default.
+MAX_IMPORT_LINES = 200
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,12 +16,11 @@ from collections.abc import Iterator
 
 from tree_sitter import Node
 
+from enrich_core.records.context import MAX_IMPORT_LINES
 from enrich_core.source.languages import LanguageSpec
 
-__all__ = ["MAX_IMPORT_LINES", "MAX_IMPORT_LINE_CHARS", "import_lines"]
+__all__ = ["MAX_IMPORT_LINE_CHARS", "import_lines"]
 
-# Enough for nearly every module's imports; a prompt's token budget trims further.
-MAX_IMPORT_LINES = 40
 # A line longer than this is cut (a generated or minified import).
 MAX_IMPORT_LINE_CHARS = 200
 
