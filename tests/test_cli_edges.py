@@ -370,3 +370,24 @@ def test_index_whose_progress_pipe_closes_early_glosses_everything_and_exits_0(
     assert code == 0
     status = status_json(ws)
     assert status["enriched"] == status["spans"] == SAMPLE_SPANS
+
+
+# --- failure reasons: the few shown, the rest counted, what to do -------------
+
+FILLERS = ("N/A", "TODO", "none", "tbd", "nothing", "unknown", "see code")
+
+
+def test_index_counts_the_failed_spans_its_reasons_leave_out_and_advises_on_rejections(
+    tmp_path: Path, llm: LLMServer
+) -> None:
+    # Seven functions, each answered with another filler summary: seven reasons,
+    # of which `gloss index` names the commonest five and counts the other two.
+    files = {f"f{i}.py": f"def f{i}(x):\n    return x + {i}\n" for i in range(len(FILLERS))}
+    llm.set_descriptions({f"f{i}": word for i, word in enumerate(FILLERS)})
+    ws = make_workspace(tmp_path / "ws", gloss_toml(llm.url), files)
+    result = gloss("index", str(ws), cwd=ws)
+    assert result.returncode == 3, explain(result)
+    named = re.findall(r"^  1 span failed: .*filler", result.stdout, re.MULTILINE)
+    assert len(named) == 5, explain(result)
+    assert "  and 2 more spans failed for other reasons" in result.stdout, explain(result)
+    assert "Add a larger model as a later [[tiers]] entry" in result.stdout, explain(result)

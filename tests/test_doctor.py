@@ -306,3 +306,17 @@ def test_next_steps_reads_the_backend_errors_that_reasons_carry() -> None:
     ]
     assert next_steps("\n".join(reasons), config) == steps  # one string reads the same
     assert next_steps(["7b: model answer rejected: too_many_items"], config) == []
+
+
+def test_a_rejected_answer_gets_advice_naming_the_last_tier_and_no_backend_advice() -> None:
+    config = parse_config(
+        {
+            "backends": [{"name": "b", "kind": "ollama", "url": "http://127.0.0.1:9"}],
+            "tiers": [{"name": "small", "model": "tiny:1b", "backends": ["b"]}],
+        }
+    )
+    steps = next_steps(["small: model answer rejected: copied_code: the summary is code"], config)
+    assert len(steps) == 1
+    assert "Add a larger model as a later [[tiers]] entry after tier 'small' (tiny:1b)" in steps[0]
+    assert next_steps(["small: model answer rejected: filler: N/A"] * 2, config) == steps
+    assert next_steps(["a file that went"], config) == []

@@ -121,10 +121,34 @@ def advice(problem: BackendProblem, config: Config) -> str:
 
 def next_steps(failure_reasons: str | Sequence[str], config: Config) -> list[str]:
     """What to do about the backend problems named in spans' stored failure reasons
-    (one sentence per problem, in configuration order; none for reasons that name
-    no backend problem, such as a rejected answer)."""
+    (one sentence per problem, in configuration order), then, when a model's
+    answers were rejected, what can change that."""
     text = failure_reasons if isinstance(failure_reasons, str) else "\n".join(failure_reasons)
-    return [advice(p, config) for p in problems_in(text, config)]
+    steps = [advice(p, config) for p in problems_in(text, config)]
+    if REJECTED_ANSWER in text:
+        steps.append(rejected_answer_advice(config))
+    return steps
+
+
+# What the router's failure reason says when a tier answered and the schema or the
+# quality gate turned the answer down (llm/router.py).
+REJECTED_ANSWER = "model answer rejected"
+
+
+def rejected_answer_advice(config: Config) -> str:
+    """What to do when a model answered but its answers were not usable glosses.
+
+    Asking the same model again seldom helps: the in-process model is seeded from
+    the span's text and answers the same; a hosted one answers much the same."""
+    last = config.tiers[-1] if config.tiers else None
+    where = f" after tier {last.name!r} ({last.model})" if last else ""
+    return (
+        "A rejected answer means the model could not write a usable gloss of that code "
+        "(the reason names the check it failed); asking the same model again seldom helps. "
+        f"Add a larger model as a later [[tiers]] entry{where} in gloss.toml: a span goes "
+        "on to the next tier when its answer is rejected. `gloss status` shows each "
+        "tier's share of rejected answers."
+    )
 
 
 # The `BackendError` text a reason carries: "backend 'NAME' (URL) KIND: ...", or the

@@ -402,8 +402,7 @@ async def cmd_index(root: Path) -> int:
     if status.counts.enriched == status.counts.spans:
         return EXIT_OK
     _say_breakers(status)
-    for item in status.failure_reasons:
-        _say(f"  {plural(item.spans, 'span')} failed: {item.reason}")
+    _say_failures(status)
     if status.counts.failed:
         _say(retry_line(config))
     for line in next_steps([item.reason for item in status.failure_reasons], config):
@@ -455,9 +454,16 @@ def _say_dropped(status: WorkspaceStatus) -> None:
 
 
 def _say_failures(status: WorkspaceStatus) -> None:
-    """Each reason spans failed for, with how many spans it stopped."""
+    """Each reason spans failed for, with how many spans it stopped: the commonest
+    few (the store's `failure_reasons`), then how many failed spans they leave out."""
     for item in status.failure_reasons:
         _say(f"  {plural(item.spans, 'span')} failed: {item.reason}")
+    unsaid = status.counts.failed - sum(item.spans for item in status.failure_reasons)
+    if status.failure_reasons and unsaid > 0:
+        _say(
+            f"  and {plural(unsaid, 'more span')} failed for other reasons "
+            "(a hover on each, or `gloss hover FILE:LINE`, says why)"
+        )
 
 
 def _summary_line(c: SpanCounts) -> str:
