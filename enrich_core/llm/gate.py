@@ -118,7 +118,8 @@ def check_not_filler(gloss: Gloss, span: Span) -> None:
     ):
         raise GlossRejected("filler", f"summary is filler: {summary!r}")
     if len(summary.split()) < MIN_SUMMARY_WORDS:
-        raise GlossRejected("too_short", f"summary has {len(summary.split())} words")
+        words = len(summary.split())
+        raise GlossRejected("too_short", f"summary has {words} word{'' if words == 1 else 's'}")
     # A parameter may well be named `tags` or `summary`: as an input, that is no echo.
     params = {p.lower() for p in parameter_names(span) or ()}
     for field in ("inputs", "outputs", "side_effects", "pitfalls", "tags"):
