@@ -23,7 +23,7 @@ date only when they can write it at once; otherwise they read what is stored
 and say it may be out of date.
 
 Text from outside (model answers, backend errors, file names, qualified names,
-skip reasons, configuration keys) is printed through `_say`, which shows
+skip reasons, configuration keys) is printed through `say` (server/cli/status_text.py), which shows
 control and bidi characters as escapes (`present.terminal`). `--json` output
 is `json.dumps` with `ensure_ascii` (its default): every such character is a
 `\\u` escape there already, and a program reading it gets the exact text back.
@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.metadata
 import json
 import logging
 import sys
@@ -48,7 +47,6 @@ from enrich_core.present.render import hover_json, render_hover
 from enrich_core.present.terminal import TerminalLines, terminal_safe
 from enrich_core.present.words import plural
 from enrich_core.records.span import SpanRecord
-from enrich_core.records.status import SpanCounts, WorkspaceStatus
 from enrich_core.run.engine import Engine, ScanReport
 from enrich_core.source.parse_pool import start_spares
 from enrich_core.store.access import StoreRole
@@ -56,24 +54,30 @@ from enrich_core.store.health import StoreError
 from enrich_core.store.search import query_refusal
 from server.cli.closed_pipe import pipe_proof_output
 from server.cli.index_plan import gather_plan, plan_lines, retry_line, summary_lines
+from server.cli.parser import (
+    EXIT_CODES,
+    EXIT_INCOMPLETE,
+    EXIT_INTERRUPTED,
+    EXIT_NOTHING,
+    EXIT_OK,
+    EXIT_USAGE,
+    build_parser,
+)
 from server.cli.progress_bar import ProgressBar
 from server.cli.run_tally import RunTally
+from server.cli.status_text import (
+    print_status,
+    say,
+    say_breakers,
+    say_dropped,
+    say_failures,
+)
 
 T = TypeVar("T")
 
-EXIT_OK = 0
-EXIT_NOTHING = 1
-EXIT_USAGE = 2
-EXIT_INCOMPLETE = 3
-EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
-
-EXIT_CODES = (
-    (EXIT_OK, "done, or found"),
-    (EXIT_NOTHING, "nothing here: no definition at that line (hover), no match (search)"),
-    (EXIT_USAGE, "bad usage or bad configuration (the key is named)"),
-    (EXIT_INCOMPLETE, "incomplete: spans pending or failed (index), a backend problem (doctor)"),
-    (EXIT_INTERRUPTED, "interrupted (Ctrl-C); what was glossed is kept"),
-)
+# The parser and the exit codes live in server/cli/parser.py; tests and scripts
+# read them from here, beside `main`.
+__all__ = ["EXIT_CODES", "build_parser", "find_root", "main"]
 
 ROOT_MARKERS = ("gloss.toml", ".gloss", "pyproject.toml", ".git")
 
@@ -86,107 +90,6 @@ def find_root(start: Path) -> Path:
         if any((candidate / marker).exists() for marker in ROOT_MARKERS):
             return candidate
     return here
-
-
-def _version() -> str:
-    """The installed distribution's version: one number, kept in pyproject.toml."""
-    try:
-        return importlib.metadata.version("gloss")
-    except importlib.metadata.PackageNotFoundError:
-        return "(version unknown: run from a source tree that is not installed)"
-
-
-def _exit_codes_epilog() -> str:
-    return "exit codes:\n" + "\n".join(f"  {code:<4} {what}" for code, what in EXIT_CODES)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    # -v works before the command and after it: the subcommands' copy leaves the
-    # value alone when not given (SUPPRESS), so `gloss -v index` stays verbose.
-    verbose = argparse.ArgumentParser(add_help=False)
-    verbose.add_argument(
-        "-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
-        help="log what Gloss does (INFO and up) to stderr",
-    )  # fmt: skip
-    parser = argparse.ArgumentParser(
-        prog="gloss",
-        description="LLM glosses of every function, method and class, as hovers and search.",
-        epilog=_exit_codes_epilog(),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument(
-        "-v", "--verbose", action="store_true",
-        help="log what Gloss does (INFO and up) to stderr; also accepted after COMMAND",
-    )  # fmt: skip
-    parser.add_argument("--version", action="version", version=f"gloss {_version()}")
-    sub = parser.add_subparsers(
-        dest="command", required=True, metavar="COMMAND",
-        help="one of these; `gloss COMMAND --help` says more",
-    )  # fmt: skip
-
-    def command(name: str, summary: str, epilog: str | None = None) -> argparse.ArgumentParser:
-        return sub.add_parser(
-            name, help=summary, description=summary, epilog=epilog, parents=[verbose],
-            formatter_class=argparse.RawDescriptionHelpFormatter,
-        )  # fmt: skip
-
-    workspace = "workspace root, whose gloss.toml is read if it has one (default: .)"
-    serve = command("serve", "run the language server on stdio (an editor starts this)")
-    serve.add_argument("--stdio", action="store_true", help="accepted; stdio is the only transport")
-
-    index = command(
-        "index",
-        "index and gloss a workspace, then exit",
-        "exit 0 when every span has a gloss, 3 when some are still pending or failed (the\n"
-        "reasons and next steps are printed); Ctrl-C keeps what was glossed: run it again.",
-    )
-    index.add_argument("path", nargs="?", default=".", help=workspace)
-
-    status = command("status", "counts and health of a workspace's index")
-    status.add_argument("path", nargs="?", default=".", help=workspace)
-    status.add_argument(
-        "--json", action="store_true",
-        help="print the status as JSON (the keys are in DESIGN.md's `gloss status --json`)",
-    )  # fmt: skip
-
-    search = command(
-        "search",
-        "find symbols by name or by what their gloss says",
-        "exit 0 with hits, 1 when nothing matches (`--json` then prints []).",
-    )
-    search.add_argument("query", help="a name, part of one, or words from a gloss; plain text")
-    search.add_argument("--path", default=".", help=workspace)
-    search.add_argument(
-        "--json", action="store_true",
-        help="print the hits as a JSON list, best first (the items gloss/search answers)",
-    )  # fmt: skip
-    search.add_argument(
-        "--limit", type=int, default=50, metavar="N", help="show at most N hits (default: 50)"
-    )
-
-    hover = command(
-        "hover",
-        "what a hover at FILE:LINE[:COL] shows (1-based)",
-        "exit 0 with a hover, 1 when no definition starts at LINE: it then says which one\n"
-        "LINE is inside and on which line that one's gloss is (`--json` prints null).",
-    )
-    hover.add_argument(
-        "location", metavar="FILE:LINE[:COL]",
-        help="a file in the workspace and a line of a definition's header, 1-based; COL is "
-        "accepted and ignored",
-    )  # fmt: skip
-    hover.add_argument(
-        "--json", action="store_true",
-        help="print the hover as JSON: its state, the code's facts and the gloss's fields",
-    )  # fmt: skip
-
-    doctor = command(
-        "doctor",
-        "check every backend: reachable, models, latency",
-        "exit 0 when every backend answers with its models, 3 when one has a problem.",
-    )
-    doctor.add_argument("path", nargs="?", default=".", help=workspace)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -218,16 +121,16 @@ def _run(args: argparse.Namespace) -> int:
     try:
         return asyncio.run(_dispatch(args))
     except ConfigError as exc:
-        _say(f"gloss: bad configuration: {exc}", stderr=True)
+        say(f"gloss: bad configuration: {exc}", stderr=True)
         return EXIT_USAGE
     except UsageError as exc:
-        _say(f"gloss: {exc}", stderr=True)
+        say(f"gloss: {exc}", stderr=True)
         return EXIT_USAGE
     except StoreError as exc:  # a store Gloss must not touch: a directory, a newer Gloss's
-        _say(f"gloss: {exc.message}", stderr=True)
+        say(f"gloss: {exc.message}", stderr=True)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        _say(f"gloss: interrupted — {_AFTER_INTERRUPT[args.command]}", stderr=True)
+        say(f"gloss: interrupted — {_AFTER_INTERRUPT[args.command]}", stderr=True)
         return EXIT_INTERRUPTED
 
 
@@ -248,11 +151,6 @@ class UsageError(Exception):
 class _TerminalSafeFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         return terminal_safe(super().format(record), multiline=True)
-
-
-def _say(line: str, *, stderr: bool = False) -> None:
-    """Print one line that may hold text from outside, its controls escaped."""
-    print(terminal_safe(line), file=sys.stderr if stderr else sys.stdout)
 
 
 async def _dispatch(args: argparse.Namespace) -> int:
@@ -283,7 +181,7 @@ async def _open(
     engine = Engine(root, config)
     await engine.start(glossing=glossing, role=role)
     for notice in engine.store_notices:  # e.g. a damaged store moved aside
-        _say(f"gloss: {notice}", stderr=True)
+        say(f"gloss: {notice}", stderr=True)
     return engine
 
 
@@ -321,7 +219,7 @@ async def _scan_for_reading(engine: Engine) -> None:
         why = report.summary
     else:
         why = engine.why_not_writing() or "the store could not be brought up to date"
-    _say(f"gloss: {why}; showing what is stored, which may be out of date", stderr=True)
+    say(f"gloss: {why}; showing what is stored, which may be out of date", stderr=True)
 
 
 async def _become_writer(engine: Engine) -> int | None:
@@ -332,21 +230,21 @@ async def _become_writer(engine: Engine) -> int | None:
     if holder is None and problem is not None and problem.kind.passing:
         return _stalled(problem)  # a full disk: nothing can be written until space is freed
     if holder is None:
-        _say(f"gloss: cannot index: {engine.why_not_writing()}", stderr=True)
+        say(f"gloss: cannot index: {engine.why_not_writing()}", stderr=True)
         return EXIT_USAGE
     if holder.role == "serve":
         # A server holds the store for as long as the editor is open, and glosses
         # exactly what this run would: waiting would look like a hang.
-        _say(
+        say(
             f"gloss: {holder.describe()} is indexing this workspace and writes "
             f"{engine.store_file}; it glosses what `gloss index` would. `gloss status` "
             "shows its progress; run `gloss index` again after it stops.",
             stderr=True,
         )
         return EXIT_INCOMPLETE
-    _say(f"gloss: waiting for {holder.describe()} to finish with {engine.store_file}", stderr=True)
+    say(f"gloss: waiting for {holder.describe()} to finish with {engine.store_file}", stderr=True)
     if not await engine.take_over():
-        _say(f"gloss: cannot index: {engine.why_not_writing()}", stderr=True)
+        say(f"gloss: cannot index: {engine.why_not_writing()}", stderr=True)
         return EXIT_USAGE
     return None
 
@@ -374,7 +272,7 @@ async def cmd_index(root: Path) -> int:
             return _stalled(scanned)
         plan = await gather_plan(engine, config, scanned)
         for line in plan_lines(plan):
-            _say(line, stderr=True)
+            say(line, stderr=True)
         bar.start(plan.to_gloss)
         stalled = await _unless_stalled(engine, engine.wait_idle())
         bar.finish()
@@ -391,7 +289,7 @@ async def cmd_index(root: Path) -> int:
         e = status.embeddings
         failed = f"; last error: {e.last_error}" if e.last_error else ""
         print(f"{e.vectors}/{e.glosses} glosses embedded by {e.model} on {e.backend}{failed}")
-    _say_dropped(status)
+    say_dropped(status)
     if status.skipped_files:
         print(f"{plural(len(status.skipped_files), 'file')} skipped (see `gloss status`)")
     if status.partial_files:
@@ -401,78 +299,23 @@ async def cmd_index(root: Path) -> int:
         )
     if status.counts.enriched == status.counts.spans:
         return EXIT_OK
-    _say_breakers(status)
-    _say_failures(status)
+    say_breakers(status)
+    say_failures(status)
     if status.counts.failed:
-        _say(retry_line(config))
+        say(retry_line(config))
     for line in next_steps([item.reason for item in status.failure_reasons], config):
-        _say(line)
+        say(line)
     return EXIT_INCOMPLETE
 
 
-def _say_breakers(status: WorkspaceStatus, history: int = 5) -> None:
-    """Each backend whose circuit breaker is not closed: its state, next probe and
-    latest transitions. (A headless `gloss status` has no live breaker: nothing.)"""
-    for name, b in status.backends.items():
-        health = b.health
-        if health.healthy is not False:
-            continue
-        wait = health.next_probe_s
-        probe = "" if wait is None else f", next probe {f'in {wait:g} s' if wait else 'due now'}"
-        _say(f"backend {name} ({health.url}) is {health.state}{probe}")
-        if health.last_error:
-            _say(f"  last error: {health.last_error}")
-        for t in b.history[-history:]:
-            _say(f"  {t.at} {t.state}" + (f": {t.error}" if t.error else ""))
-
-
 def _stalled(problem: StoreError) -> int:
-    _say(f"gloss: {problem.message}", stderr=True)
-    _say(
+    say(f"gloss: {problem.message}", stderr=True)
+    say(
         "gloss: stopped: what was glossed and not yet written stays pending (nothing "
         "is marked failed); run `gloss index` again once the store can be written.",
         stderr=True,
     )
     return EXIT_INCOMPLETE
-
-
-def _say_store(status: WorkspaceStatus) -> None:
-    """The store's line, when there is something to say: who writes it, what is wrong."""
-    store = status.store
-    if store is None or (store.mode == "writing" and not store.problem and not store.notices):
-        return
-    writer = f" (written by pid {store.writer_pid})" if store.writer_pid else ""
-    _say(f"store {store.path}: {store.mode}{writer}")
-    for line in (store.problem, *store.notices):
-        if line:
-            _say(f"  {line}")
-
-
-def _say_dropped(status: WorkspaceStatus) -> None:
-    for path, dropped in status.dropped_spans.items():
-        _say(f"{plural(dropped.spans, 'span')} dropped: {path} {dropped.reason}")
-
-
-def _say_failures(status: WorkspaceStatus) -> None:
-    """Each reason spans failed for, with how many spans it stopped: the commonest
-    few (the store's `failure_reasons`), then how many failed spans they leave out."""
-    for item in status.failure_reasons:
-        _say(f"  {plural(item.spans, 'span')} failed: {item.reason}")
-    unsaid = status.counts.failed - sum(item.spans for item in status.failure_reasons)
-    if status.failure_reasons and unsaid > 0:
-        _say(
-            f"  and {plural(unsaid, 'more span')} failed for other reasons "
-            "(a hover on each, or `gloss hover FILE:LINE`, says why)"
-        )
-
-
-def _summary_line(c: SpanCounts) -> str:
-    """The spans in their current state, and what glossing them cost over the store's life."""
-    return (
-        f"{plural(c.spans, 'span')} in {plural(c.files, 'file')}: {c.enriched} glossed, "
-        f"{c.pending} pending, {c.failed} failed; {plural(c.llm_calls, 'model call')} in all, "
-        f"{c.tokens_in} tokens sent, {c.tokens_out} received"
-    )
 
 
 async def cmd_status(root: Path, as_json: bool) -> int:
@@ -485,69 +328,7 @@ async def cmd_status(root: Path, as_json: bool) -> int:
     if as_json:
         print(json.dumps(status.to_json(), indent=2, sort_keys=True))
         return EXIT_OK
-    counts = status.counts
-    _say(f"workspace {status.root} ({status.config_source})")
-    _say_store(status)
-    _say(_summary_line(counts))
-    # Stale and outdated spans are among those without a current gloss: the
-    # older gloss is what their hover shows until the new one is written.
-    outdated = (
-        f", {plural(counts.outdated, 'span')} glossed only by an older prompt"
-        if counts.outdated
-        else ""
-    )
-    _say(f"{plural(counts.stale, 'span')} stale (code edited since its gloss){outdated}")
-    if status.by_language:
-        _say(
-            "glossed by language: "
-            + ", ".join(
-                f"{name} {c.enriched} of {plural(c.spans, 'span')}"
-                for name, c in status.by_language.items()
-            )
-        )
-    for name, t in status.tiers.items():
-        _say(
-            f"tier {name}: {plural(t.glosses, 'gloss', 'glosses')} written from "
-            f"{plural(t.requests, 'request')} ({t.tokens_in} tokens in, {t.tokens_out} out), "
-            f"cost {t.cost:g} at the configured rates"
-        )
-        if t.gate.judged and t.gate.rejected_share is not None:
-            why = ", ".join(f"{k} {v}" for k, v in t.gate.reasons.items())
-            _say(
-                f"  gate: {t.gate.rejected} of {t.gate.judged} answers rejected "
-                f"({t.gate.rejected_share:.0%})" + (f": {why}" if why else "")
-            )
-    esc = status.escalation
-    if esc.glosses:
-        reasons = ", ".join(f"{k} {v}" for k, v in esc.rejections.items()) or "none"
-        _say(
-            f"escalated: {esc.escalated} of {plural(esc.glosses, 'gloss', 'glosses')} written "
-            f"by a later tier than their first ({esc.rate:.0%}); answers rejected by reason: "
-            f"{reasons}"
-        )
-    for name, b in status.backends.items():
-        r = b.requests
-        if r and (r.requests_ok or r.requests_failed):
-            _say(
-                f"backend {name} ({b.health.url}): {plural(r.requests_ok, 'request')} "
-                f"answered, {r.requests_failed} failed; time per request p50 {r.p50_ms:.0f} ms, "
-                f"p95 {r.p95_ms:.0f} ms"
-            )
-    _say_breakers(status)
-    _say_failures(status)
-    _say_dropped(status)
-    for path, reason in status.skipped_files.items():
-        _say(f"skipped {path}: {reason}")
-    for path, note in status.partial_files.items():
-        _say(f"partly read {path}: {note}")
-    gpu = status.gpu
-    if gpu.available:
-        _say(f"gpu: {plural(len(gpu.devices or ()), 'device')}")
-    else:
-        # No NVIDIA GPU is the usual case, not a fault: one quiet line; why is
-        # in --json's gpu.reason and, with -v, on stderr.
-        _say("gpu: none")
-        logging.getLogger(__name__).info("gpu: none: %s", gpu.reason)
+    print_status(status)
     return EXIT_OK
 
 
@@ -571,7 +352,7 @@ async def cmd_search(root: Path, query: str, as_json: bool, limit: int) -> int:
     if not hits:
         if as_json:
             print("[]")
-        _say(f"gloss: no symbol matches {query!r} by name or by its gloss", stderr=True)
+        say(f"gloss: no symbol matches {query!r} by name or by its gloss", stderr=True)
         return EXIT_NOTHING
     if as_json:
         # Imported here: the LSP layer (lsprotocol) takes longer to import than
@@ -584,7 +365,7 @@ async def cmd_search(root: Path, query: str, as_json: bool, limit: int) -> int:
     else:
         for h in hits:
             summary = f"  {h.summary}" if h.summary else ""
-            _say(f"{h.span.path}:{h.span.name_line + 1}: {h.span.kind} {h.span.qualname}{summary}")
+            say(f"{h.span.path}:{h.span.name_line + 1}: {h.span.kind} {h.span.qualname}{summary}")
     return EXIT_OK
 
 
@@ -635,7 +416,7 @@ async def cmd_hover(location: str, as_json: bool) -> int:
     if info is None:
         if as_json:
             print("null")
-        _say(f"gloss: {path}:{line}: {_what_is_there(path, line, around)}", stderr=True)
+        say(f"gloss: {path}:{line}: {_what_is_there(path, line, around)}", stderr=True)
         return EXIT_NOTHING
     links = config.hover.links
     if as_json:
