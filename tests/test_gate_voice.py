@@ -587,7 +587,7 @@ def test_human_docstrings_of_requests_and_django_pass_the_voice_rules() -> None:
 
 def test_smollm2s_kept_answers_are_rejected_only_where_they_are_bad() -> None:
     """The answers SmolLM2-135M gave (bench/data/voice/), judged again: the rules reject
-    exactly the four read by eye as bad, and nothing else."""
+    exactly the five read by eye as bad, and nothing else."""
     kept = json.loads((ROOT / "bench" / "data" / "voice" / "smollm2-answers.json").read_text())
     try:
         cases = voice_cases(20)
@@ -600,8 +600,66 @@ def test_smollm2s_kept_answers_are_rejected_only_where_they_are_bad() -> None:
     expected = [
         ("requests requests/cookies.py:RequestsCookieJar", "copied_prompt"),
         ("requests requests/cookies.py:RequestsCookieJar.__delitem__", "copied_prompt"),
+        # Its pitfall is the request's docstring marker, "(docstring given in its own
+        # section)"; its usage snippet is prose; a tag "the code that does what it does".
+        ("requests requests/models.py:RequestEncodingMixin._encode_params", "copied_prompt"),
+        ("requests requests/models.py:RequestEncodingMixin._encode_params", "talks_to_user"),
         ("sample inventory/config.py:Settings", "copied_prompt"),
         ("sample web/cart.ts:Cart", "talks_to_user"),
     ]
     assert rejected == [e for e in expected if e[0].split()[0] in {c.where for c in cases}]
     assert audit["answers"] == len(cases)
+
+
+# What SmolLM2 wrote on requests' api.py and sessions.py in a first `gloss index`
+# (2026-12-06) that the gate let through before these cases were added.
+REQUESTS_RUN_ANSWERS = {
+    "the request's docstring marker copied into a pitfall": (
+        "pitfalls",
+        "usage_snippet: The usage snippet for this function is as follows: def head(url, "
+        "**kwargs): # (docstring given in its own section)",
+        "talks_to_user",  # about the request's layout; copied_prompt would reject it too
+    ),
+    "the request's layout described": (
+        "summary",
+        "The get_adapter method returns the appropriate connection adapter for a given URL. "
+        "The docstring is in its own section, and it's not repeating itself.",
+        "talks_to_user",
+    ),
+    "the code called the above code": (
+        "summary",
+        "The above code is a mix of multiple functions that can be used to create a custom "
+        "response.",
+        "talks_to_user",
+    ),
+    "tags written as inputs": ("tags", "url: url", "copied_prompt"),
+    "a tag that names no topic": ("tags", "the above", "filler"),
+    "a self-description behind a comma": ("summary", ", this is a summary of the code.", "filler"),
+}
+
+
+GET_ADAPTER = """\
+def get_adapter(self, url):
+    for prefix, adapter in self.adapters.items():
+        if url.lower().startswith(prefix.lower()):
+            return adapter
+"""
+
+
+@pytest.mark.parametrize("case", sorted(REQUESTS_RUN_ANSWERS))
+def test_what_a_first_index_of_requests_let_through_is_now_rejected(case: str) -> None:
+    field, text, reason = REQUESTS_RUN_ANSWERS[case]
+    fields = {
+        "summary": "Return the connection adapter that serves the given URL.",
+        "inputs": ("url: the URL to send",),
+        "outputs": ("the adapter",),
+        "side_effects": (),
+        "pitfalls": (),
+        "usage_snippet": "session.get_adapter('https://example.org')",
+        "tags": ("http", "adapters"),
+    }
+    fields[field] = text if field in ("summary", "usage_snippet") else (text,)
+    (span,) = _file("requests/sessions.py", GET_ADAPTER)[0].values()
+    with pytest.raises(GlossRejected) as rejected:
+        check_quality(Gloss(**fields), span)  # type: ignore[arg-type]
+    assert rejected.value.reason == reason, rejected.value

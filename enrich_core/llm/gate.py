@@ -51,6 +51,7 @@ __all__ = [
     "check_not_talking_to_user",
     "check_prompt_not_copied",
     "check_quality",
+    "check_tags_name_topics",
     "parameter_names",
 ]
 
@@ -79,6 +80,12 @@ _JUNK_ITEM = re.compile(
     re.IGNORECASE,
 )
 MIN_SUMMARY_WORDS = 3
+# Words that name no topic: a tag made only of them ("this", "the above", "is")
+# is the start of a sentence cut into tags, not a topic.
+_FUNCTION_WORDS = frozenset(
+    "a an the this that these those is are was were be been it its of to in on for with "
+    "as by and or not no above below here there".split()
+)
 _FLAT_SYSTEM_PROMPT = " ".join(SYSTEM_PROMPT.split()).lower()
 # A code line this long found verbatim in the summary means it was copied.
 _COPIED_LINE_CHARS = 30
@@ -111,10 +118,12 @@ def check_quality(
 def check_not_filler(gloss: Gloss, span: Span) -> None:
     """filler (the summary or a list item says nothing) and too_short."""
     summary = " ".join(gloss.summary.split())
+    # ", this is a summary of the code.": leading punctuation hides no meaning.
+    opening = summary.lstrip(" ,;:.-–—*")
     if (
         summary.lower().strip(" .") in FILLER
-        or _GENERIC_SUMMARY.match(summary)
-        or _SELF_DESCRIBING.match(summary)
+        or _GENERIC_SUMMARY.match(opening)
+        or _SELF_DESCRIBING.match(opening)
     ):
         raise GlossRejected("filler", f"summary is filler: {summary!r}")
     if len(summary.split()) < MIN_SUMMARY_WORDS:
@@ -128,6 +137,15 @@ def check_not_filler(gloss: Gloss, span: Span) -> None:
                 continue
             if item.lower().strip(" .") in FILLER or _JUNK_ITEM.match(item.strip()):
                 raise GlossRejected("filler", f"{field} holds {item!r}")
+
+
+def check_tags_name_topics(gloss: Gloss, span: Span) -> None:
+    """filler: a tag made only of words that name no topic ("this", "the above").
+    Run after the prompt checks: tags that copy the instructions ("a", "few",
+    ...) are named for that."""
+    for item in gloss.tags:
+        if set(_WORD.findall(item.lower())) <= _FUNCTION_WORDS:
+            raise GlossRejected("filler", f"tags holds {item!r}, which names no topic")
 
 
 def check_not_copied(gloss: Gloss, span: Span) -> None:
@@ -211,6 +229,7 @@ CHECKS: tuple[Callable[[Gloss, Span], None], ...] = (
     check_not_copied,
     check_not_talking_to_user,
     check_prompt_not_copied,
+    check_tags_name_topics,
     check_not_echoed,
     check_about_the_span,
     check_inputs,

@@ -45,7 +45,12 @@ from collections.abc import Iterable, Sequence
 from pathlib import PurePosixPath
 
 from enrich_core.llm.gate_echo import SpanCode, answer_fields
-from enrich_core.llm.outbound import CALLEES_HEADER, DOCSTRING_HEADER, SYSTEM_PROMPT
+from enrich_core.llm.outbound import (
+    CALLEES_HEADER,
+    DOCSTRING_HEADER,
+    DOCSTRING_MARKER,
+    SYSTEM_PROMPT,
+)
 from enrich_core.records.context import MAX_IMPORT_LINES
 from enrich_core.records.gloss import Gloss, GlossRejected
 from enrich_core.records.span import Span
@@ -83,6 +88,11 @@ _TALK = re.compile(
             r"\bhappy coding\b",
             r"^\W*(?:sure|certainly|of course|okay|absolutely|great question)\b\W",
             r"^\W*here(?: is|'s| are)\b",
+            # The request's own layout, not the code: "the above code", "The docstring
+            # is in its own section" (the request's docstring marker, outbound.py).
+            r"\bthe above (?:code|snippet|function|method|class)\b",
+            r"\b(?:code|snippet) (?:shown |given )?above\b",
+            r"\bin its own section\b",
             # The request judged, not the code: "The code is incomplete".
             r"\b(?:code|snippet|request|prompt|question)(?: you provided)?"
             r" (?:is|seems|appears|looks)(?: to be)?"
@@ -120,7 +130,8 @@ _WORDS = re.compile(r"[a-z0-9]+")
 # The instructions as a model reads them: the system prompt, then the section headers
 # the request adds, each a run of its own (no run spans two of them).
 _INSTRUCTION_PIECES = tuple(
-    _WORDS.findall(text.lower()) for text in (SYSTEM_PROMPT, DOCSTRING_HEADER, CALLEES_HEADER)
+    _WORDS.findall(text.lower())
+    for text in (SYSTEM_PROMPT, DOCSTRING_HEADER, CALLEES_HEADER, DOCSTRING_MARKER)
 )
 _INSTRUCTION_VOCABULARY = frozenset(word for piece in _INSTRUCTION_PIECES for word in piece)
 _INSTRUCTION_TEXT = "".join(f" {' '.join(piece)} |" for piece in _INSTRUCTION_PIECES)
@@ -142,6 +153,9 @@ _INSTRUCTION_NGRAMS = frozenset(
 # The instructions' template for an input, whole or with a name put in:
 # "name: meaning", "path: meaning".
 _TEMPLATE_ITEM = re.compile(r"^\W*[\w*]+\W*:\W*meaning\W*$", re.IGNORECASE)
+# A tag is "a few lowercase topic words"; "url: url", "Method: request" follow the
+# inputs' "name: meaning" form instead.
+_INPUT_SHAPED_TAG = re.compile(r"^\W*[\w.*]+\s*:\s+\S")
 
 
 def check_prompt_not_copied(gloss: Gloss, span: Span) -> None:
@@ -152,6 +166,10 @@ def check_prompt_not_copied(gloss: Gloss, span: Span) -> None:
     for field, text in answer_fields(gloss):
         if field.startswith("inputs") and _TEMPLATE_ITEM.match(text):
             raise GlossRejected("copied_prompt", f"{field} is the instructions' template {text!r}")
+        if field.startswith("tags") and _INPUT_SHAPED_TAG.match(text):
+            raise GlossRejected(
+                "copied_prompt", f"{field} is written as an input ('name: meaning'): {text!r}"
+            )
         words = _WORDS.findall(text.lower())
         least = _COPY_TAG_WORDS if field.startswith("tags") else _COPY_FIELD_WORDS
         if _is_instruction_piece(words, least, code):
