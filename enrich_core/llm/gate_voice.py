@@ -107,16 +107,24 @@ _TALK = re.compile(
     ),
     re.IGNORECASE,
 )
-# The same phrases over all fields at once, each field on lines of its own: `^` and
-# `$` then match at every line, so this finds whatever a field alone would (and
-# more); an answer it finds nothing in, most of them, costs one search, not ~30.
-_TALK_ANYWHERE = re.compile(_TALK.pattern, re.IGNORECASE | re.MULTILINE)
+# A word each phrase above holds (lower case), and the capital I of the first person:
+# an answer with none of them, most answers, cannot match, and is passed after a few
+# substring tests instead of the phrases' search (0.1 ms an answer, profiled).
+_TALK_WORDS = (
+    "my ", "let", "as a", "please", "you", "feel free", "hope", "happy coding", "sure",
+    "certainly", "of course", "okay", "absolutely", "great question", "here", "above",
+    "own section", "incomplete", "truncated", "cut off", "not complete", "unclear",
+    "not provided", "missing", "information", "context", "details", "not enough",
+)  # fmt: skip
+_CAPITAL_I = re.compile(r"\bI\b")
 
 
 def check_not_talking_to_user(gloss: Gloss, span: Span) -> None:
     """Raise GlossRejected("talks_to_user") for a field that speaks as a chat assistant
     (module doc), unless the words are the span's own."""
-    if not _TALK_ANYWHERE.search("\n".join(text for _, text in answer_fields(gloss))):
+    everything = "\n".join(text for _, text in answer_fields(gloss))
+    low = everything.lower()
+    if not any(word in low for word in _TALK_WORDS) and not _CAPITAL_I.search(everything):
         return
     code: SpanCode | None = None
     for field, text in answer_fields(gloss):
