@@ -83,9 +83,11 @@ GLOSS_CAPACITY: Final = 8
 # `gloss index` prints this on stderr once its scan is done.
 # Each request names its span's file on a line of its own (llm/outbound.py).
 PATH_LINE: Final = re.compile(r"^Path: (.*)$", re.MULTILINE)
+# `gloss index`'s plan: "N files (P parsed, U unchanged, S skipped)", then on the
+# next line "Q spans to gloss of M (...)".
 SCAN_LINE: Final = re.compile(
-    r"(?P<files>\d+) files \((?P<parsed>\d+) parsed, (?P<unchanged>\d+) unchanged, "
-    r"(?P<skipped>\d+) skipped\); (?P<queued>\d+) spans to gloss"
+    r"(?P<files>\d+) files? \((?P<parsed>\d+) parsed, (?P<unchanged>\d+) unchanged, "
+    r"(?P<skipped>\d+) skipped\)\n?(?:(?P<queued>\d+) spans? to gloss)?"
 )
 
 
@@ -378,7 +380,7 @@ def timed_index(
     if code not in (0, 3):  # 3: some spans pending or failed, said why
         raise RuntimeError(f"gloss index exited {code}:\n{out[-3000:]}{err[-3000:]}")
     match = SCAN_LINE.search(err)
-    scan = {k: int(v) for k, v in match.groupdict().items()} if match else {}
+    scan = {k: int(v) for k, v in match.groupdict().items() if v is not None} if match else {}
     asked = requested_spans(server)
     return IndexRun(
         seconds=seconds,

@@ -91,7 +91,10 @@ BUDGET_S: Final = 2.0
 # so no gloss is ever written.
 UNREACHABLE_URL: Final = "http://127.0.0.1:1"
 REPO: Final = Path(__file__).resolve().parents[1]
-INDEX_DONE: Final = re.compile(r"^(\d+) files \(.*\); (\d+) spans to gloss")
+# `gloss index`'s plan: "N files (...)" when the scan has stored them, then on the
+# next line "M spans to gloss of ...".
+INDEX_DONE: Final = re.compile(r"^(\d+) files? \(.*\)$")
+QUEUED: Final = re.compile(r"^(\d+) spans? to gloss")
 STOP_WAIT_S: Final = 15.0
 IMPORT_TIMEOUT_S: Final = 60.0
 
@@ -505,10 +508,12 @@ async def index_run(root: Path, config: BenchConfig) -> IndexRun:
                     break
                 line = raw.decode(errors="replace").rstrip()
                 seen.append(line)
-                match = INDEX_DONE.match(line)
-                if match:
+                if stored_s is None and (match := INDEX_DONE.match(line)):
                     stored_s = time.perf_counter() - start
-                    files, queued = int(match[1]), int(match[2])
+                    files = int(match[1])
+                elif stored_s is not None:
+                    if match := QUEUED.match(line):
+                        queued = int(match[1])
                     break
     except TimeoutError:
         pass

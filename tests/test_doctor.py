@@ -17,7 +17,7 @@ import pytest
 
 from bench.support.llm_server import Behavior, LLMServer
 from enrich_core.config import parse_config
-from enrich_core.present.advice import next_steps
+from enrich_core.present.advice import next_steps, rejected_answer_advice
 from enrich_core.present.doctor import MODELS_SHOWN, TEST_MAX_TOKENS
 from tests.conftest import LARGE, SMALL, gloss_toml
 from tests.test_cli import (
@@ -303,9 +303,13 @@ def test_next_steps_reads_the_backend_errors_that_reasons_carry() -> None:
         "(`gloss doctor` lists them).",
         "Backend 'gpu2' at http://127.0.0.1:8000/v1 did not answer. Start that "
         "OpenAI-compatible server, or fix [[backends]] url in gloss.toml.",
+        rejected_answer_advice(config),  # the rejected answer: a larger model, last
     ]
     assert next_steps("\n".join(reasons), config) == steps  # one string reads the same
-    assert next_steps(["7b: model answer rejected: too_many_items"], config) == []
+    # A rejected answer names no backend problem: only the advice about the model.
+    assert next_steps(["7b: model answer rejected: too_many_items"], config) == [
+        rejected_answer_advice(config)
+    ]
 
 
 def test_a_rejected_answer_gets_advice_naming_the_last_tier_and_no_backend_advice() -> None:

@@ -60,7 +60,7 @@ def test_index_and_status_tell_the_user(tmp_path: Path, llm: LLMServer) -> None:
     ws = workspace(tmp_path, llm)
     index = gloss("index", str(ws), cwd=ws)
     assert index.returncode == 0, explain(index)
-    assert "1 files with lines that could not be parsed (see `gloss status`)" in index.stdout
+    assert "1 file with lines that could not be parsed (see `gloss status`)" in index.stdout
     status = gloss("status", str(ws), cwd=ws)
     assert f"partly read m.py: {NOTE}" in status.stdout, explain(status)
     data = json.loads(gloss("status", str(ws), "--json", cwd=ws).stdout)
