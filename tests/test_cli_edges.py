@@ -236,6 +236,25 @@ def _wait_for(condition: Callable[[], bool], what: str) -> None:
         time.sleep(0.1)
 
 
+def _interrupted(command: str, ws: Path, ready: Callable[[], bool], what: str) -> tuple[int, str]:
+    """`gloss COMMAND ws` sent a Ctrl-C once `ready()`: its exit code and stderr."""
+    with subprocess.Popen(
+        [str(GLOSS), command, str(ws)],
+        cwd=ws,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as proc:
+        try:
+            _wait_for(ready, what)
+            proc.send_signal(signal.SIGINT)
+            _, err = proc.communicate(timeout=RUN_TIMEOUT_S)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    return proc.returncode, err
+
+
 def test_ctrl_c_during_index_exits_130_saying_how_to_resume_and_keeps_the_glosses(
     tmp_path: Path, llm: LLMServer
 ) -> None:
@@ -243,24 +262,12 @@ def test_ctrl_c_during_index_exits_130_saying_how_to_resume_and_keeps_the_glosse
     ws = make_workspace(tmp_path / "ws", gloss_toml(llm.url, concurrency=8))
     llm.set_behavior(Behavior(delay_s=WAIT_LIMIT_S))
     llm.set_behavior(Behavior(), symbol="load_config")
-    with subprocess.Popen(
-        [str(GLOSS), "index", str(ws)],
-        cwd=ws,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    ) as proc:
-        try:
-            _wait_for(
-                lambda: status_json(ws)["enriched"] >= 1 and len(llm.requests) == SAMPLE_SPANS,
-                "the first gloss stored while the others wait on the model",
-            )
-            proc.send_signal(signal.SIGINT)
-            out, err = proc.communicate(timeout=RUN_TIMEOUT_S)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-    assert proc.returncode == 130, f"exit {proc.returncode}\n{out}\n{err}"
+    code, err = _interrupted(
+        "index", ws,
+        lambda: status_json(ws)["enriched"] >= 1 and len(llm.requests) == SAMPLE_SPANS,
+        "the first gloss stored while the others wait on the model",
+    )  # fmt: skip
+    assert code == 130, f"exit {code}\n{err}"
     assert "gloss: interrupted — run `gloss index` again to resume; what was glossed is kept" in err
     assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
 
@@ -328,21 +335,8 @@ def test_ctrl_c_during_doctor_exits_130_saying_what_was_left_unchecked(
 ) -> None:
     llm.models = {SMALL, LARGE}  # listed, so doctor goes on to its test request
     llm.set_behavior(Behavior(delay_s=WAIT_LIMIT_S))  # which waits on the model
-    with subprocess.Popen(
-        [str(GLOSS), "doctor", str(ws)],
-        cwd=ws,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    ) as proc:
-        try:
-            _wait_for(lambda: len(llm.requests) >= 1, "doctor's test request")
-            proc.send_signal(signal.SIGINT)
-            out, err = proc.communicate(timeout=RUN_TIMEOUT_S)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-    assert proc.returncode == 130, f"exit {proc.returncode}\n{out}\n{err}"
+    code, err = _interrupted("doctor", ws, lambda: len(llm.requests) >= 1, "doctor's test request")
+    assert code == 130, f"exit {code}\n{err}"
     assert "gloss: interrupted — the backends were not all checked; run `gloss doctor` again" in err
     assert "Traceback" not in err, err
 
