@@ -336,8 +336,9 @@ def test_gloss_index_asks_a_failing_span_once_per_run_and_says_so(
     assert "this run: 1 span tried: 0 glossed, 1 failed; 2 model calls" in again.stdout
 
 
-def run_on_a_terminal(ws: Path) -> tuple[int, str, str]:
-    """`gloss index` with stderr on a pseudo-terminal: (exit code, stdout, what it drew)."""
+def start_on_a_terminal(ws: Path) -> tuple[subprocess.Popen[str], int]:
+    """`gloss index` started with stderr on a pseudo-terminal: the process and the
+    terminal's end to read what it draws."""
     main, side = pty.openpty()
     try:
         process = subprocess.Popen(
@@ -350,6 +351,12 @@ def run_on_a_terminal(ws: Path) -> tuple[int, str, str]:
         )
     finally:
         os.close(side)
+    return process, main
+
+
+def run_on_a_terminal(ws: Path) -> tuple[int, str, str]:
+    """`gloss index` with stderr on a pseudo-terminal: (exit code, stdout, what it drew)."""
+    process, main = start_on_a_terminal(ws)
     drawn = bytearray()
     try:
         while True:
@@ -398,16 +405,7 @@ def test_ctrl_c_during_the_bar_leaves_the_message_on_a_line_of_its_own(
 ) -> None:
     ws = failing_workspace(tmp_path / "ws", llm)
     llm.set_behavior(Behavior(delay_s=30.0))  # still glossing when interrupted
-    main, side = pty.openpty()
-    process = subprocess.Popen(
-        [str(GLOSS), "index", str(ws)],
-        cwd=ws,
-        stdout=subprocess.PIPE,
-        stderr=side,
-        stdin=subprocess.DEVNULL,
-        text=True,
-    )
-    os.close(side)
+    process, main = start_on_a_terminal(ws)
     drawn = ""
     try:
         deadline = time.monotonic() + RUN_TIMEOUT_S
